@@ -1,0 +1,152 @@
+//! Every kind, and the one registry that lists them.
+//!
+//! To add a kind: define its spec (and status) in a module here, implement [`Kind`] for the
+//! spec, add a `pub type Foo = Resource<FooSpec>;` alias, and add one line to
+//! `kind_registry!` below. Decoding by `kind`, [`AnyResource`] and [`KINDS`] follow from it.
+
+use serde::{Serialize, Serializer};
+
+use crate::decode::DecodeError;
+use crate::meta::ObjectMeta;
+use crate::resource::{Kind, Resource, Scope};
+use crate::validation::ValidationError;
+
+pub mod sets;
+
+pub use sets::*;
+
+/// What the registry knows of one kind.
+pub struct KindInfo {
+    /// `kind` as written in documents.
+    pub kind: &'static str,
+    /// Lower-case plural (etcd key segment, CRD plural).
+    pub plural: &'static str,
+    pub scope: Scope,
+    /// Decodes a document of this kind.
+    pub decode: fn(serde_json::Value) -> Result<AnyResource, DecodeError>,
+}
+
+impl KindInfo {
+    /// Finds a kind by its exact `kind` name.
+    pub fn lookup(kind: &str) -> Option<&'static KindInfo> {
+        KINDS.iter().find(|info| info.kind == kind)
+    }
+
+    /// Whether resources of this kind live in a namespace.
+    pub fn is_namespaced(&self) -> bool {
+        self.scope == Scope::Namespaced
+    }
+}
+
+impl std::fmt::Debug for KindInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindInfo")
+            .field("kind", &self.kind)
+            .field("plural", &self.plural)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+macro_rules! kind_registry {
+    ($($kind:ident => $spec:ty),* $(,)?) => {
+        /// A resource of any kind.
+        #[derive(Clone, Debug, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum AnyResource {
+            $($kind(Resource<$spec>),)*
+        }
+
+        /// All kinds, in alphabetical order.
+        pub static KINDS: &[KindInfo] = &[
+            $(KindInfo {
+                kind: <$spec as Kind>::KIND,
+                plural: <$spec as Kind>::PLURAL,
+                scope: <$spec as Kind>::SCOPE,
+                decode: |value| {
+                    crate::decode::decode_resource::<$spec>(value).map(AnyResource::$kind)
+                },
+            },)*
+        ];
+
+        impl AnyResource {
+            /// `kind`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AnyResource::$kind(_) => <$spec as Kind>::KIND,)*
+                }
+            }
+
+            /// The registry entry for this resource's kind.
+            pub fn info(&self) -> &'static KindInfo {
+                KindInfo::lookup(self.kind()).unwrap_or(&KINDS[0])
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(AnyResource::$kind(r) => &r.metadata,)*
+                }
+            }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(AnyResource::$kind(r) => &mut r.metadata,)*
+                }
+            }
+
+            /// Applies the kind's client-side defaults.
+            pub fn apply_defaults(&mut self) {
+                match self {
+                    $(AnyResource::$kind(r) => r.apply_defaults(),)*
+                }
+            }
+
+            /// Validates the resource.
+            pub fn validate(&self) -> Result<(), ValidationError> {
+                match self {
+                    $(AnyResource::$kind(r) => r.validate(),)*
+                }
+            }
+
+            /// The resource as a JSON value (Calico's encoding).
+            pub fn to_json_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+                serde_json::to_value(self)
+            }
+        }
+
+        impl Serialize for AnyResource {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(AnyResource::$kind(r) => r.serialize(serializer),)*
+                }
+            }
+        }
+
+        $(
+            impl From<Resource<$spec>> for AnyResource {
+                fn from(resource: Resource<$spec>) -> Self {
+                    AnyResource::$kind(resource)
+                }
+            }
+        )*
+    };
+}
+
+kind_registry! {
+    GlobalNetworkSet => GlobalNetworkSetSpec,
+    NetworkSet => NetworkSetSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_and_unique() {
+        let names: Vec<_> = KINDS.iter().map(|k| k.kind).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+    }
+}

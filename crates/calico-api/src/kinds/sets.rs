@@ -1,0 +1,143 @@
+//! NetworkSet and GlobalNetworkSet: named lists of networks that policies select by label.
+
+use serde::{Deserialize, Serialize};
+
+use crate::resource::{Kind, NoStatus, Resource, Scope};
+use crate::validation::{checks, Validator};
+
+/// The label a NetworkSet may not carry: Calico sets it itself to the set's namespace.
+pub const RESERVED_NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
+
+/// `spec` of a GlobalNetworkSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GlobalNetworkSetSpec {
+    /// CIDRs or bare IPs; host bits are allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nets: Vec<String>,
+}
+
+/// `spec` of a NetworkSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSetSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nets: Vec<String>,
+}
+
+pub type GlobalNetworkSet = Resource<GlobalNetworkSetSpec>;
+pub type NetworkSet = Resource<NetworkSetSpec>;
+
+fn validate_nets(v: &mut Validator, nets: &[String]) {
+    v.each("nets", nets, |v, net| {
+        checks::cidr(v, net);
+    });
+}
+
+fn reject_reserved_label(v: &mut Validator, labels: &std::collections::BTreeMap<String, String>) {
+    if labels.contains_key(RESERVED_NAMESPACE_LABEL) {
+        v.field("metadata", |v| {
+            v.field("labels", |v| {
+                v.error(
+                    RESERVED_NAMESPACE_LABEL,
+                    format!("label {RESERVED_NAMESPACE_LABEL} is reserved and cannot be set"),
+                )
+            })
+        });
+    }
+}
+
+impl Kind for GlobalNetworkSetSpec {
+    const KIND: &'static str = "GlobalNetworkSet";
+    const PLURAL: &'static str = "globalnetworksets";
+    const SCOPE: Scope = Scope::Cluster;
+    type Status = NoStatus;
+
+    fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        reject_reserved_label(v, &resource.metadata.labels);
+        v.field("spec", |v| validate_nets(v, &resource.spec.nets));
+    }
+}
+
+impl Kind for NetworkSetSpec {
+    const KIND: &'static str = "NetworkSet";
+    const PLURAL: &'static str = "networksets";
+    const SCOPE: Scope = Scope::Namespaced;
+    type Status = NoStatus;
+
+    fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        reject_reserved_label(v, &resource.metadata.labels);
+        v.field("spec", |v| validate_nets(v, &resource.spec.nets));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode_value, DecodeError};
+    use crate::kinds::AnyResource;
+    use serde_json::json;
+
+    fn calico_written() -> serde_json::Value {
+        json!({
+            "kind": "NetworkSet",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {
+                "name": "external-dbs",
+                "namespace": "prod",
+                "uid": "0b1a4c2e-4b7a-4d1e-9c11-2d3c4b5a6f70",
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"role": "db"}
+            },
+            "spec": {"nets": ["198.51.100.0/28", "203.0.113.7"]}
+        })
+    }
+
+    #[test]
+    fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
+        let original = calico_written();
+        let decoded = decode_value(original.clone())?;
+        assert_eq!(decoded.kind(), "NetworkSet");
+        assert_eq!(serde_json::to_value(&decoded)?, original);
+        decoded.validate()?;
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_field_names_its_path() {
+        let mut doc = calico_written();
+        doc["spec"]["netz"] = json!([]);
+        match decode_value(doc) {
+            Err(DecodeError::Field { path, message }) => {
+                assert_eq!(path, "spec");
+                assert!(message.contains("unknown field `netz`"), "{message}");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_nets_and_reserved_label() {
+        let mut set = GlobalNetworkSet::new("gns", GlobalNetworkSetSpec::default());
+        set.spec.nets = vec!["10.0.1.0/33".into(), "10.0.0.0/8".into()];
+        set.metadata
+            .labels
+            .insert(RESERVED_NAMESPACE_LABEL.into(), "x".into());
+        let err = AnyResource::from(set).validate().unwrap_err();
+        let fields: Vec<_> = err.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["metadata.labels", "spec.nets[0]"]);
+    }
+
+    #[test]
+    fn null_members_are_absent() -> Result<(), Box<dyn std::error::Error>> {
+        let mut doc = calico_written();
+        doc["spec"]["nets"] = serde_json::Value::Null;
+        doc["metadata"]["annotations"] = serde_json::Value::Null;
+        let decoded = decode_value(doc)?;
+        match decoded {
+            AnyResource::NetworkSet(set) => assert!(set.spec.nets.is_empty()),
+            other => panic!("wrong kind {}", other.kind()),
+        }
+        Ok(())
+    }
+}
