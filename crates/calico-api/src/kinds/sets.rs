@@ -109,7 +109,7 @@ mod tests {
         doc["spec"]["netz"] = json!([]);
         match decode_value(doc) {
             Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "spec");
+                assert_eq!(path, "spec.netz");
                 assert!(message.contains("unknown field `netz`"), "{message}");
             }
             other => panic!("expected a field error, got {other:?}"),
