@@ -206,7 +206,17 @@ mod tests {
 
     #[test]
     fn rejects_like_go() {
-        for bad in ["", "1", "s", "1x", "1.s.", "-", "++1s", "9999999999999h", "."] {
+        for bad in [
+            "",
+            "1",
+            "s",
+            "1x",
+            "1.s.",
+            "-",
+            "++1s",
+            "9999999999999h",
+            ".",
+        ] {
             assert!(Duration::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Duration::parse("2562047h47m16.854775807s").is_ok());

@@ -15,7 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Port {
     /// `min..=max`; a single port has `min == max`.
-    Range { min: u16, max: u16 },
+    Range {
+        min: u16,
+        max: u16,
+    },
     Named(String),
 }
 
@@ -335,20 +338,33 @@ mod tests {
     fn ports_read_and_write_like_go() {
         assert_eq!(port(json!(80)), Ok(Port::single(80)));
         assert_eq!(port(json!("80")), Ok(Port::single(80)));
-        assert_eq!(port(json!("1000:2000")), Ok(Port::Range { min: 1000, max: 2000 }));
+        assert_eq!(
+            port(json!("1000:2000")),
+            Ok(Port::Range {
+                min: 1000,
+                max: 2000
+            })
+        );
         assert_eq!(port(json!("http-alt")), Ok(Port::Named("http-alt".into())));
         assert!(port(json!("2000:1000"))
             .unwrap_err()
             .contains("minimum port number (2000) is greater than maximum port number (1000)"));
-        assert!(port(json!("70000")).unwrap_err().contains("invalid port format (70000)"));
+        assert!(port(json!("70000"))
+            .unwrap_err()
+            .contains("invalid port format (70000)"));
         assert!(port(json!(70000)).is_err());
         assert!(port(json!(-1)).is_err());
-        assert!(port(json!("bad port")).unwrap_err().contains("invalid name for named port"));
+        assert!(port(json!("bad port"))
+            .unwrap_err()
+            .contains("invalid name for named port"));
         assert!(port(json!("")).is_err());
 
         let ports = vec![
             Port::single(80),
-            Port::Range { min: 8000, max: 8080 },
+            Port::Range {
+                min: 8000,
+                max: 8080,
+            },
             Port::Named("http".into()),
         ];
         assert_eq!(
@@ -383,7 +399,10 @@ mod tests {
         assert!(AsNumber::parse("").is_err());
         let a: Result<AsNumber, _> = serde_json::from_value(json!("2.5"));
         assert_eq!(a.ok(), Some(AsNumber(131077)));
-        assert_eq!(serde_json::to_string(&AsNumber(131077)).ok(), Some("131077".into()));
+        assert_eq!(
+            serde_json::to_string(&AsNumber(131077)).ok(),
+            Some("131077".into())
+        );
         assert!(serde_json::from_value::<AsNumber>(json!(4294967296u64)).is_err());
     }
 }

@@ -78,7 +78,15 @@ pub struct Always<T>(pub T);
 
 impl<T> StatusSlot for Always<T>
 where
-    T: Clone + fmt::Debug + Default + PartialEq + Send + Sync + Serialize + DeserializeOwned + 'static,
+    T: Clone
+        + fmt::Debug
+        + Default
+        + PartialEq
+        + Send
+        + Sync
+        + Serialize
+        + DeserializeOwned
+        + 'static,
 {
     type Wire = T;
     const PRESENT: bool = true;

@@ -127,7 +127,10 @@ pub fn selector(v: &mut Validator, value: &str) -> Option<calico_selector::Selec
 pub fn selector_without_global(v: &mut Validator, value: &str) {
     if let Some(parsed) = selector(v, value) {
         if parsed.contains_global() {
-            v.error(value, "global() can only be used in an EntityRule namespaceSelector");
+            v.error(
+                value,
+                "global() can only be used in an EntityRule namespaceSelector",
+            );
         }
     }
 }
@@ -248,10 +251,7 @@ pub fn is_port_name(value: &str) -> bool {
 /// when the field is optional (`omitempty` in Go), which the caller decides by not calling.
 pub fn one_of(v: &mut Validator, value: &str, allowed: &[&str]) {
     if !allowed.contains(&value) {
-        v.error(
-            value,
-            format!("must be one of {}", quoted_list(allowed)),
-        );
+        v.error(value, format!("must be one of {}", quoted_list(allowed)));
     }
 }
 
@@ -284,7 +284,10 @@ pub fn in_range(v: &mut Validator, value: i64, min: i64, max: i64) {
 pub fn max_items<T>(v: &mut Validator, name: &'static str, items: &[T], max: usize) {
     if items.len() > max {
         v.field(name, |v| {
-            v.error_no_value(format!("must have at most {max} items, has {}", items.len()))
+            v.error_no_value(format!(
+                "must have at most {max} items, has {}",
+                items.len()
+            ))
         });
     }
 }

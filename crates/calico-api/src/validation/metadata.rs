@@ -48,7 +48,10 @@ pub fn annotations(v: &mut Validator, annotations: &std::collections::BTreeMap<S
             let problems = qualified_name_problems(&key.to_lowercase());
             if !problems.is_empty() {
                 v.field_owned(key.clone(), |v| {
-                    v.error(key, format!("invalid annotation key: {}", problems.join("; ")))
+                    v.error(
+                        key,
+                        format!("invalid annotation key: {}", problems.join("; ")),
+                    )
                 });
             }
         }
