@@ -15,6 +15,7 @@
 
 pub mod decode;
 pub mod duration;
+pub mod json;
 pub mod kinds;
 pub mod meta;
 pub mod numorstring;

@@ -1,0 +1,130 @@
+//! The v3 client: what Calico's `clientv3` does around the backend.
+//!
+//! Preconditions on metadata (a create has a name and no revision; an update carries revision,
+//! uid and creation time), the client-side defaults, validation, and the stamping of uid and
+//! creation time on create. Kind-specific rules (protected tiers, pool overlap, read-only
+//! kinds, …) live in [`crate::rules`].
+
+use std::sync::Arc;
+
+use calico_api::{AnyResource, Time, ValidationError};
+
+use crate::backend::{Backend, DatastoreInfo, ResourceList, WatchStream};
+use crate::error::{DatastoreError, Result};
+use crate::key::{ListOptions, ResourceKey};
+use crate::rules;
+
+/// A typed client over any backend.
+#[derive(Clone)]
+pub struct Client {
+    backend: Arc<dyn Backend>,
+}
+
+fn precondition(field: &str, reason: &str) -> DatastoreError {
+    DatastoreError::Validation(ValidationError::single(field, None, reason))
+}
+
+impl Client {
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Client { backend }
+    }
+
+    /// The backend underneath.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// Which datastore this client talks to.
+    pub fn info(&self) -> DatastoreInfo {
+        self.backend.info()
+    }
+
+    fn check_namespace(resource: &AnyResource) -> Result<()> {
+        let meta = resource.metadata();
+        if resource.info().is_namespaced() && meta.namespace.is_empty() {
+            return Err(precondition(
+                "metadata.namespace",
+                "namespace is not specified on namespaced resource",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Defaults, validation and the kind's own rules, shared by create and update.
+    async fn prepare(&self, resource: &mut AnyResource, creating: bool) -> Result<()> {
+        Self::check_namespace(resource)?;
+        resource.apply_defaults();
+        resource.validate()?;
+        rules::before_write(self, resource, creating).await
+    }
+
+    /// Creates a resource, as `clientv3` does: the name is required, the revision must be empty,
+    /// a uid and a creation time are stamped when missing.
+    pub async fn create(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        let meta = resource.metadata();
+        if meta.name.is_empty() {
+            return Err(precondition(
+                "metadata.name",
+                "field must be set for a Create request",
+            ));
+        }
+        if !meta.resource_version.is_empty() {
+            return Err(precondition(
+                "metadata.resourceVersion",
+                "field must not be set for a Create request",
+            ));
+        }
+        self.prepare(&mut resource, true).await?;
+        let meta = resource.metadata_mut();
+        if meta.creation_timestamp.is_none() {
+            meta.creation_timestamp = Some(Time::now());
+        }
+        if meta.uid.is_empty() {
+            meta.uid = uuid::Uuid::new_v4().to_string();
+        }
+        let created = self.backend.create(resource).await?;
+        Ok(rules::after_read(created))
+    }
+
+    /// Replaces a resource; revision, uid and creation time must be present.
+    pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        let meta = resource.metadata();
+        for (missing, field) in [
+            (meta.resource_version.is_empty(), "metadata.resourceVersion"),
+            (meta.creation_timestamp.is_none(), "metadata.creationTimestamp"),
+            (meta.uid.is_empty(), "metadata.uid"),
+        ] {
+            if missing {
+                return Err(precondition(field, "field must be set for an Update request"));
+            }
+        }
+        self.prepare(&mut resource, false).await?;
+        let updated = self.backend.update(resource).await?;
+        Ok(rules::after_read(updated))
+    }
+
+    /// Deletes a resource (only at `revision` when one is given).
+    pub async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
+        rules::before_delete(self, key).await?;
+        let deleted = self.backend.delete(key, revision).await?;
+        Ok(rules::after_read(deleted))
+    }
+
+    /// Reads a resource.
+    pub async fn get(&self, key: &ResourceKey) -> Result<AnyResource> {
+        let resource = self.backend.get(key, None).await?;
+        Ok(rules::after_read(resource))
+    }
+
+    /// Lists resources.
+    pub async fn list(&self, options: &ListOptions) -> Result<ResourceList> {
+        let mut list = self.backend.list(options, None).await?;
+        list.items = list.items.into_iter().map(rules::after_read).collect();
+        Ok(list)
+    }
+
+    /// Watches resources from a revision (or from the current state when `None`).
+    pub async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        self.backend.watch(options, revision).await
+    }
+}

@@ -1,0 +1,264 @@
+//! [`KvBackend`]: Calico's etcdv3 storage layout over any [`KvStore`].
+//!
+//! Keys are [`ResourceKey::default_path`]; values are Go-compatible JSON of the whole resource
+//! with `resourceVersion` and `selfLink` cleared; the resource version handed back is the key's
+//! mod revision. Policy kinds carry their v3 name in the `projectcalico.org/metadata` annotation
+//! while stored, as Calico's etcd backend does.
+
+use async_trait::async_trait;
+use calico_api::AnyResource;
+use futures::StreamExt;
+
+use crate::backend::{Backend, DatastoreInfo, ResourceList, WatchEvent, WatchStream};
+use crate::codec;
+use crate::error::{DatastoreError, Result};
+use crate::key::{ListOptions, ResourceKey};
+use crate::kv::{CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, UpdateOutcome};
+
+/// A [`Backend`] storing resources in an etcd-like [`KvStore`] exactly as Calico does.
+pub struct KvBackend<S> {
+    store: S,
+}
+
+impl<S: KvStore> KvBackend<S> {
+    pub fn new(store: S) -> Self {
+        KvBackend { store }
+    }
+
+    /// The raw store (for tools that need it, such as compaction or migration).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+fn store_error(err: KvError) -> DatastoreError {
+    match err {
+        KvError::Compacted {
+            requested,
+            compacted,
+        } => DatastoreError::Compacted {
+            requested,
+            compacted,
+        },
+        other => DatastoreError::Store(other.to_string()),
+    }
+}
+
+/// etcd revisions are decimal int64s; anything else is Calico's validation error on
+/// `ResourceVersion`.
+fn parse_revision(revision: &str) -> Result<i64> {
+    revision.parse::<i64>().map_err(|_| {
+        DatastoreError::Validation(calico_api::ValidationError::single(
+            "ResourceVersion",
+            Some(revision.to_string()),
+            "",
+        ))
+    })
+}
+
+fn optional_revision(revision: Option<&str>) -> Result<Option<i64>> {
+    match revision {
+        None | Some("") | Some("0") => Ok(None),
+        Some(text) => parse_revision(text).map(Some),
+    }
+}
+
+fn decode_kv(key: &ResourceKey, kv: &RawKv) -> Result<AnyResource> {
+    codec::decode(key.kind, &kv.key, &kv.value, kv.mod_revision)
+}
+
+fn key_and_value(resource: &AnyResource) -> Result<(ResourceKey, Vec<u8>)> {
+    let key = ResourceKey::of(resource);
+    let value = codec::encode(resource)?;
+    Ok((key, value))
+}
+
+#[async_trait]
+impl<S: KvStore + 'static> Backend for KvBackend<S> {
+    async fn create(&self, resource: AnyResource) -> Result<AnyResource> {
+        let (key, value) = key_and_value(&resource)?;
+        match self
+            .store
+            .create(&key.default_path(), value)
+            .await
+            .map_err(store_error)?
+        {
+            CreateOutcome::Created { revision } => Ok(codec::with_revision(resource, revision)),
+            CreateOutcome::Exists(_) => Err(DatastoreError::AlreadyExists { key }),
+        }
+    }
+
+    async fn update(&self, resource: AnyResource) -> Result<AnyResource> {
+        let revision = parse_revision(&resource.metadata().resource_version)?;
+        let (key, value) = key_and_value(&resource)?;
+        match self
+            .store
+            .update(&key.default_path(), value, revision)
+            .await
+            .map_err(store_error)?
+        {
+            UpdateOutcome::Updated { revision } => Ok(codec::with_revision(resource, revision)),
+            UpdateOutcome::Missing => Err(DatastoreError::does_not_exist(&key)),
+            UpdateOutcome::Conflict(current) => Err(DatastoreError::UpdateConflict {
+                detail: Some(format!(
+                    "resource version '{revision}' is out of date (latest: {})",
+                    current.mod_revision
+                )),
+                key,
+            }),
+        }
+    }
+
+    async fn apply(&self, resource: AnyResource) -> Result<AnyResource> {
+        let (key, value) = key_and_value(&resource)?;
+        let revision = self
+            .store
+            .put(&key.default_path(), value)
+            .await
+            .map_err(store_error)?;
+        Ok(codec::with_revision(resource, revision))
+    }
+
+    async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
+        let expected = match revision {
+            None | Some("") => None,
+            Some(text) => Some(parse_revision(text)?),
+        };
+        match self
+            .store
+            .delete(&key.default_path(), expected)
+            .await
+            .map_err(store_error)?
+        {
+            DeleteOutcome::Deleted { previous, revision } => {
+                let deleted = decode_kv(key, &previous)?;
+                Ok(codec::with_revision(deleted, revision))
+            }
+            DeleteOutcome::Missing => Err(DatastoreError::does_not_exist(key)),
+            DeleteOutcome::Conflict(current) => Err(DatastoreError::UpdateConflict {
+                key: key.clone(),
+                detail: Some(format!("latest revision is {}", current.mod_revision)),
+            }),
+        }
+    }
+
+    async fn get(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
+        if let Some(builtin) = codec::builtin(key) {
+            return Ok(builtin);
+        }
+        let at = optional_revision(revision)?;
+        let kv = self
+            .store
+            .get(&key.default_path(), at)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DatastoreError::does_not_exist(key))?;
+        decode_kv(key, &kv)
+    }
+
+    async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
+        let at = optional_revision(revision)?;
+        let range = self
+            .store
+            .range(&options.path_prefix(), at)
+            .await
+            .map_err(store_error)?;
+        let mut items = Vec::with_capacity(range.kvs.len());
+        for kv in &range.kvs {
+            if let Some(key) = options.key_from_path(&kv.key) {
+                items.push(decode_kv(&key, kv)?);
+            }
+        }
+        items.extend(codec::builtins_for(options));
+        Ok(ResourceList {
+            items,
+            revision: range.revision.to_string(),
+        })
+    }
+
+    async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        let options = options.clone();
+        let (initial, start) = match optional_revision(revision)? {
+            Some(start) => (Vec::new(), start),
+            None => {
+                // Like Calico: list first, report everything as ADDED (built-ins excluded),
+                // then follow changes after the list's revision.
+                let range = self
+                    .store
+                    .range(&options.path_prefix(), None)
+                    .await
+                    .map_err(store_error)?;
+                let mut added = Vec::with_capacity(range.kvs.len());
+                for kv in &range.kvs {
+                    if let Some(key) = options.key_from_path(&kv.key) {
+                        added.push(match decode_kv(&key, kv) {
+                            Ok(resource) => WatchEvent::Added(resource),
+                            Err(err) => WatchEvent::Error(err),
+                        });
+                    }
+                }
+                (added, range.revision)
+            }
+        };
+        let raw = self
+            .store
+            .watch(&options.path_prefix(), start)
+            .await
+            .map_err(store_error)?;
+        let changes = raw
+            .scan(false, |ended, item| {
+                // A raw error ends the watch after it has been reported.
+                if *ended {
+                    return futures::future::ready(None);
+                }
+                *ended = item.is_err();
+                futures::future::ready(Some(item))
+            })
+            .filter_map(move |item| {
+                let event = match item {
+                    Err(err) => Some(WatchEvent::Error(store_error(err))),
+                    Ok(raw) => convert_event(&options, raw),
+                };
+                futures::future::ready(event)
+            });
+        Ok(futures::stream::iter(initial).chain(changes).boxed())
+    }
+
+    fn info(&self) -> DatastoreInfo {
+        DatastoreInfo {
+            datastore_type: self.store.datastore_type(),
+            location: self.store.location(),
+        }
+    }
+}
+
+fn convert_event(options: &ListOptions, raw: RawEvent) -> Option<WatchEvent> {
+    match raw {
+        RawEvent::Put { kv, previous } => {
+            let key = options.key_from_path(&kv.key)?;
+            let current = match decode_kv(&key, &kv) {
+                Ok(current) => current,
+                Err(err) => return Some(WatchEvent::Error(err)),
+            };
+            match previous {
+                None => Some(WatchEvent::Added(current)),
+                Some(previous) => Some(WatchEvent::Modified {
+                    previous: decode_kv(&key, &previous).ok(),
+                    current,
+                }),
+            }
+        }
+        RawEvent::Delete {
+            key: path,
+            revision,
+            previous,
+        } => {
+            let key = options.key_from_path(&path)?;
+            let previous = previous?;
+            Some(match decode_kv(&key, &previous) {
+                Ok(old) => WatchEvent::Deleted(codec::with_revision(old, revision)),
+                Err(err) => WatchEvent::Error(err),
+            })
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Calico's datastore layer.
+//!
+//! - [`key`]: which resource, and its Calico etcd path.
+//! - [`backend`]: the [`Backend`] trait every driver implements (typed resources with
+//!   etcd-style revisions: create, update, apply, delete, get, list, watch).
+//! - [`kv`] and [`kvbackend`]: an etcd-like raw store trait and Calico's etcd storage layout on
+//!   top of it, shared by the embedded and etcd drivers.
+//! - [`embedded`]: the zero-setup single-file store.
+
+pub mod apiconfig;
+pub mod backend;
+pub mod client;
+pub mod codec;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod embedded;
+pub mod error;
+pub mod init;
+pub mod key;
+pub mod kv;
+pub mod kvbackend;
+pub mod rules;
+
+pub use backend::{Backend, DatastoreInfo, ResourceList, WatchEvent, WatchStream};
+pub use embedded::EmbeddedStore;
+pub use error::{DatastoreError, Result};
+pub use key::{KindRef, ListOptions, ResourceKey};
+pub use kvbackend::KvBackend;

@@ -1,0 +1,225 @@
+//! The command-line surface, matching calicoctl's commands and flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Manage Calico resources.
+#[derive(Debug, Parser)]
+#[command(name = "calicoctl", version, about, long_about = None)]
+pub struct Cli {
+    /// Set the log level (one of panic, fatal, error, warn, info, debug).
+    #[arg(short = 'l', long = "log-level", global = true, default_value = "panic")]
+    pub log_level: String,
+
+    /// The name of the kubeconfig context to use.
+    #[arg(long, global = true, default_value = "")]
+    pub context: String,
+
+    /// Allow client and cluster versions mismatch.
+    #[arg(long = "allow-version-mismatch", global = true)]
+    pub allow_version_mismatch: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create resources from a file.
+    Create(CreateArgs),
+    /// Create or replace resources from a file.
+    Apply(FileArgs),
+    /// Replace existing resources from a file.
+    Replace(FileArgs),
+    /// Delete resources named on the command line or in a file.
+    Delete(DeleteArgs),
+    /// Display resources.
+    Get(GetArgs),
+    /// Patch a resource in place (JSON merge patch).
+    Patch(PatchArgs),
+    /// Set or remove a label on a resource.
+    Label(LabelArgs),
+    /// Validate a file of resources without contacting a datastore.
+    Validate(FileArgs),
+    /// Generate a shell completion script.
+    Completion(CompletionArgs),
+    /// Display the version of this binary and of the cluster.
+    Version(VersionArgs),
+}
+
+/// Flags shared by the commands that read resources from files.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Filename to use; '-' for stdin. A directory is read for .yaml, .yml and .json files.
+    #[arg(short = 'f', long = "filename")]
+    pub filename: Option<String>,
+
+    /// Process the directory given by -f recursively.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+
+    /// Do not error if a file or directory holds no resources.
+    #[arg(long = "skip-empty")]
+    pub skip_empty: bool,
+
+    /// Path to the file containing connection configuration in YAML or JSON format.
+    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    pub config: PathBuf,
+
+    /// Namespace of the resource; only applicable to namespaced kinds.
+    #[arg(short = 'n', long = "namespace", default_value = "")]
+    pub namespace: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Skip over and treat as successful any attempts to create a resource that already exists.
+    #[arg(long = "skip-exists")]
+    pub skip_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The kind of resource to delete (then NAME... or -f).
+    pub kind: Option<String>,
+    /// Names of the resources to delete.
+    pub names: Vec<String>,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Skip over and treat as successful any attempts to delete a resource that does not exist.
+    #[arg(short = 's', long = "skip-not-exists")]
+    pub skip_not_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The kind of resource to display.
+    pub kind: Option<String>,
+    /// Names of the resources to display (all when none).
+    pub names: Vec<String>,
+
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Output format: ps, wide, yaml, json, go-template=..., go-template-file=..., custom-columns=...
+    #[arg(short = 'o', long = "output", default_value = "ps")]
+    pub output: String,
+
+    /// List resources across all namespaces.
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+
+    /// Same as --all-namespaces (kept for old scripts).
+    #[arg(short = 'a', hide = true)]
+    pub all_namespaces_short: bool,
+
+    /// Leave out cluster-specific metadata (only with names).
+    #[arg(long)]
+    pub export: bool,
+
+    /// Only resources whose labels match this Calico selector (e.g. "app == 'web'").
+    #[arg(long)]
+    pub selector: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Display only the client version.
+    #[arg(long)]
+    pub client: bool,
+
+    /// Path to the file containing connection configuration.
+    #[arg(short = 'c', long = "config", default_value = "")]
+    pub config: String,
+
+    /// Keep polling for the cluster version at this interval (e.g. 5s).
+    #[arg(long)]
+    pub poll: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// The kind of resource to patch.
+    pub kind: String,
+    /// The name of the resource to patch.
+    pub name: String,
+
+    /// The patch, as JSON.
+    #[arg(short = 'p', long = "patch")]
+    pub patch: String,
+
+    /// Patch type (accepted for compatibility; a merge patch is always applied, as calicoctl does).
+    #[arg(short = 't', long = "type", default_value = "strategic")]
+    pub patch_type: String,
+
+    /// Path to the file containing connection configuration.
+    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    pub config: PathBuf,
+
+    /// Namespace of the resource.
+    #[arg(short = 'n', long = "namespace", default_value = "")]
+    pub namespace: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LabelArgs {
+    /// The kind of resource to label.
+    pub kind: String,
+    /// The name of the resource.
+    pub name: String,
+    /// `key=value` to set, or `key` with --remove.
+    pub label: String,
+
+    /// Path to the file containing connection configuration.
+    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    pub config: PathBuf,
+
+    /// Namespace of the resource.
+    #[arg(short = 'n', long = "namespace", default_value = "")]
+    pub namespace: String,
+
+    /// Replace the value of a label that is already set.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Remove the label.
+    #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell: bash, zsh, fish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+/// `kubectl-calico` when run as a kubectl plugin (the executable's name starts with
+/// `kubectl-`), else `calicoctl`.
+pub fn binary_name() -> &'static str {
+    let invoked = std::env::args_os()
+        .next()
+        .and_then(|arg0| {
+            std::path::Path::new(&arg0)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    if invoked.starts_with("kubectl-") {
+        "kubectl-calico"
+    } else {
+        "calicoctl"
+    }
+}
+
+/// Parses the process arguments under the name the binary was invoked as.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().name(binary_name()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}

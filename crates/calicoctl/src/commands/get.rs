@@ -1,0 +1,224 @@
+//! `calicoctl get`.
+
+use calico_api::AnyResource;
+use calico_datastore::{KindRef, ListOptions, ResourceKey};
+
+use crate::cli::GetArgs;
+use crate::clientmgr::Connection;
+use crate::commands::{namespace_for, read_only_targets};
+use crate::output::{self, GetResult, ListMeta};
+use crate::gotemplate;
+use crate::registry;
+use crate::table::{self, Columns, Context};
+use crate::report::Failure;
+
+/// The output format asked for with `-o`.
+enum Format {
+    Yaml,
+    Json,
+    Table(Columns),
+    Template(String),
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    match text {
+        "yaml" | "yml" => Ok(Format::Yaml),
+        "json" => Ok(Format::Json),
+        "ps" => Ok(Format::Table(Columns::Ps)),
+        "wide" => Ok(Format::Table(Columns::Wide)),
+        "go-template=" => Err("need to specify a template".into()),
+        "go-template-file=" => Err("need to specify a template file".into()),
+        "custom-columns=" => Err("need to specify at least one column".into()),
+        other => {
+            if let Some(list) = other.strip_prefix("custom-columns=") {
+                Ok(Format::Table(Columns::Custom(
+                    list.split(',').map(str::to_string).collect(),
+                )))
+            } else if let Some(template) = other.strip_prefix("go-template=") {
+                Ok(Format::Template(template.to_string()))
+            } else if let Some(path) = other.strip_prefix("go-template-file=") {
+                std::fs::read_to_string(path)
+                    .map(Format::Template)
+                    .map_err(|e| format!("open {path}: {e}"))
+            } else {
+                Err(format!("unrecognized output format '{other}'"))
+            }
+        }
+    }
+}
+
+/// calicoctl's `config "asnumber"`: the default BGPConfiguration's AS number, 64512 when
+/// unset or absent, `unknown` when it cannot be read.
+async fn global_as_number(connection: &Connection) -> String {
+    let Some(kind) = KindRef::lookup("BGPConfiguration") else {
+        return "64512".into();
+    };
+    match connection.client.get(&ResourceKey::new(kind, "", "default")).await {
+        Ok(config) => config
+            .to_json_value()
+            .ok()
+            .and_then(|v| v.pointer("/spec/asNumber").map(|n| n.to_string()))
+            .unwrap_or_else(|| "64512".into()),
+        Err(err) if err.is_not_found() => "64512".into(),
+        Err(_) => "unknown".into(),
+    }
+}
+
+fn setup_error(message: impl std::fmt::Display) -> Failure {
+    Failure::message(format!("failed to get resources: {message}"))
+}
+
+/// Clears what `--export` leaves out.
+fn export(resource: &mut AnyResource) {
+    let meta = resource.metadata_mut();
+    meta.namespace.clear();
+    meta.uid.clear();
+    meta.resource_version.clear();
+    meta.creation_timestamp = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+    meta.generation = 0;
+    meta.self_link.clear();
+}
+
+/// Tiers list in order of `spec.order`, unset orders last (calicoctl sorts them).
+fn sort_tiers(items: &mut [AnyResource]) {
+    let order = |r: &AnyResource| {
+        r.to_json_value()
+            .ok()
+            .and_then(|v| v.pointer("/spec/order").and_then(serde_json::Value::as_f64))
+    };
+    items.sort_by(|a, b| match (order(a), order(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+}
+
+async fn list(
+    connection: &Connection,
+    kind: KindRef,
+    namespace: Option<String>,
+    selector: Option<&calico_selector::Selector>,
+) -> Result<GetResult, String> {
+    let options = ListOptions {
+        namespace,
+        ..ListOptions::all(kind)
+    };
+    let list = connection
+        .client
+        .list(&options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut items: Vec<AnyResource> = list
+        .items
+        .into_iter()
+        .filter(|item| selector.is_none_or(|s| s.evaluate(&item.metadata().labels)))
+        .collect();
+    if kind.kind() == "Tier" {
+        sort_tiers(&mut items);
+    }
+    Ok(GetResult::List {
+        kind: kind.kind(),
+        metadata: ListMeta {
+            resource_version: list.revision,
+        },
+        items,
+    })
+}
+
+pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Failure> {
+    let format = parse_format(&args.output).map_err(Failure::message)?;
+    let all_namespaces = args.all_namespaces || args.all_namespaces_short;
+    let selector = args
+        .selector
+        .as_deref()
+        .map(calico_selector::parse)
+        .transpose()
+        .map_err(setup_error)?;
+
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    match &args.kind {
+        Some(word) => {
+            let kind = registry::resolve_kind(word)
+                .ok_or_else(|| setup_error(format!("resource type '{word}' is not supported")))?;
+            if args.names.is_empty() {
+                let namespace = namespace_for(kind, &args.file.namespace, all_namespaces)
+                    .map_err(setup_error)?;
+                match list(connection, kind, namespace, selector.as_ref()).await {
+                    Ok(result) => results.push(result),
+                    Err(err) => errors.push(err),
+                }
+            } else {
+                if all_namespaces && kind.is_namespaced() {
+                    return Err(setup_error(
+                        "cannot use --all-namespace flag for getting a single resource",
+                    ));
+                }
+                let namespace = namespace_for(kind, &args.file.namespace, false)
+                    .map_err(setup_error)?
+                    .unwrap_or_default();
+                for name in &args.names {
+                    if name.is_empty() {
+                        return Err(setup_error("resource name may not be empty"));
+                    }
+                    let key = ResourceKey::new(kind, namespace.clone(), name.clone());
+                    match connection.client.get(&key).await {
+                        Ok(mut resource) => {
+                            if args.export {
+                                export(&mut resource);
+                            }
+                            results.push(GetResult::Object(resource));
+                        }
+                        Err(err) => errors.push(err.to_string()),
+                    }
+                }
+            }
+        }
+        None => {
+            for key in read_only_targets(&args.file)? {
+                match connection.client.get(&key).await {
+                    Ok(resource) => results.push(GetResult::Object(resource)),
+                    Err(err) => errors.push(err.to_string()),
+                }
+            }
+        }
+    }
+
+    let text = match format {
+        Format::Yaml => output::yaml(&results).map_err(|e| e.to_string()),
+        Format::Json => output::json(&results).map_err(|e| e.to_string()),
+        Format::Table(columns) => {
+            let mut context = Context::default();
+            let shows_nodes = results.iter().any(|r| match r {
+                GetResult::Object(resource) => resource.kind() == "Node",
+                GetResult::List { kind, .. } => *kind == "Node",
+            });
+            if shows_nodes {
+                context.global_as_number = global_as_number(connection).await;
+            }
+            let print_namespace = all_namespaces || !args.file.namespace.is_empty();
+            table::render(&results, &columns, print_namespace, &context)
+        }
+        Format::Template(template) => {
+            let values = results
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Failure::message(e.to_string()))?;
+            let global_as = global_as_number(connection).await;
+            gotemplate::render(&template, &values, global_as)
+        }
+    }
+    .map_err(Failure::message)?;
+    if errors.is_empty() {
+        Ok(text)
+    } else {
+        Err(Failure {
+            stdout: text,
+            message: errors.join("\n"),
+        })
+    }
+}

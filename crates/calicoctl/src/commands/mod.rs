@@ -1,0 +1,107 @@
+//! One module per command; each turns parsed arguments into output text or a failure.
+
+mod crud;
+mod get;
+mod label;
+mod patch;
+mod validate;
+mod version;
+
+use calico_datastore::{KindRef, ResourceKey};
+
+use crate::cli::{Cli, Command, FileArgs};
+use crate::clientmgr::{self, Connection};
+use crate::report::Failure;
+
+pub use version::CLIENT_VERSION;
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> Result<String, Failure> {
+    let (config, command) = match &cli.command {
+        Command::Validate(args) => return validate::run(args),
+        Command::Version(args) => return version::run(args),
+        Command::Completion(args) => return Ok(completion(args.shell)),
+        Command::Create(args) => (&args.file.config, &cli.command),
+        Command::Apply(args) | Command::Replace(args) => (&args.config, &cli.command),
+        Command::Delete(args) => (&args.file.config, &cli.command),
+        Command::Get(args) => (&args.file.config, &cli.command),
+        Command::Patch(args) => (&args.config, &cli.command),
+        Command::Label(args) => (&args.config, &cli.command),
+    };
+    if !cli.context.is_empty() {
+        // calicoctl passes --context on to the Kubernetes settings this way.
+        std::env::set_var("K8S_CURRENT_CONTEXT", &cli.context);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::message(format!("failed to start: {e}")))?;
+    let connection = clientmgr::connect(config).map_err(|e| e.into_failure())?;
+    runtime.block_on(async {
+        if !cli.allow_version_mismatch {
+            version::check_mismatch(&connection).await?;
+        }
+        match command {
+            Command::Create(args) => crud::create(args, &connection).await,
+            Command::Apply(args) => crud::apply(args, &connection).await,
+            Command::Replace(args) => crud::replace(args, &connection).await,
+            Command::Delete(args) => crud::delete(args, &connection).await,
+            Command::Get(args) => get::run(args, &connection).await,
+            Command::Patch(args) => patch::run(args, &connection).await,
+            Command::Label(args) => label::run(args, &connection).await,
+            Command::Validate(_) | Command::Version(_) | Command::Completion(_) => Ok(String::new()),
+        }
+    })
+}
+
+/// The completion script for `shell`, for the name the binary was invoked as.
+fn completion(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let name = crate::cli::binary_name();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Creates ClusterInformation and the built-in tiers if missing (failures are ignored, as
+/// calicoctl ignores them).
+pub async fn ensure_initialized(connection: &Connection) {
+    let _ = connection
+        .client
+        .ensure_initialized(CLIENT_VERSION, "")
+        .await;
+}
+
+/// The namespace a command-line query covers: `Some(ns)`, or `None` for all namespaces.
+pub fn namespace_for(kind: KindRef, cli_namespace: &str, all: bool) -> Result<Option<String>, String> {
+    if kind.is_namespaced() {
+        if all && !cli_namespace.is_empty() {
+            return Err("cannot use both --namespace and --all-namespaces flags at the same time".into());
+        }
+        if all {
+            return Ok(None);
+        }
+        Ok(Some(if cli_namespace.is_empty() {
+            "default".to_string()
+        } else {
+            cli_namespace.to_string()
+        }))
+    } else if all || !cli_namespace.is_empty() {
+        Err(format!("{} is not namespaced", kind.kind()))
+    } else {
+        Ok(Some(String::new()))
+    }
+}
+
+/// Keys of the resources in `-f`, for commands that only read them.
+pub fn read_only_targets(args: &FileArgs) -> Result<Vec<ResourceKey>, Failure> {
+    let mut keys = Vec::new();
+    for mut resource in crud::read_file_resources(args)? {
+        crate::resources::handle_namespace(&mut resource, &args.namespace)
+            .map_err(|e| Failure::message(format!("failed to get resources: {e}")))?;
+        keys.push(ResourceKey::of(&resource));
+    }
+    Ok(keys)
+}

@@ -1,0 +1,39 @@
+//! `calicoctl`: parses the command line, runs one command, prints its result.
+//!
+//! Errors are rendered once, here: the message on stderr followed by a newline, exit code 1,
+//! as Calico's calicoctl does.
+
+mod cli;
+mod clientmgr;
+mod commands;
+mod gotemplate;
+mod input;
+mod output;
+mod registry;
+mod report;
+mod resources;
+mod table;
+mod tabwriter;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    match commands::run(cli) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout (e.g. piped into `head`) is not worth a second error.
+            let _ = stdout.write_all(output.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(failure.stdout.as_bytes());
+            let _ = stdout.flush();
+            eprintln!("{}", failure.message);
+            ExitCode::from(1)
+        }
+    }
+}

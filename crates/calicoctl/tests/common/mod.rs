@@ -1,0 +1,60 @@
+//! Shared set-up for the CLI tests: a calicoctl process on a private embedded datastore.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// A throw-away embedded datastore (and home directory) for one test.
+pub struct Store {
+    pub dir: tempfile::TempDir,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Store {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("datastore.db")
+    }
+
+    /// calicoctl told explicitly to use this store (so it prints no notice).
+    pub fn calicoctl(&self) -> Command {
+        let mut cmd = bare(self.dir.path());
+        cmd.env("DATASTORE_TYPE", "embedded")
+            .env("DATASTORE_PATH", self.path());
+        cmd
+    }
+
+    /// Writes a file into the test directory and returns its path.
+    pub fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
+}
+
+/// calicoctl with an environment that points at no cluster.
+pub fn bare(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("calicoctl").expect("calicoctl is built");
+    for var in [
+        "DATASTORE_TYPE",
+        "CALICO_DATASTORE_TYPE",
+        "DATASTORE_PATH",
+        "CALICO_DATASTORE_PATH",
+        "ETCD_ENDPOINTS",
+        "CALICO_ETCD_ENDPOINTS",
+        "KUBECONFIG",
+        "CALICO_KUBECONFIG",
+        "K8S_API_ENDPOINT",
+        "KUBERNETES_SERVICE_HOST",
+        "XDG_DATA_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home);
+    cmd
+}

@@ -1,0 +1,258 @@
+//! create / apply / replace / delete / get / patch / label against the embedded datastore,
+//! run as processes.
+
+mod common;
+
+use common::Store;
+use predicates::prelude::*;
+
+const SETS: &str = "\
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: blocked
+  labels:
+    role: blocked
+spec:
+  nets:
+  - 198.51.100.0/24
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata:
+  name: partners
+  namespace: prod
+spec:
+  nets:
+  - 192.0.2.0/28
+";
+
+#[test]
+fn create_twice_reports_already_exists() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store
+        .calicoctl()
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("Successfully created 2 resource(s)\n")
+        .stderr("");
+    store
+        .calicoctl()
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr("failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) resource already exists: NetworkSet(prod/partners)]\n");
+    store
+        .calicoctl()
+        .args(["create", "--skip-exists", "-f"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("Successfully created 2 resource(s)\n");
+}
+
+#[test]
+fn get_lists_and_named_resources() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store.calicoctl().args(["apply", "-f"]).arg(&file).assert().success();
+
+    let out = store
+        .calicoctl()
+        .args(["get", "globalnetworksets", "-o", "yaml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("apiVersion: projectcalico.org/v3\nitems:\n- apiVersion: projectcalico.org/v3\n  kind: GlobalNetworkSet\n"), "{text}");
+    assert!(text.contains("kind: GlobalNetworkSetList\nmetadata:\n  resourceVersion: \""), "{text}");
+
+    store
+        .calicoctl()
+        .args(["get", "netsets", "-n", "prod"])
+        .assert()
+        .success()
+        .stdout("NAMESPACE   NAME       \nprod        partners   \n\n");
+    store
+        .calicoctl()
+        .args(["get", "netsets"])
+        .assert()
+        .success()
+        .stdout("NAME   \n\n");
+    store
+        .calicoctl()
+        .args(["get", "globalnetworkset", "blocked", "missing"])
+        .assert()
+        .code(1)
+        .stdout("NAME      \nblocked   \n\n")
+        .stderr("resource does not exist: GlobalNetworkSet(missing) with error: <nil>\n");
+    store
+        .calicoctl()
+        .args(["get", "gnetsets", "-o", "wide"])
+        .assert()
+        .success()
+        .stdout("NAME      NETS              \nblocked   198.51.100.0/24   \n\n");
+}
+
+#[test]
+fn json_output_keeps_go_field_order_and_export_strips_metadata() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
+    let out = store
+        .calicoctl()
+        .args(["get", "globalnetworkset", "blocked", "-o", "json", "--export"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"creationTimestamp\": null,\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}\n"
+    );
+}
+
+#[test]
+fn label_patch_replace_delete() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
+    store
+        .calicoctl()
+        .args(["label", "globalnetworkset", "blocked", "env=prod"])
+        .assert()
+        .success()
+        .stdout("Successfully set label env on globalnetworkset blocked\n");
+    store
+        .calicoctl()
+        .args(["label", "globalnetworkset", "blocked", "env=dev"])
+        .assert()
+        .code(1)
+        .stderr("failed to update label of globalnetworkset blocked, key env is already present. please use '--overwrite' to set a new value\n");
+    store
+        .calicoctl()
+        .args(["label", "globalnetworkset", "blocked", "env", "--remove"])
+        .assert()
+        .success()
+        .stdout("Successfully removed label env from globalnetworkset blocked\n");
+    store
+        .calicoctl()
+        .args(["patch", "globalnetworkset", "blocked", "-p", r#"{"spec":{"nets":["10.0.0.0/8"]}}"#])
+        .assert()
+        .success()
+        .stdout("Successfully patched 1 'GlobalNetworkSet' resource\n");
+    store
+        .calicoctl()
+        .args(["get", "globalnetworkset", "blocked", "-o", "go-template={{range .}}{{join .Spec.Nets \",\"}}{{end}}"])
+        .assert()
+        .success()
+        .stdout("10.0.0.0/8");
+
+    // replace brings the file's spec back and keeps the labels from the file.
+    store
+        .calicoctl()
+        .args(["replace", "-f"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("Successfully replaced 2 resource(s)\n");
+
+    store
+        .calicoctl()
+        .args(["delete", "globalnetworkset", "blocked"])
+        .assert()
+        .success()
+        .stdout("Successfully deleted 1 'GlobalNetworkSet' resource(s)\n");
+    store
+        .calicoctl()
+        .args(["delete", "globalnetworkset", "blocked"])
+        .assert()
+        .code(1)
+        .stderr("Failed to delete 'GlobalNetworkSet' resource: resource does not exist: GlobalNetworkSet(blocked) with error: <nil>\n\n");
+    store
+        .calicoctl()
+        .args(["delete", "--skip-not-exists", "-f"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("Successfully deleted 2 resource(s)\n");
+}
+
+#[test]
+fn selector_filters_lists() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
+    store
+        .calicoctl()
+        .args(["get", "globalnetworksets", "--selector", "role == 'blocked'"])
+        .assert()
+        .success()
+        .stdout("NAME      \nblocked   \n\n");
+    store
+        .calicoctl()
+        .args(["get", "globalnetworksets", "--selector", "role == 'other'"])
+        .assert()
+        .success()
+        .stdout("NAME   \n\n");
+    store
+        .calicoctl()
+        .args(["get", "globalnetworksets", "--selector", "role = 'x'"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("failed to get resources: "));
+}
+
+#[test]
+fn the_embedded_store_is_the_default_with_a_notice() {
+    let home = tempfile::tempdir().unwrap();
+    common::bare(home.path())
+        .args(["get", "globalnetworksets", "-o", "yaml"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("embedded datastore"))
+        .stderr(predicate::str::contains("DATASTORE_TYPE=embedded silences"));
+    let db = home.path().join(".local/share/calico/datastore.db");
+    assert!(db.exists(), "{} was not created", db.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // With a sign of a cluster the Kubernetes driver is chosen instead.
+    common::bare(home.path())
+        .env("KUBECONFIG", home.path().join("kubeconfig"))
+        .args(["get", "globalnetworksets"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("Failed to create Calico API client: "));
+}
+
+#[test]
+fn namespace_rules_apply_to_files_and_flags() {
+    let store = Store::new();
+    let file = store.file("sets.yaml", SETS);
+    store
+        .calicoctl()
+        .args(["create", "-n", "dev", "-f"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("GlobalNetworkSet is not namespaced"))
+        .stderr(predicate::str::contains(
+            "resource namespace does not match client namespace. prod != dev",
+        ));
+    store
+        .calicoctl()
+        .args(["get", "netsets", "-A", "-n", "x"])
+        .assert()
+        .code(1)
+        .stderr("failed to get resources: cannot use both --namespace and --all-namespaces flags at the same time\n");
+}

@@ -1,0 +1,129 @@
+//! `calicoctl validate` run as a process, as users and scripts run it.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+
+fn calicoctl() -> Command {
+    let mut cmd = Command::cargo_bin("calicoctl").expect("binary built");
+    // Validation is offline: no datastore settings may be needed or consulted.
+    cmd.env_remove("DATASTORE_TYPE").env_remove("KUBECONFIG");
+    cmd
+}
+
+const GOOD: &str = "\
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: blocked
+spec:
+  nets:
+  - 198.51.100.0/24
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: trusted
+";
+
+#[test]
+fn validates_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sets.yaml");
+    fs::write(&path, GOOD).unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout("Successfully validated 2 'GlobalNetworkSet' resource(s)\n");
+}
+
+#[test]
+fn reads_stdin() {
+    calicoctl()
+        .args(["validate", "-f", "-"])
+        .write_stdin(GOOD)
+        .assert()
+        .success()
+        .stdout("Successfully validated 2 'GlobalNetworkSet' resource(s)\n");
+}
+
+#[test]
+fn reports_invalid_resources_with_file_document_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    fs::write(&path, GOOD.replace("198.51.100.0/24", "198.51.100.0/33")).unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout("Partial success: validated the first 1 out of 2 'GlobalNetworkSet' resources:\n")
+        .stderr(predicate::str::contains("hit error: ["))
+        .stderr(predicate::str::contains("bad.yaml: document 1"))
+        .stderr(predicate::str::contains("spec.nets[0] = '198.51.100.0/33'"));
+}
+
+#[test]
+fn unknown_field_is_a_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unknown.yaml");
+    fs::write(&path, GOOD.replace("  nets:", "  netz:")).unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with("failed to execute command: "))
+        .stderr(predicate::str::contains(
+            "field in document is not recognized or is in the wrong location: netz (at spec.netz)",
+        ));
+}
+
+#[test]
+fn missing_and_empty_files() {
+    calicoctl()
+        .args(["validate", "-f", "/nonexistent/x.yaml"])
+        .assert()
+        .code(1)
+        .stderr("failed to execute command: open /nonexistent/x.yaml: no such file or directory\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.yaml");
+    fs::write(&path, "# nothing here\n").unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no resources specified in file"));
+    calicoctl()
+        .args(["validate", "--skip-empty", "-f"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout("No resources specified\n");
+}
+
+#[test]
+fn reads_directories_in_lexical_order() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("b.yaml"), GOOD).unwrap();
+    fs::write(dir.path().join("ignored.txt"), "not yaml").unwrap();
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    fs::write(dir.path().join("sub").join("c.yml"), GOOD).unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout("Successfully validated 2 'GlobalNetworkSet' resource(s)\n");
+    calicoctl()
+        .args(["validate", "-R", "-f"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout("Successfully validated 4 'GlobalNetworkSet' resource(s)\n");
+}
