@@ -11,9 +11,15 @@ use crate::meta::ObjectMeta;
 use crate::resource::{Kind, Resource, Scope};
 use crate::validation::ValidationError;
 
+pub mod hostendpoint;
+pub mod node;
 pub mod sets;
+pub mod workloadendpoint;
 
+pub use hostendpoint::*;
+pub use node::*;
 pub use sets::*;
+pub use workloadendpoint::*;
 
 /// What the registry knows of one kind.
 pub struct KindInfo {
@@ -134,7 +140,10 @@ macro_rules! kind_registry {
 
 kind_registry! {
     GlobalNetworkSet => GlobalNetworkSetSpec,
+    HostEndpoint => HostEndpointSpec,
     NetworkSet => NetworkSetSpec,
+    Node => NodeSpec,
+    WorkloadEndpoint => WorkloadEndpointSpec,
 }
 
 #[cfg(test)]

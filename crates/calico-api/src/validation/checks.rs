@@ -299,6 +299,75 @@ pub fn max_length(v: &mut Validator, value: &str, max: usize) {
     }
 }
 
+/// `name` tag on a spec field (a node, profile or pod name): the DNS-1123 subdomain pattern,
+/// with no length limit (Calico's tag checks only the pattern).
+pub fn resource_name(v: &mut Validator, value: &str) {
+    if !DNS1123_SUBDOMAIN.is_match(value) {
+        v.error(
+            value,
+            "name must consist of lower case alphanumeric characters, '-' or '.', and must \
+             start and end with an alphanumeric character",
+        );
+    }
+}
+
+/// `portName` tag: a non-empty Kubernetes port name (see [`is_port_name`]).
+pub fn port_name(v: &mut Validator, value: &str) {
+    if !is_port_name(value) {
+        v.error(
+            value,
+            "port name must be 1-15 lower case alphanumeric characters or '-', contain a \
+             letter, and not begin or end with '-' or contain '--'",
+        );
+    }
+}
+
+/// A protocol (Calico's struct validator for `numorstring.Protocol`): a number 1–255 or one
+/// of [`PROTOCOL_NAMES`](crate::numorstring::PROTOCOL_NAMES), case-sensitive.
+pub fn protocol(v: &mut Validator, value: &crate::numorstring::Protocol) {
+    match value.number() {
+        Some(0) => v.error(value, "protocol number invalid"),
+        Some(_) => {}
+        None => {
+            if !crate::numorstring::PROTOCOL_NAMES.contains(&value.to_string().as_str()) {
+                v.error(value, "protocol name invalid");
+            }
+        }
+    }
+}
+
+/// Whether `value` is a MAC address as Go's `net.ParseMAC` reads it: 6, 8 or 20 octets written
+/// as two-digit hex groups separated by `:` or `-`, or four-digit groups separated by `.`.
+pub fn is_mac_address(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() < 14 {
+        return false;
+    }
+    let (group, separator) = match (bytes[2], bytes[4]) {
+        (b':' | b'-', _) => (2, bytes[2]),
+        (_, b'.') => (4, b'.'),
+        _ => return false,
+    };
+    if !(bytes.len() + 1).is_multiple_of(group + 1) {
+        return false;
+    }
+    let octets = (bytes.len() + 1) / (group + 1) * group / 2;
+    if !matches!(octets, 6 | 8 | 20) {
+        return false;
+    }
+    bytes.chunks(group + 1).all(|chunk| {
+        let (digits, rest) = chunk.split_at(group);
+        digits.iter().all(u8::is_ascii_hexdigit) && (rest.is_empty() || rest[0] == separator)
+    })
+}
+
+/// `mac` tag.
+pub fn mac_address(v: &mut Validator, value: &str) {
+    if !is_mac_address(value) {
+        v.error(value, "invalid MAC address");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +409,49 @@ mod tests {
         assert!(!is_port_name("-a"));
         assert!(!is_port_name("Http"));
         assert!(!is_port_name("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn mac_addresses_like_go() {
+        for good in [
+            "00:00:5e:00:53:01",
+            "02-00-5E-10-00-00",
+            "0000.5e00.5301",
+            "00:00:00:00:fe:80:00:00",
+            "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01",
+        ] {
+            assert!(is_mac_address(good), "{good}");
+        }
+        for bad in [
+            "",
+            "00:00:5e:00:53",
+            "00:00:5e:00:53:0g",
+            "00:00-5e:00:53:01",
+            "00:00:5e:00:53:01:",
+            "0000.5e00.53010",
+            "00:00:5e:00:53:01:02",
+        ] {
+            assert!(!is_mac_address(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn protocols_like_calico() {
+        use crate::numorstring::Protocol;
+        let check = |p: Protocol| {
+            let mut v = Validator::new();
+            protocol(&mut v, &p);
+            v.errors().first().map(|e| e.reason.clone())
+        };
+        assert_eq!(check(Protocol::Num(6)), None);
+        assert_eq!(check(Protocol::Str("UDPLite".into())), None);
+        assert_eq!(
+            check(Protocol::Num(0)).as_deref(),
+            Some("protocol number invalid")
+        );
+        assert_eq!(
+            check(Protocol::Str("tcp".into())).as_deref(),
+            Some("protocol name invalid")
+        );
     }
 }

@@ -1,0 +1,368 @@
+//! HostEndpoint: a host's interface (or all of its interfaces, `*`) that policy applies to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::numorstring::Protocol;
+use crate::resource::{Kind, NoStatus, Resource, Scope};
+use crate::validation::{checks, Validator};
+
+/// `spec` of a HostEndpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostEndpointSpec {
+    /// The Calico node this endpoint belongs to.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node: String,
+    /// `*` (every interface of the host) or one interface; may be empty when `expectedIPs` is set.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface_name: String,
+    /// The endpoint's addresses (bare IPs of either family).
+    #[serde(rename = "expectedIPs", default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_ips: Vec<String>,
+    /// Profiles applied after policy, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// Named ports that policy rules may refer to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<EndpointPort>,
+}
+
+/// A named port of a HostEndpoint. All three fields are always written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointPort {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "zero_protocol")]
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub port: u16,
+}
+
+impl Default for EndpointPort {
+    fn default() -> Self {
+        EndpointPort {
+            name: String::new(),
+            protocol: zero_protocol(),
+            port: 0,
+        }
+    }
+}
+
+/// Go's zero `numorstring.Protocol` (written as `0`), what a missing `protocol` decodes to.
+pub(crate) fn zero_protocol() -> Protocol {
+    Protocol::Num(0)
+}
+
+pub type HostEndpoint = Resource<HostEndpointSpec>;
+
+/// The CEL rules of the HostEndpoint CRD.
+pub const MSG_INTERFACE_OR_IPS: &str =
+    "at least one of interfaceName or expectedIPs must be specified";
+pub const MSG_NODE_REQUIRED: &str = "node must be specified";
+
+/// The checks shared by HostEndpoint and WorkloadEndpoint ports: a port-capable protocol (the
+/// reason names the port type, as Calico's messages do) and a non-zero port number.
+pub(crate) fn validate_port_protocol_and_number(
+    v: &mut Validator,
+    port_type: &str,
+    protocol: &Protocol,
+    number: u16,
+) {
+    v.field("protocol", |v| {
+        checks::protocol(v, protocol);
+        if !protocol.supports_ports() {
+            v.error(
+                protocol,
+                format!("{port_type} protocol does not support ports."),
+            );
+        }
+    });
+    if number == 0 {
+        v.error_at("port", number, "port number must be between 1 and 65535");
+    }
+}
+
+/// `profiles`: each a resource name.
+pub(crate) fn validate_profiles(v: &mut Validator, profiles: &[String]) {
+    v.each("profiles", profiles, |v, profile| {
+        checks::resource_name(v, profile)
+    });
+}
+
+fn validate_spec(v: &mut Validator, spec: &HostEndpointSpec) {
+    if spec.interface_name.is_empty() && spec.expected_ips.is_empty() {
+        v.error_no_value(MSG_INTERFACE_OR_IPS);
+    }
+    if spec.node.is_empty() {
+        v.error_no_value(MSG_NODE_REQUIRED);
+    } else {
+        v.field("node", |v| {
+            checks::resource_name(v, &spec.node);
+            checks::max_length(v, &spec.node, 253);
+        });
+    }
+    if !spec.interface_name.is_empty() {
+        v.field("interfaceName", |v| {
+            checks::interface_name(v, &spec.interface_name)
+        });
+    }
+    v.each("expectedIPs", &spec.expected_ips, |v, ip| {
+        checks::ip(v, ip);
+    });
+    validate_profiles(v, &spec.profiles);
+    v.each("ports", &spec.ports, |v, port| {
+        v.field("name", |v| checks::port_name(v, &port.name));
+        validate_port_protocol_and_number(v, "EndpointPort", &port.protocol, port.port);
+    });
+}
+
+impl Kind for HostEndpointSpec {
+    const KIND: &'static str = "HostEndpoint";
+    const PLURAL: &'static str = "hostendpoints";
+    const SCOPE: Scope = Scope::Cluster;
+    type Status = NoStatus;
+
+    fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        v.field("spec", |v| validate_spec(v, &resource.spec));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode_value, DecodeError};
+    use crate::kinds::AnyResource;
+    use serde_json::json;
+
+    fn calico_written() -> serde_json::Value {
+        json!({
+            "kind": "HostEndpoint",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {
+                "name": "node1-eth0",
+                "uid": "5e1c7f5a-8b9d-4c1e-a0f2-3b4c5d6e7f80",
+                "resourceVersion": "1234",
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"environment": "production", "role": "ingress"}
+            },
+            "spec": {
+                "node": "node1",
+                "interfaceName": "eth0",
+                "expectedIPs": ["192.0.2.10", "2001:db8::10"],
+                "profiles": ["projectcalico-default-allow", "edge"],
+                "ports": [
+                    {"name": "https", "protocol": "TCP", "port": 443},
+                    {"name": "dns", "protocol": 17, "port": 53}
+                ]
+            }
+        })
+    }
+
+    fn host_endpoint(doc: serde_json::Value) -> HostEndpoint {
+        match decode_value(doc).unwrap() {
+            AnyResource::HostEndpoint(hep) => hep,
+            other => panic!("wrong kind {}", other.kind()),
+        }
+    }
+
+    fn errors(hep: HostEndpoint) -> Vec<(String, String)> {
+        match hep.validate() {
+            Ok(()) => vec![],
+            Err(err) => err
+                .fields
+                .into_iter()
+                .map(|f| (f.field, f.reason))
+                .collect(),
+        }
+    }
+
+    fn pair(field: &str, reason: &str) -> (String, String) {
+        (field.to_string(), reason.to_string())
+    }
+
+    #[test]
+    fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
+        let original = calico_written();
+        let decoded = decode_value(original.clone())?;
+        assert_eq!(serde_json::to_value(&decoded)?, original);
+        decoded.validate()?;
+        Ok(())
+    }
+
+    #[test]
+    fn minimal_document_round_trips() -> Result<(), Box<dyn std::error::Error>> {
+        let original = json!({
+            "kind": "HostEndpoint",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {"name": "h", "creationTimestamp": null},
+            "spec": {"node": "n", "interfaceName": "*"}
+        });
+        let decoded = decode_value(original.clone())?;
+        assert_eq!(serde_json::to_value(&decoded)?, original);
+        decoded.validate()?;
+        Ok(())
+    }
+
+    #[test]
+    fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
+        let mut hep = HostEndpoint::new(
+            "h",
+            HostEndpointSpec {
+                node: "n".into(),
+                interface_name: "eth0".into(),
+                expected_ips: vec!["10.0.0.1".into()],
+                profiles: vec!["p".into()],
+                ports: vec![EndpointPort {
+                    name: "http".into(),
+                    protocol: Protocol::Str("TCP".into()),
+                    port: 80,
+                }],
+            },
+        );
+        hep.metadata.labels.insert("a".into(), "b".into());
+        assert_eq!(
+            serde_json::to_string(&hep)?,
+            r#"{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"h","creationTimestamp":null,"labels":{"a":"b"}},"spec":{"node":"n","interfaceName":"eth0","expectedIPs":["10.0.0.1"],"profiles":["p"],"ports":[{"name":"http","protocol":"TCP","port":80}]}}"#
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn zero_port_fields_are_written() -> Result<(), Box<dyn std::error::Error>> {
+        let mut doc = calico_written();
+        doc["spec"]["ports"] = json!([{}]);
+        let hep = host_endpoint(doc);
+        let written = serde_json::to_value(&hep)?;
+        assert_eq!(
+            written["spec"]["ports"],
+            json!([{"name": "", "protocol": 0, "port": 0}])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_field_names_its_path() {
+        let mut doc = calico_written();
+        doc["spec"]["ports"][1]["hostPort"] = json!(53);
+        match decode_value(doc) {
+            Err(DecodeError::Field { path, message }) => {
+                assert_eq!(path, "spec.ports[1].hostPort");
+                assert!(message.contains("unknown field `hostPort`"), "{message}");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_defaults() {
+        let mut hep = host_endpoint(calico_written());
+        let before = hep.clone();
+        hep.apply_defaults();
+        assert_eq!(hep, before);
+    }
+
+    #[test]
+    fn cel_rules_report_at_spec() {
+        let hep = HostEndpoint::new("h", HostEndpointSpec::default());
+        assert_eq!(
+            errors(hep),
+            [
+                pair("spec", MSG_INTERFACE_OR_IPS),
+                pair("spec", MSG_NODE_REQUIRED)
+            ]
+        );
+        // Expected IPs alone are enough.
+        let hep = HostEndpoint::new(
+            "h",
+            HostEndpointSpec {
+                node: "n".into(),
+                expected_ips: vec!["10.0.0.1".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(errors(hep), []);
+    }
+
+    #[test]
+    fn field_rules() {
+        let mut hep = host_endpoint(calico_written());
+        hep.spec.node = "Node_1".into();
+        hep.spec.interface_name = "an-interface-name-too-long".into();
+        hep.spec.expected_ips = vec!["10.0.0.1".into(), "10.0.0.0/24".into()];
+        hep.spec.profiles = vec!["ok".into(), "Bad Profile".into()];
+        assert_eq!(
+            errors(hep),
+            [
+                pair(
+                    "spec.node",
+                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
+                     must start and end with an alphanumeric character"
+                ),
+                pair("spec.interfaceName", "invalid interface name"),
+                pair("spec.expectedIPs[1]", "invalid IP address"),
+                pair(
+                    "spec.profiles[1]",
+                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
+                     must start and end with an alphanumeric character"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn node_max_length() {
+        let mut hep = host_endpoint(calico_written());
+        hep.spec.node = "a".repeat(254);
+        assert_eq!(
+            errors(hep),
+            [pair("spec.node", "must be no more than 253 characters")]
+        );
+    }
+
+    #[test]
+    fn port_rules() {
+        let mut hep = host_endpoint(calico_written());
+        hep.spec.ports = vec![
+            EndpointPort {
+                name: "".into(),
+                protocol: Protocol::Str("ICMP".into()),
+                port: 0,
+            },
+            EndpointPort {
+                name: "web".into(),
+                protocol: Protocol::Str("tcp".into()),
+                port: 80,
+            },
+            EndpointPort {
+                name: "web2".into(),
+                protocol: Protocol::Num(0),
+                port: 81,
+            },
+        ];
+        let port_name_reason = "port name must be 1-15 lower case alphanumeric characters or \
+                                '-', contain a letter, and not begin or end with '-' or contain \
+                                '--'";
+        assert_eq!(
+            errors(hep),
+            [
+                pair("spec.ports[0].name", port_name_reason),
+                pair(
+                    "spec.ports[0].protocol",
+                    "EndpointPort protocol does not support ports."
+                ),
+                pair(
+                    "spec.ports[0].port",
+                    "port number must be between 1 and 65535"
+                ),
+                // Lower-case names carry ports but are not valid protocol names.
+                pair("spec.ports[1].protocol", "protocol name invalid"),
+                pair("spec.ports[2].protocol", "protocol number invalid"),
+                pair(
+                    "spec.ports[2].protocol",
+                    "EndpointPort protocol does not support ports."
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,578 @@
+//! Node (internal kind): one Calico node, its BGP, tunnel and WireGuard addresses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::numorstring::AsNumber;
+use crate::resource::{Always, Kind, Resource, Scope};
+use crate::validation::checks::{self, Family};
+use crate::validation::Validator;
+
+/// Node address types Calico knows.
+pub const NODE_ADDRESS_TYPES: &[&str] = &["CalicoNodeIP", "InternalIP", "ExternalIP"];
+
+/// `spec` of a Node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<NodeBgpSpec>,
+    #[serde(
+        rename = "ipv4VXLANTunnelAddr",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub ipv4_vxlan_tunnel_addr: String,
+    #[serde(
+        rename = "vxlanTunnelMACAddr",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub vxlan_tunnel_mac_addr: String,
+    #[serde(
+        rename = "ipv6VXLANTunnelAddr",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub ipv6_vxlan_tunnel_addr: String,
+    #[serde(
+        rename = "vxlanTunnelMACAddrV6",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub vxlan_tunnel_mac_addr_v6: String,
+    /// The node's names in each orchestrator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orch_refs: Vec<OrchRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireguard: Option<NodeWireguardSpec>,
+    /// Addresses the node can be reached at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<NodeAddress>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<NodeInterface>,
+}
+
+/// `spec.bgp`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeBgpSpec {
+    /// The node's AS number; the global default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_number: Option<AsNumber>,
+    /// Address and prefix length, e.g. `10.0.0.5/24`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ipv4_address: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ipv6_address: String,
+    #[serde(
+        rename = "ipv4IPIPTunnelAddr",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub ipv4_ipip_tunnel_addr: String,
+    /// Makes the node a route reflector of this cluster ID (an IPv4 address).
+    #[serde(
+        rename = "routeReflectorClusterID",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub route_reflector_cluster_id: String,
+}
+
+/// `spec.wireguard`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeWireguardSpec {
+    #[serde(
+        rename = "interfaceIPv4Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub interface_ipv4_address: String,
+    #[serde(
+        rename = "interfaceIPv6Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub interface_ipv6_address: String,
+}
+
+/// The node's name in one orchestrator. `orchestrator` is always written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrchRef {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node_name: String,
+    #[serde(default)]
+    pub orchestrator: String,
+}
+
+/// One address of the node. `address` is always written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeAddress {
+    #[serde(default)]
+    pub address: String,
+    /// One of [`NODE_ADDRESS_TYPES`], or empty.
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
+    pub address_type: String,
+}
+
+/// One interface of the node and its addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeInterface {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+}
+
+/// `status` of a Node (a Go struct value: always written, `{}` when empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeStatus {
+    /// Base64 WireGuard public key of the IPv4 tunnel.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub wireguard_public_key: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub wireguard_public_key_v6: String,
+    /// Mirror of the Kubernetes node's `spec.podCIDRs`.
+    #[serde(rename = "podCIDRs", default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_cidrs: Vec<String>,
+}
+
+pub type Node = Resource<NodeSpec>;
+
+/// Length of a WireGuard key in bytes.
+pub const WIREGUARD_KEY_LEN: usize = 32;
+
+/// The number of bytes `text` decodes to as padded standard base64, read as Go's
+/// `base64.StdEncoding` does (line breaks ignored, unused trailing bits not checked), or `None`
+/// when it is not valid base64.
+fn std_base64_decoded_len(text: &str) -> Option<usize> {
+    let symbols: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !symbols.len().is_multiple_of(4) {
+        return None;
+    }
+    let padding = symbols.iter().rev().take_while(|b| **b == b'=').count();
+    let data = &symbols[..symbols.len() - padding];
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
+    if padding > 2 || !data.iter().all(alphabet) {
+        return None;
+    }
+    Some(symbols.len() / 4 * 3 - padding)
+}
+
+/// Whether `key` is a WireGuard key: 32 bytes in padded standard base64.
+pub fn is_wireguard_key(key: &str) -> bool {
+    std_base64_decoded_len(key) == Some(WIREGUARD_KEY_LEN)
+}
+
+fn wireguard_key(v: &mut Validator, field: &'static str, key: &str) {
+    if key.is_empty() {
+        return;
+    }
+    let problem = match std_base64_decoded_len(key) {
+        None => "failed to parse base64-encoded key".to_string(),
+        Some(WIREGUARD_KEY_LEN) => return,
+        Some(len) => format!("incorrect key size: {len}"),
+    };
+    v.error_at(
+        field,
+        key,
+        format!("invalid WireGuard public key: {problem}"),
+    );
+}
+
+/// An optional single address of one family (`ipv4` / `ipv6` tags).
+fn optional_ip(v: &mut Validator, field: &'static str, value: &str, family: Family) {
+    if !value.is_empty() {
+        v.field(field, |v| {
+            checks::ip_of_family(v, value, family);
+        });
+    }
+}
+
+/// An optional MAC address.
+fn optional_mac(v: &mut Validator, field: &'static str, value: &str) {
+    if !value.is_empty() {
+        v.field(field, |v| checks::mac_address(v, value));
+    }
+}
+
+fn validate_bgp(v: &mut Validator, bgp: &NodeBgpSpec) {
+    if *bgp == NodeBgpSpec::default() {
+        v.error_no_value("Spec.BGP should not be empty");
+        return;
+    }
+    for (field, value, family) in [
+        ("ipv4Address", &bgp.ipv4_address, Family::V4),
+        ("ipv6Address", &bgp.ipv6_address, Family::V6),
+    ] {
+        if !value.is_empty() {
+            v.field(field, |v| {
+                checks::cidr_of_family(v, value, family);
+            });
+        }
+    }
+    optional_ip(
+        v,
+        "ipv4IPIPTunnelAddr",
+        &bgp.ipv4_ipip_tunnel_addr,
+        Family::V4,
+    );
+    optional_ip(
+        v,
+        "routeReflectorClusterID",
+        &bgp.route_reflector_cluster_id,
+        Family::V4,
+    );
+}
+
+fn validate_spec(v: &mut Validator, spec: &NodeSpec) {
+    if let Some(bgp) = &spec.bgp {
+        v.field("bgp", |v| validate_bgp(v, bgp));
+    }
+    optional_ip(
+        v,
+        "ipv4VXLANTunnelAddr",
+        &spec.ipv4_vxlan_tunnel_addr,
+        Family::V4,
+    );
+    optional_mac(v, "vxlanTunnelMACAddr", &spec.vxlan_tunnel_mac_addr);
+    optional_ip(
+        v,
+        "ipv6VXLANTunnelAddr",
+        &spec.ipv6_vxlan_tunnel_addr,
+        Family::V6,
+    );
+    optional_mac(v, "vxlanTunnelMACAddrV6", &spec.vxlan_tunnel_mac_addr_v6);
+    if let Some(wireguard) = &spec.wireguard {
+        v.field("wireguard", |v| {
+            let w = wireguard;
+            optional_ip(
+                v,
+                "interfaceIPv4Address",
+                &w.interface_ipv4_address,
+                Family::V4,
+            );
+            optional_ip(
+                v,
+                "interfaceIPv6Address",
+                &w.interface_ipv6_address,
+                Family::V6,
+            );
+        });
+    }
+    v.each("addresses", &spec.addresses, |v, address| {
+        v.field("address", |v| {
+            checks::masked_net(v, &address.address);
+        });
+        if !address.address_type.is_empty() {
+            v.field("type", |v| {
+                checks::one_of(v, &address.address_type, NODE_ADDRESS_TYPES)
+            });
+        }
+    });
+    v.each("interfaces", &spec.interfaces, |v, interface| {
+        if !interface.name.is_empty() {
+            v.field("name", |v| checks::resource_name(v, &interface.name));
+        }
+    });
+}
+
+impl Kind for NodeSpec {
+    const KIND: &'static str = "Node";
+    const PLURAL: &'static str = "nodes";
+    const SCOPE: Scope = Scope::Cluster;
+    type Status = Always<NodeStatus>;
+
+    fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        v.field("spec", |v| validate_spec(v, &resource.spec));
+        let status = &resource.status.0;
+        v.field("status", |v| {
+            wireguard_key(v, "wireguardPublicKey", &status.wireguard_public_key);
+            wireguard_key(v, "wireguardPublicKeyV6", &status.wireguard_public_key_v6);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode_value, DecodeError};
+    use crate::kinds::AnyResource;
+    use serde_json::json;
+
+    const KEY: &str = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
+
+    fn calico_written() -> serde_json::Value {
+        json!({
+            "kind": "Node",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {
+                "name": "node1",
+                "uid": "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
+                "resourceVersion": "42",
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"kubernetes.io/hostname": "node1"}
+            },
+            "spec": {
+                "bgp": {
+                    "asNumber": 64512,
+                    "ipv4Address": "10.0.0.5/24",
+                    "ipv6Address": "2001:db8::5/64",
+                    "ipv4IPIPTunnelAddr": "192.168.10.1",
+                    "routeReflectorClusterID": "224.0.0.1"
+                },
+                "ipv4VXLANTunnelAddr": "192.168.20.1",
+                "vxlanTunnelMACAddr": "66:8a:1d:2b:3c:4d",
+                "ipv6VXLANTunnelAddr": "fd00:20::1",
+                "vxlanTunnelMACAddrV6": "66:8a:1d:2b:3c:4e",
+                "orchRefs": [{"nodeName": "node1.example.com", "orchestrator": "k8s"}],
+                "wireguard": {
+                    "interfaceIPv4Address": "192.168.30.1",
+                    "interfaceIPv6Address": "fd00:30::1"
+                },
+                "addresses": [
+                    {"address": "10.0.0.5", "type": "CalicoNodeIP"},
+                    {"address": "10.0.0.0/24", "type": "InternalIP"},
+                    {"address": "203.0.113.5"}
+                ],
+                "interfaces": [{"name": "eth0", "addresses": ["10.0.0.5", "2001:db8::5"]}]
+            },
+            "status": {
+                "wireguardPublicKey": KEY,
+                "wireguardPublicKeyV6": "jNdIvb/jqGw6vLZWSHxTBrGqDGNk/eS3zi5gKZCOhlE=",
+                "podCIDRs": ["192.168.0.0/24", "fd00:10::/64"]
+            }
+        })
+    }
+
+    fn node(doc: serde_json::Value) -> Node {
+        match decode_value(doc).unwrap() {
+            AnyResource::Node(node) => node,
+            other => panic!("wrong kind {}", other.kind()),
+        }
+    }
+
+    fn errors(node: &Node) -> Vec<(String, String)> {
+        match node.validate() {
+            Ok(()) => vec![],
+            Err(err) => err
+                .fields
+                .into_iter()
+                .map(|f| (f.field, f.reason))
+                .collect(),
+        }
+    }
+
+    fn pair(field: &str, reason: &str) -> (String, String) {
+        (field.to_string(), reason.to_string())
+    }
+
+    #[test]
+    fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
+        let original = calico_written();
+        let decoded = decode_value(original.clone())?;
+        assert_eq!(serde_json::to_value(&decoded)?, original);
+        decoded.validate()?;
+        Ok(())
+    }
+
+    #[test]
+    fn minimal_document_writes_empty_status() -> Result<(), Box<dyn std::error::Error>> {
+        let input = json!({
+            "kind": "Node",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {"name": "n", "creationTimestamp": null},
+            "spec": {}
+        });
+        let decoded = decode_value(input.clone())?;
+        let mut expected = input;
+        expected["status"] = json!({});
+        assert_eq!(serde_json::to_value(&decoded)?, expected);
+        assert_eq!(decode_value(expected.clone())?, decoded);
+        decoded.validate()?;
+        Ok(())
+    }
+
+    #[test]
+    fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
+        let mut doc = calico_written();
+        doc["metadata"] = json!({"name": "node1"});
+        let node = node(doc);
+        assert_eq!(
+            serde_json::to_string(&node)?,
+            concat!(
+                r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"node1","creationTimestamp":null},"#,
+                r#""spec":{"bgp":{"asNumber":64512,"ipv4Address":"10.0.0.5/24","ipv6Address":"2001:db8::5/64","#,
+                r#""ipv4IPIPTunnelAddr":"192.168.10.1","routeReflectorClusterID":"224.0.0.1"},"#,
+                r#""ipv4VXLANTunnelAddr":"192.168.20.1","vxlanTunnelMACAddr":"66:8a:1d:2b:3c:4d","#,
+                r#""ipv6VXLANTunnelAddr":"fd00:20::1","vxlanTunnelMACAddrV6":"66:8a:1d:2b:3c:4e","#,
+                r#""orchRefs":[{"nodeName":"node1.example.com","orchestrator":"k8s"}],"#,
+                r#""wireguard":{"interfaceIPv4Address":"192.168.30.1","interfaceIPv6Address":"fd00:30::1"},"#,
+                r#""addresses":[{"address":"10.0.0.5","type":"CalicoNodeIP"},{"address":"10.0.0.0/24","type":"InternalIP"},{"address":"203.0.113.5"}],"#,
+                r#""interfaces":[{"name":"eth0","addresses":["10.0.0.5","2001:db8::5"]}]},"#,
+                r#""status":{"wireguardPublicKey":"HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=","#,
+                r#""wireguardPublicKeyV6":"jNdIvb/jqGw6vLZWSHxTBrGqDGNk/eS3zi5gKZCOhlE=","#,
+                r#""podCIDRs":["192.168.0.0/24","fd00:10::/64"]}}"#
+            )
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn always_written_fields() -> Result<(), Box<dyn std::error::Error>> {
+        let mut n = Node::new("n", NodeSpec::default());
+        n.spec.orch_refs = vec![OrchRef::default()];
+        n.spec.addresses = vec![NodeAddress::default()];
+        let written = serde_json::to_value(&n)?;
+        assert_eq!(written["spec"]["orchRefs"], json!([{"orchestrator": ""}]));
+        assert_eq!(written["spec"]["addresses"], json!([{"address": ""}]));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_field_names_its_path() {
+        let mut doc = calico_written();
+        doc["spec"]["bgp"]["asn"] = json!(1);
+        match decode_value(doc) {
+            Err(DecodeError::Field { path, message }) => {
+                assert_eq!(path, "spec.bgp.asn");
+                assert!(message.contains("unknown field `asn`"), "{message}");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        let mut doc = calico_written();
+        doc["status"]["podCIDR"] = json!([]);
+        match decode_value(doc) {
+            Err(DecodeError::Field { path, .. }) => assert_eq!(path, "status.podCIDR"),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_defaults() {
+        let mut n = node(calico_written());
+        let before = n.clone();
+        n.apply_defaults();
+        assert_eq!(n, before);
+    }
+
+    #[test]
+    fn empty_bgp_is_rejected() {
+        let mut n = node(calico_written());
+        n.spec.bgp = Some(NodeBgpSpec::default());
+        assert_eq!(
+            errors(&n),
+            [pair("spec.bgp", "Spec.BGP should not be empty")]
+        );
+    }
+
+    #[test]
+    fn address_fields() {
+        let mut n = node(calico_written());
+        let bgp = n.spec.bgp.as_mut().unwrap();
+        bgp.ipv4_address = "2001:db8::5/64".into();
+        bgp.ipv6_address = "10.0.0.5".into();
+        bgp.ipv4_ipip_tunnel_addr = "192.168.10.1/32".into();
+        bgp.route_reflector_cluster_id = "::1".into();
+        n.spec.ipv4_vxlan_tunnel_addr = "fd00::1".into();
+        n.spec.vxlan_tunnel_mac_addr = "66:8a:1d:2b:3c".into();
+        n.spec.ipv6_vxlan_tunnel_addr = "10.1.1.1".into();
+        n.spec.vxlan_tunnel_mac_addr_v6 = "not-a-mac".into();
+        n.spec.wireguard = Some(NodeWireguardSpec {
+            interface_ipv4_address: "fd00::2".into(),
+            interface_ipv6_address: "10.0.0.2".into(),
+        });
+        n.spec.addresses = vec![
+            NodeAddress {
+                address: "10.0.0.5/24".into(),
+                address_type: "Internal".into(),
+            },
+            NodeAddress {
+                address: "10.0.0.5/33".into(),
+                address_type: String::new(),
+            },
+            NodeAddress {
+                address: String::new(),
+                address_type: "ExternalIP".into(),
+            },
+        ];
+        n.spec.interfaces = vec![NodeInterface {
+            name: "Eth_0".into(),
+            addresses: vec![],
+        }];
+        assert_eq!(
+            errors(&n),
+            [
+                pair("spec.bgp.ipv4Address", "invalid IPv4 CIDR"),
+                pair("spec.bgp.ipv6Address", "invalid IPv6 CIDR"),
+                pair("spec.bgp.ipv4IPIPTunnelAddr", "invalid IPv4 address"),
+                pair("spec.bgp.routeReflectorClusterID", "invalid IPv4 address"),
+                pair("spec.ipv4VXLANTunnelAddr", "invalid IPv4 address"),
+                pair("spec.vxlanTunnelMACAddr", "invalid MAC address"),
+                pair("spec.ipv6VXLANTunnelAddr", "invalid IPv6 address"),
+                pair("spec.vxlanTunnelMACAddrV6", "invalid MAC address"),
+                pair(
+                    "spec.wireguard.interfaceIPv4Address",
+                    "invalid IPv4 address"
+                ),
+                pair(
+                    "spec.wireguard.interfaceIPv6Address",
+                    "invalid IPv6 address"
+                ),
+                pair(
+                    "spec.addresses[0].address",
+                    "network is not strictly masked"
+                ),
+                pair(
+                    "spec.addresses[0].type",
+                    "must be one of 'CalicoNodeIP', 'InternalIP', 'ExternalIP'"
+                ),
+                pair("spec.addresses[1].address", "invalid CIDR or IP address"),
+                pair("spec.addresses[2].address", "invalid CIDR or IP address"),
+                pair(
+                    "spec.interfaces[0].name",
+                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
+                     must start and end with an alphanumeric character"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn wireguard_keys() {
+        assert!(is_wireguard_key(KEY));
+        // Go's decoder skips line breaks and ignores unused trailing bits.
+        assert!(is_wireguard_key(
+            "HIgo9xNzJMWLKASShiTqIybxZ0U3\nwGLiUeJ1PKf8ykx="
+        ));
+        assert!(!is_wireguard_key(
+            "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw"
+        ));
+        assert!(!is_wireguard_key(""));
+
+        let mut n = node(calico_written());
+        n.status.0.wireguard_public_key = "not base64!".into();
+        n.status.0.wireguard_public_key_v6 = "AAAA".into();
+        assert_eq!(
+            errors(&n),
+            [
+                pair(
+                    "status.wireguardPublicKey",
+                    "invalid WireGuard public key: failed to parse base64-encoded key"
+                ),
+                pair(
+                    "status.wireguardPublicKeyV6",
+                    "invalid WireGuard public key: incorrect key size: 3"
+                ),
+            ]
+        );
+    }
+}

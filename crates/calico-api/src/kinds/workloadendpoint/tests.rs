@@ -1,0 +1,447 @@
+use super::*;
+use crate::decode::{decode_value, DecodeError};
+use crate::kinds::AnyResource;
+use serde_json::json;
+
+fn calico_written() -> serde_json::Value {
+    json!({
+        "kind": "WorkloadEndpoint",
+        "apiVersion": "projectcalico.org/v3",
+        "metadata": {
+            "name": "node1-k8s-web--0-eth0",
+            "namespace": "prod",
+            "uid": "3f6c2a1e-7b8d-4e9f-a0b1-c2d3e4f5a6b7",
+            "resourceVersion": "7788",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {
+                "app": "web",
+                "projectcalico.org/namespace": "prod",
+                "projectcalico.org/orchestrator": "k8s",
+                "projectcalico.org/serviceaccount": "web-sa"
+            }
+        },
+        "spec": {
+            "orchestrator": "k8s",
+            "workload": "web-0",
+            "node": "node1",
+            "containerID": "8f3a9c0de1b2",
+            "pod": "web-0",
+            "endpoint": "eth0",
+            "serviceAccountName": "web-sa",
+            "ipNetworks": ["192.168.1.10/32", "fd00:10::a/128"],
+            "ipNATs": [
+                {"internalIP": "192.168.1.10", "externalIP": "203.0.113.10"},
+                {"internalIP": "fd00:10::a", "externalIP": "2001:db8::a"}
+            ],
+            "ipv4Gateway": "169.254.1.1",
+            "ipv6Gateway": "fe80::1",
+            "profiles": ["kns.prod", "ksa.prod.web-sa"],
+            "interfaceName": "cali0123456789a",
+            "mac": "ee:ee:ee:ee:ee:ee",
+            "ports": [
+                {"name": "http", "protocol": "TCP", "port": 8080, "hostPort": 0, "hostIP": ""},
+                {"name": "", "protocol": "UDP", "port": 53, "hostPort": 5353, "hostIP": "10.0.0.5"}
+            ],
+            "allowSpoofedSourcePrefixes": ["10.20.0.0/16", "10.30.0.1"],
+            "qosControls": {
+                "ingressBandwidth": 1000000,
+                "ingressBurst": 4294967296_i64,
+                "ingressPeakrate": 2000000,
+                "ingressMinburst": 1500,
+                "egressBandwidth": 3000000,
+                "egressBurst": 8000000,
+                "egressPeakrate": 4000000,
+                "egressMinburst": 9000,
+                "ingressPacketRate": 100,
+                "ingressPacketBurst": 5,
+                "egressPacketRate": 200,
+                "egressPacketBurst": 10,
+                "ingressMaxConnections": 1000,
+                "egressMaxConnections": 4294967295_i64,
+                "dscp": "AF11"
+            }
+        }
+    })
+}
+
+fn wep(doc: serde_json::Value) -> WorkloadEndpoint {
+    match decode_value(doc).unwrap() {
+        AnyResource::WorkloadEndpoint(wep) => wep,
+        other => panic!("wrong kind {}", other.kind()),
+    }
+}
+
+fn valid() -> WorkloadEndpoint {
+    wep(calico_written())
+}
+
+fn errors(wep: &WorkloadEndpoint) -> Vec<(String, Option<String>, String)> {
+    match wep.validate() {
+        Ok(()) => vec![],
+        Err(err) => err
+            .fields
+            .into_iter()
+            .map(|f| (f.field, f.value, f.reason))
+            .collect(),
+    }
+}
+
+fn err(field: &str, value: &str, reason: &str) -> (String, Option<String>, String) {
+    (field.into(), Some(value.into()), reason.into())
+}
+
+#[test]
+fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
+    let original = calico_written();
+    let decoded = decode_value(original.clone())?;
+    assert_eq!(serde_json::to_value(&decoded)?, original);
+    decoded.validate()?;
+    Ok(())
+}
+
+#[test]
+fn minimal_document_round_trips() -> Result<(), Box<dyn std::error::Error>> {
+    let original = json!({
+        "kind": "WorkloadEndpoint",
+        "apiVersion": "projectcalico.org/v3",
+        "metadata": {"name": "n-cni-abc-eth0", "namespace": "default", "creationTimestamp": null},
+        "spec": {
+            "orchestrator": "cni",
+            "node": "n",
+            "containerID": "abc",
+            "endpoint": "eth0",
+            "interfaceName": "cali1"
+        }
+    });
+    let decoded = decode_value(original.clone())?;
+    assert_eq!(serde_json::to_value(&decoded)?, original);
+    decoded.validate()?;
+    Ok(())
+}
+
+#[test]
+fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
+    let mut doc = calico_written();
+    doc["metadata"] = json!({"name": "node1-k8s-web--0-eth0", "namespace": "prod"});
+    doc["spec"]["qosControls"] =
+        json!({"egressBandwidth": 1000, "ingressBandwidth": 2000, "dscp": 10});
+    let w = wep(doc);
+    assert_eq!(
+        serde_json::to_string(&w)?,
+        concat!(
+            r#"{"kind":"WorkloadEndpoint","apiVersion":"projectcalico.org/v3","#,
+            r#""metadata":{"name":"node1-k8s-web--0-eth0","namespace":"prod","creationTimestamp":null},"#,
+            r#""spec":{"orchestrator":"k8s","workload":"web-0","node":"node1","containerID":"8f3a9c0de1b2","#,
+            r#""pod":"web-0","endpoint":"eth0","serviceAccountName":"web-sa","#,
+            r#""ipNetworks":["192.168.1.10/32","fd00:10::a/128"],"#,
+            r#""ipNATs":[{"internalIP":"192.168.1.10","externalIP":"203.0.113.10"},{"internalIP":"fd00:10::a","externalIP":"2001:db8::a"}],"#,
+            r#""ipv4Gateway":"169.254.1.1","ipv6Gateway":"fe80::1","profiles":["kns.prod","ksa.prod.web-sa"],"#,
+            r#""interfaceName":"cali0123456789a","mac":"ee:ee:ee:ee:ee:ee","#,
+            r#""ports":[{"name":"http","protocol":"TCP","port":8080,"hostPort":0,"hostIP":""},"#,
+            r#"{"name":"","protocol":"UDP","port":53,"hostPort":5353,"hostIP":"10.0.0.5"}],"#,
+            r#""allowSpoofedSourcePrefixes":["10.20.0.0/16","10.30.0.1"],"#,
+            r#""qosControls":{"ingressBandwidth":2000,"egressBandwidth":1000,"dscp":10}}}"#
+        )
+    );
+    Ok(())
+}
+
+#[test]
+fn port_and_nat_fields_are_always_written() -> Result<(), Box<dyn std::error::Error>> {
+    let mut doc = calico_written();
+    doc["spec"]["ports"] = json!([{"name": "x", "port": 1}]);
+    doc["spec"]["ipNATs"] = json!([{}]);
+    let written = serde_json::to_value(wep(doc))?;
+    assert_eq!(
+        written["spec"]["ports"],
+        json!([{"name": "x", "protocol": 0, "port": 1, "hostPort": 0, "hostIP": ""}])
+    );
+    assert_eq!(
+        written["spec"]["ipNATs"],
+        json!([{"internalIP": "", "externalIP": ""}])
+    );
+    Ok(())
+}
+
+#[test]
+fn unknown_field_names_its_path() {
+    let mut doc = calico_written();
+    doc["spec"]["qosControls"]["ingressRate"] = json!(1);
+    match decode_value(doc) {
+        Err(DecodeError::Field { path, message }) => {
+            assert_eq!(path, "spec.qosControls.ingressRate");
+            assert!(message.contains("unknown field `ingressRate`"), "{message}");
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    let mut doc = calico_written();
+    doc["spec"]["ipNATs"][1]["internalIp"] = json!("x");
+    match decode_value(doc) {
+        Err(DecodeError::Field { path, .. }) => assert_eq!(path, "spec.ipNATs[1].internalIp"),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_fill_name_and_force_labels() {
+    let mut w = valid();
+    w.metadata.name.clear();
+    w.metadata.labels.remove(ORCHESTRATOR_LABEL);
+    w.metadata
+        .labels
+        .insert(RESERVED_NAMESPACE_LABEL.into(), "other".into());
+    w.apply_defaults();
+    assert_eq!(w.metadata.name, "node1-k8s-web--0-eth0");
+    assert_eq!(w.metadata.labels[RESERVED_NAMESPACE_LABEL], "prod");
+    assert_eq!(w.metadata.labels[ORCHESTRATOR_LABEL], "k8s");
+    assert_eq!(w.metadata.labels["app"], "web");
+
+    let once = w.clone();
+    w.apply_defaults();
+    assert_eq!(w, once, "defaults are idempotent");
+    assert_eq!(w, valid(), "defaulting restores what Calico wrote");
+}
+
+#[test]
+fn defaults_keep_a_set_name() {
+    let mut w = valid();
+    w.metadata.name = "something-else".into();
+    w.apply_defaults();
+    assert_eq!(w.metadata.name, "something-else");
+}
+
+#[test]
+fn defaults_leave_name_empty_when_it_cannot_be_computed() {
+    let mut w = valid();
+    w.metadata.name.clear();
+    w.spec.node.clear();
+    w.apply_defaults();
+    assert_eq!(w.metadata.name, "");
+    assert_eq!(w.metadata.labels[ORCHESTRATOR_LABEL], "k8s");
+}
+
+#[test]
+fn name_must_match_identifiers() {
+    let mut w = valid();
+    w.metadata.name = "node1-k8s-web-0-eth0".into();
+    assert_eq!(
+        errors(&w),
+        [err(
+            "metadata.name",
+            "node1-k8s-web-0-eth0",
+            "the WorkloadEndpoint name does not match the primary identifiers assigned in the \
+             Spec: expected name node1-k8s-web--0-eth0"
+        )]
+    );
+}
+
+#[test]
+fn identifiers_must_be_assigned() {
+    let mut w = valid();
+    w.spec.node.clear();
+    assert_eq!(
+        errors(&w),
+        [err("spec.node", "", "field should be assigned")]
+    );
+    let mut w = valid();
+    w.spec.endpoint = "eth0-".into();
+    assert_eq!(
+        errors(&w),
+        [
+            err("spec.endpoint", "eth0-", "field must not end with a '-'"),
+            err(
+                "spec.endpoint",
+                "eth0-",
+                "name must consist of lower case alphanumeric characters, '-' or '.', and must \
+                 start and end with an alphanumeric character"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn identifier_formats() {
+    let mut w = valid();
+    w.spec.orchestrator = "openstack".into();
+    w.spec.workload = "VM_1".into();
+    w.spec.service_account_name = "SA".into();
+    w.spec.container_id = "-abc".into();
+    w.metadata.name = "node1-openstack-VM_1-eth0".into();
+    let name_reason = "name must consist of lower case alphanumeric characters, '-' or '.', and \
+                       must start and end with an alphanumeric character";
+    let got = errors(&w);
+    assert_eq!(
+        got,
+        [
+            err("metadata.name", "node1-openstack-VM_1-eth0", name_reason),
+            err("spec.workload", "VM_1", name_reason),
+            err("spec.serviceAccountName", "SA", name_reason),
+            err(
+                "spec.containerID",
+                "-abc",
+                "container ID must consist of alphanumeric characters or '-', and must start \
+                 and end with an alphanumeric character"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn networks_and_gateways() {
+    let mut w = valid();
+    w.spec.ip_networks = vec![
+        "192.168.1.10/32".into(),
+        "192.168.2.0/24".into(),
+        "bogus".into(),
+    ];
+    w.spec.ipv4_gateway = "fe80::1".into();
+    w.spec.ipv6_gateway = "nonsense".into();
+    w.spec.allow_spoofed_source_prefixes = vec!["10.0.0.0/33".into()];
+    w.spec.ip_nats.truncate(1);
+    assert_eq!(
+        errors(&w),
+        [
+            err(
+                "spec.ipNetworks[1]",
+                "192.168.2.0/24",
+                "IP network contains multiple addresses"
+            ),
+            err("spec.ipNetworks[2]", "bogus", "invalid CIDR"),
+            err(
+                "spec.ipv4Gateway",
+                "fe80::1",
+                "invalid IPv4 gateway address specified"
+            ),
+            err("spec.ipv6Gateway", "nonsense", "invalid IPv6 address"),
+            err(
+                "spec.allowSpoofedSourcePrefixes[0]",
+                "10.0.0.0/33",
+                "invalid CIDR or IP address"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn nat_rules() {
+    let mut w = valid();
+    w.spec.ip_nats = vec![
+        IpNat {
+            internal_ip: "192.168.1.10".into(),
+            external_ip: "2001:db8::1".into(),
+        },
+        IpNat {
+            internal_ip: "192.168.1.11".into(),
+            external_ip: "203.0.113.11".into(),
+        },
+        IpNat {
+            internal_ip: "192.168.1.10/32".into(),
+            external_ip: "x".into(),
+        },
+        IpNat {
+            internal_ip: String::new(),
+            external_ip: String::new(),
+        },
+    ];
+    assert_eq!(
+        errors(&w),
+        [
+            err(
+                "spec.ipNATs[0].externalIP",
+                "2001:db8::1",
+                "mismatched IP versions"
+            ),
+            err(
+                "spec.ipNATs[1].internalIP",
+                "192.168.1.11",
+                "NAT is not in the endpoint networks"
+            ),
+            err(
+                "spec.ipNATs[2].internalIP",
+                "192.168.1.10/32",
+                "invalid IP address"
+            ),
+            err("spec.ipNATs[2].externalIP", "x", "invalid IP address"),
+            err(
+                "spec.ipNATs[3].internalIP",
+                "",
+                "NAT is not in the endpoint networks"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn interface_and_mac() {
+    let mut w = valid();
+    w.spec.interface_name.clear();
+    w.spec.mac = "ee:ee:ee:ee:ee".into();
+    assert_eq!(
+        errors(&w),
+        [
+            err("spec.interfaceName", "", "invalid interface name"),
+            err("spec.mac", "ee:ee:ee:ee:ee", "invalid MAC address"),
+        ]
+    );
+}
+
+#[test]
+fn port_rules() {
+    let mut w = valid();
+    w.spec.ports = vec![
+        WorkloadEndpointPort {
+            name: String::new(),
+            protocol: Protocol::Str("ICMP".into()),
+            port: 0,
+            host_port: 0,
+            host_ip: "10.0.0.1/24".into(),
+        },
+        WorkloadEndpointPort {
+            name: "HTTP".into(),
+            protocol: Protocol::Num(6),
+            port: 80,
+            host_port: 8080,
+            host_ip: "10.0.0.1".into(),
+        },
+    ];
+    assert_eq!(
+        errors(&w),
+        [
+            err(
+                "spec.ports[0].name",
+                "",
+                "WorkloadEndpointPort name must not be empty if no HostPort is specified"
+            ),
+            err(
+                "spec.ports[0].protocol",
+                "ICMP",
+                "WorkloadEndpointPort protocol does not support ports."
+            ),
+            err(
+                "spec.ports[0].port",
+                "0",
+                "port number must be between 1 and 65535"
+            ),
+            err(
+                "spec.ports[0].hostIP",
+                "10.0.0.1/24",
+                "network is not strictly masked"
+            ),
+            err(
+                "spec.ports[1].name",
+                "HTTP",
+                "port name must be 1-15 lower case alphanumeric characters or '-', contain a \
+                 letter, and not begin or end with '-' or contain '--'"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn public_name_function() {
+    let w = valid();
+    assert_eq!(
+        workload_endpoint_name(&w.spec).as_deref(),
+        Ok("node1-k8s-web--0-eth0")
+    );
+}
