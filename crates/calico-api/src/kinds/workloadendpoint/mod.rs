@@ -288,33 +288,58 @@ fn validate_ip_networks(v: &mut Validator, networks: &[String]) -> Vec<IpNet> {
     parsed
 }
 
-/// The IP version of a NAT address as Calico compares them: 0 when empty, `None` when invalid
-/// (already reported).
-fn nat_address(v: &mut Validator, field: &'static str, text: &str) -> Option<(u8, Option<IpAddr>)> {
-    if text.is_empty() {
-        return Some((0, None));
+/// One side of a NAT as Calico's checks see it.
+#[derive(Clone, Copy)]
+enum NatAddress {
+    Empty,
+    Valid(IpAddr),
+    /// Already reported.
+    Invalid,
+}
+
+impl NatAddress {
+    /// Reads (and checks) one side of a NAT.
+    fn check(v: &mut Validator, field: &'static str, text: &str) -> NatAddress {
+        if text.is_empty() {
+            return NatAddress::Empty;
+        }
+        match v.field(field, |v| checks::ip(v, text)) {
+            Some(addr) => NatAddress::Valid(addr),
+            None => NatAddress::Invalid,
+        }
     }
-    v.field(field, |v| checks::ip(v, text))
-        .map(|addr| (Family::of_addr(&addr).number(), Some(addr)))
+
+    /// The IP version Calico compares: 0 for an empty address, unknown when invalid.
+    fn version(self) -> Option<u8> {
+        match self {
+            NatAddress::Empty => Some(0),
+            NatAddress::Valid(addr) => Some(Family::of_addr(&addr).number()),
+            NatAddress::Invalid => None,
+        }
+    }
 }
 
 fn validate_ip_nat(v: &mut Validator, nat: &IpNat, networks: &[IpNet]) {
-    let internal = nat_address(v, "internalIP", &nat.internal_ip);
-    let external = nat_address(v, "externalIP", &nat.external_ip);
-    if let (Some((internal_version, _)), Some((external_version, _))) = (internal, external) {
+    let internal = NatAddress::check(v, "internalIP", &nat.internal_ip);
+    let external = NatAddress::check(v, "externalIP", &nat.external_ip);
+    if let (Some(internal_version), Some(external_version)) =
+        (internal.version(), external.version())
+    {
         if internal_version != external_version {
             v.error_at("externalIP", &nat.external_ip, "mismatched IP versions");
         }
     }
-    if let Some((_, address)) = internal {
-        let inside = address.is_some_and(|addr| networks.iter().any(|net| net.contains(&addr)));
-        if !inside {
-            v.error_at(
-                "internalIP",
-                &nat.internal_ip,
-                "NAT is not in the endpoint networks",
-            );
-        }
+    let outside_networks = match internal {
+        NatAddress::Valid(addr) => !networks.iter().any(|net| net.contains(&addr)),
+        NatAddress::Empty => true,
+        NatAddress::Invalid => false,
+    };
+    if outside_networks {
+        v.error_at(
+            "internalIP",
+            &nat.internal_ip,
+            "NAT is not in the endpoint networks",
+        );
     }
 }
 
