@@ -16,7 +16,7 @@ use super::hostendpoint::{validate_port_protocol_and_number, validate_profiles, 
 use super::sets::RESERVED_NAMESPACE_LABEL;
 use crate::numorstring::{Dscp, Protocol};
 use crate::resource::{Kind, NoStatus, Resource, Scope};
-use crate::serde_helpers::{is_zero_i64, is_zero_u16};
+use crate::serde_helpers::is_zero_i64;
 use crate::validation::checks::{self, Family};
 use crate::validation::Validator;
 
@@ -361,7 +361,7 @@ fn gateway(v: &mut Validator, text: &str, family: Family) {
 fn validate_port(v: &mut Validator, port: &WorkloadEndpointPort) {
     if !port.name.is_empty() {
         v.field("name", |v| checks::port_name(v, &port.name));
-    } else if is_zero_u16(&port.host_port) {
+    } else if port.host_port == 0 {
         v.error_at(
             "name",
             &port.name,
