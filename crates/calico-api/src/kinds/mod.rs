@@ -11,11 +11,13 @@ use crate::meta::ObjectMeta;
 use crate::resource::{Kind, Resource, Scope};
 use crate::validation::ValidationError;
 
+pub mod felix;
 pub mod hostendpoint;
 pub mod node;
 pub mod sets;
 pub mod workloadendpoint;
 
+pub use felix::*;
 pub use hostendpoint::*;
 pub use node::*;
 pub use sets::*;
@@ -139,6 +141,7 @@ macro_rules! kind_registry {
 }
 
 kind_registry! {
+    FelixConfiguration => FelixConfigurationSpec,
     GlobalNetworkSet => GlobalNetworkSetSpec,
     HostEndpoint => HostEndpointSpec,
     NetworkSet => NetworkSetSpec,

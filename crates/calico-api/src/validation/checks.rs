@@ -273,6 +273,13 @@ fn quoted_list(allowed: &[&str]) -> String {
         .join(", ")
 }
 
+/// A CRD `pattern`: `value` must match `re`; `pattern` is the schema's text, quoted in the error.
+pub fn matches_pattern(v: &mut Validator, value: &str, re: &Regex, pattern: &str) {
+    if !re.is_match(value) {
+        v.error(value, format!("must match the pattern '{pattern}'"));
+    }
+}
+
 /// An integer range check.
 pub fn in_range(v: &mut Validator, value: i64, min: i64, max: i64) {
     if value < min || value > max {
