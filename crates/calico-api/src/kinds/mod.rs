@@ -11,15 +11,21 @@ use crate::meta::ObjectMeta;
 use crate::resource::{Kind, Resource, Scope};
 use crate::validation::ValidationError;
 
+pub mod cluster;
 pub mod felix;
 pub mod hostendpoint;
+pub mod kubecontrollers;
 pub mod node;
+pub mod nodestatus;
 pub mod sets;
 pub mod workloadendpoint;
 
+pub use cluster::*;
 pub use felix::*;
 pub use hostendpoint::*;
+pub use kubecontrollers::*;
 pub use node::*;
+pub use nodestatus::*;
 pub use sets::*;
 pub use workloadendpoint::*;
 
@@ -141,9 +147,12 @@ macro_rules! kind_registry {
 }
 
 kind_registry! {
+    CalicoNodeStatus => CalicoNodeStatusSpec,
+    ClusterInformation => ClusterInformationSpec,
     FelixConfiguration => FelixConfigurationSpec,
     GlobalNetworkSet => GlobalNetworkSetSpec,
     HostEndpoint => HostEndpointSpec,
+    KubeControllersConfiguration => KubeControllersConfigurationSpec,
     NetworkSet => NetworkSetSpec,
     Node => NodeSpec,
     WorkloadEndpoint => WorkloadEndpointSpec,

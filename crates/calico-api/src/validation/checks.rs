@@ -153,6 +153,11 @@ pub fn is_dns1123_subdomain(value: &str) -> bool {
     value.len() <= 253 && DNS1123_SUBDOMAIN.is_match(value)
 }
 
+/// Go's `name` validator tag: the DNS-1123 subdomain pattern, with no length limit.
+pub fn matches_name_pattern(value: &str) -> bool {
+    DNS1123_SUBDOMAIN.is_match(value)
+}
+
 /// A DNS-1123 label (no dots), at most 63 characters.
 pub fn is_dns1123_label(value: &str) -> bool {
     value.len() <= 63 && DNS1123_LABEL.is_match(value)

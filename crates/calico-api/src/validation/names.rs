@@ -99,6 +99,14 @@ pub fn validate_global_network_policy_name(name: &str, v: &mut Validator) {
     }
 }
 
+/// Singleton kinds (ClusterInformation, KubeControllersConfiguration, IPAMConfiguration): the
+/// name must be `default`; `reason` is the Calico client's message for that kind.
+pub fn validate_default_name(name: &str, v: &mut Validator, reason: &str) {
+    if name != "default" {
+        v.error(name, reason);
+    }
+}
+
 /// Only the length is checked (StagedKubernetesNetworkPolicy).
 pub fn validate_name_length_only(name: &str, v: &mut Validator) {
     if !missing(v, name) {

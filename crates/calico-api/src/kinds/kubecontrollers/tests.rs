@@ -1,0 +1,301 @@
+use serde_json::{json, Value};
+
+use super::*;
+use crate::decode::{decode_value, DecodeError};
+use crate::kinds::AnyResource;
+
+/// Every field of spec and status set, in Go's field order, as Go writes it.
+const FULL: &str = concat!(
+    r#"{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","#,
+    r#""metadata":{"name":"default","uid":"8b3c7a52-4f0e-4d2b-a1c9-0e6f5d4c3b2a","#,
+    r#""resourceVersion":"1207","creationTimestamp":"2026-01-05T10:00:00Z"},"#,
+    r#""spec":{"logSeverityScreen":"Info","healthChecks":"Enabled","#,
+    r#""etcdV3CompactionPeriod":"10m0s","prometheusMetricsPort":9094,"#,
+    r#""controllers":{"node":{"reconcilerPeriod":"5m0s","syncLabels":"Enabled","#,
+    r#""hostEndpoint":{"autoCreate":"Enabled","createDefaultHostEndpoint":"Disabled","#,
+    r#""templates":[{"generateName":"internal","interfaceCIDRs":["10.0.0.0/8","fd00::/64"],"#,
+    r#""interfacePattern":"^eth[0-9]+$","labels":{"hep":"internal"},"#,
+    r#""annotations":{"example.com/owner":"net-team"},"nodeSelector":"has(kubernetes.io/os)"}]},"#,
+    r#""leakGracePeriod":"15m0s"},"policy":{"reconcilerPeriod":"5m0s"},"#,
+    r#""workloadEndpoint":{"reconcilerPeriod":"5m0s"},"serviceAccount":{"reconcilerPeriod":"5m0s"},"#,
+    r#""namespace":{"reconcilerPeriod":"5m0s"},"loadBalancer":{"assignIPs":"RequestedServicesOnly"},"#,
+    r#""migration":{"policyNameMigrator":"Enabled"}},"debugProfilePort":6060},"#,
+    r#""status":{"runningConfig":{"logSeverityScreen":"Debug","healthChecks":"Enabled","#,
+    r#""etcdV3CompactionPeriod":"0s","prometheusMetricsPort":9094,"#,
+    r#""controllers":{"node":{"reconcilerPeriod":"5m0s","syncLabels":"Disabled","#,
+    r#""leakGracePeriod":"15m0s"},"loadBalancer":{"assignIPs":"AllServices"}}},"#,
+    r#""environmentVars":{"ENABLED_CONTROLLERS":"node,loadbalancer","LOG_LEVEL":"debug"}}}"#
+);
+
+const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{"controllers":{}},"status":{}}"#;
+
+fn decode(doc: Value) -> KubeControllersConfiguration {
+    match decode_value(doc) {
+        Ok(AnyResource::KubeControllersConfiguration(kcc)) => kcc,
+        other => panic!("expected a KubeControllersConfiguration, got {other:?}"),
+    }
+}
+
+fn with_spec(name: &str, spec: Value) -> KubeControllersConfiguration {
+    decode(json!({
+        "kind": "KubeControllersConfiguration",
+        "apiVersion": "projectcalico.org/v3",
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+}
+
+fn errors(kcc: &KubeControllersConfiguration) -> Vec<(String, String)> {
+    match kcc.validate() {
+        Ok(()) => vec![],
+        Err(err) => err
+            .fields
+            .into_iter()
+            .map(|f| (f.field, f.reason))
+            .collect(),
+    }
+}
+
+fn err(path: &str, reason: &str) -> (String, String) {
+    (path.to_string(), reason.to_string())
+}
+
+fn template(value: Value) -> Value {
+    json!({"controllers": {"node": {"hostEndpoint": {"templates": value}}}})
+}
+
+#[test]
+fn full_document_round_trips_byte_for_byte() {
+    let kcc = decode(serde_json::from_str(FULL).unwrap());
+    assert_eq!(serde_json::to_string(&kcc).unwrap(), FULL);
+    assert_eq!(
+        serde_json::to_value(&kcc).unwrap(),
+        serde_json::from_str::<Value>(FULL).unwrap()
+    );
+    kcc.validate().unwrap();
+}
+
+#[test]
+fn minimal_document_writes_controllers_and_status() {
+    let kcc = decode(serde_json::from_str(MINIMAL).unwrap());
+    assert_eq!(serde_json::to_string(&kcc).unwrap(), MINIMAL);
+    let bare = with_spec("default", json!({}));
+    assert_eq!(serde_json::to_string(&bare).unwrap(), MINIMAL);
+    bare.validate().unwrap();
+}
+
+#[test]
+fn unknown_nested_fields_name_their_path() {
+    let cases = [
+        (
+            "/spec/controllers/node/hostEndpoint/templates/0",
+            "name",
+            "spec.controllers.node.hostEndpoint.templates[0].name",
+        ),
+        (
+            "/spec/controllers",
+            "policyMigration",
+            "spec.controllers.policyMigration",
+        ),
+        (
+            "/status/runningConfig/controllers/loadBalancer",
+            "mode",
+            "status.runningConfig.controllers.loadBalancer.mode",
+        ),
+    ];
+    for (pointer, field, expected) in cases {
+        let mut doc: Value = serde_json::from_str(FULL).unwrap();
+        doc.pointer_mut(pointer).unwrap()[field] = json!("x");
+        match decode_value(doc) {
+            Err(DecodeError::Field { path, message }) => {
+                assert_eq!(path, expected);
+                assert!(
+                    message.contains(&format!("unknown field `{field}`")),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a field error for {expected}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn defaults() {
+    let mut kcc = with_spec(
+        "default",
+        json!({"controllers": {"node": {}, "loadBalancer": {}, "policy": {}}}),
+    );
+    kcc.apply_defaults();
+    assert_eq!(kcc.spec.prometheus_metrics_port, Some(9094));
+    let node = kcc.spec.controllers.node.as_ref().unwrap();
+    assert_eq!(node.leak_grace_period, Some(Duration::from_secs(900)));
+    let lb = kcc.spec.controllers.load_balancer.as_ref().unwrap();
+    assert_eq!(lb.assign_ips, "AllServices");
+    let once = kcc.clone();
+    kcc.apply_defaults();
+    assert_eq!(kcc, once);
+
+    // Absent controllers stay absent; set values are kept.
+    let mut bare = with_spec("default", json!({}));
+    bare.apply_defaults();
+    assert_eq!(bare.spec.controllers, ControllersConfig::default());
+    let mut set = with_spec(
+        "default",
+        json!({"prometheusMetricsPort": 0, "controllers": {
+            "node": {"leakGracePeriod": "0s"},
+            "loadBalancer": {"assignIPs": "RequestedServicesOnly"}
+        }}),
+    );
+    let before = set.clone();
+    set.apply_defaults();
+    assert_eq!(set, before);
+}
+
+#[test]
+fn name_must_be_default() {
+    let kcc = with_spec("kcc", json!({}));
+    assert_eq!(errors(&kcc), [err("metadata.name", KCC_NAME_REASON)]);
+}
+
+#[test]
+fn enums_and_ranges() {
+    let kcc = with_spec(
+        "default",
+        json!({
+            "logSeverityScreen": "Trace",
+            "healthChecks": "enabled",
+            "prometheusMetricsPort": 65536,
+            "debugProfilePort": -1,
+            "controllers": {
+                "node": {"syncLabels": "Yes", "hostEndpoint": {"autoCreate": "On", "createDefaultHostEndpoint": "Off"}},
+                "loadBalancer": {"assignIPs": "Some"},
+                "migration": {"policyNameMigrator": "enabled"}
+            }
+        }),
+    );
+    assert_eq!(
+        errors(&kcc),
+        [
+            err(
+                "spec.logSeverityScreen",
+                "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
+            ),
+            err("spec.healthChecks", "must be one of 'Enabled', 'Disabled'"),
+            err("spec.prometheusMetricsPort", "must be between 0 and 65535"),
+            err("spec.debugProfilePort", "must be between 0 and 65535"),
+            err(
+                "spec.controllers.node.syncLabels",
+                "must be one of 'Enabled', 'Disabled'"
+            ),
+            err(
+                "spec.controllers.node.hostEndpoint.autoCreate",
+                "must be one of 'Enabled', 'Disabled'"
+            ),
+            err(
+                "spec.controllers.node.hostEndpoint.createDefaultHostEndpoint",
+                "must be one of 'Enabled', 'Disabled'"
+            ),
+            err(
+                "spec.controllers.loadBalancer.assignIPs",
+                "must be one of 'AllServices', 'RequestedServicesOnly'"
+            ),
+            err(
+                "spec.controllers.migration.policyNameMigrator",
+                "must be one of 'Enabled', 'Disabled'"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn template_field_rules() {
+    let kcc = with_spec(
+        "default",
+        template(json!([{
+            "generateName": "Bad_Name",
+            "interfaceCIDRs": ["10.0.0.0/8", "10.0.0.0/33"],
+            "interfacePattern": "(eth",
+            "labels": {"bad key!": "x"},
+            "annotations": {"-bad": "x"}
+        }])),
+    );
+    let found = errors(&kcc);
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    let base = "spec.controllers.node.hostEndpoint.templates[0]";
+    assert_eq!(
+        paths,
+        [
+            format!("{base}.generateName"),
+            format!("{base}.interfaceCIDRs[1]"),
+            format!("{base}.interfacePattern"),
+            format!("{base}.labels.bad key!"),
+            format!("{base}.annotations.-bad"),
+        ]
+    );
+    assert_eq!(found[1].1, "invalid CIDR or IP address");
+    assert_eq!(found[2].1, "invalid regular expression");
+}
+
+#[test]
+fn client_template_checks() {
+    let long = "a".repeat(254);
+    let kcc = with_spec(
+        "default",
+        template(json!([
+            {"interfaceCIDRs": ["10.0.0.0/8"]},
+            {"generateName": "one", "interfaceCIDRs": ["10.0.0.0/8"]},
+            {"generateName": "one", "interfaceCIDRs": ["10.1.0.0/16"]},
+            {"generateName": "two"},
+            {"generateName": long, "interfaceCIDRs": ["10.0.0.0/8"]}
+        ])),
+    );
+    let base = "spec.controllers.node.hostEndpoint.templates";
+    assert_eq!(
+        errors(&kcc),
+        [
+            err(
+                &format!("{base}[0].generateName"),
+                "Template name must be specified"
+            ),
+            err(
+                &format!("{base}[2].generateName"),
+                "Template name must be unique"
+            ),
+            err(
+                &format!("{base}[3].interfaceCIDRs"),
+                "CIDR can not be empty"
+            ),
+            err(
+                &format!("{base}[4].generateName"),
+                "Template name must be shorter than 253 characters"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn running_config_is_checked_by_the_schema_only() {
+    let mut kcc = with_spec("default", json!({}));
+    kcc.status.0.running_config = Some(KubeControllersConfigurationSpec {
+        log_severity_screen: "Loud".into(),
+        controllers: ControllersConfig {
+            node: Some(NodeControllerConfig {
+                host_endpoint: Some(AutoHostEndpointConfig {
+                    // No name and no CIDRs: only the client would object.
+                    templates: vec![HostEndpointTemplate::default()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    assert_eq!(
+        errors(&kcc),
+        [err(
+            "status.runningConfig.logSeverityScreen",
+            "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
+        )]
+    );
+}
