@@ -26,6 +26,16 @@ pub use hostendpoint::*;
 pub use kubecontrollers::*;
 pub use node::*;
 pub use nodestatus::*;
+pub mod bgp;
+pub mod ipam;
+pub mod ippool;
+pub mod sets;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use bgp::*;
+pub use ipam::*;
+pub use ippool::*;
 pub use sets::*;
 pub use workloadendpoint::*;
 
@@ -147,11 +157,20 @@ macro_rules! kind_registry {
 }
 
 kind_registry! {
+    BGPConfiguration => BGPConfigurationSpec,
+    BGPFilter => BGPFilterSpec,
+    BGPPeer => BGPPeerSpec,
+    BlockAffinity => BlockAffinitySpec,
     CalicoNodeStatus => CalicoNodeStatusSpec,
     ClusterInformation => ClusterInformationSpec,
     FelixConfiguration => FelixConfigurationSpec,
     GlobalNetworkSet => GlobalNetworkSetSpec,
     HostEndpoint => HostEndpointSpec,
+    IPAMBlock => IPAMBlockSpec,
+    IPAMConfiguration => IPAMConfigurationSpec,
+    IPAMHandle => IPAMHandleSpec,
+    IPPool => IPPoolSpec,
+    IPReservation => IPReservationSpec,
     KubeControllersConfiguration => KubeControllersConfigurationSpec,
     NetworkSet => NetworkSetSpec,
     Node => NodeSpec,

@@ -90,6 +90,21 @@ pub fn masked_net(v: &mut Validator, value: &str) -> Option<IpNet> {
     }
 }
 
+/// `netv4` / `netv6` tags: a strictly masked network (or bare IP) of one family.
+pub fn masked_net_of_family(v: &mut Validator, value: &str, family: Family) -> Option<IpNet> {
+    match parse_cidr_or_ip(value) {
+        Some(net) if Family::of_net(&net) == family && is_strictly_masked(&net) => Some(net),
+        Some(net) if Family::of_net(&net) == family => {
+            v.error(value, "network is not strictly masked");
+            None
+        }
+        _ => {
+            v.error(value, format!("invalid IPv{} network", family.number()));
+            None
+        }
+    }
+}
+
 /// `ip` tag: a bare address of any family.
 pub fn ip(v: &mut Validator, value: &str) -> Option<IpAddr> {
     let parsed = value.parse::<IpAddr>().ok();
