@@ -136,3 +136,23 @@ impl ObjectMeta {
         }
     }
 }
+
+/// Kubernetes `metav1.Condition`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    #[serde(rename = "type", default)]
+    pub condition_type: String,
+    /// `True`, `False` or `Unknown`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub observed_generation: i64,
+    /// Written as `null` when unset, like Go's zero `metav1.Time`.
+    #[serde(default)]
+    pub last_transition_time: Option<Time>,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+}

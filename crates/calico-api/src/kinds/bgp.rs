@@ -315,8 +315,11 @@ pub struct BGPFilterSetPriority {
     pub value: i64,
 }
 
+/// Global (`default`) or per-node (`node.<name>`) BGP settings.
 pub type BGPConfiguration = Resource<BGPConfigurationSpec>;
+/// A BGP peering.
 pub type BGPPeer = Resource<BGPPeerSpec>;
+/// Route import/export rules referenced by BGPPeers.
 pub type BGPFilter = Resource<BGPFilterSpec>;
 
 /// Calico's reason for a failed Go validation tag that has no custom message.

@@ -128,9 +128,13 @@ pub struct BlockAffinitySpec {
     pub deleted: bool,
 }
 
+/// A block of addresses carved from a pool, with its allocations.
 pub type IPAMBlock = Resource<IPAMBlockSpec>;
+/// The addresses one allocation handle holds, per block.
 pub type IPAMHandle = Resource<IPAMHandleSpec>;
+/// The IPAM settings singleton (`default`).
 pub type IPAMConfiguration = Resource<IPAMConfigurationSpec>;
+/// A node's (or virtual host's) claim on a block.
 pub type BlockAffinity = Resource<BlockAffinitySpec>;
 
 /// The only valid IPAMConfiguration name.

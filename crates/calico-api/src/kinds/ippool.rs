@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::meta::Time;
+use crate::meta::Condition;
 use crate::resource::{Kind, NoStatus, Resource, Scope};
 use crate::serde_helpers::{is_false, is_zero_i64};
 use crate::validation::checks::{self, Family};
@@ -20,9 +20,11 @@ use crate::validation::{ValidationError, Validator};
 pub const ENCAP_MODES: &[&str] = &["Never", "Always", "CrossSubnet"];
 /// The `Never` encapsulation mode (the default).
 pub const ENCAP_NEVER: &str = "Never";
-/// Allowed uses of a pool.
+/// Allowed use: workload (pod) addresses.
 pub const ALLOWED_USE_WORKLOAD: &str = "Workload";
+/// Allowed use: tunnel device addresses.
 pub const ALLOWED_USE_TUNNEL: &str = "Tunnel";
+/// Allowed use: LoadBalancer service addresses (exclusive of the other uses).
 pub const ALLOWED_USE_LOAD_BALANCER: &str = "LoadBalancer";
 /// Values of `assignmentMode`.
 pub const ASSIGNMENT_MODES: &[&str] = &["Automatic", "Manual"];
@@ -79,26 +81,6 @@ pub struct IPPoolStatus {
     pub conditions: Vec<Condition>,
 }
 
-/// Kubernetes `metav1.Condition`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Condition {
-    #[serde(rename = "type", default)]
-    pub condition_type: String,
-    /// `True`, `False` or `Unknown`.
-    #[serde(default)]
-    pub status: String,
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
-    pub observed_generation: i64,
-    /// Written as `null` when unset, like Go's zero `metav1.Time`.
-    #[serde(default)]
-    pub last_transition_time: Option<Time>,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub message: String,
-}
-
 /// `spec` of an IPReservation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -112,7 +94,9 @@ pub struct IPReservationSpec {
     pub reserved_cidrs: Vec<String>,
 }
 
+/// An IP pool.
 pub type IPPool = Resource<IPPoolSpec>;
+/// Addresses excluded from IPAM.
 pub type IPReservation = Resource<IPReservationSpec>;
 
 /// Parses a pool CIDR the way Calico's client does: `a/len` only (a bare IP is not a subnet).
@@ -199,7 +183,7 @@ impl Kind for IPPoolSpec {
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         v.field("spec", |v| validate_pool_spec(&resource.spec, v));
         if let Some(status) = &resource.status {
-            v.field("status", |v| validate_pool_status(status, v));
+            v.field("status", |v| checks::conditions(v, &status.conditions));
         }
     }
 }
@@ -423,35 +407,6 @@ fn cel_pool_network_checks(spec: &IPPoolSpec, net: &IpNet, v: &mut Validator) {
     if !spec.disabled && i64::from(net.prefix_len()) > spec.effective_block_size(family) {
         v.error_no_value(MSG_TOO_SMALL);
     }
-}
-
-const CONDITION_STATUSES: &[&str] = &["True", "False", "Unknown"];
-
-fn validate_pool_status(status: &IPPoolStatus, v: &mut Validator) {
-    v.each("conditions", &status.conditions, |v, condition| {
-        if condition.condition_type.is_empty() {
-            v.error_at("type", "", "Required value");
-        }
-        v.field("status", |v| {
-            checks::one_of(v, &condition.status, CONDITION_STATUSES)
-        });
-        if condition.reason.is_empty() {
-            v.error_at("reason", "", "Required value");
-        }
-        if condition.last_transition_time.is_none() {
-            v.field("lastTransitionTime", |v| v.error_no_value("Required value"));
-        }
-        if condition.observed_generation < 0 {
-            v.error_at(
-                "observedGeneration",
-                condition.observed_generation,
-                "must be greater than or equal to 0",
-            );
-        }
-        v.field("message", |v| {
-            checks::max_length(v, &condition.message, 32768)
-        });
-    });
 }
 
 /// The IPPool update rules that need the stored object (CEL `self == oldSelf` on `spec.cidr`

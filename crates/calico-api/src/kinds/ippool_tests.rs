@@ -1,6 +1,7 @@
 use super::*;
 use crate::kinds::test_support::{assert_has, assert_unknown_field, field_reasons, round_trip};
 use crate::kinds::AnyResource;
+use crate::meta::Condition;
 use serde_json::json;
 
 fn full_pool() -> serde_json::Value {

@@ -11,31 +11,29 @@ use crate::meta::ObjectMeta;
 use crate::resource::{Kind, Resource, Scope};
 use crate::validation::ValidationError;
 
+pub mod bgp;
 pub mod cluster;
 pub mod felix;
 pub mod hostendpoint;
+pub mod ipam;
+pub mod ippool;
 pub mod kubecontrollers;
 pub mod node;
 pub mod nodestatus;
 pub mod sets;
 pub mod workloadendpoint;
-
-pub use cluster::*;
-pub use felix::*;
-pub use hostendpoint::*;
-pub use kubecontrollers::*;
-pub use node::*;
-pub use nodestatus::*;
-pub mod bgp;
-pub mod ipam;
-pub mod ippool;
-pub mod sets;
 #[cfg(test)]
 pub(crate) mod test_support;
 
 pub use bgp::*;
+pub use cluster::*;
+pub use felix::*;
+pub use hostendpoint::*;
 pub use ipam::*;
 pub use ippool::*;
+pub use kubecontrollers::*;
+pub use node::*;
+pub use nodestatus::*;
 pub use sets::*;
 pub use workloadendpoint::*;
 

@@ -395,6 +395,34 @@ pub fn mac_address(v: &mut Validator, value: &str) {
     }
 }
 
+/// Kubernetes `metav1.Condition` lists (CRD schema): `type`, `reason` and
+/// `lastTransitionTime` required, `status` one of `True`/`False`/`Unknown`,
+/// `observedGeneration` not negative, `message` at most 32768 characters.
+pub fn conditions(v: &mut Validator, conditions: &[crate::meta::Condition]) {
+    v.each("conditions", conditions, |v, condition| {
+        if condition.condition_type.is_empty() {
+            v.error_at("type", "", "Required value");
+        }
+        v.field("status", |v| {
+            one_of(v, &condition.status, &["True", "False", "Unknown"])
+        });
+        if condition.reason.is_empty() {
+            v.error_at("reason", "", "Required value");
+        }
+        if condition.last_transition_time.is_none() {
+            v.field("lastTransitionTime", |v| v.error_no_value("Required value"));
+        }
+        if condition.observed_generation < 0 {
+            v.error_at(
+                "observedGeneration",
+                condition.observed_generation,
+                "must be greater than or equal to 0",
+            );
+        }
+        v.field("message", |v| max_length(v, &condition.message, 32768));
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
