@@ -1,42 +1,138 @@
-//! Kind-specific rules of Calico's client, applied around every write and read.
+//! Kind-specific rules of Calico's client, applied around every write and read
+//! (`libcalico-go/lib/clientv3/<kind>.go`).
 
 use calico_api::AnyResource;
 
 use crate::client::Client;
 use crate::codec::DEFAULT_ALLOW_PROFILE;
 use crate::error::{DatastoreError, Result};
-use crate::key::ResourceKey;
+use crate::init::BUILTIN_TIERS;
+use crate::key::{KindRef, ListOptions, ResourceKey};
+
+/// Policy kinds that live in a tier.
+const TIERED_KINDS: &[&str] = &[
+    "GlobalNetworkPolicy",
+    "NetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+];
+
+/// Kinds whose client-side defaults Calico also applies when reading.
+const DEFAULTED_ON_READ: &[&str] = &[
+    "GlobalNetworkPolicy",
+    "IPPool",
+    "NetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+    "Tier",
+];
+
+fn kind(name: &str) -> Result<KindRef> {
+    KindRef::lookup(name).ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
+}
+
+fn spec_text(resource: &AnyResource, field: &str) -> String {
+    resource
+        .to_json_value()
+        .ok()
+        .and_then(|v| v.pointer(&format!("/spec/{field}")).and_then(|s| s.as_str().map(String::from)))
+        .unwrap_or_default()
+}
+
+fn refuse_default_allow(operation: &str, key: &ResourceKey) -> DatastoreError {
+    DatastoreError::OperationNotSupported {
+        operation: operation.into(),
+        identifier: key.to_string(),
+        reason: Some(format!(
+            "{DEFAULT_ALLOW_PROFILE} is a default provided by Calico and cannot be {operation}d"
+        )),
+    }
+}
 
 /// Checks and adjustments before a create (`creating`) or an update reaches the backend.
-pub async fn before_write(_client: &Client, resource: &mut AnyResource, creating: bool) -> Result<()> {
-    if resource.kind() == "Profile" && resource.metadata().name == DEFAULT_ALLOW_PROFILE {
-        let operation = if creating { "create" } else { "update" };
-        return Err(DatastoreError::OperationNotSupported {
-            operation: operation.into(),
-            identifier: ResourceKey::of(resource).to_string(),
-            reason: Some(format!(
-                "{DEFAULT_ALLOW_PROFILE} is a default provided by Calico and cannot be {operation}d"
-            )),
-        });
+pub async fn before_write(client: &Client, resource: &mut AnyResource, creating: bool) -> Result<()> {
+    let key = ResourceKey::of(resource);
+    if resource.kind() == "Profile" && key.name == DEFAULT_ALLOW_PROFILE {
+        return Err(refuse_default_allow(if creating { "create" } else { "update" }, &key));
+    }
+    if creating && TIERED_KINDS.contains(&resource.kind()) {
+        // The tier must exist before a policy can be put in it.
+        let tier = match spec_text(resource, "tier") {
+            t if t.is_empty() => "default".to_string(),
+            t => t,
+        };
+        client.get(&ResourceKey::new(kind("Tier")?, "", tier)).await?;
     }
     Ok(())
 }
 
-/// Checks before a delete.
-pub async fn before_delete(_client: &Client, key: &ResourceKey) -> Result<()> {
-    if key.kind.kind() == "Profile" && key.name == DEFAULT_ALLOW_PROFILE {
+/// Checks (and Calico's cascades) before a delete.
+pub async fn before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
+    match key.kind.kind() {
+        "Profile" if key.name == DEFAULT_ALLOW_PROFILE => Err(refuse_default_allow("delete", key)),
+        "Tier" => check_tier_deletable(client, key).await,
+        "Node" => delete_node_dependents(client, &key.name).await,
+        _ => Ok(()),
+    }
+}
+
+async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> {
+    if BUILTIN_TIERS.iter().any(|(name, _, _)| *name == key.name) {
         return Err(DatastoreError::OperationNotSupported {
             operation: "delete".into(),
             identifier: key.to_string(),
-            reason: Some(format!(
-                "{DEFAULT_ALLOW_PROFILE} is a default provided by Calico and cannot be deleted"
-            )),
+            reason: Some(format!("Cannot delete {} tier", key.name)),
         });
+    }
+    for policy_kind in TIERED_KINDS {
+        let list = client.list(&ListOptions::all(kind(policy_kind)?)).await?;
+        if list.items.iter().any(|p| spec_text(p, "tier") == key.name) {
+            return Err(DatastoreError::OperationNotSupported {
+                operation: "delete".into(),
+                identifier: key.to_string(),
+                reason: Some("Cannot delete a non-empty tier".into()),
+            });
+        }
     }
     Ok(())
 }
 
-/// What the client does to every resource it returns.
-pub fn after_read(resource: AnyResource) -> AnyResource {
+/// Deleting a Node removes what belongs to it: its workload endpoints, node-scoped BGP peers,
+/// its `node.<name>` Felix and BGP configurations, and its host endpoints (Calico's
+/// `clientv3/node.go`). Releasing its IPAM addresses belongs to the IPAM layer. The dependents
+/// have no delete rules of their own, so they go straight to the backend.
+async fn delete_node_dependents(client: &Client, node: &str) -> Result<()> {
+    for dependent in ["WorkloadEndpoint", "BGPPeer", "HostEndpoint"] {
+        let Ok(dependent_kind) = kind(dependent) else {
+            continue;
+        };
+        let list = client.list(&ListOptions::all(dependent_kind)).await?;
+        for item in list.items.iter().filter(|r| spec_text(r, "node") == node) {
+            ignore_missing(client.backend().delete(&ResourceKey::of(item), None).await)?;
+        }
+    }
+    for config in ["FelixConfiguration", "BGPConfiguration"] {
+        if let Ok(config_kind) = kind(config) {
+            let key = ResourceKey::new(config_kind, "", format!("node.{node}"));
+            ignore_missing(client.backend().delete(&key, None).await)?;
+        }
+    }
+    Ok(())
+}
+
+fn ignore_missing(result: Result<AnyResource>) -> Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.is_not_found() => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// What the client does to every resource it returns: for some kinds Calico re-applies its
+/// defaults on read (tier order and action, pool settings, the policy tier label).
+pub fn after_read(mut resource: AnyResource) -> AnyResource {
+    if DEFAULTED_ON_READ.contains(&resource.kind()) {
+        resource.apply_defaults();
+    }
     resource
 }

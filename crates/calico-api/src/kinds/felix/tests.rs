@@ -563,7 +563,6 @@ fn node_selector_only_on_selector_scoped_configs() {
 }
 
 #[test]
-#[ignore = "needs real selector crate"]
 fn node_selector_must_parse() {
     let found = errors(json!({"nodeSelector": "zone = 'a'"}));
     assert_eq!(found.len(), 1);
