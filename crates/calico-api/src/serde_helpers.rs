@@ -43,63 +43,31 @@ pub fn is_zero_f64(value: &f64) -> bool {
     *value == 0.0
 }
 
-/// Go's `encoding/json` writes a float64 holding a whole number without a fraction (`100`,
-/// `1000000`), where serde_json would write `100.0`. Policy and tier `order` values are such
-/// floats, and stored values must match Go's bytes.
-pub mod go_float {
-    use serde::Serializer;
+/// 2^63: every integral `f64` of smaller magnitude converts to `i64` exactly.
+const I64_EXACT_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
-    /// Beyond this, whole numbers are no longer exactly representable as both i64 and f64 text
-    /// in the same way, and Go switches to exponent notation at 1e21 anyway.
-    const WHOLE_NUMBER_LIMIT: f64 = 1e15;
-
-    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
-        if value.fract() == 0.0 && value.abs() < WHOLE_NUMBER_LIMIT {
-            // Exact: the value is a whole number well inside i64's range.
-            serializer.serialize_i64(*value as i64)
-        } else {
-            serializer.serialize_f64(*value)
-        }
-    }
-
-    /// The same for `Option<f64>` (a Go `*float64`); use with `skip_serializing_if = "Option::is_none"`.
-    pub mod option {
-        use serde::Serializer;
-
-        pub fn serialize<S: Serializer>(
-            value: &Option<f64>,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match value {
-                Some(v) => super::serialize(v, serializer),
-                None => serializer.serialize_none(),
-            }
-        }
+/// Writes an optional `float64` the way Go's `encoding/json` does: integral values without a
+/// fraction (`100`, not `100.0`). Use with `skip_serializing_if = "Option::is_none"`.
+pub fn go_float_opt<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => go_float(v, serializer),
+        None => serializer.serialize_none(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[derive(serde::Serialize)]
-    struct Orders {
-        #[serde(serialize_with = "super::go_float::serialize")]
-        whole: f64,
-        #[serde(serialize_with = "super::go_float::serialize")]
-        fraction: f64,
-        #[serde(serialize_with = "super::go_float::option::serialize")]
-        maybe: Option<f64>,
-    }
-
-    #[test]
-    fn floats_print_like_go() {
-        let orders = Orders {
-            whole: 1_000_000.0,
-            fraction: 100.5,
-            maybe: Some(-3.0),
-        };
-        assert_eq!(
-            serde_json::to_string(&orders).ok().as_deref(),
-            Some(r#"{"whole":1000000,"fraction":100.5,"maybe":-3}"#)
-        );
+/// Writes a `float64` the way Go's `encoding/json` does. Go prints the shortest decimal that
+/// round-trips, without exponent for magnitudes in [1e-6, 1e21); serde_json agrees except that it
+/// appends `.0` to integral values, so those are written as integers.
+pub fn go_float<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    let v = *value;
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < I64_EXACT_LIMIT {
+        // The range check above makes the conversion exact.
+        #[allow(clippy::cast_possible_truncation)]
+        serializer.serialize_i64(v as i64)
+    } else {
+        serializer.serialize_f64(v)
     }
 }

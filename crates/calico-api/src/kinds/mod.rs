@@ -36,6 +36,19 @@ pub use node::*;
 pub use nodestatus::*;
 pub use sets::*;
 pub use workloadendpoint::*;
+pub mod policy;
+pub mod profile;
+pub mod rule;
+pub mod sets;
+pub mod staged_k8s_policy;
+pub mod tier;
+
+pub use policy::*;
+pub use profile::*;
+pub use rule::*;
+pub use sets::*;
+pub use staged_k8s_policy::*;
+pub use tier::*;
 
 /// What the registry knows of one kind.
 pub struct KindInfo {
@@ -162,6 +175,7 @@ kind_registry! {
     CalicoNodeStatus => CalicoNodeStatusSpec,
     ClusterInformation => ClusterInformationSpec,
     FelixConfiguration => FelixConfigurationSpec,
+    GlobalNetworkPolicy => GlobalNetworkPolicySpec,
     GlobalNetworkSet => GlobalNetworkSetSpec,
     HostEndpoint => HostEndpointSpec,
     IPAMBlock => IPAMBlockSpec,
@@ -170,8 +184,14 @@ kind_registry! {
     IPPool => IPPoolSpec,
     IPReservation => IPReservationSpec,
     KubeControllersConfiguration => KubeControllersConfigurationSpec,
+    NetworkPolicy => NetworkPolicySpec,
     NetworkSet => NetworkSetSpec,
     Node => NodeSpec,
+    Profile => ProfileSpec,
+    StagedGlobalNetworkPolicy => StagedGlobalNetworkPolicySpec,
+    StagedKubernetesNetworkPolicy => StagedKubernetesNetworkPolicySpec,
+    StagedNetworkPolicy => StagedNetworkPolicySpec,
+    Tier => TierSpec,
     WorkloadEndpoint => WorkloadEndpointSpec,
 }
 

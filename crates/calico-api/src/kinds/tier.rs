@@ -1,0 +1,358 @@
+//! Tier: an ordered group of policies, with a default action for traffic no policy decides.
+
+use serde::{Deserialize, Serialize};
+
+use crate::meta::Time;
+use crate::resource::{Always, Kind, Resource, Scope};
+use crate::serde_helpers::{go_float_opt, is_zero_i64};
+use crate::validation::{checks, names, Validator};
+
+/// The order a tier gets when none is given; also the `default` tier's required order.
+pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
+/// The `kube-admin` tier's required order.
+pub const KUBE_ADMIN_TIER_ORDER: f64 = 1_000.0;
+/// The `kube-baseline` tier's required order.
+pub const KUBE_BASELINE_TIER_ORDER: f64 = 10_000_000.0;
+/// The default action a tier gets when none is given.
+pub const DEFAULT_TIER_ACTION: &str = "Deny";
+/// The finalizer Calico's tier controller sets on tiers.
+pub const TIER_FINALIZER: &str = "projectcalico.org/tier-controller";
+/// Allowed `defaultAction` values.
+pub const TIER_ACTIONS: &[&str] = &["Pass", "Deny"];
+
+/// The built-in tiers whose order and default action are fixed: name, order, action and the
+/// CEL messages for each.
+const PROTECTED_TIERS: &[(&str, f64, &str, &str, &str)] = &[
+    (
+        "kube-admin",
+        KUBE_ADMIN_TIER_ORDER,
+        "Pass",
+        "kube-admin tier order must be 1000",
+        "The 'kube-admin' tier must have default action 'Pass'",
+    ),
+    (
+        "default",
+        DEFAULT_TIER_ORDER,
+        "Deny",
+        "default tier order must be 1000000",
+        "The 'default' tier must have default action 'Deny'",
+    ),
+    (
+        "kube-baseline",
+        KUBE_BASELINE_TIER_ORDER,
+        "Pass",
+        "kube-baseline tier order must be 10000000",
+        "The 'kube-baseline' tier must have default action 'Pass'",
+    ),
+];
+
+/// `spec` of a Tier.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierSpec {
+    /// Lower orders apply first; `None` sorts last.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "go_float_opt"
+    )]
+    pub order: Option<f64>,
+    /// `Pass` or `Deny`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_action: Option<String>,
+}
+
+/// `status` of a Tier (a Go struct value: always written, `{}` when empty).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+/// A Kubernetes `metav1.Condition`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    #[serde(rename = "type", default)]
+    pub condition_type: String,
+    /// `True`, `False` or `Unknown`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub observed_generation: i64,
+    /// Written as `null` when unset, as Go writes a zero `metav1.Time`.
+    #[serde(default)]
+    pub last_transition_time: Option<Time>,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+pub type Tier = Resource<TierSpec>;
+
+impl Kind for TierSpec {
+    const KIND: &'static str = "Tier";
+    const PLURAL: &'static str = "tiers";
+    const SCOPE: Scope = Scope::Cluster;
+    type Status = Always<TierStatus>;
+
+    /// `order` 1000000 and `defaultAction` `Deny` when unset (Calico applies these on write
+    /// and on read).
+    fn apply_defaults(resource: &mut Resource<Self>) {
+        let spec = &mut resource.spec;
+        spec.order.get_or_insert(DEFAULT_TIER_ORDER);
+        spec.default_action
+            .get_or_insert_with(|| DEFAULT_TIER_ACTION.to_string());
+    }
+
+    fn validate_name(name: &str, v: &mut Validator) {
+        names::validate_tier_name(name, v);
+    }
+
+    fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        let spec = &resource.spec;
+        v.field("spec", |v| {
+            if let Some(action) = &spec.default_action {
+                v.field("defaultAction", |v| checks::one_of(v, action, TIER_ACTIONS));
+            }
+        });
+        protected_tier_checks(v, resource.name(), spec);
+        v.field("status", |v| {
+            v.each(
+                "conditions",
+                &resource.status.0.conditions,
+                validate_condition,
+            )
+        });
+    }
+}
+
+/// The CEL rules on the Tier object. They apply to the whole object, which Calico reports under
+/// the kind's name.
+fn protected_tier_checks(v: &mut Validator, name: &str, spec: &TierSpec) {
+    let Some(&(_, order, action, order_message, action_message)) =
+        PROTECTED_TIERS.iter().find(|(tier, ..)| *tier == name)
+    else {
+        return;
+    };
+    v.field_owned(TierSpec::KIND.to_string(), |v| {
+        if spec.default_action.as_deref() != Some(action) {
+            v.error_no_value(action_message);
+        }
+        if spec.order != Some(order) {
+            v.error_no_value(order_message);
+        }
+    });
+}
+
+fn validate_condition(v: &mut Validator, condition: &Condition) {
+    if condition.condition_type.is_empty() {
+        v.error_at("type", "", "type is required");
+    }
+    v.field("status", |v| {
+        checks::one_of(v, &condition.status, &["True", "False", "Unknown"])
+    });
+    if condition.last_transition_time.is_none() {
+        v.field("lastTransitionTime", |v| {
+            v.error_no_value("lastTransitionTime is required")
+        });
+    }
+    if condition.observed_generation < 0 {
+        v.error_at(
+            "observedGeneration",
+            condition.observed_generation,
+            "must be greater than or equal to 0",
+        );
+    }
+    let reason = &condition.reason;
+    let reason_ok = reason.len() <= 1024
+        && reason.starts_with(|c: char| c.is_ascii_alphabetic())
+        && reason
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ',' | ':'))
+        && !reason.ends_with([',', ':']);
+    if !reason_ok {
+        v.error_at(
+            "reason",
+            reason,
+            "reason must start with a letter and consist of letters, digits, '_', ',' or ':'",
+        );
+    }
+    checks::max_length(v, &condition.message, 32768);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode_value;
+    use crate::kinds::AnyResource;
+    use serde_json::json;
+
+    fn full() -> serde_json::Value {
+        json!({
+            "kind": "Tier",
+            "apiVersion": "projectcalico.org/v3",
+            "metadata": {
+                "name": "security",
+                "uid": "6d1c0b7e-7d55-4b1e-9bb2-0c8f0b6f7c11",
+                "resourceVersion": "1234",
+                "creationTimestamp": "2026-03-01T10:00:00Z",
+                "finalizers": [TIER_FINALIZER]
+            },
+            "spec": {"order": 100, "defaultAction": "Pass"},
+            "status": {"conditions": [{
+                "type": "Ready",
+                "status": "True",
+                "observedGeneration": 3,
+                "lastTransitionTime": "2026-03-01T10:00:05Z",
+                "reason": "Ready",
+                "message": "tier is ready"
+            }]}
+        })
+    }
+
+    fn tier(decoded: AnyResource) -> Tier {
+        match decoded {
+            AnyResource::Tier(t) => t,
+            other => panic!("wrong kind {}", other.kind()),
+        }
+    }
+
+    #[test]
+    fn round_trips_full_and_minimal() -> Result<(), Box<dyn std::error::Error>> {
+        let original = full();
+        let decoded = decode_value(original.clone())?;
+        assert_eq!(serde_json::to_value(&decoded)?, original);
+        decoded.validate()?;
+
+        let minimal = json!({
+            "kind": "Tier", "apiVersion": "projectcalico.org/v3",
+            "metadata": {"name": "t1", "creationTimestamp": null},
+            "spec": {}, "status": {}
+        });
+        let decoded = decode_value(minimal.clone())?;
+        assert_eq!(serde_json::to_value(&decoded)?, minimal);
+        Ok(())
+    }
+
+    #[test]
+    fn writes_go_bytes() -> Result<(), Box<dyn std::error::Error>> {
+        let mut t = Tier::new("security", TierSpec::default());
+        t.spec.order = Some(100.0);
+        t.spec.default_action = Some("Pass".into());
+        assert_eq!(
+            serde_json::to_string(&t)?,
+            r#"{"kind":"Tier","apiVersion":"projectcalico.org/v3","metadata":{"name":"security","creationTimestamp":null},"spec":{"order":100,"defaultAction":"Pass"},"status":{}}"#
+        );
+        t.spec.order = Some(100.5);
+        assert!(serde_json::to_string(&t)?.contains(r#""order":100.5"#));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_status_field_names_its_path() {
+        let mut doc = full();
+        doc["status"]["conditions"][0]["severity"] = json!("High");
+        let err = decode_value(doc).unwrap_err().to_string();
+        assert!(err.contains("status.conditions[0]"), "{err}");
+        assert!(err.contains("severity"), "{err}");
+    }
+
+    #[test]
+    fn defaults_fill_only_what_is_missing() -> Result<(), Box<dyn std::error::Error>> {
+        let mut t = Tier::new("t1", TierSpec::default());
+        t.apply_defaults();
+        assert_eq!(t.spec.order, Some(DEFAULT_TIER_ORDER));
+        assert_eq!(t.spec.default_action.as_deref(), Some("Deny"));
+        let once = t.clone();
+        t.apply_defaults();
+        assert_eq!(t, once);
+
+        let mut set = tier(decode_value(full())?);
+        let before = set.clone();
+        set.apply_defaults();
+        assert_eq!(set, before);
+        Ok(())
+    }
+
+    fn reasons(t: Tier) -> Vec<(String, String)> {
+        match t.validate() {
+            Ok(()) => vec![],
+            Err(e) => e.fields.into_iter().map(|f| (f.field, f.reason)).collect(),
+        }
+    }
+
+    #[test]
+    fn protected_tiers() {
+        let mut t = Tier::new("default", TierSpec::default());
+        t.apply_defaults();
+        assert_eq!(reasons(t.clone()), vec![]);
+        t.spec.order = Some(5.0);
+        t.spec.default_action = Some("Pass".into());
+        assert_eq!(
+            reasons(t),
+            vec![
+                (
+                    "Tier".into(),
+                    "The 'default' tier must have default action 'Deny'".into()
+                ),
+                ("Tier".into(), "default tier order must be 1000000".into()),
+            ]
+        );
+
+        let mut admin = Tier::new("kube-admin", TierSpec::default());
+        admin.apply_defaults();
+        assert_eq!(
+            reasons(admin.clone()),
+            vec![
+                (
+                    "Tier".into(),
+                    "The 'kube-admin' tier must have default action 'Pass'".into()
+                ),
+                ("Tier".into(), "kube-admin tier order must be 1000".into()),
+            ]
+        );
+        admin.spec.order = Some(1000.0);
+        admin.spec.default_action = Some("Pass".into());
+        assert_eq!(reasons(admin), vec![]);
+
+        let baseline = Tier::new(
+            "kube-baseline",
+            TierSpec {
+                order: Some(10_000_000.0),
+                default_action: None,
+            },
+        );
+        assert_eq!(
+            reasons(baseline),
+            vec![(
+                "Tier".into(),
+                "The 'kube-baseline' tier must have default action 'Pass'".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn field_rules() -> Result<(), Box<dyn std::error::Error>> {
+        let mut t = tier(decode_value(full())?);
+        t.spec.default_action = Some("Allow".into());
+        t.metadata.name = "has.dot".into();
+        t.status.0.conditions[0].status = "Maybe".into();
+        t.status.0.conditions[0].reason = "1bad".into();
+        let got = reasons(t);
+        let fields: Vec<_> = got.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "metadata.name",
+                "spec.defaultAction",
+                "status.conditions[0].status",
+                "status.conditions[0].reason"
+            ]
+        );
+        assert_eq!(got[1].1, "must be one of 'Pass', 'Deny'");
+        Ok(())
+    }
+}
