@@ -1,1 +1,549 @@
+use super::*;
+use crate::decode::{decode_value, DecodeError};
+use crate::kinds::AnyResource;
+use serde_json::{json, Value};
 
+/// Rules exercising every Rule field: protocol by name and number, notProtocol, icmp/notICMP,
+/// ipVersion, nets/notNets, all selectors, single/range/named ports, services,
+/// serviceAccounts, http and metadata.
+fn ingress_rules() -> Value {
+    json!([
+        {
+            "action": "Allow",
+            "ipVersion": 4,
+            "protocol": "TCP",
+            "notProtocol": 17,
+            "source": {
+                "nets": ["10.0.0.0/8"],
+                "selector": "role == 'lb'",
+                "namespaceSelector": "team == 'a'",
+                "ports": [1024, "30000:32767", "metrics"],
+                "notNets": ["10.9.0.0/16"],
+                "notSelector": "has(quarantine)",
+                "notPorts": [22],
+                "serviceAccounts": {"names": ["frontend", "gateway"], "selector": "app == 'x'"}
+            },
+            "destination": {
+                "ports": [80, "8000:8080", "http-alt"],
+                "notPorts": ["9000:9100"]
+            },
+            "http": {"methods": ["GET", "POST"], "paths": [{"exact": "/healthz"}, {"prefix": "/api/"}]},
+            "metadata": {"annotations": {"example.com/ticket": "SEC-42", "owner": "team-a"}}
+        },
+        {
+            "action": "Allow",
+            "ipVersion": 4,
+            "protocol": 1,
+            "icmp": {"type": 8, "code": 0},
+            "notICMP": {"type": 13}
+        },
+        {
+            "action": "Deny",
+            "protocol": "ICMPv6",
+            "ipVersion": 6,
+            "icmp": {"type": 128},
+            "source": {"nets": ["fd00::/64"], "notNets": ["fd00::1/128"]}
+        },
+        {
+            "action": "Allow",
+            "source": {
+                "services": {"name": "ingress-nginx", "namespace": "ingress"}
+            }
+        },
+        {
+            "action": "Pass",
+            "source": {"namespaceSelector": "global()", "selector": "role == 'monitor'"}
+        }
+    ])
+}
+
+fn egress_rules() -> Value {
+    json!([
+        {
+            "action": "Allow",
+            "protocol": "UDP",
+            "destination": {
+                "services": {"name": "kube-dns", "namespace": "kube-system"}
+            }
+        },
+        {
+            "action": "Log",
+            "protocol": "SCTP",
+            "destination": {"nets": ["192.168.0.0/16"], "ports": [3868]}
+        },
+        {"action": "Deny"}
+    ])
+}
+
+fn np_doc() -> Value {
+    json!({
+        "kind": "NetworkPolicy",
+        "apiVersion": "projectcalico.org/v3",
+        "metadata": {
+            "name": "allow-web",
+            "namespace": "prod",
+            "uid": "1c0e7a4e-3f1b-4b8a-9c55-1f2e3d4c5b6a",
+            "resourceVersion": "42",
+            "creationTimestamp": "2026-05-01T09:30:00Z",
+            "labels": {"projectcalico.org/tier": "security", "app": "web"},
+            "annotations": {"example.com/reviewed": "yes"}
+        },
+        "spec": {
+            "tier": "security",
+            "order": 100,
+            "ingress": ingress_rules(),
+            "egress": egress_rules(),
+            "selector": "app == 'web'",
+            "types": ["Ingress", "Egress"],
+            "serviceAccountSelector": "role == 'frontend'",
+            "performanceHints": ["AssumeNeededOnEveryNode"]
+        }
+    })
+}
+
+fn gnp_doc() -> Value {
+    json!({
+        "kind": "GlobalNetworkPolicy",
+        "apiVersion": "projectcalico.org/v3",
+        "metadata": {
+            "name": "security.host-protect",
+            "uid": "5a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d",
+            "resourceVersion": "7",
+            "creationTimestamp": "2026-05-01T09:30:00Z",
+            "labels": {"projectcalico.org/tier": "security"}
+        },
+        "spec": {
+            "tier": "security",
+            "order": 10.5,
+            "ingress": ingress_rules(),
+            "selector": "has(host-endpoint)",
+            "types": ["Ingress"],
+            "doNotTrack": true,
+            "applyOnForward": true,
+            "serviceAccountSelector": "all()",
+            "namespaceSelector": "kubernetes.io/metadata.name == 'kube-system'",
+            "performanceHints": ["AssumeNeededOnEveryNode"]
+        }
+    })
+}
+
+fn staged(mut doc: Value, kind: &str, action: &str) -> Value {
+    doc["kind"] = json!(kind);
+    let spec = doc["spec"].as_object_mut().expect("spec");
+    let mut with_action = serde_json::Map::new();
+    with_action.insert("stagedAction".into(), json!(action));
+    with_action.extend(spec.clone());
+    *spec = with_action;
+    doc
+}
+
+fn assert_round_trip(original: Value) -> Result<AnyResource, Box<dyn std::error::Error>> {
+    let decoded = decode_value(original.clone())?;
+    assert_eq!(serde_json::to_value(&decoded)?, original);
+    Ok(decoded)
+}
+
+#[test]
+fn full_documents_round_trip_and_validate() -> Result<(), Box<dyn std::error::Error>> {
+    let mut pre_dnat = gnp_doc();
+    pre_dnat["spec"]["doNotTrack"] = Value::Null;
+    pre_dnat["spec"]
+        .as_object_mut()
+        .map(|s| s.remove("doNotTrack"));
+    pre_dnat["spec"]["preDNAT"] = json!(true);
+    let docs = [
+        np_doc(),
+        gnp_doc(),
+        pre_dnat,
+        staged(np_doc(), "StagedNetworkPolicy", "Set"),
+        staged(gnp_doc(), "StagedGlobalNetworkPolicy", "Learn"),
+    ];
+    for doc in docs {
+        let decoded = assert_round_trip(doc)?;
+        decoded.validate()?;
+    }
+    Ok(())
+}
+
+#[test]
+fn minimal_documents_round_trip() -> Result<(), Box<dyn std::error::Error>> {
+    for (kind, namespace) in [
+        ("NetworkPolicy", Some("default")),
+        ("GlobalNetworkPolicy", None),
+        ("StagedNetworkPolicy", Some("default")),
+        ("StagedGlobalNetworkPolicy", None),
+    ] {
+        let mut doc = json!({
+            "kind": kind, "apiVersion": "projectcalico.org/v3",
+            "metadata": {"name": "p", "creationTimestamp": null}, "spec": {}
+        });
+        if let Some(ns) = namespace {
+            doc["metadata"]["namespace"] = json!(ns);
+        }
+        let decoded = assert_round_trip(doc)?;
+        decoded.validate()?;
+    }
+    Ok(())
+}
+
+#[test]
+fn specs_write_go_bytes() -> Result<(), Box<dyn std::error::Error>> {
+    let spec = StagedGlobalNetworkPolicySpec {
+        staged_action: "Set".into(),
+        tier: "t".into(),
+        order: Some(5.0),
+        ingress: vec![Rule {
+            action: "Allow".into(),
+            ..Rule::default()
+        }],
+        egress: vec![Rule {
+            action: "Deny".into(),
+            ..Rule::default()
+        }],
+        selector: "all()".into(),
+        types: vec!["Ingress".into(), "Egress".into()],
+        do_not_track: true,
+        pre_dnat: true,
+        apply_on_forward: true,
+        service_account_selector: "a == 'b'".into(),
+        namespace_selector: "c == 'd'".into(),
+        performance_hints: vec!["AssumeNeededOnEveryNode".into()],
+    };
+    assert_eq!(
+        serde_json::to_string(&spec)?,
+        r#"{"stagedAction":"Set","tier":"t","order":5,"ingress":[{"action":"Allow"}],"egress":[{"action":"Deny"}],"selector":"all()","types":["Ingress","Egress"],"doNotTrack":true,"preDNAT":true,"applyOnForward":true,"serviceAccountSelector":"a == 'b'","namespaceSelector":"c == 'd'","performanceHints":["AssumeNeededOnEveryNode"]}"#
+    );
+    let mut np = NetworkPolicy::new_namespaced("prod", "p", NetworkPolicySpec::default());
+    np.spec.order = Some(0.25);
+    np.spec.selector = "app == 'web'".into();
+    np.spec.types = vec!["Ingress".into()];
+    np.spec.service_account_selector = "x == 'y'".into();
+    assert_eq!(
+        serde_json::to_string(&np)?,
+        r#"{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"p","namespace":"prod","creationTimestamp":null},"spec":{"order":0.25,"selector":"app == 'web'","types":["Ingress"],"serviceAccountSelector":"x == 'y'"}}"#
+    );
+    Ok(())
+}
+
+#[test]
+fn unknown_nested_field_names_its_path() {
+    let mut doc = np_doc();
+    doc["spec"]["ingress"][1]["icmp"]["typo"] = json!(1);
+    match decode_value(doc) {
+        Err(DecodeError::Field { path, message }) => {
+            assert_eq!(path, "spec.ingress[1].icmp.typo");
+            assert!(message.contains("unknown field `typo`"), "{message}");
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
+    let mut doc = gnp_doc();
+    doc["spec"]["stagedAction"] = json!("Set");
+    assert!(
+        decode_value(doc).is_err(),
+        "stagedAction is not a GNP field"
+    );
+}
+
+fn np(spec: Value) -> NetworkPolicy {
+    let doc = json!({
+        "kind": "NetworkPolicy", "apiVersion": "projectcalico.org/v3",
+        "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
+    });
+    match decode_value(doc) {
+        Ok(AnyResource::NetworkPolicy(p)) => p,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn gnp(spec: Value) -> GlobalNetworkPolicy {
+    let doc = json!({
+        "kind": "GlobalNetworkPolicy", "apiVersion": "projectcalico.org/v3",
+        "metadata": {"name": "p"}, "spec": spec
+    });
+    match decode_value(doc) {
+        Ok(AnyResource::GlobalNetworkPolicy(p)) => p,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn snp(spec: Value) -> StagedNetworkPolicy {
+    let doc = json!({
+        "kind": "StagedNetworkPolicy", "apiVersion": "projectcalico.org/v3",
+        "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
+    });
+    match decode_value(doc) {
+        Ok(AnyResource::StagedNetworkPolicy(p)) => p,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_types_and_tier_label() {
+    let allow = json!({"action": "Allow"});
+    let cases = [
+        (json!({}), vec!["Ingress"]),
+        (json!({"ingress": [allow]}), vec!["Ingress"]),
+        (json!({"egress": [allow]}), vec!["Egress"]),
+        (
+            json!({"ingress": [allow], "egress": [allow]}),
+            vec!["Ingress", "Egress"],
+        ),
+    ];
+    for (spec, types) in cases {
+        let mut p = np(spec);
+        p.apply_defaults();
+        assert_eq!(p.spec.types, types);
+        assert_eq!(
+            p.metadata.labels.get(TIER_LABEL).map(String::as_str),
+            Some("default")
+        );
+        assert_eq!(p.spec.tier, "", "the client does not fill spec.tier");
+        assert_eq!(p.spec.order, None);
+        let once = p.clone();
+        p.apply_defaults();
+        assert_eq!(p, once, "defaults are idempotent");
+    }
+
+    let mut p = gnp(json!({"tier": "security", "types": ["Egress"], "ingress": [allow]}));
+    p.metadata.labels.insert(TIER_LABEL.into(), "stale".into());
+    p.metadata.labels.insert("app".into(), "x".into());
+    p.apply_defaults();
+    assert_eq!(p.spec.types, ["Egress"], "set types are kept");
+    assert_eq!(p.metadata.labels[TIER_LABEL], "security");
+    assert_eq!(p.metadata.labels["app"], "x");
+}
+
+#[test]
+fn staged_delete_clears_types() {
+    let mut p = snp(json!({"stagedAction": "Delete", "tier": "t", "types": ["Ingress"]}));
+    p.apply_defaults();
+    assert!(p.spec.types.is_empty());
+    assert_eq!(p.metadata.labels[TIER_LABEL], "t");
+    p.validate().expect("a defaulted Delete is valid");
+
+    let mut p = snp(json!({"stagedAction": "Set"}));
+    p.apply_defaults();
+    assert_eq!(p.spec.types, ["Ingress"]);
+}
+
+fn problems<K: Kind>(r: &Resource<K>) -> Vec<(String, String)> {
+    match r.validate() {
+        Ok(()) => vec![],
+        Err(e) => e.fields.into_iter().map(|f| (f.field, f.reason)).collect(),
+    }
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(f, r)| (f.to_string(), r.to_string()))
+        .collect()
+}
+
+#[test]
+fn policy_field_rules() {
+    let p = np(json!({
+        "tier": "Bad_Tier",
+        "selector": "global()",
+        "types": ["Ingress", "Forward", "Ingress"],
+        "serviceAccountSelector": "global() || has(x)",
+        "performanceHints": ["Preload"]
+    }));
+    assert_eq!(
+        problems(&p),
+        pairs(&[
+            (
+                "spec.tier",
+                "tier must consist of lower case alphanumeric characters, '-' or '.', and \
+                 must start and end with an alphanumeric character"
+            ),
+            ("spec.types", "must have at most 2 items, has 3"),
+            ("spec.types[1]", "must be one of 'Ingress', 'Egress'"),
+            ("spec.types[2]", "'Ingress' type specified more than once"),
+            (
+                "spec.performanceHints[0]",
+                "must be one of 'AssumeNeededOnEveryNode'"
+            ),
+            (
+                "spec",
+                "global() can only be used in an EntityRule namespaceSelector"
+            ),
+            (
+                "spec",
+                "global() can only be used in an EntityRule namespaceSelector"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn global_policy_cel_rules() {
+    let allow = json!({"action": "Allow"});
+    let p = gnp(json!({
+        "egress": [allow], "types": ["Egress"], "doNotTrack": true, "preDNAT": true,
+        "namespaceSelector": "global()"
+    }));
+    assert_eq!(
+        problems(&p),
+        pairs(&[
+            ("spec", "preDNAT and doNotTrack cannot both be true"),
+            ("spec", "preDNAT policy cannot have any egress rules"),
+            ("spec", "preDNAT policy cannot have 'Egress' type"),
+            (
+                "spec",
+                "applyOnForward must be true if either preDNAT or doNotTrack is true"
+            ),
+            (
+                "spec",
+                "global() can only be used in an EntityRule namespaceSelector"
+            ),
+        ])
+    );
+    let ok = gnp(json!({"doNotTrack": true, "applyOnForward": true, "ingress": [allow]}));
+    assert_eq!(problems(&ok), vec![]);
+}
+
+#[test]
+fn services_and_http_placement() {
+    let spec = json!({
+        "ingress": [
+            {"action": "Allow", "source": {"services": {"name": "a"}},
+             "destination": {"services": {"name": "b", "namespace": "c"}}}
+        ],
+        "egress": [
+            {"action": "Allow", "http": {"methods": ["GET"]},
+             "source": {"services": {"name": "a", "namespace": "b"}},
+             "destination": {"services": {"name": "d"}}}
+        ]
+    });
+    assert_eq!(
+        problems(&np(spec.clone())),
+        pairs(&[
+            (
+                "spec.egress[0].source.services",
+                "not allowed in egress rule source"
+            ),
+            ("spec.egress[0].http", "not allowed in egress rule"),
+            (
+                "spec.ingress[0].destination.services",
+                "not allowed in ingress rule destination"
+            ),
+        ])
+    );
+    assert_eq!(
+        problems(&gnp(spec)),
+        pairs(&[
+            (
+                "spec.egress[0].source.services",
+                "not allowed in egress rule source"
+            ),
+            ("spec.egress[0].http", "not allowed in egress rules"),
+            (
+                "spec.egress[0].destination.services.namespace",
+                "must specify a namespace"
+            ),
+            (
+                "spec.ingress[0].destination.services",
+                "not allowed in ingress rule destination"
+            ),
+            (
+                "spec.ingress[0].source.services.namespace",
+                "must specify a namespace"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn rule_errors_carry_the_full_path() {
+    let p = np(
+        json!({"ingress": [{"action": "Allow"}, {"action": "Allow", "protocol": "ICMP",
+        "destination": {"ports": [80]}}]}),
+    );
+    assert_eq!(
+        problems(&p),
+        pairs(&[(
+            "spec.ingress[1].destination.ports",
+            "rules that specify ports must set protocol to TCP or UDP or SCTP"
+        )])
+    );
+}
+
+#[test]
+fn staged_rules() {
+    let p = snp(json!({"stagedAction": "Apply"}));
+    assert_eq!(
+        problems(&p),
+        pairs(&[(
+            "spec.stagedAction",
+            "must be one of 'Set', 'Delete', 'Learn', 'Ignore'"
+        )])
+    );
+    let p = snp(
+        json!({"stagedAction": "Delete", "tier": "t", "selector": "a == 'b'",
+        "egress": [{"action": "Allow", "source": {"services": {"name": "x"}}}]}),
+    );
+    assert_eq!(
+        problems(&p),
+        pairs(&[(
+            "spec",
+            "Spec fields, except Tier, should all be zero-value if stagedAction is Delete"
+        )]),
+        "placement checks are skipped for Delete"
+    );
+    let doc = staged(gnp_doc(), "StagedGlobalNetworkPolicy", "Set");
+    let mut sgnp = match decode_value(doc) {
+        Ok(AnyResource::StagedGlobalNetworkPolicy(p)) => p,
+        other => panic!("unexpected {other:?}"),
+    };
+    sgnp.spec.pre_dnat = true;
+    sgnp.spec.apply_on_forward = false;
+    assert_eq!(
+        problems(&sgnp),
+        pairs(&[
+            ("spec", "preDNAT and doNotTrack cannot both be true"),
+            (
+                "spec",
+                "applyOnForward must be true if either preDNAT or doNotTrack is true"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn policy_names() {
+    let mut p = np(json!({}));
+    p.metadata.name = "knp.default.allow-dns".into();
+    assert_eq!(problems(&p), vec![]);
+    let mut g = gnp(json!({}));
+    g.metadata.name = "knp.default.allow-dns".into();
+    assert_eq!(problems(&g).len(), 1);
+    assert_eq!(problems(&g)[0].0, "metadata.name");
+    g.metadata.name = "security.allow-dns".into();
+    assert_eq!(problems(&g), vec![]);
+}
+
+#[test]
+fn registry_knows_the_policy_kinds() {
+    for (kind, plural, namespaced) in [
+        ("NetworkPolicy", "networkpolicies", true),
+        ("GlobalNetworkPolicy", "globalnetworkpolicies", false),
+        ("StagedNetworkPolicy", "stagednetworkpolicies", true),
+        (
+            "StagedGlobalNetworkPolicy",
+            "stagedglobalnetworkpolicies",
+            false,
+        ),
+        (
+            "StagedKubernetesNetworkPolicy",
+            "stagedkubernetesnetworkpolicies",
+            true,
+        ),
+        ("Tier", "tiers", false),
+        ("Profile", "profiles", false),
+    ] {
+        let info = crate::kinds::KindInfo::lookup(kind).expect(kind);
+        assert_eq!(info.plural, plural);
+        assert_eq!(info.is_namespaced(), namespaced);
+    }
+}
