@@ -340,6 +340,17 @@ fn selectors_and_global() {
             "global() cannot be combined with other selectors"
         )
     );
+    for bare in ["global()", " global( ) ", "\tglobal()"] {
+        let got = problems(json!({"action": "Allow", "source": {"namespaceSelector": bare}}));
+        assert_eq!(got, vec![], "{bare:?}");
+    }
+    assert_eq!(
+        problems(json!({"action": "Allow", "source": {"namespaceSelector": "(global())"}})),
+        one(
+            "ingress[0].source.namespaceSelector",
+            "global() cannot be combined with other selectors"
+        )
+    );
     assert_eq!(
         problems(json!({"action": "Allow", "source": {
             "notSelector": "global()", "serviceAccounts": {"selector": "global()"}
