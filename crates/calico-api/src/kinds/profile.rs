@@ -90,6 +90,22 @@ mod tests {
     }
 
     #[test]
+    fn writes_go_bytes() -> Result<(), Box<dyn std::error::Error>> {
+        let mut p = Profile::new("kns.prod", ProfileSpec::default());
+        p.spec.egress.push(Rule {
+            action: "Allow".into(),
+            ..Rule::default()
+        });
+        p.spec.labels_to_apply.insert("b".into(), "2".into());
+        p.spec.labels_to_apply.insert("a".into(), "1".into());
+        assert_eq!(
+            serde_json::to_string(&p)?,
+            r#"{"kind":"Profile","apiVersion":"projectcalico.org/v3","metadata":{"name":"kns.prod","creationTimestamp":null},"spec":{"egress":[{"action":"Allow"}],"labelsToApply":{"a":"1","b":"2"}}}"#
+        );
+        Ok(())
+    }
+
+    #[test]
     fn unknown_rule_field_names_its_path() {
         let mut d = doc();
         d["spec"]["egress"][0]["destination"]["portz"] = json!([1]);

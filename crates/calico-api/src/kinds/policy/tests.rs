@@ -116,8 +116,9 @@ fn gnp_doc() -> Value {
             "tier": "security",
             "order": 10.5,
             "ingress": ingress_rules(),
+            "egress": egress_rules(),
             "selector": "has(host-endpoint)",
-            "types": ["Ingress"],
+            "types": ["Ingress", "Egress"],
             "doNotTrack": true,
             "applyOnForward": true,
             "serviceAccountSelector": "all()",
@@ -146,11 +147,11 @@ fn assert_round_trip(original: Value) -> Result<AnyResource, Box<dyn std::error:
 #[test]
 fn full_documents_round_trip_and_validate() -> Result<(), Box<dyn std::error::Error>> {
     let mut pre_dnat = gnp_doc();
-    pre_dnat["spec"]["doNotTrack"] = Value::Null;
-    pre_dnat["spec"]
-        .as_object_mut()
-        .map(|s| s.remove("doNotTrack"));
-    pre_dnat["spec"]["preDNAT"] = json!(true);
+    let spec = pre_dnat["spec"].as_object_mut().expect("spec");
+    spec.remove("doNotTrack");
+    spec.remove("egress");
+    spec.insert("types".into(), json!(["Ingress"]));
+    spec.insert("preDNAT".into(), json!(true));
     let docs = [
         np_doc(),
         gnp_doc(),
@@ -502,6 +503,8 @@ fn staged_rules() {
         problems(&sgnp),
         pairs(&[
             ("spec", "preDNAT and doNotTrack cannot both be true"),
+            ("spec", "preDNAT policy cannot have any egress rules"),
+            ("spec", "preDNAT policy cannot have 'Egress' type"),
             (
                 "spec",
                 "applyOnForward must be true if either preDNAT or doNotTrack is true"
