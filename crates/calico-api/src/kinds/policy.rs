@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::rule::{
-    validate_rules, Rule, GLOBAL_SELECTOR_MISUSE, POLICY_TYPES, POLICY_TYPE_EGRESS,
-    POLICY_TYPE_INGRESS,
+    validate_rules, validate_selector_field, Rule, GLOBAL_SELECTOR_MISUSE, POLICY_TYPES,
+    POLICY_TYPE_EGRESS, POLICY_TYPE_INGRESS,
 };
 use crate::resource::{Kind, NoStatus, Resource, Scope};
 use crate::serde_helpers::{go_float_opt, is_false};
@@ -25,8 +25,6 @@ pub const STAGED_ACTIONS: &[&str] = &["Set", "Delete", "Learn", "Ignore"];
 pub const STAGED_ACTION_DELETE: &str = "Delete";
 /// `performanceHints` values.
 pub const PERFORMANCE_HINTS: &[&str] = &["AssumeNeededOnEveryNode"];
-
-const MAX_SELECTOR_LENGTH: usize = 1024;
 
 /// Declares a policy spec: the NetworkPolicy fields in Go's order, with extra field groups
 /// spliced in at the start (`stagedAction`), after `types` and after `serviceAccountSelector`.
@@ -351,16 +349,6 @@ pub fn apply_policy_defaults<K: Kind + PolicySpec>(resource: &mut Resource<K>) {
     }
 }
 
-/// A selector field of a policy: parses, fits in 1024 characters.
-pub(crate) fn validate_policy_selector(v: &mut Validator, name: &'static str, text: &str) {
-    if !text.is_empty() {
-        v.field(name, |v| {
-            checks::max_length(v, text, MAX_SELECTOR_LENGTH);
-            checks::selector(v, text);
-        });
-    }
-}
-
 /// Reports every repeated entry of `items` at its index.
 pub(crate) fn reject_duplicates(
     v: &mut Validator,
@@ -391,7 +379,7 @@ pub fn validate_policy_spec<K: PolicySpec>(v: &mut Validator, spec: &K) {
     }
     validate_rules(v, "ingress", view.ingress);
     validate_rules(v, "egress", view.egress);
-    validate_policy_selector(v, "selector", view.selector);
+    validate_selector_field(v, "selector", view.selector);
     checks::max_items(v, "types", view.types, 2);
     v.each("types", view.types, |v, t| {
         checks::one_of(v, t, POLICY_TYPES)
@@ -399,9 +387,9 @@ pub fn validate_policy_spec<K: PolicySpec>(v: &mut Validator, spec: &K) {
     reject_duplicates(v, "types", view.types, |t| {
         format!("'{t}' type specified more than once")
     });
-    validate_policy_selector(v, "serviceAccountSelector", view.service_account_selector);
+    validate_selector_field(v, "serviceAccountSelector", view.service_account_selector);
     if let Some(global) = global {
-        validate_policy_selector(v, "namespaceSelector", global.namespace_selector);
+        validate_selector_field(v, "namespaceSelector", global.namespace_selector);
     }
     v.each("performanceHints", view.performance_hints, |v, hint| {
         checks::one_of(v, hint, PERFORMANCE_HINTS)

@@ -334,17 +334,20 @@ fn check_nets(v: &mut Validator, rule: &Rule) {
     }
 }
 
+/// Parses a CIDR that must carry a prefix length (Go's `net.ParseCIDR`).
+pub(crate) fn parse_prefixed_cidr(text: &str) -> Option<ipnet::IpNet> {
+    text.contains('/')
+        .then(|| checks::parse_cidr_or_ip(text))
+        .flatten()
+}
+
 /// Checks each net of one list and returns which families it holds. Calico wants a CIDR with a
 /// prefix length here (a bare address is "invalid CIDR") and no host bits.
 fn scan_nets(v: &mut Validator, nets: &[String], negated: bool) -> (bool, bool) {
     let (mut v4, mut v6) = (false, false);
     for (i, text) in nets.iter().enumerate() {
         v.index(i, |v| {
-            let parsed = text
-                .contains('/')
-                .then(|| checks::parse_cidr_or_ip(text))
-                .flatten();
-            let Some(net) = parsed else {
+            let Some(net) = parse_prefixed_cidr(text) else {
                 v.error(text, "invalid CIDR");
                 return;
             };
@@ -361,7 +364,8 @@ fn scan_nets(v: &mut Validator, nets: &[String], negated: bool) -> (bool, bool) 
     (v4, v6)
 }
 
-fn validate_selector_field(v: &mut Validator, name: &'static str, text: &str) {
+/// A selector field: parses and fits in 1024 characters (empty means "not set").
+pub(crate) fn validate_selector_field(v: &mut Validator, name: &'static str, text: &str) {
     if text.is_empty() {
         return;
     }

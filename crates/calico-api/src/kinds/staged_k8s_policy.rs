@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::policy::{reject_duplicates, STAGED_ACTIONS, STAGED_ACTION_DELETE};
-use super::rule::POLICY_TYPES;
+use super::rule::{parse_prefixed_cidr, POLICY_TYPES};
 use crate::numorstring::IntOrString;
 use crate::resource::{Kind, NoStatus, Resource, Scope};
 use crate::validation::{checks, names, Validator};
@@ -228,13 +228,6 @@ fn validate_ports(v: &mut Validator, ports: &[K8sPolicyPort]) {
             None => v.error(end, "may not be specified when `port` is not specified"),
         });
     });
-}
-
-/// Parses a CIDR that must carry a prefix length.
-fn parse_prefixed_cidr(text: &str) -> Option<ipnet::IpNet> {
-    text.contains('/')
-        .then(|| checks::parse_cidr_or_ip(text))
-        .flatten()
 }
 
 fn validate_peer(v: &mut Validator, peer: &K8sPolicyPeer) {
