@@ -20,7 +20,12 @@ pub mod ippool;
 pub mod kubecontrollers;
 pub mod node;
 pub mod nodestatus;
+pub mod policy;
+pub mod profile;
+pub mod rule;
 pub mod sets;
+pub mod staged_k8s_policy;
+pub mod tier;
 pub mod workloadendpoint;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -34,21 +39,13 @@ pub use ippool::*;
 pub use kubecontrollers::*;
 pub use node::*;
 pub use nodestatus::*;
-pub use sets::*;
-pub use workloadendpoint::*;
-pub mod policy;
-pub mod profile;
-pub mod rule;
-pub mod sets;
-pub mod staged_k8s_policy;
-pub mod tier;
-
 pub use policy::*;
 pub use profile::*;
 pub use rule::*;
 pub use sets::*;
 pub use staged_k8s_policy::*;
 pub use tier::*;
+pub use workloadendpoint::*;
 
 /// What the registry knows of one kind.
 pub struct KindInfo {

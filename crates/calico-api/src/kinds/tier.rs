@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::Time;
 use crate::resource::{Always, Kind, Resource, Scope};
-use crate::serde_helpers::{go_float_opt, is_zero_i64};
+use crate::serde_helpers::go_float_opt;
 use crate::validation::{checks, names, Validator};
 
 /// The order a tier gets when none is given; also the `default` tier's required order.
@@ -67,27 +66,7 @@ pub struct TierSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
-}
-
-/// A Kubernetes `metav1.Condition`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Condition {
-    #[serde(rename = "type", default)]
-    pub condition_type: String,
-    /// `True`, `False` or `Unknown`.
-    #[serde(default)]
-    pub status: String,
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
-    pub observed_generation: i64,
-    /// Written as `null` when unset, as Go writes a zero `metav1.Time`.
-    #[serde(default)]
-    pub last_transition_time: Option<Time>,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub message: String,
+    pub conditions: Vec<crate::meta::Condition>,
 }
 
 pub type Tier = Resource<TierSpec>;
@@ -119,13 +98,7 @@ impl Kind for TierSpec {
             }
         });
         protected_tier_checks(v, resource.name(), spec);
-        v.field("status", |v| {
-            v.each(
-                "conditions",
-                &resource.status.0.conditions,
-                validate_condition,
-            )
-        });
+        v.field("status", |v| checks::conditions(v, &resource.status.0.conditions));
     }
 }
 
@@ -145,42 +118,6 @@ fn protected_tier_checks(v: &mut Validator, name: &str, spec: &TierSpec) {
             v.error_no_value(order_message);
         }
     });
-}
-
-fn validate_condition(v: &mut Validator, condition: &Condition) {
-    if condition.condition_type.is_empty() {
-        v.error_at("type", "", "type is required");
-    }
-    v.field("status", |v| {
-        checks::one_of(v, &condition.status, &["True", "False", "Unknown"])
-    });
-    if condition.last_transition_time.is_none() {
-        v.field("lastTransitionTime", |v| {
-            v.error_no_value("lastTransitionTime is required")
-        });
-    }
-    if condition.observed_generation < 0 {
-        v.error_at(
-            "observedGeneration",
-            condition.observed_generation,
-            "must be greater than or equal to 0",
-        );
-    }
-    let reason = &condition.reason;
-    let reason_ok = reason.len() <= 1024
-        && reason.starts_with(|c: char| c.is_ascii_alphabetic())
-        && reason
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ',' | ':'))
-        && !reason.ends_with([',', ':']);
-    if !reason_ok {
-        v.error_at(
-            "reason",
-            reason,
-            "reason must start with a letter and consist of letters, digits, '_', ',' or ':'",
-        );
-    }
-    checks::max_length(v, &condition.message, 32768);
 }
 
 #[cfg(test)]

@@ -398,6 +398,17 @@ pub fn mac_address(v: &mut Validator, value: &str) {
 /// Kubernetes `metav1.Condition` lists (CRD schema): `type`, `reason` and
 /// `lastTransitionTime` required, `status` one of `True`/`False`/`Unknown`,
 /// `observedGeneration` not negative, `message` at most 32768 characters.
+/// The CRD pattern for a condition `reason`: `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`,
+/// at most 1024 characters.
+fn is_condition_reason(reason: &str) -> bool {
+    reason.len() <= 1024
+        && reason.starts_with(|c: char| c.is_ascii_alphabetic())
+        && reason
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ',' | ':'))
+        && !reason.ends_with([',', ':'])
+}
+
 pub fn conditions(v: &mut Validator, conditions: &[crate::meta::Condition]) {
     v.each("conditions", conditions, |v, condition| {
         if condition.condition_type.is_empty() {
@@ -406,8 +417,15 @@ pub fn conditions(v: &mut Validator, conditions: &[crate::meta::Condition]) {
         v.field("status", |v| {
             one_of(v, &condition.status, &["True", "False", "Unknown"])
         });
-        if condition.reason.is_empty() {
+        let reason = &condition.reason;
+        if reason.is_empty() {
             v.error_at("reason", "", "Required value");
+        } else if !is_condition_reason(reason) {
+            v.error_at(
+                "reason",
+                reason,
+                "reason must start with a letter and consist of letters, digits, '_', ',' or ':'",
+            );
         }
         if condition.last_transition_time.is_none() {
             v.field("lastTransitionTime", |v| v.error_no_value("Required value"));

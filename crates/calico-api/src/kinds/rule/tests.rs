@@ -381,7 +381,6 @@ fn selectors_and_global() {
 }
 
 #[test]
-#[ignore = "needs real selector crate"]
 fn selector_syntax_matches_calico() {
     let bad = problems(json!({"action": "Allow", "source": {"selector": "a = 'b'"}}));
     assert_eq!(bad.len(), 1);
