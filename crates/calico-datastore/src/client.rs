@@ -128,3 +128,6 @@ impl Client {
         self.backend.watch(options, revision).await
     }
 }
+
+#[cfg(test)]
+mod tests;

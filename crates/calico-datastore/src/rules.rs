@@ -63,7 +63,55 @@ pub async fn before_write(client: &Client, resource: &mut AnyResource, creating:
         };
         client.get(&ResourceKey::new(kind("Tier")?, "", tier)).await?;
     }
+    match resource {
+        AnyResource::IPPool(pool) => check_ippool(client, pool, creating).await,
+        AnyResource::BGPPeer(peer) => check_bgp_filters_exist(client, &peer.spec.filters).await,
+        _ => Ok(()),
+    }
+}
+
+/// A new pool may not overlap another; an existing pool keeps its CIDR and block size.
+async fn check_ippool(client: &Client, pool: &calico_api::IPPool, creating: bool) -> Result<()> {
+    if creating {
+        let existing: Vec<calico_api::IPPool> = client
+            .list(&ListOptions::all(kind("IPPool")?))
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|item| match item {
+                AnyResource::IPPool(other) => Some(other),
+                _ => None,
+            })
+            .collect();
+        calico_api::ippool_overlap(pool, &existing)?;
+    } else if let Ok(AnyResource::IPPool(old)) = client.get(&ResourceKey::of(&pool.clone().into())).await {
+        calico_api::validate_ippool_update(&old, pool)?;
+    }
     Ok(())
+}
+
+/// A BGP peer may only name filters that exist.
+async fn check_bgp_filters_exist(client: &Client, filters: &[String]) -> Result<()> {
+    if filters.is_empty() {
+        return Ok(());
+    }
+    let filter_kind = kind("BGPFilter")?;
+    let mut missing = Vec::new();
+    for name in filters {
+        match client.get(&ResourceKey::new(filter_kind, "", name.clone())).await {
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => missing.push(name.clone()),
+            Err(err) => return Err(err),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DatastoreError::Validation(calico_api::ValidationError::single(
+        "spec.filters",
+        Some(missing.join(", ")),
+        "BGPFilter(s) not found",
+    )))
 }
 
 /// Checks (and Calico's cascades) before a delete.

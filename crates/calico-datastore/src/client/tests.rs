@@ -1,0 +1,173 @@
+use super::*;
+use crate::key::KindRef;
+use crate::{EmbeddedStore, KvBackend};
+use calico_api::{decode_value, AnyResource};
+use serde_json::json;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    client: Client,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
+    Fixture {
+        _dir: dir,
+        client: Client::new(Arc::new(KvBackend::new(store))),
+    }
+}
+
+fn doc(value: serde_json::Value) -> AnyResource {
+    decode_value(value).unwrap()
+}
+
+fn key(kind: &str, namespace: &str, name: &str) -> ResourceKey {
+    ResourceKey::new(KindRef::lookup(kind).unwrap(), namespace, name)
+}
+
+fn pool(name: &str, cidr: &str) -> AnyResource {
+    doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "IPPool",
+        "metadata": {"name": name}, "spec": {"cidr": cidr}}))
+}
+
+#[tokio::test]
+async fn create_stamps_identity_and_update_needs_it() {
+    let f = fixture();
+    let created = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    let meta = created.metadata();
+    assert_eq!(meta.uid.len(), 36);
+    assert!(meta.creation_timestamp.is_some());
+    assert!(!meta.resource_version.is_empty());
+
+    let mut with_revision = pool("p2", "10.1.0.0/16");
+    with_revision.metadata_mut().resource_version = "5".into();
+    let err = f.client.create(with_revision).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error with field metadata.resourceVersion (field must not be set for a Create request)"
+    );
+
+    let mut bare = pool("p1", "10.0.0.0/16");
+    bare.metadata_mut().resource_version = meta.resource_version.clone();
+    let err = f.client.update(bare).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error with field metadata.creationTimestamp (field must be set for an Update request)"
+    );
+}
+
+#[tokio::test]
+async fn pools_get_defaults_and_refuse_overlap_and_cidr_changes() {
+    let f = fixture();
+    let created = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    let AnyResource::IPPool(stored) = &created else { panic!("not a pool") };
+    assert_eq!(stored.spec.block_size, 26);
+    assert_eq!(stored.spec.node_selector, "all()");
+
+    let err = f.client.create(pool("p2", "10.0.128.0/17")).await.unwrap_err();
+    assert!(err.to_string().contains("overlaps with IPPool(p1)"), "{err}");
+
+    let mut moved = created.clone();
+    if let AnyResource::IPPool(p) = &mut moved {
+        p.spec.cidr = "10.9.0.0/16".into();
+    }
+    let err = f.client.update(moved).await.unwrap_err();
+    assert!(err.to_string().contains("CIDR cannot be changed"), "{err}");
+}
+
+#[tokio::test]
+async fn ensure_initialized_creates_cluster_information_and_tiers() {
+    let f = fixture();
+    f.client.ensure_initialized("v3.32.0", "k8s").await.unwrap();
+    let info = f.client.get(&key("ClusterInformation", "", "default")).await.unwrap();
+    let spec = info.to_json_value().unwrap()["spec"].clone();
+    assert_eq!(spec["calicoVersion"], "v3.32.0");
+    assert_eq!(spec["datastoreReady"], true);
+    assert_eq!(spec["clusterGUID"].as_str().unwrap().len(), 32);
+    for tier in ["default", "kube-admin", "kube-baseline"] {
+        f.client.get(&key("Tier", "", tier)).await.unwrap();
+    }
+
+    // A lock (datastoreReady false) survives, the version moves on, types merge.
+    let mut locked = info.to_json_value().unwrap();
+    locked["spec"]["datastoreReady"] = json!(false);
+    f.client.update(doc(locked)).await.unwrap();
+    f.client.ensure_initialized("v3.33.0", "bgp").await.unwrap();
+    let spec = f
+        .client
+        .get(&key("ClusterInformation", "", "default"))
+        .await
+        .unwrap()
+        .to_json_value()
+        .unwrap()["spec"]
+        .clone();
+    assert_eq!(spec["datastoreReady"], false);
+    assert_eq!(spec["calicoVersion"], "v3.33.0");
+    assert_eq!(spec["clusterType"], "k8s,bgp");
+
+    let err = f.client.delete(&key("Tier", "", "default"), None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation delete is not supported on Tier(default): Cannot delete default tier"
+    );
+}
+
+#[tokio::test]
+async fn default_allow_profile_is_built_in() {
+    let f = fixture();
+    let profile = f.client.get(&key("Profile", "", "projectcalico-default-allow")).await.unwrap();
+    assert_eq!(profile.metadata().resource_version, "1");
+    let list = f
+        .client
+        .list(&ListOptions::all(KindRef::lookup("Profile").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    let err = f
+        .client
+        .delete(&key("Profile", "", "projectcalico-default-allow"), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be deleted"), "{err}");
+}
+
+#[tokio::test]
+async fn deleting_a_node_deletes_what_belongs_to_it() {
+    let f = fixture();
+    f.client
+        .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+            "metadata": {"name": "n1"}, "spec": {}})))
+        .await
+        .unwrap();
+    for (name, node) in [("n1-eth0", "n1"), ("n2-eth0", "n2")] {
+        f.client
+            .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
+                "metadata": {"name": name},
+                "spec": {"node": node, "interfaceName": "eth0"}})))
+            .await
+            .unwrap();
+    }
+    f.client.delete(&key("Node", "", "n1"), None).await.unwrap();
+    assert!(f.client.get(&key("HostEndpoint", "", "n1-eth0")).await.unwrap_err().is_not_found());
+    f.client.get(&key("HostEndpoint", "", "n2-eth0")).await.unwrap();
+}
+
+#[tokio::test]
+async fn bgp_peers_need_their_filters() {
+    let f = fixture();
+    let peer = doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+        "metadata": {"name": "peer"},
+        "spec": {"peerIP": "192.0.2.1", "asNumber": 64512, "filters": ["f1"]}}));
+    let err = f.client.create(peer.clone()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error with field spec.filters = 'f1' (BGPFilter(s) not found)"
+    );
+    f.client
+        .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPFilter",
+            "metadata": {"name": "f1"}, "spec": {}})))
+        .await
+        .unwrap();
+    f.client.create(peer).await.unwrap();
+}
