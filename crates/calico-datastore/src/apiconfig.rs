@@ -121,7 +121,10 @@ impl fmt::Debug for ApiConfigSpec {
             .field("k8s_cert_file", &self.k8s_cert_file)
             .field("k8s_ca_file", &self.k8s_ca_file)
             .field("k8s_api_token", &redacted(&self.k8s_api_token))
-            .field("k8s_insecure_skip_tls_verify", &self.k8s_insecure_skip_tls_verify)
+            .field(
+                "k8s_insecure_skip_tls_verify",
+                &self.k8s_insecure_skip_tls_verify,
+            )
             .field("k8s_current_context", &self.k8s_current_context)
             .field("calico_api_group", &self.calico_api_group)
             .field("datastore_path", &self.datastore_path)

@@ -91,11 +91,17 @@ impl Client {
         let meta = resource.metadata();
         for (missing, field) in [
             (meta.resource_version.is_empty(), "metadata.resourceVersion"),
-            (meta.creation_timestamp.is_none(), "metadata.creationTimestamp"),
+            (
+                meta.creation_timestamp.is_none(),
+                "metadata.creationTimestamp",
+            ),
             (meta.uid.is_empty(), "metadata.uid"),
         ] {
             if missing {
-                return Err(precondition(field, "field must be set for an Update request"));
+                return Err(precondition(
+                    field,
+                    "field must be set for an Update request",
+                ));
             }
         }
         self.prepare(&mut resource, false).await?;
@@ -124,7 +130,11 @@ impl Client {
     }
 
     /// Watches resources from a revision (or from the current state when `None`).
-    pub async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+    pub async fn watch(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> Result<WatchStream> {
         self.backend.watch(options, revision).await
     }
 }

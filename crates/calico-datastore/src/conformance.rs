@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use calico_api::{
-    AnyResource, GlobalNetworkSet, GlobalNetworkSetSpec, NetworkSet, NetworkSetSpec,
-};
+use calico_api::{AnyResource, GlobalNetworkSet, GlobalNetworkSetSpec, NetworkSet, NetworkSetSpec};
 use futures::StreamExt;
 
 use crate::backend::{Backend, WatchEvent, WatchStream};
@@ -54,7 +52,10 @@ fn kind(name: &str) -> Result<KindRef, String> {
 }
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 fn global_set(name: &str, nets: &[&str]) -> AnyResource {
@@ -125,13 +126,22 @@ pub async fn create_and_get(h: &dyn Harness) -> CheckResult {
         .create(global_set(&name, &["10.0.0.0/8"]))
         .await
         .map_err(|e| format!("create failed: {e}"))?;
-    ensure!(!rv(&created).is_empty(), "create returned no resourceVersion");
+    ensure!(
+        !rv(&created).is_empty(),
+        "create returned no resourceVersion"
+    );
     let fetched = backend
         .get(&ResourceKey::of(&created), None)
         .await
         .map_err(|e| format!("get failed: {e}"))?;
-    ensure!(rv(&fetched) == rv(&created), "get returned another revision");
-    ensure!(nets_of(&fetched) == ["10.0.0.0/8"], "spec did not round-trip");
+    ensure!(
+        rv(&fetched) == rv(&created),
+        "get returned another revision"
+    );
+    ensure!(
+        nets_of(&fetched) == ["10.0.0.0/8"],
+        "spec did not round-trip"
+    );
     ensure!(
         fetched.metadata().labels.get("suite").map(String::as_str) == Some("conformance"),
         "labels did not round-trip"
@@ -145,7 +155,11 @@ pub async fn create_and_get(h: &dyn Harness) -> CheckResult {
                 "wrong already-exists text"
             );
         }
-        other => return Err(format!("second create: expected AlreadyExists, got {other:?}")),
+        other => {
+            return Err(format!(
+                "second create: expected AlreadyExists, got {other:?}"
+            ))
+        }
     }
 
     let missing = ResourceKey::new(kind("GlobalNetworkSet")?, "", unique("missing"));
@@ -176,7 +190,10 @@ pub async fn update_and_apply(h: &dyn Harness) -> CheckResult {
         .await
         .map_err(|e| format!("update failed: {e}"))?;
     ensure!(rv(&updated) != rv(&created), "update kept the old revision");
-    ensure!(nets_of(&updated) == ["10.1.0.0/16"], "update lost the new spec");
+    ensure!(
+        nets_of(&updated) == ["10.1.0.0/16"],
+        "update lost the new spec"
+    );
 
     // The first revision is now stale.
     match backend.update(changed).await {
@@ -185,7 +202,11 @@ pub async fn update_and_apply(h: &dyn Harness) -> CheckResult {
                 == format!("update conflict: GlobalNetworkSet({name})"),
             "wrong conflict text"
         ),
-        other => return Err(format!("stale update: expected UpdateConflict, got {other:?}")),
+        other => {
+            return Err(format!(
+                "stale update: expected UpdateConflict, got {other:?}"
+            ))
+        }
     }
 
     let mut ghost = global_set(&unique("ghost"), &[]);
@@ -201,7 +222,10 @@ pub async fn update_and_apply(h: &dyn Harness) -> CheckResult {
         .apply(applied)
         .await
         .map_err(|e| format!("apply over an existing resource failed: {e}"))?;
-    ensure!(nets_of(&applied) == ["10.2.0.0/16"], "apply lost the new spec");
+    ensure!(
+        nets_of(&applied) == ["10.2.0.0/16"],
+        "apply lost the new spec"
+    );
     let fresh = backend
         .apply(global_set(&unique("applied"), &[]))
         .await
@@ -234,7 +258,10 @@ pub async fn delete(h: &dyn Harness) -> CheckResult {
         .delete(&key, Some(&rv(&updated)))
         .await
         .map_err(|e| format!("delete failed: {e}"))?;
-    ensure!(deleted.metadata().name == name, "delete returned another resource");
+    ensure!(
+        deleted.metadata().name == name,
+        "delete returned another resource"
+    );
     match backend.get(&key, None).await {
         Err(DatastoreError::DoesNotExist { .. }) => {}
         other => return Err(format!("get after delete: got {other:?}")),
@@ -262,7 +289,11 @@ pub async fn list(h: &dyn Harness) -> CheckResult {
         .list(&ListOptions::in_namespace(sets, ns_a.clone()), None)
         .await
         .map_err(|e| format!("list failed: {e}"))?;
-    let names: Vec<_> = in_a.items.iter().map(|r| r.metadata().name.clone()).collect();
+    let names: Vec<_> = in_a
+        .items
+        .iter()
+        .map(|r| r.metadata().name.clone())
+        .collect();
     ensure!(names == ["one", "two"], "namespace list returned {names:?}");
     ensure!(!in_a.revision.is_empty(), "list returned no revision");
 
@@ -284,15 +315,26 @@ pub async fn list(h: &dyn Harness) -> CheckResult {
             .await
             .map_err(|e| format!("create failed: {e}"))?;
         let past = backend
-            .list(&ListOptions::in_namespace(sets, ns_a.clone()), Some(&before))
+            .list(
+                &ListOptions::in_namespace(sets, ns_a.clone()),
+                Some(&before),
+            )
             .await
             .map_err(|e| format!("list at a revision failed: {e}"))?;
-        ensure!(past.items.len() == 2, "list at {before} saw {} items", past.items.len());
+        ensure!(
+            past.items.len() == 2,
+            "list at {before} saw {} items",
+            past.items.len()
+        );
         let now = backend
             .list(&ListOptions::in_namespace(sets, ns_a), None)
             .await
             .map_err(|e| format!("list failed: {e}"))?;
-        ensure!(now.items.len() == 3, "list after create saw {}", now.items.len());
+        ensure!(
+            now.items.len() == 3,
+            "list after create saw {}",
+            now.items.len()
+        );
     }
     Ok(())
 }
@@ -349,8 +391,14 @@ pub async fn watch_order_and_resume(h: &dyn Harness) -> CheckResult {
         "events were {names:?}"
     );
     if let WatchEvent::Modified { current, .. } = &seen[1] {
-        ensure!(rv(current) == rv(&updated), "MODIFIED carried another revision");
-        ensure!(nets_of(current) == ["198.51.100.0/24"], "MODIFIED carried the old spec");
+        ensure!(
+            rv(current) == rv(&updated),
+            "MODIFIED carried another revision"
+        );
+        ensure!(
+            nets_of(current) == ["198.51.100.0/24"],
+            "MODIFIED carried the old spec"
+        );
     }
 
     // Resume after the ADDED event: the rest comes again, in order.
@@ -365,7 +413,10 @@ pub async fn watch_order_and_resume(h: &dyn Harness) -> CheckResult {
         event_name(&next_event(&mut resumed).await?),
         event_name(&next_event(&mut resumed).await?),
     ];
-    ensure!(again == ["MODIFIED a", "DELETED a"], "resumed events were {again:?}");
+    ensure!(
+        again == ["MODIFIED a", "DELETED a"],
+        "resumed events were {again:?}"
+    );
     Ok(())
 }
 
@@ -395,11 +446,19 @@ pub async fn watch_compacted(h: &dyn Harness) -> CheckResult {
     };
     match next_event(&mut watch).await? {
         WatchEvent::Error(DatastoreError::Compacted { .. }) => {}
-        other => return Err(format!("expected a compaction error, got {}", event_name(&other))),
+        other => {
+            return Err(format!(
+                "expected a compaction error, got {}",
+                event_name(&other)
+            ))
+        }
     }
     match tokio::time::timeout(EVENT_TIMEOUT, watch.next()).await {
         Ok(None) => Ok(()),
-        Ok(Some(event)) => Err(format!("watch went on after compaction: {}", event_name(&event))),
+        Ok(Some(event)) => Err(format!(
+            "watch went on after compaction: {}",
+            event_name(&event)
+        )),
         Err(_) => Err("watch did not end after the compaction error".into()),
     }
 }
@@ -442,7 +501,11 @@ pub async fn concurrent_writers(h: &dyn Harness) -> CheckResult {
     }
     let last = backend.get(&key, None).await.map_err(|e| e.to_string())?;
     let count = nets_of(&last).len();
-    ensure!(count == WRITERS * INCREMENTS, "{count} of {} updates survived", WRITERS * INCREMENTS);
+    ensure!(
+        count == WRITERS * INCREMENTS,
+        "{count} of {} updates survived",
+        WRITERS * INCREMENTS
+    );
     Ok(())
 }
 

@@ -91,9 +91,7 @@ fn create_private_file(path: &Path) -> Result<(), KvError> {
 
 fn open_connection(path: &Path) -> Result<Connection, KvError> {
     let connection = Connection::open(path).map_err(sql_error)?;
-    connection
-        .busy_timeout(BUSY_TIMEOUT)
-        .map_err(sql_error)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(sql_error)?;
     connection
         .pragma_update(None, "journal_mode", "WAL")
         .map_err(sql_error)?;
@@ -159,21 +157,19 @@ impl EmbeddedStore {
 }
 
 fn current_kv(txn: &Connection, key: &str) -> Result<Option<RawKv>, KvError> {
-    txn.prepare_cached(
-        "SELECT key, value, create_revision, mod_revision FROM kv WHERE key = ?1",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row(params![key], |row| {
-            Ok(RawKv {
-                key: row.get(0)?,
-                value: row.get(1)?,
-                create_revision: row.get(2)?,
-                mod_revision: row.get(3)?,
+    txn.prepare_cached("SELECT key, value, create_revision, mod_revision FROM kv WHERE key = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![key], |row| {
+                Ok(RawKv {
+                    key: row.get(0)?,
+                    value: row.get(1)?,
+                    create_revision: row.get(2)?,
+                    mod_revision: row.get(3)?,
+                })
             })
+            .optional()
         })
-        .optional()
-    })
-    .map_err(sql_error)
+        .map_err(sql_error)
 }
 
 /// The newest revision ever issued (0 for an empty store).
@@ -225,7 +221,12 @@ fn write_current(
 }
 
 /// Writes `value` under `key` given its current state; returns the new revision.
-fn put_locked(txn: &Connection, key: &str, value: &[u8], current: Option<&RawKv>) -> Result<i64, KvError> {
+fn put_locked(
+    txn: &Connection,
+    key: &str,
+    value: &[u8],
+    current: Option<&RawKv>,
+) -> Result<i64, KvError> {
     let revision = append_log(txn, key, Some(value), current)?;
     let create_revision = current.map_or(revision, |c| c.create_revision);
     write_current(txn, key, value, create_revision, revision)?;
@@ -423,9 +424,7 @@ impl KvStore for EmbeddedStore {
         tokio::task::spawn_blocking(move || {
             watch_loop(&connection, &prefix, after, &sender);
         });
-        Ok(crate::kv::boxed_watch(
-            tokio_stream_from(receiver),
-        ))
+        Ok(crate::kv::boxed_watch(tokio_stream_from(receiver)))
     }
 
     async fn compact(&self, revision: i64) -> Result<(), KvError> {
@@ -505,7 +504,11 @@ fn watch_loop(
 }
 
 /// Reads one batch of changes after `after`; returns them and the revision read up to.
-fn read_changes(conn: &Connection, prefix: &str, after: i64) -> Result<(Vec<RawEvent>, i64), KvError> {
+fn read_changes(
+    conn: &Connection,
+    prefix: &str,
+    after: i64,
+) -> Result<(Vec<RawEvent>, i64), KvError> {
     let compacted = compacted_revision(conn)?;
     if after < compacted {
         return Err(KvError::Compacted {

@@ -11,7 +11,10 @@ pub enum DatastoreError {
     /// Get, update or delete of something that is not there. `cause` is the driver's own
     /// message (`<nil>` for etcd-like stores, the Kubernetes status message for KDD).
     #[error("resource does not exist: {key} with error: {}", cause.as_deref().unwrap_or("<nil>"))]
-    DoesNotExist { key: ResourceKey, cause: Option<String> },
+    DoesNotExist {
+        key: ResourceKey,
+        cause: Option<String>,
+    },
 
     /// Create of something that is already there.
     #[error("resource already exists: {key}")]
@@ -20,7 +23,10 @@ pub enum DatastoreError {
     /// The revision given is no longer current. `detail` is kept for callers that want to say
     /// more; Calico's text does not show it.
     #[error("update conflict: {key}")]
-    UpdateConflict { key: ResourceKey, detail: Option<String> },
+    UpdateConflict {
+        key: ResourceKey,
+        detail: Option<String>,
+    },
 
     /// The operation is refused for this resource (read-only kinds, protected resources).
     #[error("operation {operation} is not supported on {identifier}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -43,7 +49,9 @@ pub enum DatastoreError {
     },
 
     /// A watch or read asked for a revision older than the store keeps.
-    #[error("the requested revision {requested} has been compacted (oldest available: {compacted})")]
+    #[error(
+        "the requested revision {requested} has been compacted (oldest available: {compacted})"
+    )]
     Compacted { requested: i64, compacted: i64 },
 
     /// A revision string that is not a revision of this store.

@@ -22,7 +22,8 @@ const CONFLICT_RETRY_PAUSE: Duration = Duration::from_secs(1);
 const ATTEMPTS: usize = 5;
 
 fn kind(name: &str) -> Result<KindRef> {
-    KindRef::lookup(name).ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
+    KindRef::lookup(name)
+        .ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
 }
 
 fn decode(document: Value) -> Result<AnyResource> {
@@ -48,11 +49,16 @@ fn merge_cluster_type(existing: &str, add: &str) -> String {
 impl Client {
     /// Creates or brings up to date ClusterInformation `default`, then the built-in tiers.
     pub async fn ensure_initialized(&self, calico_version: &str, cluster_type: &str) -> Result<()> {
-        self.ensure_cluster_information(calico_version, cluster_type).await?;
+        self.ensure_cluster_information(calico_version, cluster_type)
+            .await?;
         self.ensure_builtin_tiers().await
     }
 
-    async fn ensure_cluster_information(&self, calico_version: &str, cluster_type: &str) -> Result<()> {
+    async fn ensure_cluster_information(
+        &self,
+        calico_version: &str,
+        cluster_type: &str,
+    ) -> Result<()> {
         let key = ResourceKey::new(kind("ClusterInformation")?, "", "default");
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
@@ -74,7 +80,10 @@ impl Client {
                     self.create(info).await.map(|_| ())
                 }
                 Err(err) => return Err(err),
-                Ok(existing) => self.refresh_cluster_information(existing, calico_version, cluster_type).await,
+                Ok(existing) => {
+                    self.refresh_cluster_information(existing, calico_version, cluster_type)
+                        .await
+                }
             };
             match outcome {
                 Err(err) if err.is_already_exists() || err.is_conflict() => continue,
@@ -100,7 +109,10 @@ impl Client {
             .and_then(Value::as_object_mut)
             .ok_or_else(|| DatastoreError::Store("ClusterInformation has no spec".into()))?;
         let text = |spec: &serde_json::Map<String, Value>, field: &str| {
-            spec.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
+            spec.get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
         };
         if !calico_version.is_empty() && text(spec, "calicoVersion") != calico_version {
             spec.insert("calicoVersion".into(), json!(calico_version));
@@ -135,7 +147,9 @@ impl Client {
                 "spec": {"order": order, "defaultAction": action},
             }))?;
             match self.create(tier).await {
-                Ok(_) | Err(DatastoreError::AlreadyExists { .. }) | Err(DatastoreError::Unauthorized(_)) => {}
+                Ok(_)
+                | Err(DatastoreError::AlreadyExists { .. })
+                | Err(DatastoreError::Unauthorized(_)) => {}
                 Err(other) => return Err(other),
             }
         }
@@ -158,6 +172,8 @@ mod tests {
     fn guids_are_32_hex() {
         let guid = new_cluster_guid();
         assert_eq!(guid.len(), 32);
-        assert!(guid.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(guid
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 }

@@ -76,7 +76,9 @@ impl RawEvent {
 /// Errors of a raw store.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {
-    #[error("the requested revision {requested} has been compacted (oldest available: {compacted})")]
+    #[error(
+        "the requested revision {requested} has been compacted (oldest available: {compacted})"
+    )]
     Compacted { requested: i64, compacted: i64 },
     #[error("the requested revision {requested} is newer than the store's revision {current}")]
     FutureRevision { requested: i64, current: i64 },
@@ -101,8 +103,12 @@ pub trait KvStore: Send + Sync {
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError>;
 
     /// Replaces `key` only if its mod revision is `expected`.
-    async fn update(&self, key: &str, value: Vec<u8>, expected: i64)
-        -> Result<UpdateOutcome, KvError>;
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: i64,
+    ) -> Result<UpdateOutcome, KvError>;
 
     /// Writes `key` unconditionally; returns the new revision.
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError>;

@@ -28,14 +28,18 @@ const DEFAULTED_ON_READ: &[&str] = &[
 ];
 
 fn kind(name: &str) -> Result<KindRef> {
-    KindRef::lookup(name).ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
+    KindRef::lookup(name)
+        .ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
 }
 
 fn spec_text(resource: &AnyResource, field: &str) -> String {
     resource
         .to_json_value()
         .ok()
-        .and_then(|v| v.pointer(&format!("/spec/{field}")).and_then(|s| s.as_str().map(String::from)))
+        .and_then(|v| {
+            v.pointer(&format!("/spec/{field}"))
+                .and_then(|s| s.as_str().map(String::from))
+        })
         .unwrap_or_default()
 }
 
@@ -50,10 +54,17 @@ fn refuse_default_allow(operation: &str, key: &ResourceKey) -> DatastoreError {
 }
 
 /// Checks and adjustments before a create (`creating`) or an update reaches the backend.
-pub async fn before_write(client: &Client, resource: &mut AnyResource, creating: bool) -> Result<()> {
+pub async fn before_write(
+    client: &Client,
+    resource: &mut AnyResource,
+    creating: bool,
+) -> Result<()> {
     let key = ResourceKey::of(resource);
     if resource.kind() == "Profile" && key.name == DEFAULT_ALLOW_PROFILE {
-        return Err(refuse_default_allow(if creating { "create" } else { "update" }, &key));
+        return Err(refuse_default_allow(
+            if creating { "create" } else { "update" },
+            &key,
+        ));
     }
     if creating && TIERED_KINDS.contains(&resource.kind()) {
         // The tier must exist before a policy can be put in it.
@@ -61,7 +72,9 @@ pub async fn before_write(client: &Client, resource: &mut AnyResource, creating:
             t if t.is_empty() => "default".to_string(),
             t => t,
         };
-        client.get(&ResourceKey::new(kind("Tier")?, "", tier)).await?;
+        client
+            .get(&ResourceKey::new(kind("Tier")?, "", tier))
+            .await?;
     }
     match resource {
         AnyResource::IPPool(pool) => check_ippool(client, pool, creating).await,
@@ -79,12 +92,14 @@ async fn check_ippool(client: &Client, pool: &calico_api::IPPool, creating: bool
             .items
             .into_iter()
             .filter_map(|item| match item {
-                AnyResource::IPPool(other) => Some(other),
+                AnyResource::IPPool(other) => Some(*other),
                 _ => None,
             })
             .collect();
         calico_api::ippool_overlap(pool, &existing)?;
-    } else if let Ok(AnyResource::IPPool(old)) = client.get(&ResourceKey::of(&pool.clone().into())).await {
+    } else if let Ok(AnyResource::IPPool(old)) =
+        client.get(&ResourceKey::of(&pool.clone().into())).await
+    {
         calico_api::validate_ippool_update(&old, pool)?;
     }
     Ok(())
@@ -98,7 +113,10 @@ async fn check_bgp_filters_exist(client: &Client, filters: &[String]) -> Result<
     let filter_kind = kind("BGPFilter")?;
     let mut missing = Vec::new();
     for name in filters {
-        match client.get(&ResourceKey::new(filter_kind, "", name.clone())).await {
+        match client
+            .get(&ResourceKey::new(filter_kind, "", name.clone()))
+            .await
+        {
             Ok(_) => {}
             Err(err) if err.is_not_found() => missing.push(name.clone()),
             Err(err) => return Err(err),
@@ -107,11 +125,13 @@ async fn check_bgp_filters_exist(client: &Client, filters: &[String]) -> Result<
     if missing.is_empty() {
         return Ok(());
     }
-    Err(DatastoreError::Validation(calico_api::ValidationError::single(
-        "spec.filters",
-        Some(missing.join(", ")),
-        "BGPFilter(s) not found",
-    )))
+    Err(DatastoreError::Validation(
+        calico_api::ValidationError::single(
+            "spec.filters",
+            Some(missing.join(", ")),
+            "BGPFilter(s) not found",
+        ),
+    ))
 }
 
 /// Checks (and Calico's cascades) before a delete.

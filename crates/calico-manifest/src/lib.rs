@@ -213,7 +213,9 @@ fn collect_resources(
         }
         other => Err(ManifestError::Shape {
             origin,
-            message: format!("expected a resource, a list of resources or a List kind, found {other}"),
+            message: format!(
+                "expected a resource, a list of resources or a List kind, found {other}"
+            ),
         }),
     }
 }

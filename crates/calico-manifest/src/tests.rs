@@ -60,7 +60,15 @@ fn yaml_11_boolean_words_stay_strings() {
     let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: y, labels: {on: off}}\n";
     let entries = read_manifest("b.yaml", doc).unwrap();
     assert_eq!(entries[0].resource.metadata().name, "y");
-    assert_eq!(entries[0].resource.metadata().labels.get("on").map(String::as_str), Some("off"));
+    assert_eq!(
+        entries[0]
+            .resource
+            .metadata()
+            .labels
+            .get("on")
+            .map(String::as_str),
+        Some("off")
+    );
 }
 
 #[test]
@@ -73,7 +81,9 @@ fn unknown_kind_and_version() {
     );
     let doc = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n";
     let err = read_manifest("k.yaml", doc).unwrap_err();
-    assert!(err.to_string().contains("unknown resource type (Pod) and/or version (v1)"));
+    assert!(err
+        .to_string()
+        .contains("unknown resource type (Pod) and/or version (v1)"));
 }
 
 #[test]

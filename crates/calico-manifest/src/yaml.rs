@@ -223,7 +223,21 @@ fn analyse(s: &str) -> Analysis {
         if i == 0 {
             if matches!(
                 c,
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`'
+                '#' | ','
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '&'
+                    | '*'
+                    | '!'
+                    | '|'
+                    | '>'
+                    | '\''
+                    | '"'
+                    | '%'
+                    | '@'
+                    | '`'
             ) {
                 plain = false;
             }
@@ -413,6 +427,9 @@ spec:
         );
         assert_eq!(to_yaml_string(&json!(null)), "null\n");
         assert_eq!(to_yaml_string(&json!([])), "[]\n");
-        assert_eq!(to_yaml_string(&json!([{"a": 1}, [1, 2]])), "- a: 1\n- - 1\n  - 2\n");
+        assert_eq!(
+            to_yaml_string(&json!([{"a": 1}, [1, 2]])),
+            "- a: 1\n- - 1\n  - 2\n"
+        );
     }
 }

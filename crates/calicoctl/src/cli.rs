@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "calicoctl", version, about, long_about = None)]
 pub struct Cli {
     /// Set the log level (one of panic, fatal, error, warn, info, debug).
-    #[arg(short = 'l', long = "log-level", global = true, default_value = "panic")]
+    #[arg(
+        short = 'l',
+        long = "log-level",
+        global = true,
+        default_value = "panic"
+    )]
     pub log_level: String,
 
     /// The name of the kubeconfig context to use.
@@ -64,7 +69,11 @@ pub struct FileArgs {
     pub skip_empty: bool,
 
     /// Path to the file containing connection configuration in YAML or JSON format.
-    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "/etc/calico/calicoctl.cfg"
+    )]
     pub config: PathBuf,
 
     /// Namespace of the resource; only applicable to namespaced kinds.
@@ -159,7 +168,11 @@ pub struct PatchArgs {
     pub patch_type: String,
 
     /// Path to the file containing connection configuration.
-    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "/etc/calico/calicoctl.cfg"
+    )]
     pub config: PathBuf,
 
     /// Namespace of the resource.
@@ -177,7 +190,11 @@ pub struct LabelArgs {
     pub label: String,
 
     /// Path to the file containing connection configuration.
-    #[arg(short = 'c', long = "config", default_value = "/etc/calico/calicoctl.cfg")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "/etc/calico/calicoctl.cfg"
+    )]
     pub config: PathBuf,
 
     /// Namespace of the resource.

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use calico_datastore::apiconfig::{self, ApiConfig, ConfigError, DatastoreType, ProcessEnvironment};
+use calico_datastore::apiconfig::{
+    self, ApiConfig, ConfigError, DatastoreType, ProcessEnvironment,
+};
 use calico_datastore::client::Client;
 use calico_datastore::{EmbeddedStore, KvBackend};
 
@@ -65,7 +67,8 @@ pub fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
                     path.display()
                 );
             }
-            let store = EmbeddedStore::open(&path).map_err(|e| ConnectError::Driver(e.to_string()))?;
+            let store =
+                EmbeddedStore::open(&path).map_err(|e| ConnectError::Driver(e.to_string()))?;
             Client::new(Arc::new(KvBackend::new(store)))
         }
         other => {

@@ -15,9 +15,9 @@ use serde_json::Value as Json;
 
 /// Initialisms Go (and Calico's API) write in capitals.
 const INITIALISMS: &[&str] = &[
-    "acl", "api", "as", "bgp", "cidr", "cidrs", "cni", "cpu", "dns", "dscp", "guid", "html", "http",
-    "https", "icmp", "id", "ip", "ipam", "ipip", "ips", "json", "mac", "mtu", "nat", "nats", "qps",
-    "sctp", "tcp", "tls", "ttl", "udp", "uid", "uri", "url", "vni", "vxlan", "xdp",
+    "acl", "api", "as", "bgp", "cidr", "cidrs", "cni", "cpu", "dns", "dscp", "guid", "html",
+    "http", "https", "icmp", "id", "ip", "ipam", "ipip", "ips", "json", "mac", "mtu", "nat",
+    "nats", "qps", "sctp", "tcp", "tls", "ttl", "udp", "uid", "uri", "url", "vni", "vxlan", "xdp",
 ];
 
 /// `natOutgoing` → `NATOutgoing`, `ipv4Address` → `IPv4Address`, `peerIP` → `PeerIP`.
@@ -25,7 +25,10 @@ pub fn go_field_name(json_name: &str) -> String {
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
     for c in json_name.chars() {
-        if c.is_ascii_uppercase() && !current.is_empty() && !current.ends_with(|p: char| p.is_ascii_uppercase()) {
+        if c.is_ascii_uppercase()
+            && !current.is_empty()
+            && !current.ends_with(|p: char| p.is_ascii_uppercase())
+        {
             words.push(std::mem::take(&mut current));
         }
         current.push(c);
@@ -131,7 +134,11 @@ fn object_view(value: &Json) -> Value {
                         fields.insert(k.clone(), v.clone());
                     }
                 }
-                let name = if top.contains_key("items") { "ListMeta" } else { "ObjectMeta" };
+                let name = if top.contains_key("items") {
+                    "ListMeta"
+                } else {
+                    "ObjectMeta"
+                };
                 fields.insert(Arc::from(name), meta);
             }
             "items" => {
@@ -185,7 +192,11 @@ fn join_values(items: &Value, separator: &str, max: usize) -> String {
 }
 
 /// Runs a user template over the results (already JSON) with calicoctl's functions.
-pub fn render(template: &str, results: &[Json], global_as_number: String) -> Result<String, String> {
+pub fn render(
+    template: &str,
+    results: &[Json],
+    global_as_number: String,
+) -> Result<String, String> {
     let data = Value::List(results.iter().map(object_view).collect::<Vec<_>>().into());
     let parsed = Template::new("get")
         .func("join", |args: &[Value]| {
@@ -193,18 +204,28 @@ pub fn render(template: &str, results: &[Json], global_as_number: String) -> Res
                 return Err(exec_error("join needs a list and a separator"));
             };
             let separator = separator.as_str().unwrap_or_default().to_string();
-            Ok(Value::String(Arc::from(join_values(items, &separator, 0).as_str())))
+            Ok(Value::String(Arc::from(
+                join_values(items, &separator, 0).as_str(),
+            )))
         })
         .func("joinAndTruncate", |args: &[Value]| {
             let [items, separator, max] = args else {
-                return Err(exec_error("joinAndTruncate needs a list, a separator and a length"));
+                return Err(exec_error(
+                    "joinAndTruncate needs a list, a separator and a length",
+                ));
             };
             let separator = separator.as_str().unwrap_or_default().to_string();
             let max = usize::try_from(max.as_int().unwrap_or(0)).unwrap_or(0);
-            Ok(Value::String(Arc::from(join_values(items, &separator, max).as_str())))
+            Ok(Value::String(Arc::from(
+                join_values(items, &separator, max).as_str(),
+            )))
         })
         .func("config", move |args: &[Value]| {
-            match args.first().and_then(Value::as_str).map(str::to_ascii_lowercase) {
+            match args
+                .first()
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+            {
                 Some(name) if name == "asnumber" => {
                     Ok(Value::String(Arc::from(global_as_number.as_str())))
                 }

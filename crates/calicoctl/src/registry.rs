@@ -5,18 +5,89 @@ use calico_datastore::KindRef;
 /// Kinds calicoctl manages, with every alias it accepts (all lower-case; the lower-cased kind
 /// itself is always accepted too).
 const ALIASES: &[(&str, &[&str])] = &[
-    ("BGPConfiguration", &["bgpconfiguration", "bgpconfigurations", "bgpconfig", "bgpconfigs"]),
-    ("BGPFilter", &["bgpfilter", "bgpfilters", "bgpf", "bgpfs", "bf", "bfs"]),
-    ("BGPPeer", &["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"]),
-    ("CalicoNodeStatus", &["caliconodestatus", "caliconodestatuses", "nodestatus", "nodestatuses"]),
-    ("ClusterInformation", &["clusterinformation", "clusterinformations", "clusterinfo", "clusterinfos"]),
-    ("FelixConfiguration", &["felixconfiguration", "felixconfigurations", "felixconfig", "felixconfigs"]),
-    ("GlobalNetworkPolicy", &["globalnetworkpolicy", "globalnetworkpolicies", "gnp", "gnps"]),
-    ("GlobalNetworkSet", &["globalnetworkset", "globalnetworksets", "gnetsets"]),
-    ("HostEndpoint", &["hostendpoint", "hostendpoints", "hep", "heps"]),
-    ("IPAMConfiguration", &["ipamconfiguration", "ipamconfigurations", "ipamconfig", "ipamconfigs"]),
-    ("IPPool", &["ippool", "ippools", "ipp", "ipps", "pool", "pools"]),
-    ("IPReservation", &["ipreservation", "ipreservations", "reservation", "reservations"]),
+    (
+        "BGPConfiguration",
+        &[
+            "bgpconfiguration",
+            "bgpconfigurations",
+            "bgpconfig",
+            "bgpconfigs",
+        ],
+    ),
+    (
+        "BGPFilter",
+        &["bgpfilter", "bgpfilters", "bgpf", "bgpfs", "bf", "bfs"],
+    ),
+    (
+        "BGPPeer",
+        &["bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"],
+    ),
+    (
+        "CalicoNodeStatus",
+        &[
+            "caliconodestatus",
+            "caliconodestatuses",
+            "nodestatus",
+            "nodestatuses",
+        ],
+    ),
+    (
+        "ClusterInformation",
+        &[
+            "clusterinformation",
+            "clusterinformations",
+            "clusterinfo",
+            "clusterinfos",
+        ],
+    ),
+    (
+        "FelixConfiguration",
+        &[
+            "felixconfiguration",
+            "felixconfigurations",
+            "felixconfig",
+            "felixconfigs",
+        ],
+    ),
+    (
+        "GlobalNetworkPolicy",
+        &[
+            "globalnetworkpolicy",
+            "globalnetworkpolicies",
+            "gnp",
+            "gnps",
+        ],
+    ),
+    (
+        "GlobalNetworkSet",
+        &["globalnetworkset", "globalnetworksets", "gnetsets"],
+    ),
+    (
+        "HostEndpoint",
+        &["hostendpoint", "hostendpoints", "hep", "heps"],
+    ),
+    (
+        "IPAMConfiguration",
+        &[
+            "ipamconfiguration",
+            "ipamconfigurations",
+            "ipamconfig",
+            "ipamconfigs",
+        ],
+    ),
+    (
+        "IPPool",
+        &["ippool", "ippools", "ipp", "ipps", "pool", "pools"],
+    ),
+    (
+        "IPReservation",
+        &[
+            "ipreservation",
+            "ipreservations",
+            "reservation",
+            "reservations",
+        ],
+    ),
     (
         "KubeControllersConfiguration",
         &[
@@ -26,13 +97,29 @@ const ALIASES: &[(&str, &[&str])] = &[
             "kubecontrollersconfigs",
         ],
     ),
-    ("NetworkPolicy", &["networkpolicy", "networkpolicies", "policy", "np", "policies", "pol", "pols"]),
+    (
+        "NetworkPolicy",
+        &[
+            "networkpolicy",
+            "networkpolicies",
+            "policy",
+            "np",
+            "policies",
+            "pol",
+            "pols",
+        ],
+    ),
     ("NetworkSet", &["networkset", "networksets", "netsets"]),
     ("Node", &["node", "nodes", "no", "nos"]),
     ("Profile", &["profile", "profiles", "pro", "pros"]),
     (
         "StagedGlobalNetworkPolicy",
-        &["stagedglobalnetworkpolicy", "stagedglobalnetworkpolicies", "sgnp", "sgnps"],
+        &[
+            "stagedglobalnetworkpolicy",
+            "stagedglobalnetworkpolicies",
+            "sgnp",
+            "sgnps",
+        ],
     ),
     (
         "StagedKubernetesNetworkPolicy",
@@ -59,7 +146,10 @@ const ALIASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("Tier", &["tier", "tiers"]),
-    ("WorkloadEndpoint", &["workloadendpoint", "workloadendpoints", "wep", "weps"]),
+    (
+        "WorkloadEndpoint",
+        &["workloadendpoint", "workloadendpoints", "wep", "weps"],
+    ),
 ];
 
 /// Whether calicoctl manages this kind (IPAM objects and BlockAffinity it does not).
@@ -84,8 +174,15 @@ mod tests {
     fn every_alias_is_unique() {
         let mut seen = std::collections::HashSet::new();
         for (kind, aliases) in ALIASES {
-            for alias in aliases.iter().copied().chain([kind.to_lowercase().as_str()]) {
-                assert!(seen.insert(alias.to_string()) || alias == kind.to_lowercase(), "{alias}");
+            for alias in aliases
+                .iter()
+                .copied()
+                .chain([kind.to_lowercase().as_str()])
+            {
+                assert!(
+                    seen.insert(alias.to_string()) || alias == kind.to_lowercase(),
+                    "{alias}"
+                );
             }
         }
     }

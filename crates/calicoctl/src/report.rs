@@ -103,11 +103,14 @@ mod tests {
         );
         let one = summarise("create", "created", &[bad("IPPool", "e1")]).unwrap_err();
         assert_eq!(one.message, "failed to create 'IPPool' resource: [e1]");
-        let many = summarise("apply", "applied", &[bad("Tier", "e1"), bad("Tier", "e2")])
-            .unwrap_err();
-        assert_eq!(many.message, "failed to apply any 'Tier' resources: [e1 e2]");
-        let partial = summarise("create", "created", &[ok("Tier"), bad("IPPool", "e")])
-            .unwrap_err();
+        let many =
+            summarise("apply", "applied", &[bad("Tier", "e1"), bad("Tier", "e2")]).unwrap_err();
+        assert_eq!(
+            many.message,
+            "failed to apply any 'Tier' resources: [e1 e2]"
+        );
+        let partial =
+            summarise("create", "created", &[ok("Tier"), bad("IPPool", "e")]).unwrap_err();
         assert_eq!(
             partial.stdout,
             "Partial success: created the first 1 out of 2 resources:\n"

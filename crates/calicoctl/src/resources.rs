@@ -69,9 +69,16 @@ fn not_supported(operation: &str, identifier: String, reason: Option<&str>) -> D
 }
 
 /// `calicoctl create` of one resource.
-pub async fn create(client: &Client, mut resource: AnyResource) -> Result<AnyResource, DatastoreError> {
+pub async fn create(
+    client: &Client,
+    mut resource: AnyResource,
+) -> Result<AnyResource, DatastoreError> {
     if resource.kind() == "ClusterInformation" {
-        return Err(not_supported("create or apply", "ClusterInformation".into(), None));
+        return Err(not_supported(
+            "create or apply",
+            "ClusterInformation".into(),
+            None,
+        ));
     }
     if is_kubernetes_policy(&resource) {
         return Err(not_supported(
@@ -109,9 +116,16 @@ pub async fn apply(client: &Client, resource: AnyResource) -> Result<AnyResource
 }
 
 /// `calicoctl replace` of one resource.
-pub async fn replace(client: &Client, resource: AnyResource) -> Result<AnyResource, DatastoreError> {
+pub async fn replace(
+    client: &Client,
+    resource: AnyResource,
+) -> Result<AnyResource, DatastoreError> {
     if resource.kind() == "ClusterInformation" {
-        return Err(not_supported("apply or replace", "ClusterInformation".into(), None));
+        return Err(not_supported(
+            "apply or replace",
+            "ClusterInformation".into(),
+            None,
+        ));
     }
     update(client, resource).await
 }

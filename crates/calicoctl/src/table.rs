@@ -68,14 +68,29 @@ const TABLES: &[KindTable] = &[
         cells: &[
             NAME,
             ("LOGSEVERITY", Cell::Text("/spec/logSeverityScreen")),
-            ("MESHENABLED", Cell::Pointer("/spec/nodeToNodeMeshEnabled", "-")),
+            (
+                "MESHENABLED",
+                Cell::Pointer("/spec/nodeToNodeMeshEnabled", "-"),
+            ),
             ("ASNUMBER", Cell::Pointer("/spec/asNumber", "-")),
         ],
     },
     KindTable {
         kind: "BGPFilter",
-        ps: &["NAME", "NUMEXPORTV4", "NUMIMPORTV4", "NUMEXPORTV6", "NUMIMPORTV6"],
-        wide: &["NAME", "NUMEXPORTV4", "NUMIMPORTV4", "NUMEXPORTV6", "NUMIMPORTV6"],
+        ps: &[
+            "NAME",
+            "NUMEXPORTV4",
+            "NUMIMPORTV4",
+            "NUMEXPORTV6",
+            "NUMIMPORTV6",
+        ],
+        wide: &[
+            "NAME",
+            "NUMEXPORTV4",
+            "NUMIMPORTV4",
+            "NUMEXPORTV6",
+            "NUMIMPORTV6",
+        ],
         cells: &[
             NAME,
             ("NUMEXPORTV4", Cell::Count("/spec/exportV4")),
@@ -107,14 +122,29 @@ const TABLES: &[KindTable] = &[
     },
     KindTable {
         kind: "ClusterInformation",
-        ps: &["NAME", "CLUSTERGUID", "CLUSTERTYPE", "CALICOVERSION", "DATASTOREREADY"],
-        wide: &["NAME", "CLUSTERGUID", "CLUSTERTYPE", "CALICOVERSION", "DATASTOREREADY"],
+        ps: &[
+            "NAME",
+            "CLUSTERGUID",
+            "CLUSTERTYPE",
+            "CALICOVERSION",
+            "DATASTOREREADY",
+        ],
+        wide: &[
+            "NAME",
+            "CLUSTERGUID",
+            "CLUSTERTYPE",
+            "CALICOVERSION",
+            "DATASTOREREADY",
+        ],
         cells: &[
             NAME,
             ("CLUSTERGUID", Cell::Text("/spec/clusterGUID")),
             ("CLUSTERTYPE", Cell::Text("/spec/clusterType")),
             ("CALICOVERSION", Cell::Text("/spec/calicoVersion")),
-            ("DATASTOREREADY", Cell::Pointer("/spec/datastoreReady", "<nil>")),
+            (
+                "DATASTOREREADY",
+                Cell::Pointer("/spec/datastoreReady", "<nil>"),
+            ),
         ],
     },
     KindTable {
@@ -150,7 +180,12 @@ const TABLES: &[KindTable] = &[
     KindTable {
         kind: "IPAMConfiguration",
         ps: &["NAME", "STRICTAFFINITY", "AUTOALLOCATEBLOCKS"],
-        wide: &["NAME", "STRICTAFFINITY", "AUTOALLOCATEBLOCKS", "MAXBLOCKSPERHOST"],
+        wide: &[
+            "NAME",
+            "STRICTAFFINITY",
+            "AUTOALLOCATEBLOCKS",
+            "MAXBLOCKSPERHOST",
+        ],
         cells: &[
             NAME,
             ("STRICTAFFINITY", Cell::Bool("/spec/strictAffinity")),
@@ -181,7 +216,10 @@ const TABLES: &[KindTable] = &[
             ("DISABLED", Cell::Bool("/spec/disabled")),
             ("DISABLEBGPEXPORT", Cell::Bool("/spec/disableBGPExport")),
             ("SELECTOR", Cell::Text("/spec/nodeSelector")),
-            ("ASSIGNMENTMODE", Cell::Pointer("/spec/assignmentMode", "<nil>")),
+            (
+                "ASSIGNMENTMODE",
+                Cell::Pointer("/spec/assignmentMode", "<nil>"),
+            ),
         ],
     },
     KindTable {
@@ -235,7 +273,11 @@ const TABLES: &[KindTable] = &[
         kind: "StagedKubernetesNetworkPolicy",
         ps: &["NAME"],
         wide: &["NAME", "PODSELECTOR"],
-        cells: &[NAME, NAMESPACE, ("PODSELECTOR", Cell::Custom(label_selector_go_string))],
+        cells: &[
+            NAME,
+            NAMESPACE,
+            ("PODSELECTOR", Cell::Custom(label_selector_go_string)),
+        ],
     },
     KindTable {
         kind: "StagedNetworkPolicy",
@@ -252,7 +294,15 @@ const TABLES: &[KindTable] = &[
     KindTable {
         kind: "WorkloadEndpoint",
         ps: &["WORKLOAD", "NODE", "NETWORKS", "INTERFACE"],
-        wide: &["NAME", "WORKLOAD", "NODE", "NETWORKS", "INTERFACE", "PROFILES", "NATS"],
+        wide: &[
+            "NAME",
+            "WORKLOAD",
+            "NODE",
+            "NETWORKS",
+            "INTERFACE",
+            "PROFILES",
+            "NATS",
+        ],
         cells: &[
             NAME,
             NAMESPACE,
@@ -277,7 +327,9 @@ fn go_text(value: &Value) -> String {
         Value::Null => "<nil>".into(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) if n.is_f64() => calico_manifest::yaml::go_float_g(n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) if n.is_f64() => {
+            calico_manifest::yaml::go_float_g(n.as_f64().unwrap_or(0.0))
+        }
         Value::Number(n) => n.to_string(),
         Value::Array(items) => format!(
             "[{}]",
@@ -380,7 +432,10 @@ fn ip_nats(value: &Value, _: &Context) -> String {
 /// The generated Go `String()` of a Kubernetes LabelSelector, which calicoctl prints for the
 /// StagedKubernetesNetworkPolicy pod selector.
 fn label_selector_go_string(value: &Value, _: &Context) -> String {
-    let selector = value.pointer("/spec/podSelector").cloned().unwrap_or(Value::Null);
+    let selector = value
+        .pointer("/spec/podSelector")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut labels: Vec<(String, String)> = selector
         .get("matchLabels")
         .and_then(Value::as_object)
@@ -541,7 +596,13 @@ mod tests {
 
     #[test]
     fn go_values() {
-        let order = |v: Value| render_cell(Cell::Float("/o", "<nil>"), &json!({ "o": v }), &Context::default());
+        let order = |v: Value| {
+            render_cell(
+                Cell::Float("/o", "<nil>"),
+                &json!({ "o": v }),
+                &Context::default(),
+            )
+        };
         assert_eq!(order(json!(1000000)), "1e+06");
         assert_eq!(order(json!(100)), "100");
         assert_eq!(order(json!(100.5)), "100.5");

@@ -129,7 +129,10 @@ mod tests {
     fn minimum_width_and_unicode() {
         assert_eq!(CALICOCTL.format("A\tB\t\n"), "A    B    \n");
         // Widths count code points, as Go counts runes.
-        assert_eq!(CALICOCTL.format("日本\tx\t\nab\ty\t\n"), "日本   x    \nab   y    \n");
+        assert_eq!(
+            CALICOCTL.format("日本\tx\t\nab\ty\t\n"),
+            "日本   x    \nab   y    \n"
+        );
     }
 
     #[test]

@@ -59,7 +59,12 @@ fn create_twice_reports_already_exists() {
 fn get_lists_and_named_resources() {
     let store = Store::new();
     let file = store.file("sets.yaml", SETS);
-    store.calicoctl().args(["apply", "-f"]).arg(&file).assert().success();
+    store
+        .calicoctl()
+        .args(["apply", "-f"])
+        .arg(&file)
+        .assert()
+        .success();
 
     let out = store
         .calicoctl()
@@ -71,7 +76,10 @@ fn get_lists_and_named_resources() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("apiVersion: projectcalico.org/v3\nitems:\n- apiVersion: projectcalico.org/v3\n  kind: GlobalNetworkSet\n"), "{text}");
-    assert!(text.contains("kind: GlobalNetworkSetList\nmetadata:\n  resourceVersion: \""), "{text}");
+    assert!(
+        text.contains("kind: GlobalNetworkSetList\nmetadata:\n  resourceVersion: \""),
+        "{text}"
+    );
 
     store
         .calicoctl()
@@ -104,10 +112,22 @@ fn get_lists_and_named_resources() {
 fn json_output_keeps_go_field_order_and_export_strips_metadata() {
     let store = Store::new();
     let file = store.file("sets.yaml", SETS);
-    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
+    store
+        .calicoctl()
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .success();
     let out = store
         .calicoctl()
-        .args(["get", "globalnetworkset", "blocked", "-o", "json", "--export"])
+        .args([
+            "get",
+            "globalnetworkset",
+            "blocked",
+            "-o",
+            "json",
+            "--export",
+        ])
         .assert()
         .success()
         .get_output()
@@ -123,7 +143,12 @@ fn json_output_keeps_go_field_order_and_export_strips_metadata() {
 fn label_patch_replace_delete() {
     let store = Store::new();
     let file = store.file("sets.yaml", SETS);
-    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
+    store
+        .calicoctl()
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .success();
     store
         .calicoctl()
         .args(["label", "globalnetworkset", "blocked", "env=prod"])
@@ -144,13 +169,25 @@ fn label_patch_replace_delete() {
         .stdout("Successfully removed label env from globalnetworkset blocked\n");
     store
         .calicoctl()
-        .args(["patch", "globalnetworkset", "blocked", "-p", r#"{"spec":{"nets":["10.0.0.0/8"]}}"#])
+        .args([
+            "patch",
+            "globalnetworkset",
+            "blocked",
+            "-p",
+            r#"{"spec":{"nets":["10.0.0.0/8"]}}"#,
+        ])
         .assert()
         .success()
         .stdout("Successfully patched 1 'GlobalNetworkSet' resource\n");
     store
         .calicoctl()
-        .args(["get", "globalnetworkset", "blocked", "-o", "go-template={{range .}}{{join .Spec.Nets \",\"}}{{end}}"])
+        .args([
+            "get",
+            "globalnetworkset",
+            "blocked",
+            "-o",
+            "go-template={{range .}}{{join .Spec.Nets \",\"}}{{end}}",
+        ])
         .assert()
         .success()
         .stdout("10.0.0.0/8");
@@ -189,10 +226,20 @@ fn label_patch_replace_delete() {
 fn selector_filters_lists() {
     let store = Store::new();
     let file = store.file("sets.yaml", SETS);
-    store.calicoctl().args(["create", "-f"]).arg(&file).assert().success();
     store
         .calicoctl()
-        .args(["get", "globalnetworksets", "--selector", "role == 'blocked'"])
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .success();
+    store
+        .calicoctl()
+        .args([
+            "get",
+            "globalnetworksets",
+            "--selector",
+            "role == 'blocked'",
+        ])
         .assert()
         .success()
         .stdout("NAME      \nblocked   \n\n");
@@ -224,7 +271,10 @@ fn the_embedded_store_is_the_default_with_a_notice() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // With a sign of a cluster the Kubernetes driver is chosen instead.
     common::bare(home.path())
@@ -232,7 +282,9 @@ fn the_embedded_store_is_the_default_with_a_notice() {
         .args(["get", "globalnetworksets"])
         .assert()
         .code(1)
-        .stdout(predicate::str::starts_with("Failed to create Calico API client: "));
+        .stdout(predicate::str::starts_with(
+            "Failed to create Calico API client: ",
+        ));
 }
 
 #[test]
@@ -245,7 +297,9 @@ fn namespace_rules_apply_to_files_and_flags() {
         .arg(&file)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("GlobalNetworkSet is not namespaced"))
+        .stderr(predicate::str::contains(
+            "GlobalNetworkSet is not namespaced",
+        ))
         .stderr(predicate::str::contains(
             "resource namespace does not match client namespace. prod != dev",
         ));

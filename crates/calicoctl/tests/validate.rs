@@ -1,14 +1,14 @@
 //! `calicoctl validate` run as a process, as users and scripts run it.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
 
+/// Validation is offline: no datastore settings are needed or consulted.
 fn calicoctl() -> Command {
-    let mut cmd = Command::cargo_bin("calicoctl").expect("binary built");
-    // Validation is offline: no datastore settings may be needed or consulted.
-    cmd.env_remove("DATASTORE_TYPE").env_remove("KUBECONFIG");
-    cmd
+    common::bare(&std::env::temp_dir())
 }
 
 const GOOD: &str = "\

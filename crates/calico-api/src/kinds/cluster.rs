@@ -67,7 +67,7 @@ mod tests {
 
     fn decode(doc: serde_json::Value) -> ClusterInformation {
         match decode_value(doc) {
-            Ok(AnyResource::ClusterInformation(ci)) => ci,
+            Ok(AnyResource::ClusterInformation(ci)) => *ci,
             other => panic!("expected a ClusterInformation, got {other:?}"),
         }
     }

@@ -161,7 +161,7 @@ mod tests {
 
     fn host_endpoint(doc: serde_json::Value) -> HostEndpoint {
         match decode_value(doc).unwrap() {
-            AnyResource::HostEndpoint(hep) => hep,
+            AnyResource::HostEndpoint(hep) => *hep,
             other => panic!("wrong kind {}", other.kind()),
         }
     }

@@ -25,10 +25,10 @@ pub mod profile;
 pub mod rule;
 pub mod sets;
 pub mod staged_k8s_policy;
-pub mod tier;
-pub mod workloadendpoint;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod tier;
+pub mod workloadendpoint;
 
 pub use bgp::*;
 pub use cluster::*;
@@ -82,11 +82,11 @@ impl std::fmt::Debug for KindInfo {
 
 macro_rules! kind_registry {
     ($($kind:ident => $spec:ty),* $(,)?) => {
-        /// A resource of any kind.
+        /// A resource of any kind. Each is boxed: kinds differ widely in size
+        /// (FelixConfiguration is kilobytes), and lists of endpoints must stay compact.
         #[derive(Clone, Debug, PartialEq)]
-        #[allow(clippy::large_enum_variant)]
         pub enum AnyResource {
-            $($kind(Resource<$spec>),)*
+            $($kind(Box<Resource<$spec>>),)*
         }
 
         /// All kinds, in alphabetical order.
@@ -96,7 +96,8 @@ macro_rules! kind_registry {
                 plural: <$spec as Kind>::PLURAL,
                 scope: <$spec as Kind>::SCOPE,
                 decode: |value| {
-                    crate::decode::decode_resource::<$spec>(value).map(AnyResource::$kind)
+                    crate::decode::decode_resource::<$spec>(value)
+                        .map(|resource| AnyResource::$kind(Box::new(resource)))
                 },
             },)*
         ];
@@ -157,7 +158,7 @@ macro_rules! kind_registry {
         $(
             impl From<Resource<$spec>> for AnyResource {
                 fn from(resource: Resource<$spec>) -> Self {
-                    AnyResource::$kind(resource)
+                    AnyResource::$kind(Box::new(resource))
                 }
             }
         )*

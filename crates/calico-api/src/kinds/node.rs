@@ -355,7 +355,7 @@ mod tests {
 
     fn node(doc: serde_json::Value) -> Node {
         match decode_value(doc).unwrap() {
-            AnyResource::Node(node) => node,
+            AnyResource::Node(node) => *node,
             other => panic!("wrong kind {}", other.kind()),
         }
     }

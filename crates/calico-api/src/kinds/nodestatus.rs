@@ -306,7 +306,7 @@ mod tests {
 
     fn decode(doc: Value) -> CalicoNodeStatus {
         match decode_value(doc) {
-            Ok(AnyResource::CalicoNodeStatus(s)) => s,
+            Ok(AnyResource::CalicoNodeStatus(s)) => *s,
             other => panic!("expected a CalicoNodeStatus, got {other:?}"),
         }
     }

@@ -320,7 +320,7 @@ mod tests {
 
     fn sknp(value: serde_json::Value) -> StagedKubernetesNetworkPolicy {
         match decode_value(value) {
-            Ok(AnyResource::StagedKubernetesNetworkPolicy(p)) => p,
+            Ok(AnyResource::StagedKubernetesNetworkPolicy(p)) => *p,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -98,7 +98,9 @@ impl Kind for TierSpec {
             }
         });
         protected_tier_checks(v, resource.name(), spec);
-        v.field("status", |v| checks::conditions(v, &resource.status.0.conditions));
+        v.field("status", |v| {
+            checks::conditions(v, &resource.status.0.conditions)
+        });
     }
 }
 
@@ -152,7 +154,7 @@ mod tests {
 
     fn tier(decoded: AnyResource) -> Tier {
         match decoded {
-            AnyResource::Tier(t) => t,
+            AnyResource::Tier(t) => *t,
             other => panic!("wrong kind {}", other.kind()),
         }
     }

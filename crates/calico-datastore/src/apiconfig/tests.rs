@@ -84,12 +84,18 @@ fn etcd_endpoints_select_etcd_and_calico_prefix_wins() {
 
 #[test]
 fn explicit_embedded_and_path() {
-    let env = FakeEnv::new(&[("DATASTORE_TYPE", "embedded"), ("DATASTORE_PATH", "/tmp/x.db")]);
+    let env = FakeEnv::new(&[
+        ("DATASTORE_TYPE", "embedded"),
+        ("DATASTORE_PATH", "/tmp/x.db"),
+    ]);
     let config = load(&default_path(), &env, &no_file).unwrap();
     assert_eq!(config.datastore_type, DatastoreType::Embedded);
     assert!(!config.embedded_by_default);
     assert_eq!(embedded_path(&config, &env), PathBuf::from("/tmp/x.db"));
-    let env = FakeEnv::new(&[("DATASTORE_TYPE", "embedded"), ("CALICO_DATASTORE_PATH", "/y.db")]);
+    let env = FakeEnv::new(&[
+        ("DATASTORE_TYPE", "embedded"),
+        ("CALICO_DATASTORE_PATH", "/y.db"),
+    ]);
     let config = load(&default_path(), &env, &no_file).unwrap();
     assert_eq!(embedded_path(&config, &env), PathBuf::from("/y.db"));
 }
@@ -98,7 +104,9 @@ fn explicit_embedded_and_path() {
 fn bad_settings() {
     let env = FakeEnv::new(&[("DATASTORE_TYPE", "zookeeper")]);
     assert_eq!(
-        load(&default_path(), &env, &no_file).unwrap_err().to_string(),
+        load(&default_path(), &env, &no_file)
+            .unwrap_err()
+            .to_string(),
         "unknown datastore type: zookeeper"
     );
     let env = FakeEnv::new(&[("K8S_INSECURE_SKIP_TLS_VERIFY", "yes")]);
@@ -127,16 +135,23 @@ fn config_file_only() {
 
     let wrong_kind = |_: &Path| Some("apiVersion: projectcalico.org/v3\nkind: Other\n".to_string());
     assert_eq!(
-        load(Path::new("/c.cfg"), &env, &wrong_kind).unwrap_err().to_string(),
+        load(Path::new("/c.cfg"), &env, &wrong_kind)
+            .unwrap_err()
+            .to_string(),
         "invalid config file: expected kind 'CalicoAPIConfig', got 'Other'"
     );
     let wrong_version = |_: &Path| Some("apiVersion: v1\nkind: CalicoAPIConfig\n".to_string());
     assert_eq!(
-        load(Path::new("/c.cfg"), &env, &wrong_version).unwrap_err().to_string(),
+        load(Path::new("/c.cfg"), &env, &wrong_version)
+            .unwrap_err()
+            .to_string(),
         "invalid config file: unknown APIVersion 'v1'"
     );
     let unknown = |_: &Path| {
-        Some("apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  bogus: 1\n".to_string())
+        Some(
+            "apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  bogus: 1\n"
+                .to_string(),
+        )
     };
     assert!(load(Path::new("/c.cfg"), &env, &unknown)
         .unwrap_err()

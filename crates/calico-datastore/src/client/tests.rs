@@ -27,8 +27,10 @@ fn key(kind: &str, namespace: &str, name: &str) -> ResourceKey {
 }
 
 fn pool(name: &str, cidr: &str) -> AnyResource {
-    doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "IPPool",
-        "metadata": {"name": name}, "spec": {"cidr": cidr}}))
+    doc(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "IPPool",
+        "metadata": {"name": name}, "spec": {"cidr": cidr}}),
+    )
 }
 
 #[tokio::test]
@@ -61,12 +63,21 @@ async fn create_stamps_identity_and_update_needs_it() {
 async fn pools_get_defaults_and_refuse_overlap_and_cidr_changes() {
     let f = fixture();
     let created = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
-    let AnyResource::IPPool(stored) = &created else { panic!("not a pool") };
+    let AnyResource::IPPool(stored) = &created else {
+        panic!("not a pool")
+    };
     assert_eq!(stored.spec.block_size, 26);
     assert_eq!(stored.spec.node_selector, "all()");
 
-    let err = f.client.create(pool("p2", "10.0.128.0/17")).await.unwrap_err();
-    assert!(err.to_string().contains("overlaps with IPPool(p1)"), "{err}");
+    let err = f
+        .client
+        .create(pool("p2", "10.0.128.0/17"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("overlaps with IPPool(p1)"),
+        "{err}"
+    );
 
     let mut moved = created.clone();
     if let AnyResource::IPPool(p) = &mut moved {
@@ -80,7 +91,11 @@ async fn pools_get_defaults_and_refuse_overlap_and_cidr_changes() {
 async fn ensure_initialized_creates_cluster_information_and_tiers() {
     let f = fixture();
     f.client.ensure_initialized("v3.32.0", "k8s").await.unwrap();
-    let info = f.client.get(&key("ClusterInformation", "", "default")).await.unwrap();
+    let info = f
+        .client
+        .get(&key("ClusterInformation", "", "default"))
+        .await
+        .unwrap();
     let spec = info.to_json_value().unwrap()["spec"].clone();
     assert_eq!(spec["calicoVersion"], "v3.32.0");
     assert_eq!(spec["datastoreReady"], true);
@@ -106,7 +121,11 @@ async fn ensure_initialized_creates_cluster_information_and_tiers() {
     assert_eq!(spec["calicoVersion"], "v3.33.0");
     assert_eq!(spec["clusterType"], "k8s,bgp");
 
-    let err = f.client.delete(&key("Tier", "", "default"), None).await.unwrap_err();
+    let err = f
+        .client
+        .delete(&key("Tier", "", "default"), None)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "operation delete is not supported on Tier(default): Cannot delete default tier"
@@ -116,7 +135,11 @@ async fn ensure_initialized_creates_cluster_information_and_tiers() {
 #[tokio::test]
 async fn default_allow_profile_is_built_in() {
     let f = fixture();
-    let profile = f.client.get(&key("Profile", "", "projectcalico-default-allow")).await.unwrap();
+    let profile = f
+        .client
+        .get(&key("Profile", "", "projectcalico-default-allow"))
+        .await
+        .unwrap();
     assert_eq!(profile.metadata().resource_version, "1");
     let list = f
         .client
@@ -136,37 +159,53 @@ async fn default_allow_profile_is_built_in() {
 async fn deleting_a_node_deletes_what_belongs_to_it() {
     let f = fixture();
     f.client
-        .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
-            "metadata": {"name": "n1"}, "spec": {}})))
+        .create(doc(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+            "metadata": {"name": "n1"}, "spec": {}}),
+        ))
         .await
         .unwrap();
     for (name, node) in [("n1-eth0", "n1"), ("n2-eth0", "n2")] {
         f.client
-            .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
+            .create(doc(
+                json!({"apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
                 "metadata": {"name": name},
-                "spec": {"node": node, "interfaceName": "eth0"}})))
+                "spec": {"node": node, "interfaceName": "eth0"}}),
+            ))
             .await
             .unwrap();
     }
     f.client.delete(&key("Node", "", "n1"), None).await.unwrap();
-    assert!(f.client.get(&key("HostEndpoint", "", "n1-eth0")).await.unwrap_err().is_not_found());
-    f.client.get(&key("HostEndpoint", "", "n2-eth0")).await.unwrap();
+    assert!(f
+        .client
+        .get(&key("HostEndpoint", "", "n1-eth0"))
+        .await
+        .unwrap_err()
+        .is_not_found());
+    f.client
+        .get(&key("HostEndpoint", "", "n2-eth0"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn bgp_peers_need_their_filters() {
     let f = fixture();
-    let peer = doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+    let peer = doc(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
         "metadata": {"name": "peer"},
-        "spec": {"peerIP": "192.0.2.1", "asNumber": 64512, "filters": ["f1"]}}));
+        "spec": {"peerIP": "192.0.2.1", "asNumber": 64512, "filters": ["f1"]}}),
+    );
     let err = f.client.create(peer.clone()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "error with field spec.filters = 'f1' (BGPFilter(s) not found)"
     );
     f.client
-        .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPFilter",
-            "metadata": {"name": "f1"}, "spec": {}})))
+        .create(doc(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPFilter",
+            "metadata": {"name": "f1"}, "spec": {}}),
+        ))
         .await
         .unwrap();
     f.client.create(peer).await.unwrap();

@@ -57,16 +57,24 @@ async fn revisions_and_compare_and_swap() {
         store.delete("/a", Some(r1)).await.unwrap(),
         DeleteOutcome::Conflict(_)
     ));
-    let DeleteOutcome::Deleted { previous, revision: r3 } =
-        store.delete("/a", Some(r2)).await.unwrap()
+    let DeleteOutcome::Deleted {
+        previous,
+        revision: r3,
+    } = store.delete("/a", Some(r2)).await.unwrap()
     else {
         panic!("delete failed")
     };
     assert_eq!(previous.value, b"2");
     assert!(store.get("/a", None).await.unwrap().is_none());
-    assert_eq!(store.get("/a", Some(r2)).await.unwrap().unwrap().value, b"2");
+    assert_eq!(
+        store.get("/a", Some(r2)).await.unwrap().unwrap().value,
+        b"2"
+    );
     assert!(store.get("/a", Some(r3)).await.unwrap().is_none());
-    assert_eq!(store.delete("/a", None).await.unwrap(), DeleteOutcome::Missing);
+    assert_eq!(
+        store.delete("/a", None).await.unwrap(),
+        DeleteOutcome::Missing
+    );
     // A re-created key starts a new life.
     let r4 = store.put("/a", b"4".to_vec()).await.unwrap();
     let again = store.get("/a", None).await.unwrap().unwrap();
@@ -83,17 +91,31 @@ async fn ranges_by_prefix_at_revisions() {
     store.delete("/p/b", None).await.unwrap();
 
     let now = store.range("/p/", None).await.unwrap();
-    let keys: Vec<_> = now.kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())).collect();
+    let keys: Vec<_> = now
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
+        .collect();
     assert_eq!(keys, [("/p/a", b"a2".as_slice())]);
     assert_eq!(now.revision, 5);
 
     let then = store.range("/p/", Some(mid)).await.unwrap();
-    let keys: Vec<_> = then.kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())).collect();
-    assert_eq!(keys, [("/p/a", b"a1".as_slice()), ("/p/b", b"b1".as_slice())]);
+    let keys: Vec<_> = then
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
+        .collect();
+    assert_eq!(
+        keys,
+        [("/p/a", b"a1".as_slice()), ("/p/b", b"b1".as_slice())]
+    );
 
     assert!(matches!(
         store.range("/p/", Some(99)).await,
-        Err(KvError::FutureRevision { requested: 99, current: 5 })
+        Err(KvError::FutureRevision {
+            requested: 99,
+            current: 5
+        })
     ));
 }
 
@@ -114,7 +136,10 @@ async fn compaction_forgets_history_but_keeps_state() {
     let at = store.range("/k/", Some(r5)).await.unwrap();
     assert_eq!(at.kvs.len(), 2);
     let mut watch = store.watch("/k/", r2).await.unwrap();
-    assert!(matches!(watch.next().await, Some(Err(KvError::Compacted { .. }))));
+    assert!(matches!(
+        watch.next().await,
+        Some(Err(KvError::Compacted { .. }))
+    ));
 }
 
 #[tokio::test]
@@ -133,8 +158,10 @@ async fn watch_reports_changes_in_order_with_previous_values() {
     let second = watch.next().await.unwrap().unwrap();
     assert!(matches!(&second, RawEvent::Put { kv, previous: None } if kv.key == "/w/b"));
     let third = watch.next().await.unwrap().unwrap();
-    assert!(matches!(&third, RawEvent::Delete { key, previous: Some(prev), .. }
-        if key == "/w/a" && prev.value == b"1"));
+    assert!(
+        matches!(&third, RawEvent::Delete { key, previous: Some(prev), .. }
+        if key == "/w/a" && prev.value == b"1")
+    );
     assert!(first.revision() < second.revision() && second.revision() < third.revision());
 }
 
@@ -162,9 +189,16 @@ async fn concurrent_compare_and_swap_loses_no_update() {
             for _ in 0..25 {
                 loop {
                     let current = handle.get("/counter", None).await.unwrap().unwrap();
-                    let n: u64 = std::str::from_utf8(&current.value).unwrap().parse().unwrap();
+                    let n: u64 = std::str::from_utf8(&current.value)
+                        .unwrap()
+                        .parse()
+                        .unwrap();
                     let next = (n + 1).to_string().into_bytes();
-                    match handle.update("/counter", next, current.mod_revision).await.unwrap() {
+                    match handle
+                        .update("/counter", next, current.mod_revision)
+                        .await
+                        .unwrap()
+                    {
                         UpdateOutcome::Updated { .. } => break,
                         UpdateOutcome::Conflict(_) => continue,
                         UpdateOutcome::Missing => panic!("counter vanished"),

@@ -190,7 +190,10 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     }
     let single_kind = {
         let first = targets[0].0.kind;
-        targets.iter().all(|(k, _)| k.kind == first).then_some(first.kind())
+        targets
+            .iter()
+            .all(|(k, _)| k.kind == first)
+            .then_some(first.kind())
     };
     let mut deleted = 0;
     let mut failures = String::new();
@@ -199,7 +202,9 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
             Err(err) => match single_kind {
-                Some(kind) => failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n")),
+                Some(kind) => {
+                    failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n"))
+                }
                 None => failures.push_str(&format!("Failed to delete resource: {err}\n")),
             },
         }

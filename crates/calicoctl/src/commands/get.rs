@@ -6,11 +6,11 @@ use calico_datastore::{KindRef, ListOptions, ResourceKey};
 use crate::cli::GetArgs;
 use crate::clientmgr::Connection;
 use crate::commands::{namespace_for, read_only_targets};
-use crate::output::{self, GetResult, ListMeta};
 use crate::gotemplate;
+use crate::output::{self, GetResult, ListMeta};
 use crate::registry;
-use crate::table::{self, Columns, Context};
 use crate::report::Failure;
+use crate::table::{self, Columns, Context};
 
 /// The output format asked for with `-o`.
 enum Format {
@@ -53,7 +53,11 @@ async fn global_as_number(connection: &Connection) -> String {
     let Some(kind) = KindRef::lookup("BGPConfiguration") else {
         return "64512".into();
     };
-    match connection.client.get(&ResourceKey::new(kind, "", "default")).await {
+    match connection
+        .client
+        .get(&ResourceKey::new(kind, "", "default"))
+        .await
+    {
         Ok(config) => config
             .to_json_value()
             .ok()

@@ -50,7 +50,9 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Get(args) => get::run(args, &connection).await,
             Command::Patch(args) => patch::run(args, &connection).await,
             Command::Label(args) => label::run(args, &connection).await,
-            Command::Validate(_) | Command::Version(_) | Command::Completion(_) => Ok(String::new()),
+            Command::Validate(_) | Command::Version(_) | Command::Completion(_) => {
+                Ok(String::new())
+            }
         }
     })
 }
@@ -75,10 +77,16 @@ pub async fn ensure_initialized(connection: &Connection) {
 }
 
 /// The namespace a command-line query covers: `Some(ns)`, or `None` for all namespaces.
-pub fn namespace_for(kind: KindRef, cli_namespace: &str, all: bool) -> Result<Option<String>, String> {
+pub fn namespace_for(
+    kind: KindRef,
+    cli_namespace: &str,
+    all: bool,
+) -> Result<Option<String>, String> {
     if kind.is_namespaced() {
         if all && !cli_namespace.is_empty() {
-            return Err("cannot use both --namespace and --all-namespaces flags at the same time".into());
+            return Err(
+                "cannot use both --namespace and --all-namespaces flags at the same time".into(),
+            );
         }
         if all {
             return Ok(None);

@@ -42,5 +42,8 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
         .update(patched)
         .await
         .map_err(|e| hit(format!("updating existing resource: {e}")))?;
-    Ok(format!("Successfully patched 1 '{}' resource\n", kind.kind()))
+    Ok(format!(
+        "Successfully patched 1 '{}' resource\n",
+        kind.kind()
+    ))
 }

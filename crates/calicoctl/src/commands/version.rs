@@ -54,7 +54,11 @@ async fn cluster_information(
     let Some(kind) = KindRef::lookup("ClusterInformation") else {
         return Ok(None);
     };
-    match connection.client.get(&ResourceKey::new(kind, "", "default")).await {
+    match connection
+        .client
+        .get(&ResourceKey::new(kind, "", "default"))
+        .await
+    {
         Ok(info) => Ok(info
             .to_json_value()
             .ok()
@@ -153,7 +157,10 @@ pub async fn check_mismatch(connection: &Connection) -> Result<(), Failure> {
     let cluster_version = info
         .to_json_value()
         .ok()
-        .and_then(|v| v.pointer("/spec/calicoVersion").and_then(|s| s.as_str().map(String::from)))
+        .and_then(|v| {
+            v.pointer("/spec/calicoVersion")
+                .and_then(|s| s.as_str().map(String::from))
+        })
         .unwrap_or_default();
     if cluster_version.is_empty() {
         return Ok(());

@@ -1,6 +1,6 @@
 //! Shared set-up for the CLI tests: a calicoctl process on a private embedded datastore.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

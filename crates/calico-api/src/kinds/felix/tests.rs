@@ -15,7 +15,7 @@ const CRD_PROPERTIES: &str =
 
 fn decode(doc: Value) -> FelixConfiguration {
     match decode_value(doc) {
-        Ok(AnyResource::FelixConfiguration(fc)) => fc,
+        Ok(AnyResource::FelixConfiguration(fc)) => *fc,
         other => panic!("expected a FelixConfiguration, got {other:?}"),
     }
 }

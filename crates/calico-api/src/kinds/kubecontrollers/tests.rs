@@ -31,7 +31,7 @@ const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"pr
 
 fn decode(doc: Value) -> KubeControllersConfiguration {
     match decode_value(doc) {
-        Ok(AnyResource::KubeControllersConfiguration(kcc)) => kcc,
+        Ok(AnyResource::KubeControllersConfiguration(kcc)) => *kcc,
         other => panic!("expected a KubeControllersConfiguration, got {other:?}"),
     }
 }

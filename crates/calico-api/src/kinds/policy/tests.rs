@@ -251,7 +251,7 @@ fn np(spec: Value) -> NetworkPolicy {
         "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
     });
     match decode_value(doc) {
-        Ok(AnyResource::NetworkPolicy(p)) => p,
+        Ok(AnyResource::NetworkPolicy(p)) => *p,
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -262,7 +262,7 @@ fn gnp(spec: Value) -> GlobalNetworkPolicy {
         "metadata": {"name": "p"}, "spec": spec
     });
     match decode_value(doc) {
-        Ok(AnyResource::GlobalNetworkPolicy(p)) => p,
+        Ok(AnyResource::GlobalNetworkPolicy(p)) => *p,
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -273,7 +273,7 @@ fn snp(spec: Value) -> StagedNetworkPolicy {
         "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
     });
     match decode_value(doc) {
-        Ok(AnyResource::StagedNetworkPolicy(p)) => p,
+        Ok(AnyResource::StagedNetworkPolicy(p)) => *p,
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -494,7 +494,7 @@ fn staged_rules() {
     );
     let doc = staged(gnp_doc(), "StagedGlobalNetworkPolicy", "Set");
     let mut sgnp = match decode_value(doc) {
-        Ok(AnyResource::StagedGlobalNetworkPolicy(p)) => p,
+        Ok(AnyResource::StagedGlobalNetworkPolicy(p)) => *p,
         other => panic!("unexpected {other:?}"),
     };
     sgnp.spec.pre_dnat = true;

@@ -66,7 +66,7 @@ fn calico_written() -> serde_json::Value {
 
 fn wep(doc: serde_json::Value) -> WorkloadEndpoint {
     match decode_value(doc).unwrap() {
-        AnyResource::WorkloadEndpoint(wep) => wep,
+        AnyResource::WorkloadEndpoint(wep) => *wep,
         other => panic!("wrong kind {}", other.kind()),
     }
 }
