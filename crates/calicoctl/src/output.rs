@@ -67,14 +67,13 @@ pub fn yaml(results: &[GetResult]) -> Result<String, OutputError> {
     Ok(calico_manifest::yaml::to_yaml_string(&shaped(results)?))
 }
 
-/// `-o json`: Go's `MarshalIndent` with two spaces, field order kept, then a newline
-/// (calicoctl prints it with `"%s\n"`).
+/// `-o json`: Go's `MarshalIndent` with two spaces, field order kept, no trailing newline
+/// (current calicoctl writes the bytes as they are; releases before the cobra rewrite added one).
 pub fn json(results: &[GetResult]) -> Result<String, OutputError> {
-    let mut bytes = match results {
+    let bytes = match results {
         [] => b"null".to_vec(),
         [only] => calico_api::json::to_vec_pretty(only).map_err(encode_error)?,
         many => calico_api::json::to_vec_pretty(many).map_err(encode_error)?,
     };
-    bytes.push(b'\n');
     String::from_utf8(bytes).map_err(|e| OutputError(e.to_string()))
 }

@@ -60,6 +60,14 @@ const POLICY_CELLS: &[(&str, Cell)] = &[
     ("TIER", Cell::Text("/spec/tier")),
 ];
 
+/// Global policies have no namespace column.
+const GLOBAL_POLICY_CELLS: &[(&str, Cell)] = &[
+    NAME,
+    ("ORDER", Cell::Float("/spec/order", "<nil>")),
+    ("SELECTOR", Cell::Text("/spec/selector")),
+    ("TIER", Cell::Text("/spec/tier")),
+];
+
 const TABLES: &[KindTable] = &[
     KindTable {
         kind: "BGPConfiguration",
@@ -157,7 +165,7 @@ const TABLES: &[KindTable] = &[
         kind: "GlobalNetworkPolicy",
         ps: &["NAME", "TIER"],
         wide: &["NAME", "TIER", "ORDER", "SELECTOR"],
-        cells: POLICY_CELLS,
+        cells: GLOBAL_POLICY_CELLS,
     },
     KindTable {
         kind: "GlobalNetworkSet",
@@ -267,7 +275,7 @@ const TABLES: &[KindTable] = &[
         kind: "StagedGlobalNetworkPolicy",
         ps: &["NAME", "TIER"],
         wide: &["NAME", "TIER", "ORDER", "SELECTOR"],
-        cells: POLICY_CELLS,
+        cells: GLOBAL_POLICY_CELLS,
     },
     KindTable {
         kind: "StagedKubernetesNetworkPolicy",

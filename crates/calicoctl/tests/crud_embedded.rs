@@ -135,7 +135,7 @@ fn json_output_keeps_go_field_order_and_export_strips_metadata() {
         .clone();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"creationTimestamp\": null,\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}\n"
+        "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"creationTimestamp\": null,\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}"
     );
 }
 

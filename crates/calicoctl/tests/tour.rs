@@ -11,10 +11,12 @@ struct Step {
     expected: String,
 }
 
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 fn tour_steps() -> Vec<Step> {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     let start = readme.find("<!-- tour -->").expect("tour start marker");

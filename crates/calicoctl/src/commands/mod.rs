@@ -13,8 +13,6 @@ use crate::cli::{Cli, Command, FileArgs};
 use crate::clientmgr::{self, Connection};
 use crate::report::Failure;
 
-pub use version::CLIENT_VERSION;
-
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<String, Failure> {
     let (config, command) = match &cli.command {
@@ -68,12 +66,10 @@ fn completion(shell: clap_complete::Shell) -> String {
 }
 
 /// Creates ClusterInformation and the built-in tiers if missing (failures are ignored, as
-/// calicoctl ignores them).
+/// calicoctl ignores them). Like calicoctl, it claims no Calico version or cluster type: those
+/// belong to the components that run the cluster.
 pub async fn ensure_initialized(connection: &Connection) {
-    let _ = connection
-        .client
-        .ensure_initialized(CLIENT_VERSION, "")
-        .await;
+    let _ = connection.client.ensure_initialized("", "").await;
 }
 
 /// The namespace a command-line query covers: `Some(ns)`, or `None` for all namespaces.
