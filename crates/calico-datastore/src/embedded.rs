@@ -6,6 +6,11 @@
 //! in etcd. Several processes may share the file: SQLite's WAL mode gives readers a consistent
 //! snapshot while one writer commits, and every write takes the write lock up front
 //! (`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing. Watchers poll the log.
+//!
+//! Within a process, writes go to one writer thread that commits whatever has queued up in a
+//! single transaction (group commit): each operation still gets its own outcome and revision,
+//! but concurrent callers share the cost of a commit. Reads run on the caller's thread through a
+//! separate connection (WAL readers never wait for the writer).
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -13,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::kv::{
     CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRange, RawWatch,
@@ -49,11 +54,53 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('compacted', 0);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('format', 1);
 ";
 
+/// Most operations one commit carries.
+const MAX_GROUP: usize = 256;
+
 /// The embedded store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     path: PathBuf,
-    connection: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+    writer: std::sync::mpsc::Sender<WriteRequest>,
+}
+
+/// A write for the writer thread.
+enum WriteOp {
+    Create {
+        key: String,
+        value: Vec<u8>,
+    },
+    Update {
+        key: String,
+        value: Vec<u8>,
+        expected: i64,
+    },
+    Put {
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: String,
+        expected: Option<i64>,
+    },
+    Compact {
+        revision: i64,
+    },
+}
+
+/// What a write did.
+enum WriteOutcome {
+    Created(CreateOutcome),
+    Updated(UpdateOutcome),
+    Put(i64),
+    Deleted(DeleteOutcome),
+    Compacted,
+}
+
+struct WriteRequest {
+    op: WriteOp,
+    reply: tokio::sync::oneshot::Sender<Result<WriteOutcome, KvError>>,
 }
 
 fn sql_error(err: rusqlite::Error) -> KvError {
@@ -108,11 +155,18 @@ impl EmbeddedStore {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, KvError> {
         let path = path.into();
         create_private_file(&path)?;
-        let connection = open_connection(&path)?;
-        connection.execute_batch(SCHEMA).map_err(sql_error)?;
+        let write_connection = open_connection(&path)?;
+        write_connection.execute_batch(SCHEMA).map_err(sql_error)?;
+        let reader = open_connection(&path)?;
+        let (writer, requests) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("calico-embedded-writer".into())
+            .spawn(move || writer_loop(write_connection, &requests))
+            .map_err(|e| KvError::Store(format!("embedded datastore: cannot start writer: {e}")))?;
         Ok(EmbeddedStore {
             path,
-            connection: Arc::new(Mutex::new(connection)),
+            reader: Arc::new(Mutex::new(reader)),
+            writer,
         })
     }
 
@@ -121,39 +175,164 @@ impl EmbeddedStore {
         &self.path
     }
 
-    /// Runs `f` on the connection in a blocking thread.
-    async fn with_connection<T, F>(&self, f: F) -> Result<T, KvError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, KvError> + Send + 'static,
-    {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| KvError::Store("embedded datastore: connection poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| KvError::Store(format!("embedded datastore task failed: {e}")))?
+    /// Runs a read on the read connection. Reads of a local WAL database never wait for the
+    /// writer, so they run on the caller's thread.
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, KvError>) -> Result<T, KvError> {
+        let mut guard = self
+            .reader
+            .lock()
+            .map_err(|_| KvError::Store("embedded datastore: connection poisoned".into()))?;
+        f(&mut guard)
     }
 
-    /// Runs `f` in a write transaction that holds the write lock from the start.
-    async fn write<T, F>(&self, f: F) -> Result<T, KvError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, KvError> + Send + 'static,
-    {
-        self.with_connection(move |connection| {
-            let txn = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql_error)?;
-            let result = f(&txn)?;
-            txn.commit().map_err(sql_error)?;
-            Ok(result)
-        })
-        .await
+    /// Queues a write for the writer thread and waits for its outcome.
+    async fn write(&self, op: WriteOp) -> Result<WriteOutcome, KvError> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(WriteRequest { op, reply })
+            .map_err(|_| KvError::Store("embedded datastore: writer stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| KvError::Store("embedded datastore: writer stopped".into()))?
     }
+}
+
+/// The writer thread: takes the next write, adds whatever else is already queued, and commits
+/// them all in one transaction.
+fn writer_loop(mut connection: Connection, requests: &std::sync::mpsc::Receiver<WriteRequest>) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        match run_group(&mut connection, &group) {
+            Ok(outcomes) => {
+                for (request, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = request.reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                for request in group {
+                    let _ = request.reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a group of writes in one transaction. An operation that fails on its own (a compaction
+/// to a future revision) gets its error; a failure of the transaction fails them all.
+fn run_group(
+    connection: &mut Connection,
+    group: &[WriteRequest],
+) -> Result<Vec<Result<WriteOutcome, KvError>>, KvError> {
+    let txn = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_error)?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for request in group {
+        outcomes.push(match &request.op {
+            WriteOp::Create { key, value } => {
+                create_locked(&txn, key, value).map(WriteOutcome::Created)
+            }
+            WriteOp::Update {
+                key,
+                value,
+                expected,
+            } => update_locked(&txn, key, value, *expected).map(WriteOutcome::Updated),
+            WriteOp::Put { key, value } => {
+                let current = current_kv(&txn, key)?;
+                put_locked(&txn, key, value, current.as_ref()).map(WriteOutcome::Put)
+            }
+            WriteOp::Delete { key, expected } => {
+                delete_locked(&txn, key, *expected).map(WriteOutcome::Deleted)
+            }
+            WriteOp::Compact { revision } => {
+                compact_locked(&txn, *revision).map(|()| WriteOutcome::Compacted)
+            }
+        });
+        // A statement error inside the transaction leaves it unusable for the others.
+        if let Some(Err(KvError::Store(message))) = outcomes.last() {
+            return Err(KvError::Store(message.clone()));
+        }
+    }
+    txn.commit().map_err(sql_error)?;
+    Ok(outcomes)
+}
+
+fn create_locked(txn: &Connection, key: &str, value: &[u8]) -> Result<CreateOutcome, KvError> {
+    if let Some(existing) = current_kv(txn, key)? {
+        return Ok(CreateOutcome::Exists(existing));
+    }
+    let revision = put_locked(txn, key, value, None)?;
+    Ok(CreateOutcome::Created { revision })
+}
+
+fn update_locked(
+    txn: &Connection,
+    key: &str,
+    value: &[u8],
+    expected: i64,
+) -> Result<UpdateOutcome, KvError> {
+    let Some(current) = current_kv(txn, key)? else {
+        return Ok(UpdateOutcome::Missing);
+    };
+    if current.mod_revision != expected {
+        return Ok(UpdateOutcome::Conflict(current));
+    }
+    let revision = put_locked(txn, key, value, Some(&current))?;
+    Ok(UpdateOutcome::Updated { revision })
+}
+
+fn delete_locked(
+    txn: &Connection,
+    key: &str,
+    expected: Option<i64>,
+) -> Result<DeleteOutcome, KvError> {
+    let Some(current) = current_kv(txn, key)? else {
+        return Ok(DeleteOutcome::Missing);
+    };
+    if expected.is_some_and(|rev| rev != current.mod_revision) {
+        return Ok(DeleteOutcome::Conflict(current));
+    }
+    let revision = append_log(txn, key, None, Some(&current))?;
+    txn.prepare_cached("DELETE FROM kv WHERE key = ?1")
+        .and_then(|mut stmt| stmt.execute(params![key]))
+        .map_err(sql_error)?;
+    Ok(DeleteOutcome::Deleted {
+        previous: current,
+        revision,
+    })
+}
+
+fn compact_locked(txn: &Connection, revision: i64) -> Result<(), KvError> {
+    let current = store_revision(txn)?;
+    if revision > current {
+        return Err(KvError::FutureRevision {
+            requested: revision,
+            current,
+        });
+    }
+    if revision <= compacted_revision(txn)? {
+        return Ok(());
+    }
+    // Keep, for every key, its newest row at or below the compaction revision unless it is a
+    // deletion, exactly the state etcd keeps.
+    txn.execute(
+        "DELETE FROM log WHERE revision <= ?1 AND (value IS NULL OR revision NOT IN
+           (SELECT MAX(revision) FROM log WHERE revision <= ?1 GROUP BY key))",
+        params![revision],
+    )
+    .map_err(sql_error)?;
+    txn.execute(
+        "UPDATE meta SET value = ?1 WHERE name = 'compacted'",
+        params![revision],
+    )
+    .map_err(sql_error)?;
+    Ok(())
 }
 
 fn current_kv(txn: &Connection, key: &str) -> Result<Option<RawKv>, KvError> {
@@ -321,49 +500,50 @@ fn current_range(conn: &Connection, prefix: &str) -> Result<Vec<RawKv>, KvError>
     rows.collect::<Result<Vec<_>, _>>().map_err(sql_error)
 }
 
+fn unexpected() -> KvError {
+    KvError::Store("embedded datastore: unexpected writer reply".into())
+}
+
 #[async_trait]
 impl KvStore for EmbeddedStore {
     async fn get(&self, key: &str, at: Option<i64>) -> Result<Option<RawKv>, KvError> {
-        let key = key.to_string();
-        self.with_connection(move |conn| match at {
-            None => current_kv(conn, &key),
+        self.read(|conn| match at {
+            None => current_kv(conn, key),
             Some(at) => {
                 let txn = conn.transaction().map_err(sql_error)?;
                 check_readable(&txn, at)?;
-                historic_get(&txn, &key, at)
+                historic_get(&txn, key, at)
             }
         })
-        .await
     }
 
     async fn range(&self, prefix: &str, at: Option<i64>) -> Result<RawRange, KvError> {
-        let prefix = prefix.to_string();
-        self.with_connection(move |conn| {
+        self.read(|conn| {
             // One read transaction, so the revision and the rows agree.
             let txn = conn.transaction().map_err(sql_error)?;
             let revision = store_revision(&txn)?;
             let kvs = match at {
-                None => current_range(&txn, &prefix)?,
+                None => current_range(&txn, prefix)?,
                 Some(at) => {
                     check_readable(&txn, at)?;
-                    historic_range(&txn, &prefix, at)?
+                    historic_range(&txn, prefix, at)?
                 }
             };
             Ok(RawRange { kvs, revision })
         })
-        .await
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {
-        let key = key.to_string();
-        self.write(move |txn| {
-            if let Some(existing) = current_kv(txn, &key)? {
-                return Ok(CreateOutcome::Exists(existing));
-            }
-            let revision = put_locked(txn, &key, &value, None)?;
-            Ok(CreateOutcome::Created { revision })
-        })
-        .await
+        match self
+            .write(WriteOp::Create {
+                key: key.to_string(),
+                value,
+            })
+            .await?
+        {
+            WriteOutcome::Created(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
     }
 
     async fn update(
@@ -372,52 +552,43 @@ impl KvStore for EmbeddedStore {
         value: Vec<u8>,
         expected: i64,
     ) -> Result<UpdateOutcome, KvError> {
-        let key = key.to_string();
-        self.write(move |txn| {
-            let Some(current) = current_kv(txn, &key)? else {
-                return Ok(UpdateOutcome::Missing);
-            };
-            if current.mod_revision != expected {
-                return Ok(UpdateOutcome::Conflict(current));
-            }
-            let revision = put_locked(txn, &key, &value, Some(&current))?;
-            Ok(UpdateOutcome::Updated { revision })
-        })
-        .await
+        let op = WriteOp::Update {
+            key: key.to_string(),
+            value,
+            expected,
+        };
+        match self.write(op).await? {
+            WriteOutcome::Updated(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError> {
-        let key = key.to_string();
-        self.write(move |txn| {
-            let current = current_kv(txn, &key)?;
-            put_locked(txn, &key, &value, current.as_ref())
-        })
-        .await
+        match self
+            .write(WriteOp::Put {
+                key: key.to_string(),
+                value,
+            })
+            .await?
+        {
+            WriteOutcome::Put(revision) => Ok(revision),
+            _ => Err(unexpected()),
+        }
     }
 
     async fn delete(&self, key: &str, expected: Option<i64>) -> Result<DeleteOutcome, KvError> {
-        let key = key.to_string();
-        self.write(move |txn| {
-            let Some(current) = current_kv(txn, &key)? else {
-                return Ok(DeleteOutcome::Missing);
-            };
-            if expected.is_some_and(|rev| rev != current.mod_revision) {
-                return Ok(DeleteOutcome::Conflict(current));
-            }
-            let revision = append_log(txn, &key, None, Some(&current))?;
-            txn.prepare_cached("DELETE FROM kv WHERE key = ?1")
-                .and_then(|mut stmt| stmt.execute(params![key]))
-                .map_err(sql_error)?;
-            Ok(DeleteOutcome::Deleted {
-                previous: current,
-                revision,
-            })
-        })
-        .await
+        let op = WriteOp::Delete {
+            key: key.to_string(),
+            expected,
+        };
+        match self.write(op).await? {
+            WriteOutcome::Deleted(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
     }
 
     async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {
-        // Each watcher reads through its own connection so that it never holds up writers.
+        // Each watcher reads through its own connection so that it never holds up others.
         let connection = open_connection(&self.path)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(WATCH_BUFFER);
         let prefix = prefix.to_string();
@@ -428,33 +599,10 @@ impl KvStore for EmbeddedStore {
     }
 
     async fn compact(&self, revision: i64) -> Result<(), KvError> {
-        self.write(move |txn| {
-            let current = store_revision(txn)?;
-            if revision > current {
-                return Err(KvError::FutureRevision {
-                    requested: revision,
-                    current,
-                });
-            }
-            if revision <= compacted_revision(txn)? {
-                return Ok(());
-            }
-            // Keep, for every key, its newest row at or below the compaction revision unless it
-            // is a deletion, exactly the state etcd keeps.
-            txn.execute(
-                "DELETE FROM log WHERE revision <= ?1 AND (value IS NULL OR revision NOT IN
-                   (SELECT MAX(revision) FROM log WHERE revision <= ?1 GROUP BY key))",
-                params![revision],
-            )
-            .map_err(sql_error)?;
-            txn.execute(
-                "UPDATE meta SET value = ?1 WHERE name = 'compacted'",
-                params![revision],
-            )
-            .map_err(sql_error)?;
-            Ok(())
-        })
-        .await
+        match self.write(WriteOp::Compact { revision }).await? {
+            WriteOutcome::Compacted => Ok(()),
+            _ => Err(unexpected()),
+        }
     }
 
     fn location(&self) -> String {

@@ -41,28 +41,85 @@ type Action = for<'a> fn(
     Box<dyn std::future::Future<Output = Result<AnyResource, DatastoreError>> + Send + 'a>,
 >;
 
-/// Runs `action` on every resource, collecting calicoctl-style outcomes.
+/// Runs one group of independent resources, up to [`WINDOW`] at a time.
+async fn run_group(
+    client: &Client,
+    group: Vec<(usize, AnyResource)>,
+    action: Action,
+    tolerate: &(dyn Fn(&DatastoreError) -> bool + Sync),
+) -> Vec<(usize, Outcome)> {
+    use futures::StreamExt;
+    futures::stream::iter(group)
+        .map(|(index, resource)| async move {
+            let kind = resource.kind();
+            let error = match action(client, resource).await {
+                Ok(_) => None,
+                Err(err) if tolerate(&err) => None,
+                Err(err) => Some(err.to_string()),
+            };
+            (index, Outcome { kind, error })
+        })
+        .buffered(WINDOW)
+        .collect()
+        .await
+}
+
+/// How many resources are in flight at once within a run of independent resources.
+const WINDOW: usize = 64;
+
+/// Kinds whose writes change what later resources are checked against (a policy needs its tier,
+/// a pool must not overlap earlier pools, a peer needs its filters): they are written alone,
+/// after everything before them and before anything after them.
+const ORDERING_KINDS: &[&str] = &["BGPFilter", "IPPool", "Tier"];
+
+/// Runs `action` on every resource, collecting calicoctl-style outcomes in file order.
+///
+/// calicoctl handles resources one at a time. Resources that cannot affect each other are sent
+/// together instead, so the datastore can commit them in groups; ordering kinds, and a second
+/// occurrence of a key, start a new group, which keeps the result of every resource what it
+/// would be one at a time.
 async fn each(
     client: &Client,
     resources: Vec<AnyResource>,
     namespace: &str,
     action: Action,
-    tolerate: impl Fn(&DatastoreError) -> bool,
+    tolerate: impl Fn(&DatastoreError) -> bool + Sync,
 ) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(resources.len());
-    for mut resource in resources {
-        let kind = resource.kind();
-        let error = match resources::handle_namespace(&mut resource, namespace) {
-            Err(message) => Some(message),
-            Ok(()) => match action(client, resource).await {
-                Ok(_) => None,
-                Err(err) if tolerate(&err) => None,
-                Err(err) => Some(err.to_string()),
-            },
-        };
-        outcomes.push(Outcome { kind, error });
+    let tolerate = &tolerate;
+    let flush = |group: Vec<(usize, AnyResource)>| run_group(client, group, action, tolerate);
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(resources.len());
+    let mut group: Vec<(usize, AnyResource)> = Vec::new();
+    let mut keys = std::collections::HashSet::new();
+    for (index, mut resource) in resources.into_iter().enumerate() {
+        outcomes.push(None);
+        if let Err(message) = resources::handle_namespace(&mut resource, namespace) {
+            outcomes[index] = Some(Outcome {
+                kind: resource.kind(),
+                error: Some(message),
+            });
+            continue;
+        }
+        let ordering = ORDERING_KINDS.contains(&resource.kind());
+        let key = ResourceKey::of(&resource);
+        if ordering || !keys.insert(key.clone()) {
+            for (i, outcome) in flush(std::mem::take(&mut group)).await {
+                outcomes[i] = Some(outcome);
+            }
+            keys.clear();
+            keys.insert(key);
+        }
+        group.push((index, resource));
+        if ordering {
+            for (i, outcome) in flush(std::mem::take(&mut group)).await {
+                outcomes[i] = Some(outcome);
+            }
+            keys.clear();
+        }
     }
-    outcomes
+    for (i, outcome) in flush(group).await {
+        outcomes[i] = Some(outcome);
+    }
+    outcomes.into_iter().flatten().collect()
 }
 
 pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String, Failure> {
