@@ -234,9 +234,91 @@ pub fn binary_name() -> &'static str {
     }
 }
 
+/// What the command line asks for: a command to run, or text to print and an exit code
+/// (help, version, or a usage error worded as calicoctl words it).
+pub enum Parsed {
+    Run(Cli),
+    Exit {
+        stdout: String,
+        stderr: String,
+        code: u8,
+    },
+}
+
 /// Parses the process arguments under the name the binary was invoked as.
-pub fn parse() -> Cli {
+pub fn parse() -> Parsed {
+    parse_from(std::env::args_os())
+}
+
+/// Parses `args` (the first being the program name).
+pub fn parse_from<I, T>(args: I) -> Parsed
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().name(binary_name()).get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+
+    let name = binary_name();
+    let mut command = Cli::command().name(name);
+    let result = command
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let err = match result {
+        Ok(cli) => return Parsed::Run(cli),
+        Err(err) => err,
+    };
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => text.clone(),
+        _ => String::new(),
+    };
+    let usage_error = |message: String| Parsed::Exit {
+        stdout: String::new(),
+        stderr: message,
+        code: 1,
+    };
+    match err.kind() {
+        // calicoctl prints help on stdout and succeeds, also for a bare `calicoctl`.
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        | ErrorKind::MissingSubcommand => Parsed::Exit {
+            stdout: if err.kind() == ErrorKind::MissingSubcommand {
+                command.render_help().to_string()
+            } else {
+                err.to_string()
+            },
+            stderr: String::new(),
+            code: 0,
+        },
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg);
+            match arg.strip_prefix('-') {
+                Some(short) if !short.starts_with('-') => usage_error(format!(
+                    "unknown shorthand flag: '{}' in {arg}",
+                    short.chars().next().unwrap_or('-')
+                )),
+                _ => usage_error(format!("unknown flag: {arg}")),
+            }
+        }
+        ErrorKind::InvalidValue if context(ContextKind::InvalidValue).is_empty() => {
+            let arg = context(ContextKind::InvalidArg);
+            let flag = arg
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            usage_error(format!("flag needs an argument: {flag}"))
+        }
+        ErrorKind::InvalidSubcommand => usage_error(format!(
+            "unknown command \"{}\" for \"{name}\"",
+            context(ContextKind::InvalidSubcommand)
+        )),
+        _ => usage_error(
+            err.to_string()
+                .trim_end()
+                .trim_start_matches("error: ")
+                .to_string(),
+        ),
+    }
 }

@@ -19,7 +19,20 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::parse();
+    let cli = match cli::parse() {
+        cli::Parsed::Run(cli) => cli,
+        cli::Parsed::Exit {
+            stdout,
+            stderr,
+            code,
+        } => {
+            print!("{stdout}");
+            if !stderr.is_empty() {
+                eprintln!("{stderr}");
+            }
+            return ExitCode::from(code);
+        }
+    };
     match commands::run(cli) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();

@@ -310,3 +310,66 @@ fn namespace_rules_apply_to_files_and_flags() {
         .code(1)
         .stderr("failed to get resources: cannot use both --namespace and --all-namespaces flags at the same time\n");
 }
+
+#[test]
+fn a_bad_document_writes_nothing() {
+    let store = Store::new();
+    let broken = format!("{SETS}---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {{name: [oops\n");
+    let file = store.file("broken.yaml", &broken);
+    store
+        .calicoctl()
+        .args(["create", "-f"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with(format!(
+            "failed to execute command: {}: document 3: ",
+            file.display()
+        )));
+    let unknown_kind = store.file(
+        "kind.yaml",
+        &format!(
+            "{SETS}---\napiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {{name: g}}\n"
+        ),
+    );
+    store
+        .calicoctl()
+        .args(["apply", "-f"])
+        .arg(&unknown_kind)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "unknown resource type (Gadget) and/or version (projectcalico.org/v3)",
+        ));
+    // Nothing from either file was written.
+    store
+        .calicoctl()
+        .args(["get", "globalnetworksets"])
+        .assert()
+        .success()
+        .stdout("NAME   \n\n");
+}
+
+#[test]
+fn an_invalid_resource_fails_alone() {
+    let store = Store::new();
+    let file = store.file(
+        "partial.yaml",
+        &SETS.replace("192.0.2.0/28", "192.0.2.0/99"),
+    );
+    store
+        .calicoctl()
+        .args(["apply", "-f"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout("Partial success: applied the first 1 out of 2 resources:\n")
+        .stderr(predicate::str::contains("spec.nets[0] = '192.0.2.0/99'"));
+    store
+        .calicoctl()
+        .args(["get", "globalnetworksets"])
+        .assert()
+        .success()
+        .stdout("NAME      \nblocked   \n\n");
+}

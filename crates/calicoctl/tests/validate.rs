@@ -127,3 +127,42 @@ fn reads_directories_in_lexical_order() {
         .success()
         .stdout("Successfully validated 4 'GlobalNetworkSet' resource(s)\n");
 }
+
+#[test]
+fn usage_errors_are_worded_like_calicoctl() {
+    calicoctl()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Usage:"));
+    calicoctl()
+        .args(["get", "--bogus"])
+        .assert()
+        .code(1)
+        .stderr("unknown flag: --bogus\n");
+    calicoctl()
+        .args(["get", "-m"])
+        .assert()
+        .code(1)
+        .stderr("unknown shorthand flag: 'm' in -m\n");
+    calicoctl()
+        .args(["frob"])
+        .assert()
+        .code(1)
+        .stderr("unknown command \"frob\" for \"calicoctl\"\n");
+    calicoctl()
+        .args(["get", "ippools", "-o"])
+        .assert()
+        .code(1)
+        .stderr("flag needs an argument: --output\n");
+}
+
+#[test]
+fn completion_scripts() {
+    for shell in ["bash", "zsh", "fish"] {
+        calicoctl()
+            .args(["completion", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("calicoctl"));
+    }
+}
