@@ -140,8 +140,28 @@ pub async fn before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
         "Profile" if key.name == DEFAULT_ALLOW_PROFILE => Err(refuse_default_allow("delete", key)),
         "Tier" => check_tier_deletable(client, key).await,
         "Node" => delete_node_dependents(client, &key.name).await,
+        "IPPool" => disable_pool_before_delete(client, key).await,
         _ => Ok(()),
     }
+}
+
+/// How long Calico lets IPAM users notice a disabled pool before the pool goes away.
+const POOL_DISABLE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Calico disables a pool and waits before deleting it, so that nothing allocates from it while
+/// it goes (releasing its block affinities belongs to the IPAM layer).
+async fn disable_pool_before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
+    let Ok(AnyResource::IPPool(mut pool)) = client.get(key).await else {
+        // A missing pool is reported by the delete itself.
+        return Ok(());
+    };
+    if pool.spec.disabled {
+        return Ok(());
+    }
+    pool.spec.disabled = true;
+    client.update((*pool).into()).await?;
+    tokio::time::sleep(POOL_DISABLE_GRACE).await;
+    Ok(())
 }
 
 async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> {

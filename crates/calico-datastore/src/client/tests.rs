@@ -210,3 +210,37 @@ async fn bgp_peers_need_their_filters() {
         .unwrap();
     f.client.create(peer).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_pool_is_disabled_before_it_is_deleted() {
+    let f = fixture();
+    f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    let kind = KindRef::lookup("IPPool").unwrap();
+    let mut watch = f.client.watch(&ListOptions::all(kind), None).await.unwrap();
+    let deleted = f
+        .client
+        .delete(&key("IPPool", "", "p1"), None)
+        .await
+        .unwrap();
+    let AnyResource::IPPool(deleted) = deleted else {
+        panic!("not a pool")
+    };
+    assert!(deleted.spec.disabled);
+    use futures::StreamExt;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        match watch.next().await.unwrap() {
+            crate::WatchEvent::Added(_) => seen.push("ADDED"),
+            crate::WatchEvent::Modified { current, .. } => {
+                let AnyResource::IPPool(p) = current else {
+                    panic!()
+                };
+                assert!(p.spec.disabled);
+                seen.push("MODIFIED");
+            }
+            crate::WatchEvent::Deleted(_) => seen.push("DELETED"),
+            crate::WatchEvent::Error(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+}
