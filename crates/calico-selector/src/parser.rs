@@ -229,8 +229,11 @@ impl<'a> Parser<'a> {
             values.push(first.into());
             while self.peek()? == Tok::Comma {
                 self.bump()?;
-                // A comma must be followed by another element: the reference
-                // grammar rejects a trailing comma with "expected }".
+                // Calico's parser accepts a trailing comma (`{"a",}`), although the
+                // reference grammar says otherwise; the code is what clusters run.
+                if self.peek()? == Tok::RBrace {
+                    break;
+                }
                 let t = self.bump()?;
                 match t.tok {
                     Tok::Str(v) => values.push(v.into()),
