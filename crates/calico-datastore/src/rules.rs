@@ -32,15 +32,25 @@ fn kind(name: &str) -> Result<KindRef> {
         .ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
 }
 
-fn spec_text(resource: &AnyResource, field: &str) -> String {
-    resource
-        .to_json_value()
-        .ok()
-        .and_then(|v| {
-            v.pointer(&format!("/spec/{field}"))
-                .and_then(|s| s.as_str().map(String::from))
-        })
-        .unwrap_or_default()
+/// The tier a policy lives in (`None` for kinds that are not tiered); empty means `default`.
+fn policy_tier(resource: &AnyResource) -> Option<&str> {
+    match resource {
+        AnyResource::NetworkPolicy(p) => Some(&p.spec.tier),
+        AnyResource::GlobalNetworkPolicy(p) => Some(&p.spec.tier),
+        AnyResource::StagedNetworkPolicy(p) => Some(&p.spec.tier),
+        AnyResource::StagedGlobalNetworkPolicy(p) => Some(&p.spec.tier),
+        _ => None,
+    }
+}
+
+/// The node a node-scoped resource belongs to (`None` for other kinds).
+fn owning_node(resource: &AnyResource) -> Option<&str> {
+    match resource {
+        AnyResource::WorkloadEndpoint(r) => Some(&r.spec.node),
+        AnyResource::HostEndpoint(r) => Some(&r.spec.node),
+        AnyResource::BGPPeer(r) => Some(&r.spec.node),
+        _ => None,
+    }
 }
 
 fn refuse_default_allow(operation: &str, key: &ResourceKey) -> DatastoreError {
@@ -66,12 +76,9 @@ pub async fn before_write(
             &key,
         ));
     }
-    if creating && TIERED_KINDS.contains(&resource.kind()) {
+    if let (true, Some(tier)) = (creating, policy_tier(resource)) {
         // The tier must exist before a policy can be put in it.
-        let tier = match spec_text(resource, "tier") {
-            t if t.is_empty() => "default".to_string(),
-            t => t,
-        };
+        let tier = if tier.is_empty() { "default" } else { tier };
         client
             .get(&ResourceKey::new(kind("Tier")?, "", tier))
             .await?;
@@ -174,7 +181,11 @@ async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> 
     }
     for policy_kind in TIERED_KINDS {
         let list = client.list(&ListOptions::all(kind(policy_kind)?)).await?;
-        if list.items.iter().any(|p| spec_text(p, "tier") == key.name) {
+        if list
+            .items
+            .iter()
+            .any(|p| policy_tier(p) == Some(key.name.as_str()))
+        {
             return Err(DatastoreError::OperationNotSupported {
                 operation: "delete".into(),
                 identifier: key.to_string(),
@@ -195,7 +206,7 @@ async fn delete_node_dependents(client: &Client, node: &str) -> Result<()> {
             continue;
         };
         let list = client.list(&ListOptions::all(dependent_kind)).await?;
-        for item in list.items.iter().filter(|r| spec_text(r, "node") == node) {
+        for item in list.items.iter().filter(|r| owning_node(r) == Some(node)) {
             ignore_missing(client.backend().delete(&ResourceKey::of(item), None).await)?;
         }
     }

@@ -244,3 +244,52 @@ async fn a_pool_is_disabled_before_it_is_deleted() {
     }
     assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
 }
+
+#[tokio::test]
+async fn policies_need_their_tier_and_keep_it_from_being_deleted() {
+    let f = fixture();
+    let policy = |tier: &str| {
+        doc(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+            "metadata": {"name": "p"}, "spec": {"tier": tier, "selector": "all()"}}),
+        )
+    };
+    let err = f.client.create(policy("security")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: Tier(security) with error: <nil>"
+    );
+    f.client
+        .create(doc(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "Tier",
+            "metadata": {"name": "security"}, "spec": {"order": 100}}),
+        ))
+        .await
+        .unwrap();
+    let created = f.client.create(policy("security")).await.unwrap();
+    assert_eq!(
+        created
+            .metadata()
+            .labels
+            .get("projectcalico.org/tier")
+            .map(String::as_str),
+        Some("security")
+    );
+    let err = f
+        .client
+        .delete(&key("Tier", "", "security"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation delete is not supported on Tier(security): Cannot delete a non-empty tier"
+    );
+    f.client
+        .delete(&key("GlobalNetworkPolicy", "", "p"), None)
+        .await
+        .unwrap();
+    f.client
+        .delete(&key("Tier", "", "security"), None)
+        .await
+        .unwrap();
+}
