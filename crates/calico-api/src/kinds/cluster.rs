@@ -52,8 +52,7 @@ impl Kind for ClusterInformationSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode_value, DecodeError};
-    use crate::kinds::AnyResource;
+    use crate::kinds::test_support::{assert_unknown_field, round_trip_bytes};
     use serde_json::json;
 
     const FULL: &str = concat!(
@@ -65,17 +64,9 @@ mod tests {
         r#""datastoreReady":true,"variant":"Calico"}}"#
     );
 
-    fn decode(doc: serde_json::Value) -> ClusterInformation {
-        match decode_value(doc) {
-            Ok(AnyResource::ClusterInformation(ci)) => *ci,
-            other => panic!("expected a ClusterInformation, got {other:?}"),
-        }
-    }
-
     #[test]
     fn full_document_round_trips_byte_for_byte() {
-        let ci = decode(serde_json::from_str(FULL).unwrap());
-        assert_eq!(serde_json::to_string(&ci).unwrap(), FULL);
+        let ci: ClusterInformation = round_trip_bytes(FULL);
         assert_eq!(ci.spec.datastore_ready, Some(true));
         ci.validate().unwrap();
     }
@@ -83,8 +74,7 @@ mod tests {
     #[test]
     fn minimal_and_locked_documents() {
         let minimal = r#"{"kind":"ClusterInformation","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{}}"#;
-        let ci = decode(serde_json::from_str(minimal).unwrap());
-        assert_eq!(serde_json::to_string(&ci).unwrap(), minimal);
+        let ci: ClusterInformation = round_trip_bytes(minimal);
         // An explicit `false` (the migration lock) is written, unlike an unset flag.
         let mut locked = ci.clone();
         locked.spec.datastore_ready = Some(false);
@@ -97,13 +87,7 @@ mod tests {
     fn unknown_field_names_its_path() {
         let mut doc: serde_json::Value = serde_json::from_str(FULL).unwrap();
         doc["spec"]["clusterGuid"] = json!("x");
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "spec.clusterGuid");
-                assert!(message.contains("unknown field `clusterGuid`"), "{message}");
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_unknown_field(doc, "spec.clusterGuid");
     }
 
     #[test]

@@ -131,8 +131,7 @@ impl Kind for HostEndpointSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode_value, DecodeError};
-    use crate::kinds::AnyResource;
+    use crate::kinds::test_support::{assert_unknown_field, decode_as, pair, problems, round_trip};
     use serde_json::json;
 
     fn calico_written() -> serde_json::Value {
@@ -159,34 +158,9 @@ mod tests {
         })
     }
 
-    fn host_endpoint(doc: serde_json::Value) -> HostEndpoint {
-        match decode_value(doc).unwrap() {
-            AnyResource::HostEndpoint(hep) => *hep,
-            other => panic!("wrong kind {}", other.kind()),
-        }
-    }
-
-    fn errors(hep: HostEndpoint) -> Vec<(String, String)> {
-        match hep.validate() {
-            Ok(()) => vec![],
-            Err(err) => err
-                .fields
-                .into_iter()
-                .map(|f| (f.field, f.reason))
-                .collect(),
-        }
-    }
-
-    fn pair(field: &str, reason: &str) -> (String, String) {
-        (field.to_string(), reason.to_string())
-    }
-
     #[test]
     fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
-        let original = calico_written();
-        let decoded = decode_value(original.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, original);
-        decoded.validate()?;
+        round_trip(&calico_written()).validate()?;
         Ok(())
     }
 
@@ -198,9 +172,7 @@ mod tests {
             "metadata": {"name": "h", "creationTimestamp": null},
             "spec": {"node": "n", "interfaceName": "*"}
         });
-        let decoded = decode_value(original.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, original);
-        decoded.validate()?;
+        round_trip(&original).validate()?;
         Ok(())
     }
 
@@ -232,7 +204,7 @@ mod tests {
     fn zero_port_fields_are_written() -> Result<(), Box<dyn std::error::Error>> {
         let mut doc = calico_written();
         doc["spec"]["ports"] = json!([{}]);
-        let hep = host_endpoint(doc);
+        let hep: HostEndpoint = decode_as(doc);
         let written = serde_json::to_value(&hep)?;
         assert_eq!(
             written["spec"]["ports"],
@@ -245,18 +217,12 @@ mod tests {
     fn unknown_field_names_its_path() {
         let mut doc = calico_written();
         doc["spec"]["ports"][1]["hostPort"] = json!(53);
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "spec.ports[1].hostPort");
-                assert!(message.contains("unknown field `hostPort`"), "{message}");
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_unknown_field(doc, "spec.ports[1].hostPort");
     }
 
     #[test]
     fn no_defaults() {
-        let mut hep = host_endpoint(calico_written());
+        let mut hep: HostEndpoint = decode_as(calico_written());
         let before = hep.clone();
         hep.apply_defaults();
         assert_eq!(hep, before);
@@ -266,7 +232,7 @@ mod tests {
     fn cel_rules_report_at_spec() {
         let hep = HostEndpoint::new("h", HostEndpointSpec::default());
         assert_eq!(
-            errors(hep),
+            problems(&hep),
             [
                 pair("spec", MSG_INTERFACE_OR_IPS),
                 pair("spec", MSG_NODE_REQUIRED)
@@ -281,18 +247,18 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert_eq!(errors(hep), []);
+        assert_eq!(problems(&hep), []);
     }
 
     #[test]
     fn field_rules() {
-        let mut hep = host_endpoint(calico_written());
+        let mut hep: HostEndpoint = decode_as(calico_written());
         hep.spec.node = "Node_1".into();
         hep.spec.interface_name = "an-interface-name-too-long".into();
         hep.spec.expected_ips = vec!["10.0.0.1".into(), "10.0.0.0/24".into()];
         hep.spec.profiles = vec!["ok".into(), "Bad Profile".into()];
         assert_eq!(
-            errors(hep),
+            problems(&hep),
             [
                 pair(
                     "spec.node",
@@ -312,17 +278,17 @@ mod tests {
 
     #[test]
     fn node_max_length() {
-        let mut hep = host_endpoint(calico_written());
+        let mut hep: HostEndpoint = decode_as(calico_written());
         hep.spec.node = "a".repeat(254);
         assert_eq!(
-            errors(hep),
+            problems(&hep),
             [pair("spec.node", "must be no more than 253 characters")]
         );
     }
 
     #[test]
     fn port_rules() {
-        let mut hep = host_endpoint(calico_written());
+        let mut hep: HostEndpoint = decode_as(calico_written());
         hep.spec.ports = vec![
             EndpointPort {
                 name: "".into(),
@@ -344,7 +310,7 @@ mod tests {
                                 '-', contain a letter, and not begin or end with '-' or contain \
                                 '--'";
         assert_eq!(
-            errors(hep),
+            problems(&hep),
             [
                 pair("spec.ports[0].name", port_name_reason),
                 pair(

@@ -1,6 +1,7 @@
 use super::*;
-use crate::kinds::test_support::{assert_has, assert_unknown_field, field_reasons, round_trip};
-use crate::kinds::AnyResource;
+use crate::kinds::test_support::{
+    assert_has, assert_unknown_field, field_reasons, round_trip, round_trip_as,
+};
 use serde_json::json;
 
 fn doc(kind: &str, name: &str, spec: Value) -> Value {
@@ -49,20 +50,15 @@ fn full_block() -> Value {
 
 #[test]
 fn block_round_trips_with_null_allocations() {
-    let decoded = round_trip(&full_block());
-    match decoded {
-        AnyResource::IPAMBlock(block) => {
-            assert_eq!(
-                block.spec.allocations,
-                Some(vec![Some(0), None, Some(1), None])
-            );
-            assert_eq!(
-                block.spec.attributes.unwrap()[0].handle_id.as_deref(),
-                Some("k8s-pod-network.abc123")
-            );
-        }
-        other => panic!("wrong kind {}", other.kind()),
-    }
+    let block: IPAMBlock = round_trip_as(&full_block());
+    assert_eq!(
+        block.spec.allocations,
+        Some(vec![Some(0), None, Some(1), None])
+    );
+    assert_eq!(
+        block.spec.attributes.unwrap()[0].handle_id.as_deref(),
+        Some("k8s-pod-network.abc123")
+    );
     // Go writes nil slices and maps as null; they must stay null.
     round_trip(&doc(
         "IPAMBlock",

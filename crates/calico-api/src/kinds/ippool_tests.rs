@@ -1,6 +1,7 @@
 use super::*;
-use crate::kinds::test_support::{assert_has, assert_unknown_field, field_reasons, round_trip};
-use crate::kinds::AnyResource;
+use crate::kinds::test_support::{
+    assert_has, assert_unknown_field, field_reasons, problems, round_trip, round_trip_as,
+};
 use crate::meta::Condition;
 use serde_json::json;
 
@@ -51,21 +52,12 @@ fn pool(cidr: &str) -> IPPool {
     pool
 }
 
-fn errors(pool: &IPPool) -> Vec<(String, String)> {
-    field_reasons(pool.validate())
-}
-
 #[test]
 fn round_trips_full_and_minimal_documents() {
-    let decoded = round_trip(&full_pool());
-    decoded.validate().unwrap();
-    match decoded {
-        AnyResource::IPPool(p) => {
-            let status = p.status.unwrap();
-            assert_eq!(status.conditions[0].reason, "OK");
-        }
-        other => panic!("wrong kind {}", other.kind()),
-    }
+    let p: IPPool = round_trip_as(&full_pool());
+    p.validate().unwrap();
+    let status = p.status.unwrap();
+    assert_eq!(status.conditions[0].reason, "OK");
     round_trip(&json!({
         "kind": "IPPool",
         "apiVersion": "projectcalico.org/v3",
@@ -173,25 +165,25 @@ fn valid_pools_pass() {
 
 #[test]
 fn cidr_presence_syntax_and_masking() {
-    let errs = errors(&pool(""));
+    let errs = problems(&pool(""));
     assert_has(&errs, "spec.cidr", "IPPool CIDR must be specified");
     assert_has(&errs, "spec.cidr", "IPPool CIDR must be a valid subnet");
     assert_has(
-        &errors(&pool("10.0.0.1")),
+        &problems(&pool("10.0.0.1")),
         "spec.cidr",
         "IPPool CIDR must be a valid subnet",
     );
     assert_has(
-        &errors(&pool("10.0.0.0/33")),
+        &problems(&pool("10.0.0.0/33")),
         "spec.cidr",
         "IPPool CIDR must be a valid subnet",
     );
 
-    let errs = errors(&pool("10.0.0.1/16"));
+    let errs = problems(&pool("10.0.0.1/16"));
     assert_has(&errs, "spec.cidr", "IP pool CIDR is not strictly masked");
     assert_has(&errs, "spec", "IPPool CIDR must be strictly masked");
     assert_has(
-        &errors(&pool(&"1".repeat(49))),
+        &problems(&pool(&"1".repeat(49))),
         "spec.cidr",
         "must be no more than 48 characters",
     );
@@ -199,7 +191,7 @@ fn cidr_presence_syntax_and_masking() {
 
 #[test]
 fn link_local_overlap_both_families() {
-    let errs = errors(&pool("169.254.1.0/24"));
+    let errs = problems(&pool("169.254.1.0/24"));
     assert_has(
         &errs,
         "spec.cidr",
@@ -211,13 +203,13 @@ fn link_local_overlap_both_families() {
         "IPPool CIDR overlaps with IPv4 link local range 169.254.0.0/16",
     );
     // The other direction: the pool contains the link-local range.
-    let errs = errors(&pool("128.0.0.0/1"));
+    let errs = problems(&pool("128.0.0.0/1"));
     assert_has(
         &errs,
         "spec.cidr",
         "IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16",
     );
-    let errs = errors(&pool("fe80::/64"));
+    let errs = problems(&pool("fe80::/64"));
     assert_has(
         &errs,
         "spec.cidr",
@@ -232,7 +224,7 @@ fn link_local_overlap_both_families() {
 
 #[test]
 fn pool_smaller_than_block_and_block_size_range() {
-    let errs = errors(&pool("10.0.0.0/28"));
+    let errs = problems(&pool("10.0.0.0/28"));
     assert_has(&errs, "spec.cidr", MSG_TOO_SMALL);
     assert_has(&errs, "spec", MSG_TOO_SMALL);
     let mut disabled = pool("10.0.0.0/28");
@@ -242,13 +234,13 @@ fn pool_smaller_than_block_and_block_size_range() {
     let mut small = pool("10.0.0.0/16");
     small.spec.block_size = 19;
     assert_has(
-        &errors(&small),
+        &problems(&small),
         "spec",
         "blockSize must be between 20 and 32 for IPv4 pools, and between 116 and 128 for IPv6 pools",
     );
     let mut huge = pool("fd00::/64");
     huge.spec.block_size = 129;
-    let errs = errors(&huge);
+    let errs = problems(&huge);
     assert_has(&errs, "spec.blockSize", "must be between 0 and 128");
     assert_has(
         &errs,
@@ -261,7 +253,7 @@ fn pool_smaller_than_block_and_block_size_range() {
 fn encapsulation_rules() {
     let mut v6 = pool("fd00::/64");
     v6.spec.ipip_mode = "Always".into();
-    let errs = errors(&v6);
+    let errs = problems(&v6);
     assert_has(
         &errs,
         "spec.ipipMode",
@@ -272,7 +264,7 @@ fn encapsulation_rules() {
     let mut both = pool("10.0.0.0/16");
     both.spec.ipip_mode = "Always".into();
     both.spec.vxlan_mode = "CrossSubnet".into();
-    let errs = errors(&both);
+    let errs = problems(&both);
     assert_has(
         &errs,
         "spec.ipipMode",
@@ -287,7 +279,7 @@ fn encapsulation_rules() {
     let mut bad = pool("10.0.0.0/16");
     bad.spec.vxlan_mode = "Sometimes".into();
     bad.spec.assignment_mode = Some("Whenever".into());
-    let errs = errors(&bad);
+    let errs = problems(&bad);
     assert_has(
         &errs,
         "spec.vxlanMode",
@@ -307,7 +299,7 @@ fn load_balancer_rules() {
     lb.spec.vxlan_mode = "Always".into();
     lb.spec.disable_bgp_export = true;
     lb.spec.node_selector = "zone == 'a'".into();
-    let errs = errors(&lb);
+    let errs = problems(&lb);
     assert_has(
         &errs,
         "spec.ipipMode",
@@ -344,7 +336,7 @@ fn uses_and_selectors() {
     p.spec.allowed_uses = vec!["Tunnel".into(), "Bogus".into()];
     p.spec.namespace_selector = "team == 'a'".into();
     p.spec.node_selector = "global()".into();
-    let errs = errors(&p);
+    let errs = problems(&p);
     assert_has(&errs, "spec.allowedUses[1]", "unknown use: Bogus");
     assert_has(
         &errs,
@@ -360,7 +352,7 @@ fn uses_and_selectors() {
     let mut p = pool("10.0.0.0/16");
     p.spec.allowed_uses = vec!["Workload".into(); 11];
     p.spec.namespace_selector = "global() && x == 'y'".into();
-    let errs = errors(&p);
+    let errs = problems(&p);
     assert_has(
         &errs,
         "spec.allowedUses",
@@ -374,7 +366,7 @@ fn uses_and_selectors() {
 
     let mut p = pool("10.0.0.0/16");
     p.spec.node_selector = "has(%)".into();
-    let errs = errors(&p);
+    let errs = problems(&p);
     assert!(
         errs.iter()
             .any(|(f, r)| f == "spec.nodeSelector" && r.starts_with("invalid selector")),
@@ -392,7 +384,7 @@ fn status_conditions_are_checked() {
             ..Default::default()
         }],
     });
-    let errs = errors(&p);
+    let errs = problems(&p);
     assert_has(
         &errs,
         "status.conditions[0].status",

@@ -304,8 +304,10 @@ impl Kind for NodeSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode_value, DecodeError};
-    use crate::kinds::AnyResource;
+    use crate::decode::decode_value;
+    use crate::kinds::test_support::{
+        assert_field_error, assert_unknown_field, decode_as, pair, problems, round_trip,
+    };
     use serde_json::json;
 
     const KEY: &str = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
@@ -353,34 +355,9 @@ mod tests {
         })
     }
 
-    fn node(doc: serde_json::Value) -> Node {
-        match decode_value(doc).unwrap() {
-            AnyResource::Node(node) => *node,
-            other => panic!("wrong kind {}", other.kind()),
-        }
-    }
-
-    fn errors(node: &Node) -> Vec<(String, String)> {
-        match node.validate() {
-            Ok(()) => vec![],
-            Err(err) => err
-                .fields
-                .into_iter()
-                .map(|f| (f.field, f.reason))
-                .collect(),
-        }
-    }
-
-    fn pair(field: &str, reason: &str) -> (String, String) {
-        (field.to_string(), reason.to_string())
-    }
-
     #[test]
     fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
-        let original = calico_written();
-        let decoded = decode_value(original.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, original);
-        decoded.validate()?;
+        round_trip(&calico_written()).validate()?;
         Ok(())
     }
 
@@ -405,7 +382,7 @@ mod tests {
     fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
         let mut doc = calico_written();
         doc["metadata"] = json!({"name": "node1"});
-        let node = node(doc);
+        let node: Node = decode_as(doc);
         assert_eq!(
             serde_json::to_string(&node)?,
             concat!(
@@ -441,24 +418,15 @@ mod tests {
     fn unknown_field_names_its_path() {
         let mut doc = calico_written();
         doc["spec"]["bgp"]["asn"] = json!(1);
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "spec.bgp.asn");
-                assert!(message.contains("unknown field `asn`"), "{message}");
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_unknown_field(doc, "spec.bgp.asn");
         let mut doc = calico_written();
         doc["status"]["podCIDR"] = json!([]);
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, .. }) => assert_eq!(path, "status.podCIDR"),
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_field_error(doc, "status.podCIDR");
     }
 
     #[test]
     fn no_defaults() {
-        let mut n = node(calico_written());
+        let mut n: Node = decode_as(calico_written());
         let before = n.clone();
         n.apply_defaults();
         assert_eq!(n, before);
@@ -466,17 +434,17 @@ mod tests {
 
     #[test]
     fn empty_bgp_is_rejected() {
-        let mut n = node(calico_written());
+        let mut n: Node = decode_as(calico_written());
         n.spec.bgp = Some(NodeBgpSpec::default());
         assert_eq!(
-            errors(&n),
+            problems(&n),
             [pair("spec.bgp", "Spec.BGP should not be empty")]
         );
     }
 
     #[test]
     fn address_fields() {
-        let mut n = node(calico_written());
+        let mut n: Node = decode_as(calico_written());
         let bgp = n.spec.bgp.as_mut().unwrap();
         bgp.ipv4_address = "2001:db8::5/64".into();
         bgp.ipv6_address = "10.0.0.5".into();
@@ -509,7 +477,7 @@ mod tests {
             addresses: vec![],
         }];
         assert_eq!(
-            errors(&n),
+            problems(&n),
             [
                 pair("spec.bgp.ipv4Address", "invalid IPv4 CIDR"),
                 pair("spec.bgp.ipv6Address", "invalid IPv6 CIDR"),
@@ -558,11 +526,11 @@ mod tests {
         ));
         assert!(!is_wireguard_key(""));
 
-        let mut n = node(calico_written());
+        let mut n: Node = decode_as(calico_written());
         n.status.0.wireguard_public_key = "not base64!".into();
         n.status.0.wireguard_public_key_v6 = "AAAA".into();
         assert_eq!(
-            errors(&n),
+            problems(&n),
             [
                 pair(
                     "status.wireguardPublicKey",

@@ -268,8 +268,9 @@ fn optional_one_of(v: &mut Validator, name: &'static str, value: &str, allowed: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode_value, DecodeError};
-    use crate::kinds::AnyResource;
+    use crate::kinds::test_support::{
+        assert_unknown_field, decode_as, field_reasons, named_doc, pair, round_trip_bytes,
+    };
     use serde_json::{json, Value};
 
     const FULL: &str = concat!(
@@ -304,52 +305,27 @@ mod tests {
         r#""numberNotEstablishedV6":0},"routes":{}}}"#
     );
 
-    fn decode(doc: Value) -> CalicoNodeStatus {
-        match decode_value(doc) {
-            Ok(AnyResource::CalicoNodeStatus(s)) => *s,
-            other => panic!("expected a CalicoNodeStatus, got {other:?}"),
-        }
-    }
-
     fn errors(spec: Value, status: Value) -> Vec<(String, String)> {
-        let cns = decode(json!({
-            "kind": "CalicoNodeStatus",
-            "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "s"},
-            "spec": spec,
-            "status": status,
-        }));
-        match cns.validate() {
-            Ok(()) => vec![],
-            Err(err) => err
-                .fields
-                .into_iter()
-                .map(|f| (f.field, f.reason))
-                .collect(),
-        }
-    }
-
-    fn err(path: &str, reason: &str) -> (String, String) {
-        (path.to_string(), reason.to_string())
+        let mut doc = named_doc("CalicoNodeStatus", "s", spec);
+        doc["status"] = status;
+        let cns: CalicoNodeStatus = decode_as(doc);
+        field_reasons(cns.validate())
     }
 
     #[test]
     fn full_document_round_trips_byte_for_byte() {
-        let cns = decode(serde_json::from_str(FULL).unwrap());
-        assert_eq!(serde_json::to_string(&cns).unwrap(), FULL);
+        let cns: CalicoNodeStatus = round_trip_bytes(FULL);
         cns.validate().unwrap();
     }
 
     #[test]
     fn minimal_document_writes_every_status_struct() {
-        let cns = decode(serde_json::from_str(MINIMAL).unwrap());
-        assert_eq!(serde_json::to_string(&cns).unwrap(), MINIMAL);
-        let bare = decode(json!({
-            "kind": "CalicoNodeStatus",
-            "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "s"},
-            "spec": {"node": "n", "classes": ["BGP"], "updatePeriodSeconds": 0}
-        }));
+        round_trip_bytes::<CalicoNodeStatusSpec>(MINIMAL);
+        let bare: CalicoNodeStatus = decode_as(named_doc(
+            "CalicoNodeStatus",
+            "s",
+            json!({"node": "n", "classes": ["BGP"], "updatePeriodSeconds": 0}),
+        ));
         assert_eq!(serde_json::to_string(&bare).unwrap(), MINIMAL);
         bare.validate().unwrap();
     }
@@ -358,18 +334,12 @@ mod tests {
     fn unknown_nested_field_names_its_path() {
         let mut doc: Value = serde_json::from_str(FULL).unwrap();
         doc["status"]["routes"]["routesV4"][1]["learnedFrom"]["asPath"] = json!("x");
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "status.routes.routesV4[1].learnedFrom.asPath");
-                assert!(message.contains("unknown field `asPath`"), "{message}");
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_unknown_field(doc, "status.routes.routesV4[1].learnedFrom.asPath");
     }
 
     #[test]
     fn no_defaults() {
-        let mut cns = decode(serde_json::from_str(MINIMAL).unwrap());
+        let mut cns: CalicoNodeStatus = decode_as(serde_json::from_str(MINIMAL).unwrap());
         let before = cns.clone();
         cns.apply_defaults();
         assert_eq!(cns, before);
@@ -380,9 +350,9 @@ mod tests {
         assert_eq!(
             errors(json!({}), json!({})),
             [
-                err("spec.node", "must be specified"),
-                err("spec.classes", "must be specified"),
-                err("spec.updatePeriodSeconds", "must be specified"),
+                pair("spec.node", "must be specified"),
+                pair("spec.classes", "must be specified"),
+                pair("spec.updatePeriodSeconds", "must be specified"),
             ]
         );
         assert_eq!(
@@ -391,14 +361,14 @@ mod tests {
                 json!({})
             ),
             [
-                err(
+                pair(
                     "spec.node",
                     "name must consist of lower case alphanumeric characters, '-' or '.', and \
                      must start and end with an alphanumeric character"
                 ),
-                err("spec.classes[1]", "must be one of 'Agent', 'BGP', 'Routes'"),
-                err("spec.classes[2]", "duplicate value"),
-                err("spec.updatePeriodSeconds", "must be between 0 and 86400"),
+                pair("spec.classes[1]", "must be one of 'Agent', 'BGP', 'Routes'"),
+                pair("spec.classes[2]", "duplicate value"),
+                pair("spec.updatePeriodSeconds", "must be between 0 and 86400"),
             ]
         );
     }
@@ -414,20 +384,20 @@ mod tests {
         assert_eq!(
             errors(spec, status),
             [
-                err(
+                pair(
                     "status.agent.birdV6.state",
                     "must be one of 'Ready', 'NotReady'"
                 ),
-                err(
+                pair(
                     "status.bgp.peersV6[0].type",
                     "must be one of 'NodeMesh', 'NodePeer', 'GlobalPeer'"
                 ),
-                err(
+                pair(
                     "status.bgp.peersV6[1].state",
                     "must be one of 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', \
                      'Established', 'Close'"
                 ),
-                err(
+                pair(
                     "status.routes.routesV4[0].learnedFrom.sourceType",
                     "must be one of 'Kernel', 'Static', 'Direct', 'NodeMesh', 'BGPPeer'"
                 ),

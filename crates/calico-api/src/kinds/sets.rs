@@ -74,7 +74,7 @@ impl Kind for NetworkSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode_value, DecodeError};
+    use crate::kinds::test_support::{assert_unknown_field, decode_as, round_trip};
     use crate::kinds::AnyResource;
     use serde_json::json;
 
@@ -95,10 +95,8 @@ mod tests {
 
     #[test]
     fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
-        let original = calico_written();
-        let decoded = decode_value(original.clone())?;
+        let decoded = round_trip(&calico_written());
         assert_eq!(decoded.kind(), "NetworkSet");
-        assert_eq!(serde_json::to_value(&decoded)?, original);
         decoded.validate()?;
         Ok(())
     }
@@ -107,13 +105,7 @@ mod tests {
     fn unknown_field_names_its_path() {
         let mut doc = calico_written();
         doc["spec"]["netz"] = json!([]);
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, "spec.netz");
-                assert!(message.contains("unknown field `netz`"), "{message}");
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        assert_unknown_field(doc, "spec.netz");
     }
 
     #[test]
@@ -129,15 +121,11 @@ mod tests {
     }
 
     #[test]
-    fn null_members_are_absent() -> Result<(), Box<dyn std::error::Error>> {
+    fn null_members_are_absent() {
         let mut doc = calico_written();
         doc["spec"]["nets"] = serde_json::Value::Null;
         doc["metadata"]["annotations"] = serde_json::Value::Null;
-        let decoded = decode_value(doc)?;
-        match decoded {
-            AnyResource::NetworkSet(set) => assert!(set.spec.nets.is_empty()),
-            other => panic!("wrong kind {}", other.kind()),
-        }
-        Ok(())
+        let set: NetworkSet = decode_as(doc);
+        assert!(set.spec.nets.is_empty());
     }
 }

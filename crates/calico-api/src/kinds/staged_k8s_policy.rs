@@ -274,7 +274,7 @@ fn validate_ip_block(v: &mut Validator, block: &IpBlock) {
 mod tests {
     use super::*;
     use crate::decode::decode_value;
-    use crate::kinds::AnyResource;
+    use crate::kinds::test_support::{assert_unknown_field, decode_as, pair, problems, round_trip};
     use serde_json::json;
 
     fn full() -> serde_json::Value {
@@ -318,27 +318,16 @@ mod tests {
         })
     }
 
-    fn sknp(value: serde_json::Value) -> StagedKubernetesNetworkPolicy {
-        match decode_value(value) {
-            Ok(AnyResource::StagedKubernetesNetworkPolicy(p)) => *p,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
     #[test]
     fn round_trips_full_and_minimal() -> Result<(), Box<dyn std::error::Error>> {
-        let original = full();
-        let decoded = decode_value(original.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, original);
-        decoded.validate()?;
+        round_trip(&full()).validate()?;
 
         let minimal = json!({
             "kind": "StagedKubernetesNetworkPolicy", "apiVersion": "projectcalico.org/v3",
             "metadata": {"name": "p", "namespace": "ns", "creationTimestamp": null},
             "spec": {"podSelector": {}}
         });
-        let decoded = decode_value(minimal.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, minimal);
+        round_trip(&minimal);
         // podSelector is a Go struct value, so Calico writes it even when absent on input.
         let mut absent = minimal.clone();
         absent["spec"] = json!({});
@@ -380,26 +369,15 @@ mod tests {
     fn unknown_nested_field_names_its_path() {
         let mut doc = full();
         doc["spec"]["ingress"][0]["from"][1]["ipBlock"]["exclude"] = json!([]);
-        let err = decode_value(doc).unwrap_err().to_string();
-        assert!(
-            err.contains("spec.ingress[0].from[1].ipBlock.exclude"),
-            "{err}"
-        );
+        assert_unknown_field(doc, "spec.ingress[0].from[1].ipBlock.exclude");
     }
 
     #[test]
     fn no_defaults() {
-        let mut p = sknp(full());
+        let mut p: StagedKubernetesNetworkPolicy = decode_as(full());
         let before = p.clone();
         p.apply_defaults();
         assert_eq!(p, before);
-    }
-
-    fn problems(p: &StagedKubernetesNetworkPolicy) -> Vec<(String, String)> {
-        match p.validate() {
-            Ok(()) => vec![],
-            Err(e) => e.fields.into_iter().map(|f| (f.field, f.reason)).collect(),
-        }
     }
 
     #[test]
@@ -415,7 +393,7 @@ mod tests {
         doc["spec"]["ingress"][0]["from"][0]["ipBlock"] = json!({"cidr": "10.0.0.1"});
         doc["spec"]["egress"][0]["to"][0] = json!({});
         doc["spec"]["policyTypes"] = json!(["Ingress", "Ingress"]);
-        let got = problems(&sknp(doc));
+        let got = problems::<StagedKubernetesNetworkPolicySpec>(&decode_as(doc));
         let expected = [
             (
                 "spec.stagedAction",
@@ -462,13 +440,13 @@ mod tests {
 
     #[test]
     fn delete_requires_an_empty_spec() {
-        let mut p = sknp(full());
+        let mut p: StagedKubernetesNetworkPolicy = decode_as(full());
         p.spec.staged_action = "Delete".into();
         assert_eq!(
             problems(&p),
-            vec![(
-                "spec".to_string(),
-                "Spec fields should all be zero-value if stagedAction is Delete".to_string()
+            vec![pair(
+                "spec",
+                "Spec fields should all be zero-value if stagedAction is Delete"
             )]
         );
         p.spec = StagedKubernetesNetworkPolicySpec {
@@ -480,16 +458,13 @@ mod tests {
 
     #[test]
     fn name_only_checks_length() {
-        let mut p = sknp(full());
+        let mut p: StagedKubernetesNetworkPolicy = decode_as(full());
         p.metadata.name = "Upper.Case_ok".into();
         assert_eq!(problems(&p), vec![]);
         p.metadata.name = "x".repeat(254);
         assert_eq!(
             problems(&p),
-            vec![(
-                "metadata.name".to_string(),
-                "name is too long by 1 bytes".to_string()
-            )]
+            vec![pair("metadata.name", "name is too long by 1 bytes")]
         );
     }
 }

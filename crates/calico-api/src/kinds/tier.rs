@@ -125,8 +125,7 @@ fn protected_tier_checks(v: &mut Validator, name: &str, spec: &TierSpec) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::decode_value;
-    use crate::kinds::AnyResource;
+    use crate::kinds::test_support::{assert_unknown_field, decode_as, problems, round_trip};
     use serde_json::json;
 
     fn full() -> serde_json::Value {
@@ -152,27 +151,16 @@ mod tests {
         })
     }
 
-    fn tier(decoded: AnyResource) -> Tier {
-        match decoded {
-            AnyResource::Tier(t) => *t,
-            other => panic!("wrong kind {}", other.kind()),
-        }
-    }
-
     #[test]
     fn round_trips_full_and_minimal() -> Result<(), Box<dyn std::error::Error>> {
-        let original = full();
-        let decoded = decode_value(original.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, original);
-        decoded.validate()?;
+        round_trip(&full()).validate()?;
 
         let minimal = json!({
             "kind": "Tier", "apiVersion": "projectcalico.org/v3",
             "metadata": {"name": "t1", "creationTimestamp": null},
             "spec": {}, "status": {}
         });
-        let decoded = decode_value(minimal.clone())?;
-        assert_eq!(serde_json::to_value(&decoded)?, minimal);
+        round_trip(&minimal);
         Ok(())
     }
 
@@ -194,9 +182,7 @@ mod tests {
     fn unknown_status_field_names_its_path() {
         let mut doc = full();
         doc["status"]["conditions"][0]["severity"] = json!("High");
-        let err = decode_value(doc).unwrap_err().to_string();
-        assert!(err.contains("status.conditions[0]"), "{err}");
-        assert!(err.contains("severity"), "{err}");
+        assert_unknown_field(doc, "status.conditions[0].severity");
     }
 
     #[test]
@@ -209,29 +195,22 @@ mod tests {
         t.apply_defaults();
         assert_eq!(t, once);
 
-        let mut set = tier(decode_value(full())?);
+        let mut set: Tier = decode_as(full());
         let before = set.clone();
         set.apply_defaults();
         assert_eq!(set, before);
         Ok(())
     }
 
-    fn reasons(t: Tier) -> Vec<(String, String)> {
-        match t.validate() {
-            Ok(()) => vec![],
-            Err(e) => e.fields.into_iter().map(|f| (f.field, f.reason)).collect(),
-        }
-    }
-
     #[test]
     fn protected_tiers() {
         let mut t = Tier::new("default", TierSpec::default());
         t.apply_defaults();
-        assert_eq!(reasons(t.clone()), vec![]);
+        assert_eq!(problems(&t), vec![]);
         t.spec.order = Some(5.0);
         t.spec.default_action = Some("Pass".into());
         assert_eq!(
-            reasons(t),
+            problems(&t),
             vec![
                 (
                     "Tier".into(),
@@ -244,7 +223,7 @@ mod tests {
         let mut admin = Tier::new("kube-admin", TierSpec::default());
         admin.apply_defaults();
         assert_eq!(
-            reasons(admin.clone()),
+            problems(&admin),
             vec![
                 (
                     "Tier".into(),
@@ -255,7 +234,7 @@ mod tests {
         );
         admin.spec.order = Some(1000.0);
         admin.spec.default_action = Some("Pass".into());
-        assert_eq!(reasons(admin), vec![]);
+        assert_eq!(problems(&admin), vec![]);
 
         let baseline = Tier::new(
             "kube-baseline",
@@ -265,7 +244,7 @@ mod tests {
             },
         );
         assert_eq!(
-            reasons(baseline),
+            problems(&baseline),
             vec![(
                 "Tier".into(),
                 "The 'kube-baseline' tier must have default action 'Pass'".into()
@@ -275,12 +254,12 @@ mod tests {
 
     #[test]
     fn field_rules() -> Result<(), Box<dyn std::error::Error>> {
-        let mut t = tier(decode_value(full())?);
+        let mut t: Tier = decode_as(full());
         t.spec.default_action = Some("Allow".into());
         t.metadata.name = "has.dot".into();
         t.status.0.conditions[0].status = "Maybe".into();
         t.status.0.conditions[0].reason = String::new();
-        let got = reasons(t);
+        let got = problems(&t);
         let fields: Vec<_> = got.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(
             fields,

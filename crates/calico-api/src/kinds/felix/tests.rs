@@ -4,8 +4,10 @@ use serde_json::{json, Value};
 
 use super::validate::*;
 use super::*;
-use crate::decode::{decode_value, DecodeError};
-use crate::kinds::AnyResource;
+use crate::kinds::test_support::{
+    assert_field_error, assert_unknown_field, decode_as, field_reasons, named_doc, pair,
+    round_trip_bytes,
+};
 
 /// A FelixConfiguration with every spec field set, exactly as Go's encoder writes it.
 const FULL: &str = include_str!("../../../tests/fixtures/felixconfiguration-full.json");
@@ -13,47 +15,23 @@ const FULL: &str = include_str!("../../../tests/fixtures/felixconfiguration-full
 const CRD_PROPERTIES: &str =
     include_str!("../../../tests/fixtures/felixconfiguration-crd-spec-properties.txt");
 
-fn decode(doc: Value) -> FelixConfiguration {
-    match decode_value(doc) {
-        Ok(AnyResource::FelixConfiguration(fc)) => *fc,
-        other => panic!("expected a FelixConfiguration, got {other:?}"),
-    }
-}
-
 fn full() -> FelixConfiguration {
-    decode(serde_json::from_str(FULL).unwrap())
+    decode_as(serde_json::from_str(FULL).unwrap())
 }
 
 /// The validation errors of a selector-scoped config with the given spec, as (path, reason).
 fn errors_named(name: &str, spec: Value) -> Vec<(String, String)> {
-    let fc = decode(json!({
-        "kind": "FelixConfiguration",
-        "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": name},
-        "spec": spec,
-    }));
-    match fc.validate() {
-        Ok(()) => vec![],
-        Err(err) => err
-            .fields
-            .into_iter()
-            .map(|f| (f.field, f.reason))
-            .collect(),
-    }
+    let fc: FelixConfiguration = decode_as(named_doc("FelixConfiguration", name, spec));
+    field_reasons(fc.validate())
 }
 
 fn errors(spec: Value) -> Vec<(String, String)> {
     errors_named("zone-a", spec)
 }
 
-fn err(path: &str, reason: &str) -> (String, String) {
-    (path.to_string(), reason.to_string())
-}
-
 #[test]
 fn full_document_round_trips_byte_for_byte() {
-    let fc = full();
-    assert_eq!(serde_json::to_string(&fc).unwrap(), FULL.trim_end());
+    let fc: FelixConfiguration = round_trip_bytes(FULL.trim_end());
     let original: Value = serde_json::from_str(FULL).unwrap();
     assert_eq!(serde_json::to_value(&fc).unwrap(), original);
 }
@@ -78,16 +56,11 @@ fn fields_match_the_crd_schema_exactly() {
 #[test]
 fn minimal_document_writes_bpf_log_level() {
     let minimal = r#"{"kind":"FelixConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{"bpfLogLevel":""}}"#;
-    let fc = decode(serde_json::from_str(minimal).unwrap());
+    let fc: FelixConfiguration = round_trip_bytes(minimal);
     assert_eq!(fc.spec, FelixConfigurationSpec::default());
-    assert_eq!(serde_json::to_string(&fc).unwrap(), minimal);
     // Calico always writes `bpfLogLevel`, but reading a document without it is fine.
-    let without = decode(json!({
-        "kind": "FelixConfiguration",
-        "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "default"},
-        "spec": {}
-    }));
+    let without: FelixConfiguration =
+        decode_as(named_doc("FelixConfiguration", "default", json!({})));
     assert_eq!(serde_json::to_string(&without).unwrap(), minimal);
     fc.validate().unwrap();
 }
@@ -124,16 +97,7 @@ fn unknown_nested_fields_name_their_path() {
     for (pointer, field, expected) in cases {
         let mut doc: Value = serde_json::from_str(FULL).unwrap();
         doc.pointer_mut(pointer).unwrap()[field] = json!("x");
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, expected);
-                assert!(
-                    message.contains(&format!("unknown field `{field}`")),
-                    "{message}"
-                );
-            }
-            other => panic!("expected a field error for {expected}, got {other:?}"),
-        }
+        assert_unknown_field(doc, expected);
     }
 }
 
@@ -144,16 +108,8 @@ fn bad_durations_and_ports_fail_to_decode() {
         ("natPortRange", json!("2000:1000")),
         ("iptablesMarkMask", json!(4294967296u64)),
     ] {
-        let doc = json!({
-            "kind": "FelixConfiguration",
-            "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "default"},
-            "spec": {field: value}
-        });
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, .. }) => assert_eq!(path, format!("spec.{field}")),
-            other => panic!("expected {field} to fail, got {other:?}"),
-        }
+        let doc = named_doc("FelixConfiguration", "default", json!({field: value}));
+        assert_field_error(doc, &format!("spec.{field}"));
     }
 }
 
@@ -233,14 +189,14 @@ fn case_insensitive_and_exact_enums() {
     );
     assert_eq!(
         errors(json!({"chainInsertMode": "Sideways"})),
-        [err(
+        [pair(
             "spec.chainInsertMode",
             "must be one of 'Insert', 'Append' (any case)"
         )]
     );
     assert_eq!(
         errors(json!({"workloadSourceSpoofing": "Some"})),
-        [err(
+        [pair(
             "spec.workloadSourceSpoofing",
             "must be one of 'Disabled', 'Any' (any case)"
         )]
@@ -248,14 +204,14 @@ fn case_insensitive_and_exact_enums() {
     assert_eq!(
         errors(json!({"ipForwarding": "enabled", "bpfAttachType": "XDP", "floatingIPs": ""})),
         [
-            err("spec.ipForwarding", "must be one of 'Enabled', 'Disabled'"),
-            err("spec.bpfAttachType", "must be one of 'TC', 'TCX', 'Netkit'"),
-            err("spec.floatingIPs", "must be one of 'Enabled', 'Disabled'"),
+            pair("spec.ipForwarding", "must be one of 'Enabled', 'Disabled'"),
+            pair("spec.bpfAttachType", "must be one of 'TC', 'TCX', 'Netkit'"),
+            pair("spec.floatingIPs", "must be one of 'Enabled', 'Disabled'"),
         ]
     );
     assert_eq!(
         errors(json!({"iptablesBackend": "legacy"})),
-        [err(
+        [pair(
             "spec.iptablesBackend",
             "must be one of 'Legacy', 'NFT', 'Auto'"
         )]
@@ -280,26 +236,26 @@ fn numeric_bounds() {
             "goMaxProcs": -2
         })),
         [
-            err("spec.logActionRateLimitBurst", "must be between 0 and 9999"),
-            err("spec.debugPort", "must be between 0 and 65535"),
-            err(
+            pair("spec.logActionRateLimitBurst", "must be between 0 and 9999"),
+            pair("spec.debugPort", "must be between 0 and 65535"),
+            pair(
                 "spec.ipv4ElevatedRoutePriority",
                 "must be between 1 and 2147483646"
             ),
-            err(
+            pair(
                 "spec.wireguardListeningPortV6",
                 "must be between 1 and 65535"
             ),
-            err(
+            pair(
                 "spec.wireguardRoutingRulePriority",
                 "must be between 1 and 32765"
             ),
-            err("spec.bpfMaglevMaxServices", "must be between 1 and 3000"),
-            err(
+            pair("spec.bpfMaglevMaxServices", "must be between 1 and 3000"),
+            pair(
                 "spec.bpfMapSizeConntrackCleanupQueue",
                 "must be greater than or equal to 1"
             ),
-            err("spec.goMaxProcs", "must be greater than or equal to -1"),
+            pair("spec.goMaxProcs", "must be greater than or equal to -1"),
         ]
     );
 }
@@ -309,11 +265,11 @@ fn patterns_and_key_value_lists() {
     assert_eq!(
         errors(json!({"logActionRateLimit": "0/second", "logPrefix": "calico$"})),
         [
-            err(
+            pair(
                 "spec.logActionRateLimit",
                 r"must match the pattern '^[1-9]\d{0,3}/(?:second|minute|hour|day)$'"
             ),
-            err(
+            pair(
                 "spec.logPrefix",
                 "must match the pattern '^([a-zA-Z0-9%: /_-])*$'"
             ),
@@ -323,7 +279,7 @@ fn patterns_and_key_value_lists() {
     // Matches the key=value list syntax but not the CRD pattern.
     assert_eq!(
         errors(json!({"featureDetectOverride": "SNATFullyRandom=maybe"})),
-        [err(
+        [pair(
             "spec.featureDetectOverride",
             "must match the pattern '^([a-zA-Z0-9-_]+=(true|false|),)*([a-zA-Z0-9-_]+=(true|false|))?$'"
         )]
@@ -332,11 +288,11 @@ fn patterns_and_key_value_lists() {
     assert_eq!(
         errors(json!({"featureGates": "NoValue"})),
         [
-            err(
+            pair(
                 "spec.featureGates",
                 "must match the pattern '^([a-zA-Z0-9-_]+=([^=]+),)*([a-zA-Z0-9-_]+=([^=]+))?$'"
             ),
-            err(
+            pair(
                 "spec.featureGates",
                 "must be a comma-separated list of key=value pairs"
             ),
@@ -344,14 +300,14 @@ fn patterns_and_key_value_lists() {
     );
     assert_eq!(
         errors(json!({"prometheusMetricsHost": "metrics host"})),
-        [err(
+        [pair(
             "spec.prometheusMetricsHost",
             "invalid Prometheus metrics host"
         )]
     );
     assert_eq!(
         errors(json!({"bpfConntrackTimeouts": {"tcpSynSent": "soon", "tcpFinsSeen": "Auto"}})),
-        [err(
+        [pair(
             "spec.bpfConntrackTimeouts.tcpSynSent",
             "must match the pattern '^(([0-9]*(\\.[0-9]*)?(ms|s|h|m|us)+)+|Auto)$'"
         )]
@@ -370,21 +326,21 @@ fn interfaces_and_regular_expressions() {
             "mtuIfacePattern": "^eth[0-9]+$"
         })),
         [
-            err("spec.wireguardInterfaceName", "invalid interface name"),
-            err(
+            pair("spec.wireguardInterfaceName", "invalid interface name"),
+            pair(
                 "spec.iptablesNATOutgoingInterfaceFilter",
                 "invalid interface filter"
             ),
-            err(
+            pair(
                 "spec.bpfForceTrackPacketsFromIfaces[1]",
                 "invalid interface filter"
             ),
-            err("spec.bpfLogFilters.*", "invalid interface name"),
-            err(
+            pair("spec.bpfLogFilters.*", "invalid interface name"),
+            pair(
                 "spec.bpfLogFilters.sixteen-chars-xx",
                 "invalid interface name"
             ),
-            err("spec.bpfDataIfacePattern", "invalid regular expression"),
+            pair("spec.bpfDataIfacePattern", "invalid regular expression"),
         ]
     );
 }
@@ -398,28 +354,28 @@ fn addresses_report_go_and_cel_errors() {
             "deviceRouteSourceAddressIPv6": "10.0.0.2"
         })),
         [
-            err("spec.natOutgoingAddress", "is not a valid IPv4 address"),
-            err("spec", NAT_OUTGOING_ADDRESS_CEL),
-            err(
+            pair("spec.natOutgoingAddress", "is not a valid IPv4 address"),
+            pair("spec", NAT_OUTGOING_ADDRESS_CEL),
+            pair(
                 "spec.deviceRouteSourceAddressIPv6",
                 "is not a valid IPv6 address"
             ),
-            err("spec", DEVICE_ROUTE_SOURCE_ADDRESS_IPV6_CEL),
+            pair("spec", DEVICE_ROUTE_SOURCE_ADDRESS_IPV6_CEL),
         ]
     );
     let long = format!("10.0.0.1{}", " ".repeat(40));
     assert_eq!(
         errors(json!({"deviceRouteSourceAddress": long})),
         [
-            err(
+            pair(
                 "spec.deviceRouteSourceAddress",
                 "must be no more than 45 characters"
             ),
-            err(
+            pair(
                 "spec.deviceRouteSourceAddress",
                 "is not a valid IPv4 address"
             ),
-            err("spec", DEVICE_ROUTE_SOURCE_ADDRESS_CEL),
+            pair("spec", DEVICE_ROUTE_SOURCE_ADDRESS_CEL),
         ]
     );
 }
@@ -434,15 +390,15 @@ fn cidr_lists_and_openstack_region() {
             "openstackRegion": "Region_One"
         })),
         [
-            err("spec.externalNodesList[1]", "has invalid IPv6 CIDR"),
-            err("spec.externalNodesList[2]", "has invalid CIDR(s)"),
-            err("spec.bpfDSROptoutCIDRs[0]", "invalid CIDR or IP address"),
-            err("spec.openstackRegion", "must be a valid DNS label"),
+            pair("spec.externalNodesList[1]", "has invalid IPv6 CIDR"),
+            pair("spec.externalNodesList[2]", "has invalid CIDR(s)"),
+            pair("spec.bpfDSROptoutCIDRs[0]", "invalid CIDR or IP address"),
+            pair("spec.openstackRegion", "must be a valid DNS label"),
         ]
     );
     assert_eq!(
         errors(json!({"openstackRegion": "r".repeat(47)})),
-        [err("spec.openstackRegion", "is too long")]
+        [pair("spec.openstackRegion", "is too long")]
     );
     assert_eq!(errors(json!({"openstackRegion": "r".repeat(46)})), []);
 }
@@ -454,15 +410,15 @@ fn port_rules() {
             json!({"natPortRange": 0, "bpfPSNATPorts": "0:100", "kubeNodePortRanges": [30000, "http"]})
         ),
         [
-            err(
+            pair(
                 "spec.natPortRange",
                 "port range invalid, port number must be between 1 and 65535"
             ),
-            err(
+            pair(
                 "spec.bpfPSNATPorts",
                 "port range invalid, port number must be between 1 and 65535"
             ),
-            err(
+            pair(
                 "spec.kubeNodePortRanges[1]",
                 "node port ranges should not contain named ports"
             ),
@@ -471,7 +427,7 @@ fn port_rules() {
     let eight: Vec<Value> = (1..=8).map(|i| json!(30000 + i)).collect();
     assert_eq!(
         errors(json!({"kubeNodePortRanges": eight})),
-        [err(
+        [pair(
             "spec.kubeNodePortRanges",
             "must have at most 7 items, has 8"
         )]
@@ -482,11 +438,11 @@ fn port_rules() {
 fn route_table_rules() {
     assert_eq!(
         errors(json!({"routeTableRange": {"min": 0, "max": 250}})),
-        [err("spec.routeTableRange", ROUTE_TABLE_RANGE_CEL)]
+        [pair("spec.routeTableRange", ROUTE_TABLE_RANGE_CEL)]
     );
     assert_eq!(
         errors(json!({"routeTableRange": {"min": 10, "max": 251}})),
-        [err("spec.routeTableRange", ROUTE_TABLE_RANGE_CEL)]
+        [pair("spec.routeTableRange", ROUTE_TABLE_RANGE_CEL)]
     );
     assert_eq!(
         errors(json!({"routeTableRange": {"min": 1, "max": 250}})),
@@ -499,10 +455,10 @@ fn route_table_rules() {
             {"min": 1, "max": 4294967296u64}
         ]})),
         [
-            err("spec.routeTableRanges[0]", ROUTE_TABLE_RANGES_MIN_CEL),
-            err("spec.routeTableRanges[1]", ROUTE_TABLE_RANGES_ORDER_CEL),
-            err("spec.routeTableRanges[2].max", "max index too high"),
-            err("spec.routeTableRanges", "targets too many tables"),
+            pair("spec.routeTableRanges[0]", ROUTE_TABLE_RANGES_MIN_CEL),
+            pair("spec.routeTableRanges[1]", ROUTE_TABLE_RANGES_ORDER_CEL),
+            pair("spec.routeTableRanges[2].max", "max index too high"),
+            pair("spec.routeTableRanges", "targets too many tables"),
         ]
     );
     assert_eq!(
@@ -513,11 +469,11 @@ fn route_table_rules() {
         errors(
             json!({"routeTableRanges": [{"min": 1, "max": 65535}, {"min": 70000, "max": 70000}]})
         ),
-        [err("spec.routeTableRanges", "targets too many tables")]
+        [pair("spec.routeTableRanges", "targets too many tables")]
     );
     assert_eq!(
         errors(json!({"routeTableRange": {"min": 1, "max": 250}, "routeTableRanges": []})),
-        [err("spec", ROUTE_TABLE_RANGE_AND_RANGES)]
+        [pair("spec", ROUTE_TABLE_RANGE_AND_RANGES)]
     );
 }
 
@@ -529,11 +485,11 @@ fn health_timeout_overrides() {
             {"name": "bad/name", "timeout": "-1s"}
         ]})),
         [
-            err(
+            pair(
                 "spec.healthTimeoutOverrides[1].name",
                 "name should match regex ^[a-zA-Z0-9_ -]+$"
             ),
-            err(
+            pair(
                 "spec.healthTimeoutOverrides[1].timeout",
                 "Timeout should not be negative"
             ),
@@ -548,14 +504,14 @@ fn node_selector_only_on_selector_scoped_configs() {
     for name in ["default", "node.worker-1"] {
         assert_eq!(
             errors_named(name, selector.clone()),
-            [err("spec.nodeSelector", NODE_SELECTOR_FORBIDDEN)]
+            [pair("spec.nodeSelector", NODE_SELECTOR_FORBIDDEN)]
         );
     }
     assert_eq!(errors_named("default", json!({})), []);
     let long = format!("zone == '{}'", "a".repeat(1020));
     assert_eq!(
         errors(json!({"nodeSelector": long})),
-        [err(
+        [pair(
             "spec.nodeSelector",
             "must be no more than 1024 characters"
         )]

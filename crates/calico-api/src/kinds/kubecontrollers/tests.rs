@@ -1,8 +1,9 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::decode::{decode_value, DecodeError};
-use crate::kinds::AnyResource;
+use crate::kinds::test_support::{
+    assert_unknown_field, decode_as, named_doc, pair, problems, round_trip_bytes,
+};
 
 /// Every field of spec and status set, in Go's field order, as Go writes it.
 const FULL: &str = concat!(
@@ -29,35 +30,8 @@ const FULL: &str = concat!(
 
 const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{"controllers":{}},"status":{}}"#;
 
-fn decode(doc: Value) -> KubeControllersConfiguration {
-    match decode_value(doc) {
-        Ok(AnyResource::KubeControllersConfiguration(kcc)) => *kcc,
-        other => panic!("expected a KubeControllersConfiguration, got {other:?}"),
-    }
-}
-
 fn with_spec(name: &str, spec: Value) -> KubeControllersConfiguration {
-    decode(json!({
-        "kind": "KubeControllersConfiguration",
-        "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-}
-
-fn errors(kcc: &KubeControllersConfiguration) -> Vec<(String, String)> {
-    match kcc.validate() {
-        Ok(()) => vec![],
-        Err(err) => err
-            .fields
-            .into_iter()
-            .map(|f| (f.field, f.reason))
-            .collect(),
-    }
-}
-
-fn err(path: &str, reason: &str) -> (String, String) {
-    (path.to_string(), reason.to_string())
+    decode_as(named_doc("KubeControllersConfiguration", name, spec))
 }
 
 fn template(value: Value) -> Value {
@@ -66,8 +40,7 @@ fn template(value: Value) -> Value {
 
 #[test]
 fn full_document_round_trips_byte_for_byte() {
-    let kcc = decode(serde_json::from_str(FULL).unwrap());
-    assert_eq!(serde_json::to_string(&kcc).unwrap(), FULL);
+    let kcc: KubeControllersConfiguration = round_trip_bytes(FULL);
     assert_eq!(
         serde_json::to_value(&kcc).unwrap(),
         serde_json::from_str::<Value>(FULL).unwrap()
@@ -77,8 +50,7 @@ fn full_document_round_trips_byte_for_byte() {
 
 #[test]
 fn minimal_document_writes_controllers_and_status() {
-    let kcc = decode(serde_json::from_str(MINIMAL).unwrap());
-    assert_eq!(serde_json::to_string(&kcc).unwrap(), MINIMAL);
+    round_trip_bytes::<KubeControllersConfigurationSpec>(MINIMAL);
     let bare = with_spec("default", json!({}));
     assert_eq!(serde_json::to_string(&bare).unwrap(), MINIMAL);
     bare.validate().unwrap();
@@ -106,16 +78,7 @@ fn unknown_nested_fields_name_their_path() {
     for (pointer, field, expected) in cases {
         let mut doc: Value = serde_json::from_str(FULL).unwrap();
         doc.pointer_mut(pointer).unwrap()[field] = json!("x");
-        match decode_value(doc) {
-            Err(DecodeError::Field { path, message }) => {
-                assert_eq!(path, expected);
-                assert!(
-                    message.contains(&format!("unknown field `{field}`")),
-                    "{message}"
-                );
-            }
-            other => panic!("expected a field error for {expected}, got {other:?}"),
-        }
+        assert_unknown_field(doc, expected);
     }
 }
 
@@ -154,7 +117,7 @@ fn defaults() {
 #[test]
 fn name_must_be_default() {
     let kcc = with_spec("kcc", json!({}));
-    assert_eq!(errors(&kcc), [err("metadata.name", KCC_NAME_REASON)]);
+    assert_eq!(problems(&kcc), [pair("metadata.name", KCC_NAME_REASON)]);
 }
 
 #[test]
@@ -174,32 +137,32 @@ fn enums_and_ranges() {
         }),
     );
     assert_eq!(
-        errors(&kcc),
+        problems(&kcc),
         [
-            err(
+            pair(
                 "spec.logSeverityScreen",
                 "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
             ),
-            err("spec.healthChecks", "must be one of 'Enabled', 'Disabled'"),
-            err("spec.prometheusMetricsPort", "must be between 0 and 65535"),
-            err("spec.debugProfilePort", "must be between 0 and 65535"),
-            err(
+            pair("spec.healthChecks", "must be one of 'Enabled', 'Disabled'"),
+            pair("spec.prometheusMetricsPort", "must be between 0 and 65535"),
+            pair("spec.debugProfilePort", "must be between 0 and 65535"),
+            pair(
                 "spec.controllers.node.syncLabels",
                 "must be one of 'Enabled', 'Disabled'"
             ),
-            err(
+            pair(
                 "spec.controllers.node.hostEndpoint.autoCreate",
                 "must be one of 'Enabled', 'Disabled'"
             ),
-            err(
+            pair(
                 "spec.controllers.node.hostEndpoint.createDefaultHostEndpoint",
                 "must be one of 'Enabled', 'Disabled'"
             ),
-            err(
+            pair(
                 "spec.controllers.loadBalancer.assignIPs",
                 "must be one of 'AllServices', 'RequestedServicesOnly'"
             ),
-            err(
+            pair(
                 "spec.controllers.migration.policyNameMigrator",
                 "must be one of 'Enabled', 'Disabled'"
             ),
@@ -219,7 +182,7 @@ fn template_field_rules() {
             "annotations": {"-bad": "x"}
         }])),
     );
-    let found = errors(&kcc);
+    let found = problems(&kcc);
     let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
     let base = "spec.controllers.node.hostEndpoint.templates[0]";
     assert_eq!(
@@ -251,21 +214,21 @@ fn client_template_checks() {
     );
     let base = "spec.controllers.node.hostEndpoint.templates";
     assert_eq!(
-        errors(&kcc),
+        problems(&kcc),
         [
-            err(
+            pair(
                 &format!("{base}[0].generateName"),
                 "Template name must be specified"
             ),
-            err(
+            pair(
                 &format!("{base}[2].generateName"),
                 "Template name must be unique"
             ),
-            err(
+            pair(
                 &format!("{base}[3].interfaceCIDRs"),
                 "CIDR can not be empty"
             ),
-            err(
+            pair(
                 &format!("{base}[4].generateName"),
                 "Template name must be shorter than 253 characters"
             ),
@@ -292,8 +255,8 @@ fn running_config_is_checked_by_the_schema_only() {
         ..Default::default()
     });
     assert_eq!(
-        errors(&kcc),
-        [err(
+        problems(&kcc),
+        [pair(
             "status.runningConfig.logSeverityScreen",
             "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
         )]

@@ -1,6 +1,8 @@
 use super::*;
-use crate::decode::{decode_value, DecodeError};
-use crate::kinds::AnyResource;
+use crate::decode::decode_value;
+use crate::kinds::test_support::{
+    assert_unknown_field, decode_as, named_doc, pairs, problems, round_trip,
+};
 use serde_json::{json, Value};
 
 /// Rules exercising every Rule field: protocol by name and number, notProtocol, icmp/notICMP,
@@ -138,12 +140,6 @@ fn staged(mut doc: Value, kind: &str, action: &str) -> Value {
     doc
 }
 
-fn assert_round_trip(original: Value) -> Result<AnyResource, Box<dyn std::error::Error>> {
-    let decoded = decode_value(original.clone())?;
-    assert_eq!(serde_json::to_value(&decoded)?, original);
-    Ok(decoded)
-}
-
 #[test]
 fn full_documents_round_trip_and_validate() -> Result<(), Box<dyn std::error::Error>> {
     let mut pre_dnat = gnp_doc();
@@ -160,8 +156,7 @@ fn full_documents_round_trip_and_validate() -> Result<(), Box<dyn std::error::Er
         staged(gnp_doc(), "StagedGlobalNetworkPolicy", "Learn"),
     ];
     for doc in docs {
-        let decoded = assert_round_trip(doc)?;
-        decoded.validate()?;
+        round_trip(&doc).validate()?;
     }
     Ok(())
 }
@@ -181,8 +176,7 @@ fn minimal_documents_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(ns) = namespace {
             doc["metadata"]["namespace"] = json!(ns);
         }
-        let decoded = assert_round_trip(doc)?;
-        decoded.validate()?;
+        round_trip(&doc).validate()?;
     }
     Ok(())
 }
@@ -230,13 +224,7 @@ fn specs_write_go_bytes() -> Result<(), Box<dyn std::error::Error>> {
 fn unknown_nested_field_names_its_path() {
     let mut doc = np_doc();
     doc["spec"]["ingress"][1]["icmp"]["typo"] = json!(1);
-    match decode_value(doc) {
-        Err(DecodeError::Field { path, message }) => {
-            assert_eq!(path, "spec.ingress[1].icmp.typo");
-            assert!(message.contains("unknown field `typo`"), "{message}");
-        }
-        other => panic!("expected a field error, got {other:?}"),
-    }
+    assert_unknown_field(doc, "spec.ingress[1].icmp.typo");
     let mut doc = gnp_doc();
     doc["spec"]["stagedAction"] = json!("Set");
     assert!(
@@ -245,37 +233,23 @@ fn unknown_nested_field_names_its_path() {
     );
 }
 
+/// A policy named `p` in namespace `ns`.
+fn namespaced(kind: &str, spec: Value) -> Value {
+    let mut doc = named_doc(kind, "p", spec);
+    doc["metadata"]["namespace"] = json!("ns");
+    doc
+}
+
 fn np(spec: Value) -> NetworkPolicy {
-    let doc = json!({
-        "kind": "NetworkPolicy", "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
-    });
-    match decode_value(doc) {
-        Ok(AnyResource::NetworkPolicy(p)) => *p,
-        other => panic!("unexpected {other:?}"),
-    }
+    decode_as(namespaced("NetworkPolicy", spec))
 }
 
 fn gnp(spec: Value) -> GlobalNetworkPolicy {
-    let doc = json!({
-        "kind": "GlobalNetworkPolicy", "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "p"}, "spec": spec
-    });
-    match decode_value(doc) {
-        Ok(AnyResource::GlobalNetworkPolicy(p)) => *p,
-        other => panic!("unexpected {other:?}"),
-    }
+    decode_as(named_doc("GlobalNetworkPolicy", "p", spec))
 }
 
 fn snp(spec: Value) -> StagedNetworkPolicy {
-    let doc = json!({
-        "kind": "StagedNetworkPolicy", "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "p", "namespace": "ns"}, "spec": spec
-    });
-    match decode_value(doc) {
-        Ok(AnyResource::StagedNetworkPolicy(p)) => *p,
-        other => panic!("unexpected {other:?}"),
-    }
+    decode_as(namespaced("StagedNetworkPolicy", spec))
 }
 
 #[test]
@@ -325,20 +299,6 @@ fn staged_delete_clears_types() {
     let mut p = snp(json!({"stagedAction": "Set"}));
     p.apply_defaults();
     assert_eq!(p.spec.types, ["Ingress"]);
-}
-
-fn problems<K: Kind>(r: &Resource<K>) -> Vec<(String, String)> {
-    match r.validate() {
-        Ok(()) => vec![],
-        Err(e) => e.fields.into_iter().map(|f| (f.field, f.reason)).collect(),
-    }
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(f, r)| (f.to_string(), r.to_string()))
-        .collect()
 }
 
 #[test]
@@ -493,10 +453,7 @@ fn staged_rules() {
         "placement checks are skipped for Delete"
     );
     let doc = staged(gnp_doc(), "StagedGlobalNetworkPolicy", "Set");
-    let mut sgnp = match decode_value(doc) {
-        Ok(AnyResource::StagedGlobalNetworkPolicy(p)) => *p,
-        other => panic!("unexpected {other:?}"),
-    };
+    let mut sgnp: StagedGlobalNetworkPolicy = decode_as(doc);
     sgnp.spec.pre_dnat = true;
     sgnp.spec.apply_on_forward = false;
     assert_eq!(

@@ -1,4 +1,5 @@
 use super::*;
+use crate::kinds::test_support::{field_reasons, pair};
 use crate::numorstring::Uint8OrString;
 use serde_json::json;
 
@@ -11,14 +12,11 @@ fn problems(value: serde_json::Value) -> Vec<(String, String)> {
     let r = rule(value);
     let mut v = Validator::new();
     validate_rules(&mut v, "ingress", std::slice::from_ref(&r));
-    v.errors()
-        .iter()
-        .map(|e| (e.field.clone(), e.reason.clone()))
-        .collect()
+    field_reasons(v.finish())
 }
 
 fn one(path: &str, reason: &str) -> Vec<(String, String)> {
-    vec![(path.to_string(), reason.to_string())]
+    vec![pair(path, reason)]
 }
 
 #[test]

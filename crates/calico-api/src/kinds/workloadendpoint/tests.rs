@@ -1,6 +1,5 @@
 use super::*;
-use crate::decode::{decode_value, DecodeError};
-use crate::kinds::AnyResource;
+use crate::kinds::test_support::{assert_field_error, assert_unknown_field, decode_as, round_trip};
 use serde_json::json;
 
 fn calico_written() -> serde_json::Value {
@@ -64,15 +63,8 @@ fn calico_written() -> serde_json::Value {
     })
 }
 
-fn wep(doc: serde_json::Value) -> WorkloadEndpoint {
-    match decode_value(doc).unwrap() {
-        AnyResource::WorkloadEndpoint(wep) => *wep,
-        other => panic!("wrong kind {}", other.kind()),
-    }
-}
-
 fn valid() -> WorkloadEndpoint {
-    wep(calico_written())
+    decode_as(calico_written())
 }
 
 fn errors(wep: &WorkloadEndpoint) -> Vec<(String, Option<String>, String)> {
@@ -92,10 +84,7 @@ fn err(field: &str, value: &str, reason: &str) -> (String, Option<String>, Strin
 
 #[test]
 fn round_trips_calico_json() -> Result<(), Box<dyn std::error::Error>> {
-    let original = calico_written();
-    let decoded = decode_value(original.clone())?;
-    assert_eq!(serde_json::to_value(&decoded)?, original);
-    decoded.validate()?;
+    round_trip(&calico_written()).validate()?;
     Ok(())
 }
 
@@ -113,9 +102,7 @@ fn minimal_document_round_trips() -> Result<(), Box<dyn std::error::Error>> {
             "interfaceName": "cali1"
         }
     });
-    let decoded = decode_value(original.clone())?;
-    assert_eq!(serde_json::to_value(&decoded)?, original);
-    decoded.validate()?;
+    round_trip(&original).validate()?;
     Ok(())
 }
 
@@ -125,7 +112,7 @@ fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
     doc["metadata"] = json!({"name": "node1-k8s-web--0-eth0", "namespace": "prod"});
     doc["spec"]["qosControls"] =
         json!({"egressBandwidth": 1000, "ingressBandwidth": 2000, "dscp": 10});
-    let w = wep(doc);
+    let w: WorkloadEndpoint = decode_as(doc);
     assert_eq!(
         serde_json::to_string(&w)?,
         concat!(
@@ -151,7 +138,7 @@ fn port_and_nat_fields_are_always_written() -> Result<(), Box<dyn std::error::Er
     let mut doc = calico_written();
     doc["spec"]["ports"] = json!([{"name": "x", "port": 1}]);
     doc["spec"]["ipNATs"] = json!([{}]);
-    let written = serde_json::to_value(wep(doc))?;
+    let written = serde_json::to_value(decode_as::<WorkloadEndpointSpec>(doc))?;
     assert_eq!(
         written["spec"]["ports"],
         json!([{"name": "x", "protocol": 0, "port": 1, "hostPort": 0, "hostIP": ""}])
@@ -167,19 +154,10 @@ fn port_and_nat_fields_are_always_written() -> Result<(), Box<dyn std::error::Er
 fn unknown_field_names_its_path() {
     let mut doc = calico_written();
     doc["spec"]["qosControls"]["ingressRate"] = json!(1);
-    match decode_value(doc) {
-        Err(DecodeError::Field { path, message }) => {
-            assert_eq!(path, "spec.qosControls.ingressRate");
-            assert!(message.contains("unknown field `ingressRate`"), "{message}");
-        }
-        other => panic!("expected a field error, got {other:?}"),
-    }
+    assert_unknown_field(doc, "spec.qosControls.ingressRate");
     let mut doc = calico_written();
     doc["spec"]["ipNATs"][1]["internalIp"] = json!("x");
-    match decode_value(doc) {
-        Err(DecodeError::Field { path, .. }) => assert_eq!(path, "spec.ipNATs[1].internalIp"),
-        other => panic!("expected a field error, got {other:?}"),
-    }
+    assert_field_error(doc, "spec.ipNATs[1].internalIp");
 }
 
 #[test]
