@@ -53,8 +53,33 @@ pub enum Command {
     Version(VersionArgs),
 }
 
-/// Flags shared by the commands that read resources from files.
+/// `-c/--config` and `-n/--namespace`, shared by the commands that reach a datastore.
 #[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Path to the file containing connection configuration.
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "/etc/calico/calicoctl.cfg"
+    )]
+    pub config: PathBuf,
+
+    /// Namespace of the resource.
+    #[arg(short = 'n', long = "namespace", default_value = "")]
+    pub namespace: String,
+}
+
+/// Flags shared by the commands that read resources from files. Their `-c` and `-n` keep the
+/// longer help texts these commands have always shown.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("config", |arg| arg.help(
+        "Path to the file containing connection configuration in YAML or JSON format"
+    )),
+    mut_arg("namespace", |arg| arg.help(
+        "Namespace of the resource; only applicable to namespaced kinds"
+    ))
+)]
 pub struct FileArgs {
     /// Filename to use; '-' for stdin. A directory is read for .yaml, .yml and .json files.
     #[arg(short = 'f', long = "filename")]
@@ -68,17 +93,8 @@ pub struct FileArgs {
     #[arg(long = "skip-empty")]
     pub skip_empty: bool,
 
-    /// Path to the file containing connection configuration in YAML or JSON format.
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "/etc/calico/calicoctl.cfg"
-    )]
-    pub config: PathBuf,
-
-    /// Namespace of the resource; only applicable to namespaced kinds.
-    #[arg(short = 'n', long = "namespace", default_value = "")]
-    pub namespace: String,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -167,17 +183,8 @@ pub struct PatchArgs {
     #[arg(short = 't', long = "type", default_value = "strategic")]
     pub patch_type: String,
 
-    /// Path to the file containing connection configuration.
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "/etc/calico/calicoctl.cfg"
-    )]
-    pub config: PathBuf,
-
-    /// Namespace of the resource.
-    #[arg(short = 'n', long = "namespace", default_value = "")]
-    pub namespace: String,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -189,17 +196,8 @@ pub struct LabelArgs {
     /// `key=value` to set, or `key` with --remove.
     pub label: String,
 
-    /// Path to the file containing connection configuration.
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "/etc/calico/calicoctl.cfg"
-    )]
-    pub config: PathBuf,
-
-    /// Namespace of the resource.
-    #[arg(short = 'n', long = "namespace", default_value = "")]
-    pub namespace: String,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
 
     /// Replace the value of a label that is already set.
     #[arg(long)]

@@ -129,7 +129,7 @@ pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String
     let outcomes = each(
         &connection.client,
         resources,
-        &args.file.namespace,
+        &args.file.conn.namespace,
         |client, resource| Box::pin(resources::create(client, resource)),
         |err| skip_exists && err.is_already_exists(),
     )
@@ -143,7 +143,7 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
     let outcomes = each(
         &connection.client,
         resources,
-        &args.namespace,
+        &args.conn.namespace,
         |client, resource| Box::pin(resources::apply(client, resource)),
         |_| false,
     )
@@ -162,7 +162,7 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
     let single_kind = single_kind(&resources);
     let mut done = 0;
     for mut resource in resources {
-        let result = match resources::handle_namespace(&mut resource, &args.namespace) {
+        let result = match resources::handle_namespace(&mut resource, &args.conn.namespace) {
             Err(message) => Err(message),
             Ok(()) => resources::replace(&connection.client, resource)
                 .await
@@ -214,7 +214,7 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
             if args.names.iter().any(String::is_empty) {
                 return Err(Failure::message("resource name may not be empty"));
             }
-            let namespace = crate::commands::namespace_for(kind, &args.file.namespace, false)
+            let namespace = crate::commands::namespace_for(kind, &args.file.conn.namespace, false)
                 .map_err(Failure::message)?
                 .unwrap_or_default();
             Ok(args
@@ -226,7 +226,7 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
         (None, Some(_)) => {
             let mut targets = Vec::new();
             for mut resource in read_file_resources(&args.file)? {
-                resources::handle_namespace(&mut resource, &args.file.namespace)
+                resources::handle_namespace(&mut resource, &args.file.conn.namespace)
                     .map_err(Failure::message)?;
                 let revision = resource.metadata().resource_version.clone();
                 targets.push((ResourceKey::of(&resource), Some(revision)));

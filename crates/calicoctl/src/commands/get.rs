@@ -149,7 +149,7 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
             let kind = registry::resolve_kind(word)
                 .ok_or_else(|| setup_error(format!("resource type '{word}' is not supported")))?;
             if args.names.is_empty() {
-                let namespace = namespace_for(kind, &args.file.namespace, all_namespaces)
+                let namespace = namespace_for(kind, &args.file.conn.namespace, all_namespaces)
                     .map_err(setup_error)?;
                 match list(connection, kind, namespace, selector.as_ref()).await {
                     Ok(result) => results.push(result),
@@ -161,7 +161,7 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
                         "cannot use --all-namespace flag for getting a single resource",
                     ));
                 }
-                let namespace = namespace_for(kind, &args.file.namespace, false)
+                let namespace = namespace_for(kind, &args.file.conn.namespace, false)
                     .map_err(setup_error)?
                     .unwrap_or_default();
                 for name in &args.names {
@@ -203,7 +203,7 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
             if shows_nodes {
                 context.global_as_number = global_as_number(connection).await;
             }
-            let print_namespace = all_namespaces || !args.file.namespace.is_empty();
+            let print_namespace = all_namespaces || !args.file.conn.namespace.is_empty();
             table::render(&results, &columns, print_namespace, &context)
         }
         Format::Template(template) => {

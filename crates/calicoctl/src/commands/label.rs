@@ -23,7 +23,7 @@ pub async fn run(args: &LabelArgs, connection: &Connection) -> Result<String, Fa
             None => return Err(Failure::message(format!("invalid label {}", args.label))),
         }
     };
-    let namespace = namespace_for(kind, &args.namespace, false)
+    let namespace = namespace_for(kind, &args.conn.namespace, false)
         .map_err(Failure::message)?
         .unwrap_or_default();
     let key = ResourceKey::new(kind, namespace, name.clone());

@@ -19,12 +19,12 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Validate(args) => return validate::run(args),
         Command::Version(args) => return version::run(args),
         Command::Completion(args) => return Ok(completion(args.shell)),
-        Command::Create(args) => (&args.file.config, &cli.command),
-        Command::Apply(args) | Command::Replace(args) => (&args.config, &cli.command),
-        Command::Delete(args) => (&args.file.config, &cli.command),
-        Command::Get(args) => (&args.file.config, &cli.command),
-        Command::Patch(args) => (&args.config, &cli.command),
-        Command::Label(args) => (&args.config, &cli.command),
+        Command::Create(args) => (&args.file.conn.config, &cli.command),
+        Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
+        Command::Delete(args) => (&args.file.conn.config, &cli.command),
+        Command::Get(args) => (&args.file.conn.config, &cli.command),
+        Command::Patch(args) => (&args.conn.config, &cli.command),
+        Command::Label(args) => (&args.conn.config, &cli.command),
     };
     if !cli.context.is_empty() {
         // calicoctl passes --context on to the Kubernetes settings this way.
@@ -103,7 +103,7 @@ pub fn namespace_for(
 pub fn read_only_targets(args: &FileArgs) -> Result<Vec<ResourceKey>, Failure> {
     let mut keys = Vec::new();
     for mut resource in crud::read_file_resources(args)? {
-        crate::resources::handle_namespace(&mut resource, &args.namespace)
+        crate::resources::handle_namespace(&mut resource, &args.conn.namespace)
             .map_err(|e| Failure::message(format!("failed to get resources: {e}")))?;
         keys.push(ResourceKey::of(&resource));
     }

@@ -22,7 +22,7 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
     if args.name.is_empty() {
         return Err(Failure::message("resource name may not be empty"));
     }
-    let namespace = namespace_for(kind, &args.namespace, false)
+    let namespace = namespace_for(kind, &args.conn.namespace, false)
         .map_err(hit)?
         .unwrap_or_default();
     let key = ResourceKey::new(kind, namespace, args.name.clone());
