@@ -30,27 +30,17 @@ spec:
 #[test]
 fn create_twice_reports_already_exists() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
+    let file = store.file("sets.yaml", SETS).display().to_string();
+    assert_eq!(
+        store.ok(&["create", "-f", &file]),
+        "Successfully created 2 resource(s)\n"
+    );
+    assert_eq!(
+        store.fails(&["create", "-f", &file]),
+        "failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) resource already exists: NetworkSet(prod/partners)]\n"
+    );
     store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
-        .success()
-        .stdout("Successfully created 2 resource(s)\n")
-        .stderr("");
-    store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
-        .code(1)
-        .stderr("failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) resource already exists: NetworkSet(prod/partners)]\n");
-    store
-        .calicoctl()
-        .args(["create", "--skip-exists", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["create", "--skip-exists", "-f", &file])
         .success()
         .stdout("Successfully created 2 resource(s)\n");
 }
@@ -58,23 +48,10 @@ fn create_twice_reports_already_exists() {
 #[test]
 fn get_lists_and_named_resources() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
-    store
-        .calicoctl()
-        .args(["apply", "-f"])
-        .arg(&file)
-        .assert()
-        .success();
+    let file = store.file("sets.yaml", SETS).display().to_string();
+    store.run(&["apply", "-f", &file]).success();
 
-    let out = store
-        .calicoctl()
-        .args(["get", "globalnetworksets", "-o", "yaml"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = store.ok(&["get", "globalnetworksets", "-o", "yaml"]);
     assert!(text.starts_with("apiVersion: projectcalico.org/v3\nitems:\n- apiVersion: projectcalico.org/v3\n  kind: GlobalNetworkSet\n"), "{text}");
     assert!(
         text.contains("kind: GlobalNetworkSetList\nmetadata:\n  resourceVersion: \""),
@@ -82,28 +59,20 @@ fn get_lists_and_named_resources() {
     );
 
     store
-        .calicoctl()
-        .args(["get", "netsets", "-n", "prod"])
-        .assert()
+        .run(&["get", "netsets", "-n", "prod"])
         .success()
         .stdout("NAMESPACE   NAME       \nprod        partners   \n\n");
     store
-        .calicoctl()
-        .args(["get", "netsets"])
-        .assert()
+        .run(&["get", "netsets"])
         .success()
         .stdout("NAME   \n\n");
     store
-        .calicoctl()
-        .args(["get", "globalnetworkset", "blocked", "missing"])
-        .assert()
+        .run(&["get", "globalnetworkset", "blocked", "missing"])
         .code(1)
         .stdout("NAME      \nblocked   \n\n")
         .stderr("resource does not exist: GlobalNetworkSet(missing) with error: <nil>\n");
     store
-        .calicoctl()
-        .args(["get", "gnetsets", "-o", "wide"])
-        .assert()
+        .run(&["get", "gnetsets", "-o", "wide"])
         .success()
         .stdout("NAME      NETS              \nblocked   198.51.100.0/24   \n\n");
 }
@@ -111,30 +80,18 @@ fn get_lists_and_named_resources() {
 #[test]
 fn json_output_keeps_go_field_order_and_export_strips_metadata() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
-    store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
-        .success();
-    let out = store
-        .calicoctl()
-        .args([
-            "get",
-            "globalnetworkset",
-            "blocked",
-            "-o",
-            "json",
-            "--export",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let file = store.file("sets.yaml", SETS).display().to_string();
+    store.run(&["create", "-f", &file]).success();
+    let out = store.ok(&[
+        "get",
+        "globalnetworkset",
+        "blocked",
+        "-o",
+        "json",
+        "--export",
+    ]);
     assert_eq!(
-        String::from_utf8(out).unwrap(),
+        out,
         "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"creationTimestamp\": null,\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}"
     );
 }
@@ -142,82 +99,57 @@ fn json_output_keeps_go_field_order_and_export_strips_metadata() {
 #[test]
 fn label_patch_replace_delete() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
+    let file = store.file("sets.yaml", SETS).display().to_string();
+    store.run(&["create", "-f", &file]).success();
     store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
-        .success();
-    store
-        .calicoctl()
-        .args(["label", "globalnetworkset", "blocked", "env=prod"])
-        .assert()
+        .run(&["label", "globalnetworkset", "blocked", "env=prod"])
         .success()
         .stdout("Successfully set label env on globalnetworkset blocked\n");
+    assert_eq!(
+        store.fails(&["label", "globalnetworkset", "blocked", "env=dev"]),
+        "failed to update label of globalnetworkset blocked, key env is already present. please use '--overwrite' to set a new value\n"
+    );
     store
-        .calicoctl()
-        .args(["label", "globalnetworkset", "blocked", "env=dev"])
-        .assert()
-        .code(1)
-        .stderr("failed to update label of globalnetworkset blocked, key env is already present. please use '--overwrite' to set a new value\n");
-    store
-        .calicoctl()
-        .args(["label", "globalnetworkset", "blocked", "env", "--remove"])
-        .assert()
+        .run(&["label", "globalnetworkset", "blocked", "env", "--remove"])
         .success()
         .stdout("Successfully removed label env from globalnetworkset blocked\n");
     store
-        .calicoctl()
-        .args([
+        .run(&[
             "patch",
             "globalnetworkset",
             "blocked",
             "-p",
             r#"{"spec":{"nets":["10.0.0.0/8"]}}"#,
         ])
-        .assert()
         .success()
         .stdout("Successfully patched 1 'GlobalNetworkSet' resource\n");
     store
-        .calicoctl()
-        .args([
+        .run(&[
             "get",
             "globalnetworkset",
             "blocked",
             "-o",
             "go-template={{range .}}{{join .Spec.Nets \",\"}}{{end}}",
         ])
-        .assert()
         .success()
         .stdout("10.0.0.0/8");
 
     // replace brings the file's spec back and keeps the labels from the file.
     store
-        .calicoctl()
-        .args(["replace", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["replace", "-f", &file])
         .success()
         .stdout("Successfully replaced 2 resource(s)\n");
 
     store
-        .calicoctl()
-        .args(["delete", "globalnetworkset", "blocked"])
-        .assert()
+        .run(&["delete", "globalnetworkset", "blocked"])
         .success()
         .stdout("Successfully deleted 1 'GlobalNetworkSet' resource(s)\n");
+    assert_eq!(
+        store.fails(&["delete", "globalnetworkset", "blocked"]),
+        "Failed to delete 'GlobalNetworkSet' resource: resource does not exist: GlobalNetworkSet(blocked) with error: <nil>\n\n"
+    );
     store
-        .calicoctl()
-        .args(["delete", "globalnetworkset", "blocked"])
-        .assert()
-        .code(1)
-        .stderr("Failed to delete 'GlobalNetworkSet' resource: resource does not exist: GlobalNetworkSet(blocked) with error: <nil>\n\n");
-    store
-        .calicoctl()
-        .args(["delete", "--skip-not-exists", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["delete", "--skip-not-exists", "-f", &file])
         .success()
         .stdout("Successfully deleted 2 resource(s)\n");
 }
@@ -225,34 +157,23 @@ fn label_patch_replace_delete() {
 #[test]
 fn selector_filters_lists() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
+    let file = store.file("sets.yaml", SETS).display().to_string();
+    store.run(&["create", "-f", &file]).success();
     store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
-        .success();
-    store
-        .calicoctl()
-        .args([
+        .run(&[
             "get",
             "globalnetworksets",
             "--selector",
             "role == 'blocked'",
         ])
-        .assert()
         .success()
         .stdout("NAME      \nblocked   \n\n");
     store
-        .calicoctl()
-        .args(["get", "globalnetworksets", "--selector", "role == 'other'"])
-        .assert()
+        .run(&["get", "globalnetworksets", "--selector", "role == 'other'"])
         .success()
         .stdout("NAME   \n\n");
     store
-        .calicoctl()
-        .args(["get", "globalnetworksets", "--selector", "role = 'x'"])
-        .assert()
+        .run(&["get", "globalnetworksets", "--selector", "role = 'x'"])
         .code(1)
         .stderr(predicate::str::starts_with("failed to get resources: "));
 }
@@ -290,12 +211,9 @@ fn the_embedded_store_is_the_default_with_a_notice() {
 #[test]
 fn namespace_rules_apply_to_files_and_flags() {
     let store = Store::new();
-    let file = store.file("sets.yaml", SETS);
+    let file = store.file("sets.yaml", SETS).display().to_string();
     store
-        .calicoctl()
-        .args(["create", "-n", "dev", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["create", "-n", "dev", "-f", &file])
         .code(1)
         .stderr(predicate::str::contains(
             "GlobalNetworkSet is not namespaced",
@@ -303,50 +221,42 @@ fn namespace_rules_apply_to_files_and_flags() {
         .stderr(predicate::str::contains(
             "resource namespace does not match client namespace. prod != dev",
         ));
-    store
-        .calicoctl()
-        .args(["get", "netsets", "-A", "-n", "x"])
-        .assert()
-        .code(1)
-        .stderr("failed to get resources: cannot use both --namespace and --all-namespaces flags at the same time\n");
+    assert_eq!(
+        store.fails(&["get", "netsets", "-A", "-n", "x"]),
+        "failed to get resources: cannot use both --namespace and --all-namespaces flags at the same time\n"
+    );
 }
 
 #[test]
 fn a_bad_document_writes_nothing() {
     let store = Store::new();
     let broken = format!("{SETS}---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {{name: [oops\n");
-    let file = store.file("broken.yaml", &broken);
+    let file = store.file("broken.yaml", &broken).display().to_string();
     store
-        .calicoctl()
-        .args(["create", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["create", "-f", &file])
         .code(1)
         .stdout("")
         .stderr(predicate::str::starts_with(format!(
-            "failed to execute command: {}: document 3: ",
-            file.display()
+            "failed to execute command: {file}: document 3: "
         )));
-    let unknown_kind = store.file(
-        "kind.yaml",
-        &format!(
-            "{SETS}---\napiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {{name: g}}\n"
-        ),
-    );
+    let unknown_kind = store
+        .file(
+            "kind.yaml",
+            &format!(
+                "{SETS}---\napiVersion: projectcalico.org/v3\nkind: Gadget\nmetadata: {{name: g}}\n"
+            ),
+        )
+        .display()
+        .to_string();
     store
-        .calicoctl()
-        .args(["apply", "-f"])
-        .arg(&unknown_kind)
-        .assert()
+        .run(&["apply", "-f", &unknown_kind])
         .code(1)
         .stderr(predicate::str::contains(
             "unknown resource type (Gadget) and/or version (projectcalico.org/v3)",
         ));
     // Nothing from either file was written.
     store
-        .calicoctl()
-        .args(["get", "globalnetworksets"])
-        .assert()
+        .run(&["get", "globalnetworksets"])
         .success()
         .stdout("NAME   \n\n");
 }
@@ -354,22 +264,20 @@ fn a_bad_document_writes_nothing() {
 #[test]
 fn an_invalid_resource_fails_alone() {
     let store = Store::new();
-    let file = store.file(
-        "partial.yaml",
-        &SETS.replace("192.0.2.0/28", "192.0.2.0/99"),
-    );
+    let file = store
+        .file(
+            "partial.yaml",
+            &SETS.replace("192.0.2.0/28", "192.0.2.0/99"),
+        )
+        .display()
+        .to_string();
     store
-        .calicoctl()
-        .args(["apply", "-f"])
-        .arg(&file)
-        .assert()
+        .run(&["apply", "-f", &file])
         .code(1)
         .stdout("Partial success: applied the first 1 out of 2 resources:\n")
         .stderr(predicate::str::contains("spec.nets[0] = '192.0.2.0/99'"));
     store
-        .calicoctl()
-        .args(["get", "globalnetworksets"])
-        .assert()
+        .run(&["get", "globalnetworksets"])
         .success()
         .stdout("NAME      \nblocked   \n\n");
 }

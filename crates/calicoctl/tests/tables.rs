@@ -9,7 +9,6 @@ mod common;
 use common::Store;
 use insta::assert_snapshot;
 use std::path::PathBuf;
-use std::process::Output;
 
 /// The path of an example manifest.
 fn example(file: &str) -> String {
@@ -44,36 +43,14 @@ fn visible(text: &str) -> String {
     out
 }
 
-#[allow(clippy::expect_used)]
-fn run(store: &Store, args: &[&str]) -> Output {
-    store
-        .calicoctl()
-        .args(args)
-        .output()
-        .expect("calicoctl runs")
-}
-
-/// Runs a command that must succeed without writing to stderr; returns its stdout.
-fn ok(store: &Store, args: &[&str]) -> String {
-    let out = run(store, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "calicoctl {args:?} failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    stdout
-}
-
 fn create(store: &Store, file: &str) {
-    let out = ok(store, &["create", "-f", &example(file)]);
+    let out = store.ok(&["create", "-f", &example(file)]);
     assert!(out.starts_with("Successfully created 1 '"), "{out}");
 }
 
 /// A table, with its line ends made visible.
 fn table(store: &Store, args: &[&str]) -> String {
-    visible(&ok(store, args))
+    visible(&store.ok(args))
 }
 
 /// Creates a global kind's example (after `prereqs`) and snapshots `get <kind>` in ps and wide.
@@ -285,12 +262,13 @@ fn ippool_custom_columns() {
 fn unknown_custom_column_heading() {
     let store = Store::new();
     create(&store, "ippool.yaml");
-    let out = run(&store, &["get", "ippool", "-o", "custom-columns=NAME,FOO"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let out = store
+        .run(&["get", "ippool", "-o", "custom-columns=NAME,FOO"])
+        .code(1)
+        .stdout("");
     assert_snapshot!(
         "ippool_unknown_heading_stderr",
-        visible(&String::from_utf8_lossy(&out.stderr))
+        visible(&String::from_utf8_lossy(&out.get_output().stderr))
     );
 }
 
@@ -299,7 +277,7 @@ fn unknown_custom_column_heading() {
 #[test]
 fn clusterinformation() {
     let store = Store::new();
-    ok(&store, &["apply", "-f", &example("networkset.yaml")]);
+    store.ok(&["apply", "-f", &example("networkset.yaml")]);
     assert_snapshot!(
         "clusterinformation_custom_columns",
         table(
@@ -313,16 +291,13 @@ fn clusterinformation() {
         )
     );
     // The ps table, with the random GUID replaced by 32 `#` (same width, so the padding holds).
-    let guid = ok(
-        &store,
-        &[
-            "get",
-            "clusterinformation",
-            "default",
-            "-o",
-            "go-template={{range .}}{{.Spec.ClusterGUID}}{{end}}",
-        ],
-    );
+    let guid = store.ok(&[
+        "get",
+        "clusterinformation",
+        "default",
+        "-o",
+        "go-template={{range .}}{{.Spec.ClusterGUID}}{{end}}",
+    ]);
     assert_eq!(guid.len(), 32, "{guid:?}");
     assert!(guid.chars().all(|c| c.is_ascii_hexdigit()), "{guid:?}");
     let ps = table(&store, &["get", "clusterinformation"]);
@@ -340,16 +315,10 @@ fn clusterinformation() {
 fn ippool_yaml_and_json() {
     let store = Store::new();
     create(&store, "ippool.yaml");
-    let yaml = ok(
-        &store,
-        &["get", "ippool", "rack1-ipv4", "-o", "yaml", "--export"],
-    );
+    let yaml = store.ok(&["get", "ippool", "rack1-ipv4", "-o", "yaml", "--export"]);
     assert!(yaml.ends_with('\n') && !yaml.ends_with("\n\n"), "{yaml:?}");
     assert_snapshot!("ippool_yaml_export", yaml);
-    let json = ok(
-        &store,
-        &["get", "ippool", "rack1-ipv4", "-o", "json", "--export"],
-    );
+    let json = store.ok(&["get", "ippool", "rack1-ipv4", "-o", "json", "--export"]);
     // Line ends made visible: whether the document ends with a newline is part of the snapshot.
     assert_snapshot!("ippool_json_export", visible(&json));
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+use assert_cmd::assert::Assert;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,34 @@ impl Store {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).expect("write test file");
         path
+    }
+
+    /// Runs calicoctl with `args` on this store, for assertions on the outcome.
+    pub fn run(&self, args: &[&str]) -> Assert {
+        self.calicoctl().args(args).assert()
+    }
+
+    /// Runs a command that must succeed without writing to stderr; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self
+            .calicoctl()
+            .args(args)
+            .output()
+            .expect("calicoctl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "calicoctl {args:?} failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+            out.status
+        );
+        stdout
+    }
+
+    /// Runs a command that must exit with code 1; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args).code(1);
+        String::from_utf8_lossy(&out.get_output().stderr).into_owned()
     }
 }
 
