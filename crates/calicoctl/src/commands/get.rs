@@ -87,10 +87,9 @@ fn export(resource: &mut AnyResource) {
 
 /// Tiers list in order of `spec.order`, unset orders last (calicoctl sorts them).
 fn sort_tiers(items: &mut [AnyResource]) {
-    let order = |r: &AnyResource| {
-        r.to_json_value()
-            .ok()
-            .and_then(|v| v.pointer("/spec/order").and_then(serde_json::Value::as_f64))
+    let order = |r: &AnyResource| match r {
+        AnyResource::Tier(tier) => tier.spec.order,
+        _ => None,
     };
     items.sort_by(|a, b| match (order(a), order(b)) {
         (Some(x), Some(y)) => x.total_cmp(&y),
