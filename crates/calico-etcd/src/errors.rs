@@ -164,7 +164,10 @@ pub(crate) fn connect_failure(
                 .tls
                 .as_ref()
                 .is_some_and(|t| t.cert.is_some() && t.key.is_some());
-            let hint = if has_identity {
+            let has_ca = settings.tls.as_ref().is_some_and(|t| t.ca.is_some());
+            let hint = if message.contains("UnknownIssuer") && !has_ca {
+                " (set etcdCACertFile to the CA that signed the server's certificate)".to_string()
+            } else if has_identity || message.contains("peer certificate") {
                 String::new()
             } else {
                 " (the server may require a client certificate: set etcdCertFile and etcdKeyFile)"

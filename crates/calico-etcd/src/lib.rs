@@ -191,9 +191,11 @@ impl EtcdSettings {
         }
         if let Some(material) = &self.tls {
             let mut tls = TlsOptions::new();
-            if let Some(ca) = &material.ca {
-                tls = tls.ca_certificate(Certificate::from_pem(ca));
-            }
+            tls = match &material.ca {
+                Some(ca) => tls.ca_certificate(Certificate::from_pem(ca)),
+                // Like Go's TLS client: the system's trust roots when no CA is given.
+                None => tls.with_native_roots(),
+            };
             match (&material.cert, &material.key) {
                 (Some(cert), Some(key)) => tls = tls.identity(Identity::from_pem(cert, key)),
                 (None, None) => {}

@@ -58,6 +58,21 @@ async fn tls_with_a_client_certificate() {
     assert!(message.contains("client certificate"), "{message}");
     assert!(!message.contains('\n'), "{message}");
 
+    // A server certificate the client does not trust (no CA given: the system's roots).
+    let mut untrusted = spec(server.endpoint());
+    untrusted.etcd_cert_file = files.client_cert.display().to_string();
+    untrusted.etcd_key_file = files.client_key.display().to_string();
+    let message = connect_error(&untrusted).await;
+    eprintln!("untrusted server certificate: {message}");
+    assert!(
+        message.starts_with(&format!(
+            "TLS connection to etcd at {} failed",
+            server.endpoint()
+        )),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+
     // Plain HTTP against a TLS server.
     let plain = spec(&server.endpoint().replace("https://", "http://"));
     let message = connect_error(&plain).await;
