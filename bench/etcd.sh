@@ -20,15 +20,19 @@ cargo build --release -q -p calico-etcd --example etcd_floor
 BIN=$TARGET/release/calicoctl
 FLOOR=$TARGET/release/examples/etcd_floor
 WORK=$(mktemp -d)
+DATA=$WORK
+[ -d /dev/shm ] && DATA=$(mktemp -d /dev/shm/etcd-bench-XXXXXX)
 ETCD_PID=
-cleanup() { [ -n "$ETCD_PID" ] && kill "$ETCD_PID" 2>/dev/null && wait "$ETCD_PID" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() {
+  set +e
+  if [ -n "$ETCD_PID" ]; then kill "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null; fi
+  rm -rf "$WORK" "$DATA"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CP=$(free_port) PP=$(free_port)
 EP=http://127.0.0.1:$CP
-DATA=$WORK/etcd
-[ -d /dev/shm ] && DATA=$(mktemp -d /dev/shm/etcd-bench-XXXXXX) && trap 'cleanup; rm -rf "$DATA"' EXIT
 etcd --name bench --data-dir "$DATA/data" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
   --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
   --initial-cluster "bench=http://127.0.0.1:$PP" --quota-backend-bytes 4294967296 >"$WORK/etcd.log" 2>&1 &
