@@ -8,6 +8,7 @@ use calico_datastore::apiconfig::{
 };
 use calico_datastore::client::Client;
 use calico_datastore::{EmbeddedStore, KvBackend};
+use calico_etcd::EtcdStore;
 
 use crate::report::Failure;
 
@@ -54,7 +55,7 @@ pub fn load_config(config_path: &Path) -> Result<ApiConfig, ConfigError> {
 }
 
 /// Loads settings and connects to the datastore they name.
-pub fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
+pub async fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
     let config = load_config(config_path).map_err(ConnectError::Config)?;
     let client = match config.datastore_type {
         DatastoreType::Embedded => {
@@ -69,6 +70,12 @@ pub fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
             }
             let store =
                 EmbeddedStore::open(&path).map_err(|e| ConnectError::Driver(e.to_string()))?;
+            Client::new(Arc::new(KvBackend::new(store)))
+        }
+        DatastoreType::EtcdV3 => {
+            let store = EtcdStore::connect_spec(&config.spec)
+                .await
+                .map_err(|e| ConnectError::Driver(e.to_string()))?;
             Client::new(Arc::new(KvBackend::new(store)))
         }
         other => {

@@ -35,19 +35,22 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::message(format!("failed to start: {e}")))?;
-    let connection = clientmgr::connect(config).map_err(|e| e.into_failure())?;
     runtime.block_on(async {
+        let connection = clientmgr::connect(config)
+            .await
+            .map_err(|e| e.into_failure())?;
+        let connection = &connection;
         if !cli.allow_version_mismatch {
-            version::check_mismatch(&connection).await?;
+            version::check_mismatch(connection).await?;
         }
         match command {
-            Command::Create(args) => crud::create(args, &connection).await,
-            Command::Apply(args) => crud::apply(args, &connection).await,
-            Command::Replace(args) => crud::replace(args, &connection).await,
-            Command::Delete(args) => crud::delete(args, &connection).await,
-            Command::Get(args) => get::run(args, &connection).await,
-            Command::Patch(args) => patch::run(args, &connection).await,
-            Command::Label(args) => label::run(args, &connection).await,
+            Command::Create(args) => crud::create(args, connection).await,
+            Command::Apply(args) => crud::apply(args, connection).await,
+            Command::Replace(args) => crud::replace(args, connection).await,
+            Command::Delete(args) => crud::delete(args, connection).await,
+            Command::Get(args) => get::run(args, connection).await,
+            Command::Patch(args) => patch::run(args, connection).await,
+            Command::Label(args) => label::run(args, connection).await,
             Command::Validate(_) | Command::Version(_) | Command::Completion(_) => {
                 Ok(String::new())
             }

@@ -96,15 +96,15 @@ pub fn run(args: &VersionArgs) -> Result<String, Failure> {
     } else {
         std::path::PathBuf::from(&args.config)
     };
-    let Ok(connection) = crate::clientmgr::connect(&config) else {
-        out.push_str("Unable to detect installed Calico version\n");
-        return Ok(out);
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::message(format!("failed to start: {e}")))?;
     runtime.block_on(async {
+        let Ok(connection) = crate::clientmgr::connect(&config).await else {
+            out.push_str("Unable to detect installed Calico version\n");
+            return Ok(out);
+        };
         let Some(interval) = poll else {
             out.push_str(&cluster_lines(&connection).await?);
             return Ok(out);

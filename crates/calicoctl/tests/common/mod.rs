@@ -6,6 +6,8 @@ use assert_cmd::assert::Assert;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+pub mod tour;
+
 /// A throw-away embedded datastore (and home directory) for one test.
 pub struct Store {
     pub dir: tempfile::TempDir,
@@ -76,6 +78,12 @@ pub fn bare(home: &Path) -> Command {
         "CALICO_DATASTORE_PATH",
         "ETCD_ENDPOINTS",
         "CALICO_ETCD_ENDPOINTS",
+        "ETCD_DISCOVERY_SRV",
+        "ETCD_USERNAME",
+        "ETCD_PASSWORD",
+        "ETCD_KEY_FILE",
+        "ETCD_CERT_FILE",
+        "ETCD_CA_CERT_FILE",
         "KUBECONFIG",
         "CALICO_KUBECONFIG",
         "K8S_API_ENDPOINT",
@@ -86,4 +94,34 @@ pub fn bare(home: &Path) -> Command {
     }
     cmd.env("HOME", home);
     cmd
+}
+
+/// A throw-away etcd (and home directory) for one test.
+pub struct Etcd {
+    pub server: calico_test_support::EtcdServer,
+    pub home: tempfile::TempDir,
+}
+
+impl Etcd {
+    pub fn new() -> Self {
+        Etcd {
+            server: calico_test_support::EtcdServer::start(),
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// calicoctl pointed at this etcd through the environment.
+    pub fn calicoctl(&self) -> Command {
+        let mut cmd = bare(self.home.path());
+        cmd.env("DATASTORE_TYPE", "etcdv3")
+            .env("ETCD_ENDPOINTS", self.server.endpoint());
+        cmd
+    }
+
+    /// Writes a file into the home directory and returns its path.
+    pub fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.home.path().join(name);
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
 }

@@ -1,0 +1,657 @@
+//! Calico's etcdv3 driver: [`EtcdStore`], a [`KvStore`] on an etcd v3 cluster.
+//!
+//! Wrapped in [`calico_datastore::KvBackend`] it keeps exactly the keys and values Calico's
+//! `libcalico-go/lib/backend/etcdv3` keeps, with the same transactions:
+//!
+//! - create: `If(Version(key) == 0) Then(Put) Else(Get)`;
+//! - update: `If(Version(key) > 0, ModRevision(key) == rev) Then(Put) Else(Get)`;
+//! - delete: `If(Version(key) > 0[, ModRevision(key) == rev]) Then(Delete with PrevKV) Else(Get)`;
+//! - range: paged prefix reads, every page at the first page's revision;
+//! - watch: changes after `after`, with previous values; a compaction cancel becomes
+//!   [`KvError::Compacted`] and ends the stream.
+//!
+//! Connection settings come from Calico's `ApiConfigSpec` ([`EtcdSettings::from_spec`]), with
+//! Calico's checks and error texts. Secrets never appear in `Debug` output or errors.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use calico_datastore::apiconfig::ApiConfigSpec;
+use calico_datastore::kv::{
+    boxed_watch, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRange,
+    RawWatch, UpdateOutcome,
+};
+use etcd_client::{
+    Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions,
+    EventType, GetOptions, Identity, KeyValue, PutOptions, TlsOptions, TxnOp, TxnOpResponse,
+    WatchOptions, WatchStream,
+};
+
+mod errors;
+
+pub use errors::describe_error;
+
+/// Calico's dial timeout.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Calico's keepalive time and timeout.
+pub const KEEPALIVE_TIME: Duration = Duration::from_secs(30);
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Keys per range request.
+pub const DEFAULT_PAGE_SIZE: i64 = 500;
+
+/// TLS material (PEM bytes).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsMaterial {
+    pub ca: Option<Vec<u8>>,
+    pub cert: Option<Vec<u8>>,
+    pub key: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |v: &Option<Vec<u8>>| if v.is_some() { "<redacted>" } else { "" };
+        f.debug_struct("TlsMaterial")
+            .field("ca", &shown(&self.ca))
+            .field("cert", &shown(&self.cert))
+            .field("key", &shown(&self.key))
+            .finish()
+    }
+}
+
+/// How to reach etcd. `Debug` redacts the password and the TLS material.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EtcdSettings {
+    pub endpoints: Vec<String>,
+    /// Username and password (used only when both are set, as Calico does).
+    pub credentials: Option<(String, String)>,
+    pub tls: Option<TlsMaterial>,
+    /// Keys per range request.
+    pub page_size: i64,
+}
+
+impl fmt::Debug for EtcdSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EtcdSettings")
+            .field("endpoints", &self.endpoints)
+            .field(
+                "username",
+                &self.credentials.as_ref().map(|(user, _)| user.as_str()),
+            )
+            .field("password", &self.credentials.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+fn read_pem(kind: &str, path: &str) -> Result<Option<Vec<u8>>, KvError> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some).map_err(|err| {
+        KvError::Store(format!(
+            "could not read the etcd {kind} file {path}: {}",
+            errors::io_text(&err)
+        ))
+    })
+}
+
+fn inline_pem(value: &str) -> Option<Vec<u8>> {
+    (!value.is_empty()).then(|| value.as_bytes().to_vec())
+}
+
+impl EtcdSettings {
+    /// Settings for plain endpoints (tests, tools).
+    pub fn new<I, S>(endpoints: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        EtcdSettings {
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
+            credentials: None,
+            tls: None,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+
+    /// Calico's etcdv3 settings, checked as `libcalico-go`'s etcdv3 client checks them.
+    pub fn from_spec(spec: &ApiConfigSpec) -> Result<Self, KvError> {
+        let endpoints: Vec<String> = spec
+            .etcd_endpoints
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !endpoints.is_empty() && !spec.etcd_discovery_srv.is_empty() {
+            return Err(KvError::Store(
+                "multiple discovery or bootstrap options specified, use either \"etcdEndpoints\" \
+                 or \"etcdDiscoverySrv\""
+                    .into(),
+            ));
+        }
+        if endpoints.is_empty() && !spec.etcd_discovery_srv.is_empty() {
+            return Err(KvError::Store(format!(
+                "etcd SRV discovery (etcdDiscoverySrv {}) is not supported by this build; \
+                 list the members in etcdEndpoints instead",
+                spec.etcd_discovery_srv
+            )));
+        }
+        if endpoints.is_empty() {
+            return Err(KvError::Store("no etcd endpoints specified".into()));
+        }
+        let any_inline = !spec.etcd_key.is_empty()
+            || !spec.etcd_cert.is_empty()
+            || !spec.etcd_ca_cert.is_empty();
+        let any_file = !spec.etcd_key_file.is_empty()
+            || !spec.etcd_cert_file.is_empty()
+            || !spec.etcd_ca_cert_file.is_empty();
+        if any_inline && any_file {
+            return Err(KvError::Store(
+                "Cannot mix inline certificate-key and certificate / key files".into(),
+            ));
+        }
+        let material = if any_inline {
+            TlsMaterial {
+                ca: inline_pem(&spec.etcd_ca_cert),
+                cert: inline_pem(&spec.etcd_cert),
+                key: inline_pem(&spec.etcd_key),
+            }
+        } else {
+            TlsMaterial {
+                ca: read_pem("CA certificate", &spec.etcd_ca_cert_file)?,
+                cert: read_pem("certificate", &spec.etcd_cert_file)?,
+                key: read_pem("key", &spec.etcd_key_file)?,
+            }
+        };
+        let wants_tls = any_inline
+            || any_file
+            || endpoints
+                .iter()
+                .any(|e| e.to_ascii_lowercase().starts_with("https://"));
+        let credentials = (!spec.etcd_username.is_empty() && !spec.etcd_password.is_empty())
+            .then(|| (spec.etcd_username.clone(), spec.etcd_password.clone()));
+        Ok(EtcdSettings {
+            endpoints,
+            credentials,
+            tls: wants_tls.then_some(material),
+            page_size: DEFAULT_PAGE_SIZE,
+        })
+    }
+
+    fn connect_options(&self) -> Result<ConnectOptions, KvError> {
+        let mut options = ConnectOptions::new()
+            .with_connect_timeout(DIAL_TIMEOUT)
+            .with_keep_alive(KEEPALIVE_TIME, KEEPALIVE_TIMEOUT);
+        if let Some((user, password)) = &self.credentials {
+            options = options.with_user(user.clone(), password.clone());
+        }
+        if let Some(material) = &self.tls {
+            let mut tls = TlsOptions::new();
+            tls = match &material.ca {
+                Some(ca) => tls.ca_certificate(Certificate::from_pem(ca)),
+                // Like Go's TLS client: the system's trust roots when no CA is given.
+                None => tls.with_native_roots(),
+            };
+            match (&material.cert, &material.key) {
+                (Some(cert), Some(key)) => tls = tls.identity(Identity::from_pem(cert, key)),
+                (None, None) => {}
+                _ => {
+                    return Err(KvError::Store(
+                        "an etcd client certificate needs both the certificate and its key".into(),
+                    ))
+                }
+            }
+            options = options.with_tls(tls);
+        }
+        Ok(options)
+    }
+
+    /// Endpoints with a scheme (Calico accepts `host:port`, meaning http unless TLS is set).
+    fn urls(&self) -> Vec<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        self.endpoints
+            .iter()
+            .map(|e| {
+                if e.contains("://") {
+                    e.clone()
+                } else {
+                    format!("{scheme}://{e}")
+                }
+            })
+            .collect()
+    }
+}
+
+/// An etcd v3 cluster as a [`KvStore`].
+#[derive(Clone)]
+pub struct EtcdStore {
+    client: Client,
+    endpoints: Vec<String>,
+    page_size: i64,
+}
+
+impl fmt::Debug for EtcdStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EtcdStore")
+            .field("endpoints", &self.endpoints)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EtcdStore {
+    /// Connects with Calico's settings.
+    pub async fn connect_spec(spec: &ApiConfigSpec) -> Result<Self, KvError> {
+        Self::connect(&EtcdSettings::from_spec(spec)?).await
+    }
+
+    /// Connects and checks that etcd answers (within the dial timeout), so that an unreachable
+    /// cluster, a TLS problem or bad credentials show up as one clear error.
+    pub async fn connect(settings: &EtcdSettings) -> Result<Self, KvError> {
+        let urls = settings.urls();
+        let location = urls.join(",");
+        let options = settings.connect_options()?;
+        errors::probe_tcp(&urls, &location).await?;
+        let fail = |err: etcd_client::Error| {
+            KvError::Store(errors::connect_failure(&location, settings, &err))
+        };
+        let timed_out = || {
+            KvError::Store(format!(
+                "failed to connect to etcd at {location}: no answer within {}s",
+                DIAL_TIMEOUT.as_secs()
+            ))
+        };
+        let mut client = tokio::time::timeout(DIAL_TIMEOUT, Client::connect(&urls, Some(options)))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(fail)?;
+        tokio::time::timeout(DIAL_TIMEOUT, client.status())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(fail)?;
+        Ok(EtcdStore {
+            client,
+            endpoints: urls,
+            page_size: settings.page_size.max(1),
+        })
+    }
+
+    /// The underlying client (for tools and tests).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn error(&self, err: etcd_client::Error) -> KvError {
+        KvError::Store(errors::describe_error(&self.location(), &err))
+    }
+
+    /// Maps etcd's "compacted" and "future revision" answers for a read at `at`.
+    async fn read_error(&self, key: &str, at: Option<i64>, err: etcd_client::Error) -> KvError {
+        let Some(requested) = at else {
+            return self.error(err);
+        };
+        match errors::revision_problem(&err) {
+            Some(errors::RevisionProblem::Compacted) => KvError::Compacted {
+                requested,
+                compacted: self.compacted_revision(key).await.unwrap_or(requested + 1),
+            },
+            Some(errors::RevisionProblem::Future) => match self.current_revision().await {
+                Ok(current) => KvError::FutureRevision { requested, current },
+                Err(other) => other,
+            },
+            None => self.error(err),
+        }
+    }
+
+    async fn current_revision(&self) -> Result<i64, KvError> {
+        let response = self
+            .client
+            .kv_client()
+            .get("/", Some(GetOptions::new().with_count_only()))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(response.header().map_or(0, |h| h.revision()))
+    }
+
+    /// etcd does not report the compaction revision on reads; a watch from revision 1 does.
+    async fn compacted_revision(&self, key: &str) -> Option<i64> {
+        let mut watch = self
+            .client
+            .watch_client()
+            .watch(key, Some(WatchOptions::new().with_start_revision(1)))
+            .await
+            .ok()?;
+        for _ in 0..3 {
+            let message = tokio::time::timeout(Duration::from_secs(2), watch.message())
+                .await
+                .ok()?
+                .ok()??;
+            if message.compact_revision() > 0 {
+                return Some(message.compact_revision());
+            }
+            if message.canceled() {
+                return None;
+            }
+        }
+        None
+    }
+
+    async fn page(
+        &self,
+        from: &[u8],
+        end: &[u8],
+        at: Option<i64>,
+    ) -> Result<etcd_client::GetResponse, etcd_client::Error> {
+        let mut options = GetOptions::new()
+            .with_range(end.to_vec())
+            .with_limit(self.page_size);
+        if let Some(at) = at {
+            options = options.with_revision(at);
+        }
+        self.client
+            .kv_client()
+            .get(from.to_vec(), Some(options))
+            .await
+    }
+}
+
+fn raw_kv(kv: &KeyValue) -> RawKv {
+    RawKv {
+        key: String::from_utf8_lossy(kv.key()).into_owned(),
+        value: kv.value().to_vec(),
+        create_revision: kv.create_revision(),
+        mod_revision: kv.mod_revision(),
+    }
+}
+
+/// etcd's end of the range "every key starting with `prefix`".
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every key (etcd's "\0" range end).
+    vec![0]
+}
+
+fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> i64 {
+    header.map_or(0, |h| h.revision())
+}
+
+fn first_kv(response: Option<TxnOpResponse>) -> Option<RawKv> {
+    match response {
+        Some(TxnOpResponse::Get(get)) => get.kvs().first().map(raw_kv),
+        _ => None,
+    }
+}
+
+fn unexpected(what: &str) -> KvError {
+    KvError::Store(format!("unexpected answer from etcd to {what}"))
+}
+
+#[async_trait]
+impl KvStore for EtcdStore {
+    async fn get(&self, key: &str, at: Option<i64>) -> Result<Option<RawKv>, KvError> {
+        let options = at.map(|at| GetOptions::new().with_revision(at));
+        match self.client.kv_client().get(key, options).await {
+            Ok(response) => Ok(response.kvs().first().map(raw_kv)),
+            Err(err) => Err(self.read_error(key, at, err).await),
+        }
+    }
+
+    async fn range(&self, prefix: &str, at: Option<i64>) -> Result<RawRange, KvError> {
+        let end = prefix_end(prefix.as_bytes());
+        let first = match self.page(prefix.as_bytes(), &end, at).await {
+            Ok(first) => first,
+            Err(err) => return Err(self.read_error(prefix, at, err).await),
+        };
+        let revision = header_revision(first.header());
+        // Every further page is read at the revision of the first one.
+        let read_at = at.unwrap_or(revision);
+        let mut more = first.more();
+        let mut kvs: Vec<RawKv> = first.kvs().iter().map(raw_kv).collect();
+        while more {
+            let Some(last) = kvs.last() else { break };
+            let mut from = last.key.as_bytes().to_vec();
+            from.push(0);
+            let page = match self.page(&from, &end, Some(read_at)).await {
+                Ok(page) => page,
+                Err(err) => return Err(self.read_error(prefix, Some(read_at), err).await),
+            };
+            more = page.more() && !page.kvs().is_empty();
+            kvs.extend(page.kvs().iter().map(raw_kv));
+        }
+        Ok(RawRange { kvs, revision })
+    }
+
+    async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {
+        let txn = etcd_client::Txn::new()
+            .when([Compare::version(key, CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key, value, None)])
+            .or_else([TxnOp::get(key, None)]);
+        let response = self
+            .client
+            .kv_client()
+            .txn(txn)
+            .await
+            .map_err(|e| self.error(e))?;
+        if response.succeeded() {
+            return Ok(CreateOutcome::Created {
+                revision: header_revision(response.header()),
+            });
+        }
+        first_kv(response.op_responses().into_iter().next())
+            .map(CreateOutcome::Exists)
+            .ok_or_else(|| unexpected("a create"))
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: i64,
+    ) -> Result<UpdateOutcome, KvError> {
+        let txn = etcd_client::Txn::new()
+            .when([
+                Compare::version(key, CompareOp::Greater, 0),
+                Compare::mod_revision(key, CompareOp::Equal, expected),
+            ])
+            .and_then([TxnOp::put(key, value, None)])
+            .or_else([TxnOp::get(key, None)]);
+        let response = self
+            .client
+            .kv_client()
+            .txn(txn)
+            .await
+            .map_err(|e| self.error(e))?;
+        if response.succeeded() {
+            return Ok(UpdateOutcome::Updated {
+                revision: header_revision(response.header()),
+            });
+        }
+        Ok(match first_kv(response.op_responses().into_iter().next()) {
+            Some(current) => UpdateOutcome::Conflict(current),
+            None => UpdateOutcome::Missing,
+        })
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError> {
+        let response = self
+            .client
+            .kv_client()
+            .put(key, value, None::<PutOptions>)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(header_revision(response.header()))
+    }
+
+    async fn delete(&self, key: &str, expected: Option<i64>) -> Result<DeleteOutcome, KvError> {
+        let mut compares = vec![Compare::version(key, CompareOp::Greater, 0)];
+        if let Some(expected) = expected {
+            compares.push(Compare::mod_revision(key, CompareOp::Equal, expected));
+        }
+        let txn = etcd_client::Txn::new()
+            .when(compares)
+            .and_then([TxnOp::delete(
+                key,
+                Some(DeleteOptions::new().with_prev_key()),
+            )])
+            .or_else([TxnOp::get(key, None)]);
+        let response = self
+            .client
+            .kv_client()
+            .txn(txn)
+            .await
+            .map_err(|e| self.error(e))?;
+        let revision = header_revision(response.header());
+        let first = response.op_responses().into_iter().next();
+        if response.succeeded() {
+            return Ok(match first {
+                Some(TxnOpResponse::Delete(deleted)) => match deleted.prev_kvs().first() {
+                    Some(previous) => DeleteOutcome::Deleted {
+                        previous: raw_kv(previous),
+                        revision,
+                    },
+                    None => DeleteOutcome::Missing,
+                },
+                _ => return Err(unexpected("a delete")),
+            });
+        }
+        Ok(match first_kv(first) {
+            Some(current) => DeleteOutcome::Conflict(current),
+            None => DeleteOutcome::Missing,
+        })
+    }
+
+    async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {
+        // Calico watches from `after + 1`. Starting at `after` instead (and skipping its
+        // events) makes a compacted `after` an error, as in the embedded store: the caller's
+        // state at `after` can no longer be checked against history. Revision 0 would mean
+        // "now" to etcd, so the earliest start is 1.
+        let options = WatchOptions::new()
+            .with_range(prefix_end(prefix.as_bytes()))
+            .with_start_revision(after.max(1))
+            .with_prev_key();
+        let stream = self
+            .client
+            .watch_client()
+            .watch(prefix, Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        let state = WatchState {
+            stream,
+            pending: VecDeque::new(),
+            done: false,
+            after,
+            location: self.location(),
+        };
+        Ok(boxed_watch(futures::stream::unfold(state, next_event)))
+    }
+
+    async fn compact(&self, revision: i64) -> Result<(), KvError> {
+        match self
+            .client
+            .kv_client()
+            .compact(revision, Some(CompactionOptions::new().with_physical()))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already compacted at or beyond `revision`: nothing left to do.
+            Err(err)
+                if errors::revision_problem(&err) == Some(errors::RevisionProblem::Compacted) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(self.error(err)),
+        }
+    }
+
+    fn location(&self) -> String {
+        self.endpoints.join(",")
+    }
+
+    fn datastore_type(&self) -> &'static str {
+        "etcdv3"
+    }
+}
+
+struct WatchState {
+    stream: WatchStream,
+    pending: VecDeque<RawEvent>,
+    done: bool,
+    after: i64,
+    location: String,
+}
+
+async fn next_event(mut state: WatchState) -> Option<(Result<RawEvent, KvError>, WatchState)> {
+    loop {
+        if let Some(event) = state.pending.pop_front() {
+            return Some((Ok(event), state));
+        }
+        if state.done {
+            return None;
+        }
+        let message = match state.stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => {
+                state.done = true;
+                let err = KvError::Store(format!("etcd at {} closed the watch", state.location));
+                return Some((Err(err), state));
+            }
+            Err(err) => {
+                state.done = true;
+                let err = KvError::Store(errors::describe_error(&state.location, &err));
+                return Some((Err(err), state));
+            }
+        };
+        if message.canceled() {
+            state.done = true;
+            let err = if message.compact_revision() > 0 {
+                KvError::Compacted {
+                    requested: state.after,
+                    compacted: message.compact_revision(),
+                }
+            } else {
+                KvError::Store(format!(
+                    "etcd cancelled the watch: {}",
+                    message.cancel_reason()
+                ))
+            };
+            return Some((Err(err), state));
+        }
+        for event in message.events() {
+            let Some(kv) = event.kv() else { continue };
+            if kv.mod_revision() <= state.after {
+                continue;
+            }
+            let raw = match event.event_type() {
+                EventType::Put => RawEvent::Put {
+                    kv: raw_kv(kv),
+                    // A first version is a creation, whatever came before.
+                    previous: if kv.version() == 1 {
+                        None
+                    } else {
+                        event.prev_kv().map(raw_kv)
+                    },
+                },
+                EventType::Delete => RawEvent::Delete {
+                    key: String::from_utf8_lossy(kv.key()).into_owned(),
+                    revision: kv.mod_revision(),
+                    previous: event.prev_kv().map(raw_kv),
+                },
+            };
+            state.after = raw.revision();
+            state.pending.push_back(raw);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
