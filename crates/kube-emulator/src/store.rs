@@ -432,22 +432,21 @@ impl Store {
             .filter(|(k, _)| start_after.as_ref().is_none_or(|s| *k > s))
             .filter(|(_, o)| opts.labels.matches(o) && opts.fields.matches(o));
         let mut items = Vec::new();
-        let mut last_key = None;
-        for (k, o) in matching.by_ref() {
+        let mut truncated = false;
+        for (_, o) in matching.by_ref() {
             if opts.limit > 0 && items.len() == opts.limit {
-                last_key = Some(k.clone());
+                truncated = true;
                 break;
             }
             items.push(Self::with_version(def, o.clone()));
         }
         let mut metadata = json!({"resourceVersion": st.rv.to_string()});
-        if let Some(stop) = last_key {
-            // `stop` is the first key not returned: continue after the last one returned.
+        if truncated {
+            // One item past the page was consumed: continue after the last one returned.
             let last_returned = items
                 .last()
                 .map(|o| (meta_str(o, "namespace"), meta_str(o, "name")))
                 .unwrap_or_default();
-            let _ = stop;
             metadata["continue"] = json!(encode_continue(&last_returned, st.rv));
             if opts.labels.is_empty() && opts.fields.is_empty() {
                 metadata["remainingItemCount"] = json!(1 + matching.count());
