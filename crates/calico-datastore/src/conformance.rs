@@ -16,6 +16,8 @@ use crate::backend::{Backend, WatchEvent, WatchStream};
 use crate::error::DatastoreError;
 use crate::key::{KindRef, ListOptions, ResourceKey};
 
+pub mod raw;
+
 /// How long a check waits for a watch event before failing.
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -1,121 +1,16 @@
 //! The raw-store behaviour of `EtcdStore` against a real (throw-away) etcd, mirroring the
 //! embedded store's tests.
 
-use calico_datastore::kv::{
-    CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, UpdateOutcome,
-};
+use calico_datastore::conformance::raw;
+use calico_datastore::kv::{KvStore, UpdateOutcome};
 use calico_etcd::{EtcdSettings, EtcdStore};
 use calico_test_support::EtcdServer;
-use futures::StreamExt;
 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 async fn store_with_page(server: &EtcdServer, page_size: i64) -> EtcdStore {
     let mut settings = EtcdSettings::new([server.endpoint()]);
     settings.page_size = page_size;
     EtcdStore::connect(&settings).await.expect("connect")
-}
-
-#[tokio::test]
-async fn revisions_and_compare_and_swap() {
-    let server = EtcdServer::start();
-    let store = store_with_page(&server, 500).await;
-    let CreateOutcome::Created { revision: r1 } = store.create("/a", b"1".to_vec()).await.unwrap()
-    else {
-        panic!("create failed")
-    };
-    assert!(matches!(
-        store.create("/a", b"x".to_vec()).await.unwrap(),
-        CreateOutcome::Exists(kv) if kv.value == b"1" && kv.mod_revision == r1
-    ));
-    let UpdateOutcome::Updated { revision: r2 } =
-        store.update("/a", b"2".to_vec(), r1).await.unwrap()
-    else {
-        panic!("update failed")
-    };
-    assert!(r2 > r1);
-    assert!(matches!(
-        store.update("/a", b"3".to_vec(), r1).await.unwrap(),
-        UpdateOutcome::Conflict(kv) if kv.mod_revision == r2
-    ));
-    assert_eq!(
-        store.update("/b", b"3".to_vec(), r1).await.unwrap(),
-        UpdateOutcome::Missing
-    );
-    assert_eq!(
-        store.update("/b", b"3".to_vec(), 0).await.unwrap(),
-        UpdateOutcome::Missing
-    );
-    let now = store.get("/a", None).await.unwrap().unwrap();
-    assert_eq!((now.create_revision, now.mod_revision), (r1, r2));
-    let then = store.get("/a", Some(r1)).await.unwrap().unwrap();
-    assert_eq!(then.value, b"1");
-
-    assert!(matches!(
-        store.delete("/a", Some(r1)).await.unwrap(),
-        DeleteOutcome::Conflict(_)
-    ));
-    let DeleteOutcome::Deleted {
-        previous,
-        revision: r3,
-    } = store.delete("/a", Some(r2)).await.unwrap()
-    else {
-        panic!("delete failed")
-    };
-    assert_eq!(previous.value, b"2");
-    assert!(store.get("/a", None).await.unwrap().is_none());
-    assert_eq!(
-        store.get("/a", Some(r2)).await.unwrap().unwrap().value,
-        b"2"
-    );
-    assert!(store.get("/a", Some(r3)).await.unwrap().is_none());
-    assert_eq!(
-        store.delete("/a", None).await.unwrap(),
-        DeleteOutcome::Missing
-    );
-    let r4 = store.put("/a", b"4".to_vec()).await.unwrap();
-    let again = store.get("/a", None).await.unwrap().unwrap();
-    assert_eq!((again.create_revision, again.mod_revision), (r4, r4));
-    assert_eq!(store.datastore_type(), "etcdv3");
-    assert_eq!(store.location(), server.endpoint());
-}
-
-#[tokio::test]
-async fn ranges_by_prefix_at_revisions() {
-    let server = EtcdServer::start();
-    let store = store_with_page(&server, 500).await;
-    store.put("/p/a", b"a1".to_vec()).await.unwrap();
-    let mid = store.put("/p/b", b"b1".to_vec()).await.unwrap();
-    store.put("/pq", b"sibling".to_vec()).await.unwrap();
-    store.put("/p/a", b"a2".to_vec()).await.unwrap();
-    let last = match store.delete("/p/b", None).await.unwrap() {
-        DeleteOutcome::Deleted { revision, .. } => revision,
-        other => panic!("{other:?}"),
-    };
-
-    let now = store.range("/p/", None).await.unwrap();
-    let keys: Vec<_> = now
-        .kvs
-        .iter()
-        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
-        .collect();
-    assert_eq!(keys, [("/p/a", b"a2".as_slice())]);
-    assert_eq!(now.revision, last);
-
-    let then = store.range("/p/", Some(mid)).await.unwrap();
-    let keys: Vec<_> = then
-        .kvs
-        .iter()
-        .map(|kv| (kv.key.as_str(), kv.value.as_slice()))
-        .collect();
-    assert_eq!(
-        keys,
-        [("/p/a", b"a1".as_slice()), ("/p/b", b"b1".as_slice())]
-    );
-
-    assert!(matches!(
-        store.range("/p/", Some(last + 50)).await,
-        Err(KvError::FutureRevision { requested, current }) if requested == last + 50 && current == last
-    ));
 }
 
 #[tokio::test]
@@ -146,94 +41,45 @@ async fn ranges_are_read_in_pages_at_one_revision() {
 }
 
 #[tokio::test]
-async fn compaction_forgets_history_but_keeps_state() {
+async fn revisions_and_compare_and_swap() {
     let server = EtcdServer::start();
     let store = store_with_page(&server, 500).await;
-    store.put("/k/a", b"1".to_vec()).await.unwrap();
-    let r2 = store.put("/k/a", b"2".to_vec()).await.unwrap();
-    store.put("/k/gone", b"x".to_vec()).await.unwrap();
-    store.delete("/k/gone", None).await.unwrap();
-    let r5 = store.put("/k/b", b"3".to_vec()).await.unwrap();
-    store.compact(r5).await.unwrap();
-    // Compacting again at or below is harmless.
-    store.compact(r2).await.unwrap();
+    raw::revisions_and_compare_and_swap(&store).await;
+    // etcd also refuses an update of a missing key at revision 0.
+    assert_eq!(
+        store.update("/missing", b"3".to_vec(), 0).await.unwrap(),
+        UpdateOutcome::Missing
+    );
+    assert_eq!(store.datastore_type(), "etcdv3");
+    assert_eq!(store.location(), server.endpoint());
+}
 
-    let got = store.get("/k/a", Some(r2)).await;
-    assert!(
-        matches!(got, Err(KvError::Compacted { requested, compacted }) if requested == r2 && compacted == r5),
-        "{got:?}"
-    );
-    let at = store.range("/k/", Some(r5)).await.unwrap();
-    assert_eq!(at.kvs.len(), 2);
-    let mut watch = store.watch("/k/", r2).await.unwrap();
-    let first = watch.next().await;
-    assert!(
-        matches!(first, Some(Err(KvError::Compacted { compacted, .. })) if compacted == r5),
-        "{first:?}"
-    );
-    assert!(
-        watch.next().await.is_none(),
-        "the watch ends after the error"
-    );
+#[tokio::test]
+async fn ranges_by_prefix_at_revisions() {
+    let server = EtcdServer::start();
+    raw::ranges_by_prefix_at_revisions(&store_with_page(&server, 500).await).await;
+}
+
+#[tokio::test]
+async fn compaction_forgets_history_but_keeps_state() {
+    let server = EtcdServer::start();
+    raw::compaction_forgets_history_but_keeps_state(&store_with_page(&server, 500).await).await;
 }
 
 #[tokio::test]
 async fn watch_reports_changes_in_order_with_previous_values() {
     let server = EtcdServer::start();
-    let store = store_with_page(&server, 500).await;
-    let start = store.put("/w/a", b"0".to_vec()).await.unwrap();
-    let mut watch = store.watch("/w/", start).await.unwrap();
-    store.put("/w/a", b"1".to_vec()).await.unwrap();
-    store.put("/other", b"ignored".to_vec()).await.unwrap();
-    store.create("/w/b", b"2".to_vec()).await.unwrap();
-    store.delete("/w/a", None).await.unwrap();
-
-    let first = watch.next().await.unwrap().unwrap();
-    assert!(matches!(&first, RawEvent::Put { kv, previous: Some(prev) }
-        if kv.value == b"1" && prev.value == b"0"));
-    let second = watch.next().await.unwrap().unwrap();
-    assert!(matches!(&second, RawEvent::Put { kv, previous: None } if kv.key == "/w/b"));
-    let third = watch.next().await.unwrap().unwrap();
-    assert!(
-        matches!(&third, RawEvent::Delete { key, previous: Some(prev), .. }
-        if key == "/w/a" && prev.value == b"1")
-    );
-    assert!(first.revision() < second.revision() && second.revision() < third.revision());
+    raw::watch_reports_changes_in_order_with_previous_values(&store_with_page(&server, 500).await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_compare_and_swap_loses_no_update() {
     let server = EtcdServer::start();
     let store = store_with_page(&server, 500).await;
-    store.put("/counter", b"0".to_vec()).await.unwrap();
-    let mut tasks = Vec::new();
+    let mut handles = Vec::new();
     for _ in 0..4 {
-        let handle = store_with_page(&server, 500).await;
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..10 {
-                loop {
-                    let current = handle.get("/counter", None).await.unwrap().unwrap();
-                    let n: u64 = std::str::from_utf8(&current.value)
-                        .unwrap()
-                        .parse()
-                        .unwrap();
-                    let next = (n + 1).to_string().into_bytes();
-                    match handle
-                        .update("/counter", next, current.mod_revision)
-                        .await
-                        .unwrap()
-                    {
-                        UpdateOutcome::Updated { .. } => break,
-                        UpdateOutcome::Conflict(_) => continue,
-                        UpdateOutcome::Missing => panic!("counter vanished"),
-                    }
-                }
-            }
-        }));
+        handles.push(store_with_page(&server, 500).await);
     }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let last = store.get("/counter", None).await.unwrap().unwrap();
-    assert_eq!(last.value, b"40");
+    raw::concurrent_compare_and_swap_loses_no_update(&store, handles).await;
 }
