@@ -244,6 +244,15 @@ impl fmt::Debug for EtcdStore {
 }
 
 impl EtcdStore {
+    /// Runs one transaction, mapping transport failures to one-line errors.
+    async fn txn(&self, txn: etcd_client::Txn) -> Result<etcd_client::TxnResponse, KvError> {
+        self.client
+            .kv_client()
+            .txn(txn)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// Connects with Calico's settings.
     pub async fn connect_spec(spec: &ApiConfigSpec) -> Result<Self, KvError> {
         Self::connect(&EtcdSettings::from_spec(spec)?).await
@@ -436,12 +445,7 @@ impl KvStore for EtcdStore {
             .when([Compare::version(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value, None)])
             .or_else([TxnOp::get(key, None)]);
-        let response = self
-            .client
-            .kv_client()
-            .txn(txn)
-            .await
-            .map_err(|e| self.error(e))?;
+        let response = self.txn(txn).await?;
         if response.succeeded() {
             return Ok(CreateOutcome::Created {
                 revision: header_revision(response.header()),
@@ -465,12 +469,7 @@ impl KvStore for EtcdStore {
             ])
             .and_then([TxnOp::put(key, value, None)])
             .or_else([TxnOp::get(key, None)]);
-        let response = self
-            .client
-            .kv_client()
-            .txn(txn)
-            .await
-            .map_err(|e| self.error(e))?;
+        let response = self.txn(txn).await?;
         if response.succeeded() {
             return Ok(UpdateOutcome::Updated {
                 revision: header_revision(response.header()),
@@ -504,12 +503,7 @@ impl KvStore for EtcdStore {
                 Some(DeleteOptions::new().with_prev_key()),
             )])
             .or_else([TxnOp::get(key, None)]);
-        let response = self
-            .client
-            .kv_client()
-            .txn(txn)
-            .await
-            .map_err(|e| self.error(e))?;
+        let response = self.txn(txn).await?;
         let revision = header_revision(response.header());
         let first = response.op_responses().into_iter().next();
         if response.succeeded() {
