@@ -163,16 +163,19 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             .range(&options.path_prefix(), at)
             .await
             .map_err(store_error)?;
+        let revision = range.revision;
         let mut items = Vec::with_capacity(range.kvs.len());
-        for kv in &range.kvs {
+        // Each stored value is dropped as soon as it is decoded, so a large list never holds
+        // both forms of every item at once.
+        for kv in range.kvs {
             if let Some(key) = options.key_from_path(&kv.key) {
-                items.push(decode_kv(&key, kv)?);
+                items.push(decode_kv(&key, &kv)?);
             }
         }
         items.extend(codec::builtins_for(options));
         Ok(ResourceList {
             items,
-            revision: range.revision.to_string(),
+            revision: revision.to_string(),
         })
     }
 
