@@ -105,3 +105,29 @@ proptest! {
         let _ = read_manifest("fuzz", &text);
     }
 }
+
+#[test]
+fn large_manifests_keep_document_order_and_report_the_first_bad_document() {
+    let doc = |i: usize| {
+        format!("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {{name: set-{i}}}\n")
+    };
+    let mut text: String = (0..200).map(|i| doc(i) + "---\n").collect();
+    let entries = read_manifest("big.yaml", &text).unwrap();
+    let names: Vec<String> = entries
+        .iter()
+        .map(|e| e.resource.metadata().name.clone())
+        .collect();
+    let expected: Vec<String> = (0..200).map(|i| format!("set-{i}")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(entries[150].origin.document, 151);
+
+    // Two bad documents in different halves: the earlier one is reported.
+    text = (0..200)
+        .map(|i| match i {
+            120 | 180 => "kind: [unclosed\n---\n".to_string(),
+            _ => doc(i) + "---\n",
+        })
+        .collect();
+    let err = read_manifest("big.yaml", &text).unwrap_err();
+    assert_eq!(err.origin().document, 121);
+}
