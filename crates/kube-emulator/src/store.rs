@@ -115,6 +115,16 @@ pub struct WatchStart {
     pub live: broadcast::Receiver<Arc<Event>>,
 }
 
+/// The storage key of one object: its namespace (empty for cluster-scoped kinds) and name.
+fn object_key(def: &ResourceDef, ns: Option<&str>, name: &str) -> (String, String) {
+    let ns = if def.namespaced {
+        ns.unwrap_or_default()
+    } else {
+        ""
+    };
+    (ns.to_string(), name.to_string())
+}
+
 struct State {
     rv: u64,
     objects: HashMap<String, BTreeMap<(String, String), Value>>,
@@ -123,6 +133,22 @@ struct State {
     /// Events with rv <= floor have been dropped from the log.
     log_floor: u64,
     log_capacity: usize,
+}
+
+impl State {
+    /// A copy of a stored object, or the apiserver's NotFound.
+    fn stored(
+        &self,
+        def: &ResourceDef,
+        key: &(String, String),
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        self.objects
+            .get(&def.storage_key())
+            .and_then(|m| m.get(key))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))
+    }
 }
 
 /// The shared store.
@@ -463,11 +489,8 @@ impl Store {
     /// Gets one object.
     pub fn get(&self, def: &ResourceDef, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
         let st = self.lock();
-        st.objects
-            .get(&def.storage_key())
-            .and_then(|m| m.get(&(ns.unwrap_or_default().to_string(), name.to_string())))
-            .map(|o| Self::with_version(def, o.clone()))
-            .ok_or_else(|| ApiError::not_found(def, name))
+        st.stored(def, &object_key(def, ns, name), name)
+            .map(|o| Self::with_version(def, o))
     }
 
     /// Creates an object (POST).
@@ -608,11 +631,8 @@ impl Store {
         mut obj: Value,
         status: bool,
     ) -> Result<Value, ApiError> {
-        let ns = if def.namespaced {
-            ns.unwrap_or_default().to_string()
-        } else {
-            String::new()
-        };
+        let key = object_key(def, ns, name);
+        let ns = key.0.clone();
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -625,13 +645,7 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        let key = (ns.clone(), name.to_string());
-        let old = st
-            .objects
-            .get(&def.storage_key())
-            .and_then(|m| m.get(&key))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let old = st.stored(def, &key, name)?;
         let body_rv = meta_str(&obj, "resourceVersion");
         if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
             return Err(ApiError::modified(def, name));
@@ -737,20 +751,8 @@ impl Store {
         status: bool,
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
-        let key = (
-            if def.namespaced {
-                ns.unwrap_or_default().to_string()
-            } else {
-                String::new()
-            },
-            name.to_string(),
-        );
-        let current = st
-            .objects
-            .get(&def.storage_key())
-            .and_then(|m| m.get(&key))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let key = object_key(def, ns, name);
+        let current = st.stored(def, &key, name)?;
         let mut doc = Self::with_version(def, current.clone());
         match kind {
             PatchKind::Merge => json_patch::merge(&mut doc, patch),
@@ -781,20 +783,8 @@ impl Store {
         preconditions: (Option<String>, Option<String>),
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
-        let key = (
-            if def.namespaced {
-                ns.unwrap_or_default().to_string()
-            } else {
-                String::new()
-            },
-            name.to_string(),
-        );
-        let current = st
-            .objects
-            .get(&def.storage_key())
-            .and_then(|m| m.get(&key))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let key = object_key(def, ns, name);
+        let current = st.stored(def, &key, name)?;
         if let Some(uid) = preconditions.0 {
             let actual = meta_str(&current, "uid");
             if uid != actual {
