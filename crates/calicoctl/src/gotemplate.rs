@@ -172,23 +172,7 @@ fn join_values(items: &Value, separator: &str, max: usize) -> String {
         Value::List(list) => list.iter().map(ToString::to_string).collect(),
         other => vec![other.to_string()],
     };
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push_str(separator);
-        }
-        out.push_str(part);
-        if max > 0 && out.len() > max {
-            let mut cut = max.saturating_sub(3);
-            while !out.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            out.truncate(cut);
-            out.push_str("...");
-            break;
-        }
-    }
-    out
+    crate::table::join_and_truncate(&parts, separator, max)
 }
 
 /// Runs a user template over the results (already JSON) with calicoctl's functions.

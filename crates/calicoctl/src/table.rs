@@ -366,14 +366,20 @@ fn join(value: Option<&Value>, max: usize) -> String {
         Some(Value::Array(items)) => items.iter().map(go_text).collect(),
         Some(other) => vec![go_text(other)],
     };
+    join_and_truncate(&items, ",", max)
+}
+
+/// calicoctl's `joinAndTruncate`: the parts joined by `separator`, cut to `max` bytes ending in
+/// `...` when longer (no limit when `max` is 0). Shared by tables and user templates.
+pub fn join_and_truncate(parts: &[String], separator: &str, max: usize) -> String {
     let mut out = String::new();
-    for (i, item) in items.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push_str(separator);
         }
-        out.push_str(item);
+        out.push_str(part);
         if max > 0 && out.len() > max {
-            let mut cut = max - 3;
+            let mut cut = max.saturating_sub(3);
             while !out.is_char_boundary(cut) {
                 cut -= 1;
             }
