@@ -13,13 +13,13 @@ pub fn run(args: &FileArgs) -> Result<String, Failure> {
     let entries = read_resources(filename, args.recursive, args.skip_empty)
         .map_err(|e| Failure::message(format!("failed to execute command: {e}")))?;
     let outcomes: Vec<Outcome> = entries
-        .iter()
-        .map(|entry| {
-            let mut resource = entry.resource.clone();
-            resource.apply_defaults();
+        .into_iter()
+        .map(|mut entry| {
+            entry.resource.apply_defaults();
             Outcome {
                 kind: entry.resource.kind(),
-                error: resource
+                error: entry
+                    .resource
                     .validate()
                     .err()
                     .map(|e| format!("{}: {e}", entry.origin)),
