@@ -1,0 +1,14 @@
+//! Calico's Kubernetes datastore driver (KDD), on kube-rs.
+//!
+//! - [`config`]: a `kube::Config` from calicoctl's settings (kubeconfig, `K8S_*`, contexts).
+//! - [`mode`]: which storage mode the cluster uses (`crd.projectcalico.org/v1` or native
+//!   `projectcalico.org/v3` custom resources), chosen as Calico chooses it.
+//! - [`uid`]: Calico's UID bit-reversal between v3 objects and their backing objects.
+//! - [`store`]: the per-kind storage trait the backend dispatches to.
+//! - [`crd`]: kinds stored as custom resources, in either mode.
+//! - [`native`]: kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
+//!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
+//! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
+
+pub mod uid;
+pub mod store;
