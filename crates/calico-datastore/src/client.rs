@@ -5,7 +5,8 @@
 //! creation time on create. Kind-specific rules (protected tiers, pool overlap, read-only
 //! kinds, …) live in [`crate::rules`].
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use calico_api::{AnyResource, Time, ValidationError};
 
@@ -18,6 +19,13 @@ use crate::rules;
 #[derive(Clone)]
 pub struct Client {
     backend: Arc<dyn Backend>,
+    /// Tiers this client has seen exist. A policy write must find its tier; checking it once
+    /// per client instead of once per policy turns a bulk apply of policies from two round
+    /// trips each into one. Calico's own check is a read before the write, so another
+    /// process deleting the tier in between was already possible; the cache widens that
+    /// window to one client's life (one calicoctl command), and tier deletes through this
+    /// client forget the tier.
+    known_tiers: Arc<Mutex<HashSet<String>>>,
 }
 
 fn precondition(field: &str, reason: &str) -> DatastoreError {
@@ -26,7 +34,29 @@ fn precondition(field: &str, reason: &str) -> DatastoreError {
 
 impl Client {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
-        Client { backend }
+        Client {
+            backend,
+            known_tiers: Arc::default(),
+        }
+    }
+
+    pub(crate) fn tier_known(&self, name: &str) -> bool {
+        self.known_tiers
+            .lock()
+            .map(|tiers| tiers.contains(name))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn remember_tier(&self, name: &str) {
+        if let Ok(mut tiers) = self.known_tiers.lock() {
+            tiers.insert(name.to_string());
+        }
+    }
+
+    pub(crate) fn forget_tier(&self, name: &str) {
+        if let Ok(mut tiers) = self.known_tiers.lock() {
+            tiers.remove(name);
+        }
     }
 
     /// The backend underneath.

@@ -79,9 +79,12 @@ pub async fn before_write(
     if let (true, Some(tier)) = (creating, policy_tier(resource)) {
         // The tier must exist before a policy can be put in it.
         let tier = if tier.is_empty() { "default" } else { tier };
-        client
-            .get(&ResourceKey::new(kind("Tier")?, "", tier))
-            .await?;
+        if !client.tier_known(tier) {
+            client
+                .get(&ResourceKey::new(kind("Tier")?, "", tier))
+                .await?;
+            client.remember_tier(tier);
+        }
     }
     match resource {
         AnyResource::IPPool(pool) => check_ippool(client, pool, creating).await,
@@ -145,7 +148,10 @@ async fn check_bgp_filters_exist(client: &Client, filters: &[String]) -> Result<
 pub async fn before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
     match key.kind.kind() {
         "Profile" if key.name == DEFAULT_ALLOW_PROFILE => Err(refuse_default_allow("delete", key)),
-        "Tier" => check_tier_deletable(client, key).await,
+        "Tier" => {
+            client.forget_tier(&key.name);
+            check_tier_deletable(client, key).await
+        }
         "Node" => delete_node_dependents(client, &key.name).await,
         "IPPool" => disable_pool_before_delete(client, key).await,
         _ => Ok(()),

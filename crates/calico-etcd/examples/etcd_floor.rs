@@ -53,6 +53,24 @@ async fn run(args: &[String]) -> Result<()> {
                 .delete(prefix.as_str(), Some(options))
                 .await?;
         }
+        ("create", [file, window]) => {
+            let mut items = Vec::new();
+            for line in std::io::BufReader::new(std::fs::File::open(file)?).lines() {
+                let line = line?;
+                if let Some((key, value)) = line.split_once('\t') {
+                    items.push((key.to_string(), value.as_bytes().to_vec()));
+                }
+            }
+            let mut results = futures::stream::iter(items)
+                .map(|(key, value)| {
+                    let store = &store;
+                    async move { store.create(&key, value).await }
+                })
+                .buffer_unordered(window.parse::<usize>()?.max(1));
+            while let Some(result) = results.next().await {
+                result?;
+            }
+        }
         ("put", [file, window]) => {
             let mut items = Vec::new();
             for line in std::io::BufReader::new(std::fs::File::open(file)?).lines() {

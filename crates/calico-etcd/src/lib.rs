@@ -29,7 +29,10 @@ use etcd_client::{
     WatchOptions, WatchStream,
 };
 
+mod batch;
 mod errors;
+
+use batch::{Batcher, Op, OpResult};
 
 pub use errors::describe_error;
 
@@ -232,6 +235,7 @@ pub struct EtcdStore {
     client: Client,
     endpoints: Vec<String>,
     page_size: i64,
+    batcher: std::sync::Arc<Batcher>,
 }
 
 impl fmt::Debug for EtcdStore {
@@ -282,10 +286,18 @@ impl EtcdStore {
             .await
             .map_err(|_| timed_out())?
             .map_err(fail)?;
+        let describe_location = location.clone();
+        let batcher = Batcher::start(
+            client.clone(),
+            std::sync::Arc::new(move |err| {
+                KvError::Store(errors::describe_error(&describe_location, &err))
+            }),
+        );
         Ok(EtcdStore {
             client,
             endpoints: urls,
             page_size: settings.page_size.max(1),
+            batcher: std::sync::Arc::new(batcher),
         })
     }
 
@@ -408,6 +420,12 @@ fn unexpected(what: &str) -> KvError {
 #[async_trait]
 impl KvStore for EtcdStore {
     async fn get(&self, key: &str, at: Option<i64>) -> Result<Option<RawKv>, KvError> {
+        if at.is_none() {
+            return match self.batcher.run(Op::Get { key: key.into() }).await? {
+                OpResult::Get(kv) => Ok(kv),
+                _ => Err(unexpected("a read")),
+            };
+        }
         let options = at.map(|at| GetOptions::new().with_revision(at));
         match self.client.kv_client().get(key, options).await {
             Ok(response) => Ok(response.kvs().first().map(raw_kv)),
@@ -441,19 +459,14 @@ impl KvStore for EtcdStore {
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {
-        let txn = etcd_client::Txn::new()
-            .when([Compare::version(key, CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(key, value, None)])
-            .or_else([TxnOp::get(key, None)]);
-        let response = self.txn(txn).await?;
-        if response.succeeded() {
-            return Ok(CreateOutcome::Created {
-                revision: header_revision(response.header()),
-            });
+        let op = Op::Create {
+            key: key.into(),
+            value,
+        };
+        match self.batcher.run(op).await? {
+            OpResult::Create(outcome) => Ok(outcome),
+            _ => Err(unexpected("a create")),
         }
-        first_kv(response.op_responses().into_iter().next())
-            .map(CreateOutcome::Exists)
-            .ok_or_else(|| unexpected("a create"))
     }
 
     async fn update(
@@ -462,23 +475,15 @@ impl KvStore for EtcdStore {
         value: Vec<u8>,
         expected: i64,
     ) -> Result<UpdateOutcome, KvError> {
-        let txn = etcd_client::Txn::new()
-            .when([
-                Compare::version(key, CompareOp::Greater, 0),
-                Compare::mod_revision(key, CompareOp::Equal, expected),
-            ])
-            .and_then([TxnOp::put(key, value, None)])
-            .or_else([TxnOp::get(key, None)]);
-        let response = self.txn(txn).await?;
-        if response.succeeded() {
-            return Ok(UpdateOutcome::Updated {
-                revision: header_revision(response.header()),
-            });
+        let op = Op::Update {
+            key: key.into(),
+            value,
+            expected,
+        };
+        match self.batcher.run(op).await? {
+            OpResult::Update(outcome) => Ok(outcome),
+            _ => Err(unexpected("an update")),
         }
-        Ok(match first_kv(response.op_responses().into_iter().next()) {
-            Some(current) => UpdateOutcome::Conflict(current),
-            None => UpdateOutcome::Missing,
-        })
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError> {

@@ -83,3 +83,103 @@ async fn concurrent_compare_and_swap_loses_no_update() {
     }
     raw::concurrent_compare_and_swap_loses_no_update(&store, handles).await;
 }
+
+/// Creates of keys 0..200 (0..10 already exist), updates of the existing ten (half with a stale
+/// revision) and reads, all in flight at once; returns how many distinct revisions the new keys
+/// got.
+#[allow(clippy::unwrap_used)]
+async fn concurrent_mixed_operations(store: &EtcdStore) -> usize {
+    let mut existing = Vec::new();
+    for i in 0..10 {
+        existing.push(
+            store
+                .put(&format!("/b/{i:03}"), b"old".to_vec())
+                .await
+                .unwrap(),
+        );
+    }
+    let creates = (0..200).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .create(&format!("/b/{i:03}"), format!("new{i}").into_bytes())
+                .await
+                .unwrap()
+        }
+    });
+    let updates = existing.iter().enumerate().map(|(i, revision)| {
+        let store = store.clone();
+        let expected = if i % 2 == 0 { *revision } else { revision - 1 };
+        async move {
+            store
+                .update(&format!("/c/{i:03}"), b"x".to_vec(), expected)
+                .await
+                .unwrap()
+        }
+    });
+    let reads = (0..20).map(|i| {
+        let store = store.clone();
+        async move { store.get(&format!("/b/{i:03}"), None).await.unwrap() }
+    });
+    let (created, updated, read) = tokio::join!(
+        futures::future::join_all(creates),
+        futures::future::join_all(updates),
+        futures::future::join_all(reads)
+    );
+    let mut revisions = std::collections::BTreeSet::new();
+    for (i, outcome) in created.iter().enumerate() {
+        match outcome {
+            calico_datastore::kv::CreateOutcome::Exists(kv) => {
+                assert!(i < 10, "key {i} should have been created");
+                assert_eq!(kv.value, b"old");
+            }
+            calico_datastore::kv::CreateOutcome::Created { revision } => {
+                assert!(i >= 10, "key {i} existed");
+                revisions.insert(*revision);
+            }
+        }
+    }
+    // Updates of keys that do not exist are reported missing, each on its own.
+    assert!(updated.iter().all(|u| *u == UpdateOutcome::Missing));
+    for (i, kv) in read.iter().enumerate() {
+        if i < 10 {
+            assert_eq!(
+                kv.as_ref().map(|kv| kv.value.clone()),
+                Some(b"old".to_vec())
+            );
+        }
+    }
+    let all = store.range("/b/", None).await.unwrap();
+    assert_eq!(all.kvs.len(), 200);
+    for kv in &all.kvs[10..] {
+        let i: usize = kv.key["/b/".len()..].parse().unwrap();
+        assert_eq!(kv.value, format!("new{i}").into_bytes());
+        assert!(revisions.contains(&kv.mod_revision));
+    }
+    // Compare-and-swap inside a batch: the current revision wins, a stale one conflicts.
+    let current = store.get("/b/000", None).await.unwrap().unwrap();
+    let (fresh, stale) = tokio::join!(
+        store.update("/b/000", b"cas".to_vec(), current.mod_revision),
+        store.update("/b/001", b"cas".to_vec(), current.mod_revision - 1000)
+    );
+    assert!(matches!(fresh.unwrap(), UpdateOutcome::Updated { .. }));
+    assert!(matches!(stale.unwrap(), UpdateOutcome::Conflict(_)));
+    revisions.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_operations_share_transactions_and_keep_their_outcomes() {
+    let server = EtcdServer::start();
+    let store = store_with_page(&server, 500).await;
+    let revisions = concurrent_mixed_operations(&store).await;
+    // 190 creates in flight together cannot all have gone one transaction each.
+    assert!(revisions < 190, "no batching: {revisions} revisions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_refused_by_etcd_fall_back_to_one_transaction_each() {
+    let server = EtcdServer::start_with_flags(&["--max-txn-ops", "4"]);
+    let store = store_with_page(&server, 500).await;
+    let revisions = concurrent_mixed_operations(&store).await;
+    assert_eq!(revisions, 190);
+}

@@ -10,5 +10,5 @@
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
 //! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
 
-pub mod uid;
 pub mod store;
+pub mod uid;

@@ -58,7 +58,13 @@ fn scratch_dir() -> tempfile::TempDir {
 impl EtcdServer {
     /// A plain-HTTP etcd.
     pub fn start() -> Self {
-        Self::launch(scratch_dir(), None)
+        Self::launch(scratch_dir(), None, &[])
+    }
+
+    /// A plain-HTTP etcd started with extra command-line flags (for example a lower
+    /// `--max-txn-ops`).
+    pub fn start_with_flags(flags: &[&str]) -> Self {
+        Self::launch(scratch_dir(), None, flags)
     }
 
     /// An etcd serving TLS that requires client certificates (`--client-cert-auth`); the CA,
@@ -66,7 +72,7 @@ impl EtcdServer {
     pub fn start_tls() -> Self {
         let dir = scratch_dir();
         let tls = write_certificates(dir.path());
-        Self::launch(dir, Some(tls))
+        Self::launch(dir, Some(tls), &[])
     }
 
     /// A plain etcd with authentication enabled, a `root` user, and `user` allowed to read and
@@ -91,7 +97,7 @@ impl EtcdServer {
         server
     }
 
-    fn launch(dir: tempfile::TempDir, tls: Option<TlsFiles>) -> Self {
+    fn launch(dir: tempfile::TempDir, tls: Option<TlsFiles>, flags: &[&str]) -> Self {
         let client_port = free_port();
         let peer_port = free_port();
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -114,6 +120,7 @@ impl EtcdServer {
             .arg(&peer)
             .arg("--initial-cluster")
             .arg(format!("test={peer}"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);

@@ -292,4 +292,10 @@ async fn policies_need_their_tier_and_keep_it_from_being_deleted() {
         .delete(&key("Tier", "", "security"), None)
         .await
         .unwrap();
+    // The client remembered the tier for the policy writes above; deleting it forgets it.
+    let err = f.client.create(policy("security")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: Tier(security) with error: <nil>"
+    );
 }

@@ -52,10 +52,15 @@ async fn run_group(
     futures::stream::iter(group)
         .map(|(index, resource)| async move {
             let kind = resource.kind();
-            let error = match action(client, resource).await {
-                Ok(_) => None,
-                Err(err) if tolerate(&err) => None,
-                Err(err) => Some(err.to_string()),
+            // Each resource is its own task, so validation and encoding run on every core
+            // while earlier resources wait for the datastore.
+            let client = client.clone();
+            let task = tokio::spawn(async move { action(&client, resource).await });
+            let error = match task.await {
+                Ok(Ok(_)) => None,
+                Ok(Err(err)) if tolerate(&err) => None,
+                Ok(Err(err)) => Some(err.to_string()),
+                Err(join) => Some(format!("internal error: {join}")),
             };
             (index, Outcome { kind, error })
         })
