@@ -159,7 +159,7 @@ impl Backend for KubeBackend {
             meta.resource_version = live_meta.resource_version.clone();
             meta.uid = live_meta.uid.clone();
             if meta.creation_timestamp.is_none() {
-                meta.creation_timestamp = live_meta.creation_timestamp.clone();
+                meta.creation_timestamp = live_meta.creation_timestamp;
             }
             match store.update(replacement).await {
                 Err(

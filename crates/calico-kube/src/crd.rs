@@ -238,7 +238,7 @@ pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyR
                 meta.resource_version = cr_meta.resource_version.clone();
                 meta.uid = uid;
                 if meta.creation_timestamp.is_none() {
-                    meta.creation_timestamp = cr_meta.creation_timestamp.clone();
+                    meta.creation_timestamp = cr_meta.creation_timestamp;
                 }
                 meta
             }
@@ -379,7 +379,7 @@ impl CrdStore {
         }
     }
 
-    fn to_object(&self, resource: &AnyResource) -> Result<DynamicObject> {
+    fn encode_object(&self, resource: &AnyResource) -> Result<DynamicObject> {
         let value = to_custom_resource(resource, self.mode)?;
         serde_json::from_value(value).map_err(|e| {
             DatastoreError::Store(format!(
@@ -389,7 +389,7 @@ impl CrdStore {
         })
     }
 
-    fn from_object(&self, object: DynamicObject) -> Result<AnyResource> {
+    fn decode_object(&self, object: DynamicObject) -> Result<AnyResource> {
         let value = serde_json::to_value(&object)
             .map_err(|e| DatastoreError::Store(format!("failed to encode object: {e}")))?;
         from_custom_resource(self.kind, self.mode, value)
@@ -429,7 +429,7 @@ impl CrdStore {
                 list_revision = page.metadata.resource_version.clone();
             }
             for object in page.items {
-                let resource = self.from_object(object)?;
+                let resource = self.decode_object(object)?;
                 let key = ResourceKey::of(&resource);
                 if options.matches(&key) {
                     items.push(resource);
@@ -470,20 +470,20 @@ impl KindStore for CrdStore {
         let key = ResourceKey::of(&resource);
         let mut resource = resource;
         resource.metadata_mut().resource_version.clear();
-        let object = self.to_object(&resource)?;
+        let object = self.encode_object(&resource)?;
         let created = self
             .api_for(&key.namespace)?
             .create(&PostParams::default(), &object)
             .await
             .map_err(|e| map_error(e, Some(&key), self.op("create")))?;
-        self.from_object(created)
+        self.decode_object(created)
     }
 
     async fn update(&self, resource: AnyResource) -> Result<AnyResource> {
         self.check_kind(&resource)?;
         let key = ResourceKey::of(&resource);
         let api = self.api_for(&key.namespace)?;
-        let object = self.to_object(&resource)?;
+        let object = self.encode_object(&resource)?;
         let updated = api
             .replace(&key.name, &PostParams::default(), &object)
             .await
@@ -503,9 +503,9 @@ impl KindStore for CrdStore {
                 .replace_status(&key.name, &PostParams::default(), &status_object)
                 .await
                 .map_err(|e| map_error(e, Some(&key), self.op("update status of")))?;
-            return self.from_object(with_status);
+            return self.decode_object(with_status);
         }
-        self.from_object(updated)
+        self.decode_object(updated)
     }
 
     async fn delete(&self, key: &ResourceKey, uid: Option<&str>) -> Result<AnyResource> {
@@ -531,8 +531,8 @@ impl KindStore for CrdStore {
             .await
             .map_err(|e| map_error(e, Some(key), self.op("delete")))?;
         match deleted.left() {
-            Some(object) => self.from_object(object),
-            None => self.from_object(existing),
+            Some(object) => self.decode_object(object),
+            None => self.decode_object(existing),
         }
     }
 
@@ -542,7 +542,7 @@ impl KindStore for CrdStore {
             .get(&key.name)
             .await
             .map_err(|e| map_error(e, Some(key), self.op("get")))?;
-        self.from_object(object)
+        self.decode_object(object)
     }
 
     async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
@@ -692,7 +692,7 @@ impl Watcher {
                 }
                 // A conversion failure is reported and the watch goes on, as Calico's
                 // watcher does.
-                let event = match self.store.from_object(object) {
+                let event = match self.store.decode_object(object) {
                     Ok(resource) if self.wanted(&resource) => make(resource),
                     Ok(_) => continue,
                     Err(error) => WatchEvent::Error(error),
