@@ -100,17 +100,26 @@ fn to_json(resource: &AnyResource) -> Result<Value> {
     })
 }
 
-/// Owner references move between `projectcalico.org/v3` (what users see) and
-/// `crd.projectcalico.org/v1` (what is stored), with their UIDs converted both ways.
-fn convert_owner_references(meta: &mut ObjectMeta, to_api_version: &str) {
+/// Owner references to Calico objects: on write, `projectcalico.org/v3` owners become their
+/// `crd.projectcalico.org/v1` backing objects (UID converted); on read, both forms become
+/// `projectcalico.org/v3` (the v3 form for data written before Calico converted them).
+fn convert_owner_references(meta: &mut ObjectMeta, writing: bool) {
     for owner in &mut meta.owner_references {
-        if owner.api_version == "projectcalico.org/v3"
-            || owner.api_version == "crd.projectcalico.org/v1"
-        {
+        let convert = if writing {
+            owner.api_version == calico_api::API_VERSION
+        } else {
+            owner.api_version == calico_api::API_VERSION
+                || owner.api_version == "crd.projectcalico.org/v1"
+        };
+        if convert {
             if let Some(uid) = convert_uid(&owner.uid) {
                 owner.uid = uid;
             }
-            owner.api_version = to_api_version.to_string();
+            owner.api_version = if writing {
+                "crd.projectcalico.org/v1".into()
+            } else {
+                calico_api::API_VERSION.into()
+            };
         }
     }
 }
@@ -142,7 +151,7 @@ pub fn to_custom_resource(resource: &AnyResource, mode: Mode) -> Result<Value> {
     if !TIERED_KINDS.contains(&kind.kind()) {
         stored.name.clear();
     }
-    convert_owner_references(&mut stored, "crd.projectcalico.org/v1");
+    convert_owner_references(&mut stored, true);
     let stored_json = serde_json::to_string(&stored)
         .map_err(|e| DatastoreError::Store(format!("failed to encode metadata: {e}")))?;
 
@@ -222,7 +231,7 @@ pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyR
             Some(stored) => {
                 let mut meta: ObjectMeta = serde_json::from_str(stored)
                     .map_err(|e| parse_error(kind, &cr, format!("{METADATA_ANNOTATION}: {e}")))?;
-                convert_owner_references(&mut meta, calico_api::API_VERSION);
+                convert_owner_references(&mut meta, false);
                 let mut labels = cr_meta.labels.clone();
                 labels.extend(meta.labels);
                 meta.labels = labels;

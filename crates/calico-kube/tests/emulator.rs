@@ -609,7 +609,11 @@ async fn client_certificates_from_kubeconfig_and_files() {
         k8s_key_file: String::new(),
         ..spec
     };
-    assert!(can_list(&spec).await.is_err());
+    let err = can_list(&spec).await.unwrap_err();
+    assert!(
+        err.ends_with(": received fatal alert: CertificateRequired"),
+        "{err}"
+    );
     // Insecure skip verify: no CA needed.
     let spec = ApiConfigSpec {
         k8s_api_endpoint: emu.url().to_string(),

@@ -70,13 +70,22 @@ fn v1_write_keeps_only_calico_labels_and_annotations_on_the_cr() {
         ("note".into(), "hi".into()),
         ("operator.tigera.io/y".into(), "2".into()),
     ]);
-    set.metadata.owner_references = vec![calico_api::OwnerReference {
-        api_version: "projectcalico.org/v3".into(),
-        kind: "Tier".into(),
-        name: "t".into(),
-        uid: "01234567-89ab-4def-8123-456789abcdef".into(),
-        ..Default::default()
-    }];
+    set.metadata.owner_references = vec![
+        calico_api::OwnerReference {
+            api_version: "projectcalico.org/v3".into(),
+            kind: "Tier".into(),
+            name: "t".into(),
+            uid: "01234567-89ab-4def-8123-456789abcdef".into(),
+            ..Default::default()
+        },
+        calico_api::OwnerReference {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            name: "prod".into(),
+            uid: "01234567-89ab-4def-8123-456789abcdef".into(),
+            ..Default::default()
+        },
+    ];
     let resource: AnyResource = set.into();
     let cr = to_custom_resource(&resource, Mode::V1).unwrap();
     assert_eq!(cr["apiVersion"], "crd.projectcalico.org/v1");
@@ -106,6 +115,11 @@ fn v1_write_keeps_only_calico_labels_and_annotations_on_the_cr() {
     assert_eq!(
         stored["ownerReferences"][0]["uid"],
         "80c4a2e6-91d5-4df7-81c4-a2e691d5b3f7"
+    );
+    // Owners outside Calico are left alone.
+    assert_eq!(
+        stored["ownerReferences"][1]["uid"],
+        "01234567-89ab-4def-8123-456789abcdef"
     );
 
     // Read back (as the server would return it, with a server-side uid kept from the write).
