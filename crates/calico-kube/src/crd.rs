@@ -57,6 +57,10 @@ const PAGE_SIZE: u32 = 500;
 /// How long to wait before re-opening a watch the server closed without an error.
 const REWATCH_DELAY: Duration = Duration::from_millis(100);
 
+/// The server-side lifetime of one watch request (kube's and client-go's default); the stream
+/// handed to callers outlives it by re-opening the watch.
+const WATCH_TIMEOUT_SECONDS: u32 = 290;
+
 /// Whether a label or annotation key is Calico's (kept on the v1 custom resource itself).
 fn is_calico_key(key: &str) -> bool {
     key.contains("projectcalico.org/") || key.contains("operator.tigera.io/")
@@ -301,6 +305,7 @@ pub struct CrdStore {
     /// `ippools.crd.projectcalico.org`, for messages.
     qualified: String,
     url: String,
+    watch_timeout: u32,
 }
 
 impl std::fmt::Debug for CrdStore {
@@ -338,7 +343,14 @@ impl CrdStore {
             qualified: format!("{plural}.{}", mode.group()),
             resource,
             url: url.to_string(),
+            watch_timeout: WATCH_TIMEOUT_SECONDS,
         }
+    }
+
+    /// Sets how long each server-side watch request lasts before it is re-opened.
+    pub fn with_watch_timeout(mut self, seconds: u32) -> Self {
+        self.watch_timeout = seconds.max(1);
+        self
     }
 
     fn op<'a>(&'a self, verb: &'a str) -> Op<'a> {
@@ -567,6 +579,7 @@ impl KindStore for CrdStore {
         let api = self.api_for_list(options);
         let params = WatchParams {
             field_selector: Self::name_selector(options),
+            timeout: Some(self.watch_timeout),
             ..WatchParams::default()
         };
         let (tx, rx) = tokio::sync::mpsc::channel::<WatchEvent>(256);
@@ -593,6 +606,7 @@ impl CrdStore {
             resource: self.resource.clone(),
             qualified: self.qualified.clone(),
             url: self.url.clone(),
+            watch_timeout: self.watch_timeout,
         }
     }
 }

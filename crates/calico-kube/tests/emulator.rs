@@ -730,3 +730,37 @@ async fn mode_setting_overrides_discovery() {
         Mode::V1
     );
 }
+
+#[tokio::test]
+async fn watches_outlive_server_timeouts() {
+    use futures::StreamExt;
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let mut backend = backend_for(&emu).await;
+    let sets = kind("GlobalNetworkSet");
+    // A store whose server-side watches end after a second.
+    let store = calico_kube::crd::CrdStore::new(backend.client(), backend.url(), sets, Mode::V1)
+        .with_watch_timeout(1);
+    backend.register(sets, Arc::new(store));
+    let start = backend.list(&ListOptions::all(sets), None).await.unwrap();
+    let mut watch = backend
+        .watch(&ListOptions::all(sets), Some(&start.revision))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    backend
+        .create(resource(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",
+            "metadata": {"name": "late"}, "spec": {"nets": []}
+        })))
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), watch.next())
+        .await
+        .unwrap()
+        .unwrap();
+    match event {
+        calico_datastore::WatchEvent::Added(r) => assert_eq!(r.metadata().name, "late"),
+        other => panic!("unexpected event {other:?}"),
+    }
+}
