@@ -19,6 +19,9 @@ use crate::crd::{CrdStore, NATIVE_KINDS};
 use crate::mode::{self, Mode};
 use crate::store::KindStore;
 
+/// Kinds only Calico IPAM stores, not registered with `usePodCIDR` (host-local IPAM).
+const IPAM_ONLY_KINDS: &[&str] = &["IPAMBlock", "IPAMHandle"];
+
 /// How often `apply` re-reads and retries when it loses a race with another writer.
 const APPLY_ATTEMPTS: usize = 5;
 /// Pause between those attempts.
@@ -52,7 +55,16 @@ impl KubeBackend {
     pub async fn connect(spec: &ApiConfigSpec) -> Result<KubeBackend, ConfigError> {
         let connection = config::connect(spec).await?;
         let mode = mode::detect(&connection.client, spec).await;
-        Ok(KubeBackend::new(connection, mode))
+        let mut backend = KubeBackend::new(connection, mode);
+        if spec.use_pod_cidr {
+            // Host-local IPAM: Calico registers no IPAM block/handle storage then.
+            for kind in IPAM_ONLY_KINDS {
+                if let Some(kind) = KindRef::lookup(kind) {
+                    backend.unregister(kind);
+                }
+            }
+        }
+        Ok(backend)
     }
 
     /// A backend on an existing client, in a given mode, with the CRD stores registered.
@@ -74,6 +86,11 @@ impl KubeBackend {
     /// Serves `kind` with `store`, replacing any store registered for it.
     pub fn register(&mut self, kind: KindRef, store: Arc<dyn KindStore>) {
         self.stores.insert(kind, store);
+    }
+
+    /// Stops serving `kind` (its operations then fail with `OperationNotSupported`).
+    pub fn unregister(&mut self, kind: KindRef) {
+        self.stores.remove(&kind);
     }
 
     /// The Kubernetes client (for the native stores and for diagnostics).

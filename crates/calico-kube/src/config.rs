@@ -1,8 +1,11 @@
 //! A `kube::Client` from calicoctl's Kubernetes settings, resolved as libcalico-go resolves them
-//! with client-go (`libcalico-go/lib/backend/k8s/k8s.go`): a kubeconfig (inline, or a file, or a
-//! `:`-separated list of files merged first-wins), the context from `k8sCurrentContext` or the
-//! kubeconfig's `current-context`, then the `k8s*` settings as overrides of that context's
-//! cluster and user. With neither a kubeconfig nor an endpoint, the in-cluster service account.
+//! with client-go (`libcalico-go/lib/backend/k8s/client.go`, `CreateKubernetesClientset`): a
+//! kubeconfig file (or a `:`-separated list of files merged first-wins), the context from
+//! `k8sCurrentContext` or the kubeconfig's `current-context`, then the `k8s*` settings as
+//! overrides of that context's cluster and user. `kubeconfigInline` replaces the files and, as
+//! in Calico, is used as it is (no overrides). With neither a kubeconfig nor an endpoint, the
+//! in-cluster service account. `k8sClientQPS`/`k8sClientBurst` have no equivalent in kube-rs
+//! (it does no client-side rate limiting) and are ignored.
 //!
 //! Everything the kubeconfig can say (exec plugins, `tokenFile`, client certificates, CA data,
 //! `insecure-skip-tls-verify`, `tls-server-name`) is handled by kube's own loader, because the
@@ -26,7 +29,7 @@ const SYNTHETIC_NAME: &str = "calico";
 pub enum ConfigError {
     #[error("failed to read kubeconfig {path}: {cause}")]
     ReadKubeconfig { path: String, cause: String },
-    #[error("none of the kubeconfig files in {0:?} exists")]
+    #[error("none of the kubeconfig files in {0:?} exists, and not running in a cluster")]
     NoKubeconfigFile(String),
     #[error("failed to parse the inline kubeconfig (kubeconfigInline): {0}")]
     InlineKubeconfig(String),
@@ -68,13 +71,22 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// Where a kubeconfig came from: inline text is used as it is (Calico applies none of the `k8s*`
+/// overrides to it, not even the context), files get the overrides.
+#[derive(Debug)]
+pub enum Source {
+    Inline(Kubeconfig),
+    Files(Kubeconfig),
+}
+
 /// Reads the kubeconfig the settings name: inline text wins over files; `kubeconfig` may list
-/// several files separated by `:` (merged first-wins as client-go merges `KUBECONFIG`; missing
-/// ones are skipped, but a single named file must exist). `None` when no kubeconfig is named.
-pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Kubeconfig>, ConfigError> {
+/// several files separated by `:` (merged first-wins as client-go merges them; missing ones are
+/// skipped), while a single named file must exist. `None` when no kubeconfig is named, or when
+/// every file of a list is missing (client-go then goes on without one, as we do).
+pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Source>, ConfigError> {
     if !spec.kubeconfig_inline.is_empty() {
         return Kubeconfig::from_yaml(&spec.kubeconfig_inline)
-            .map(Some)
+            .map(|k| Some(Source::Inline(k)))
             .map_err(|e| ConfigError::InlineKubeconfig(e.to_string()));
     }
     if spec.kubeconfig.is_empty() {
@@ -90,10 +102,16 @@ pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Kubeconfig>, Confi
         })
     };
     if let [only] = paths.as_slice() {
-        return read(only).map(Some);
+        return read(only).map(|k| Some(Source::Files(k)));
     }
     let mut merged: Option<Kubeconfig> = None;
+    let mut seen = Vec::new();
     for path in paths.iter().filter(|p| p.exists()) {
+        // client-go drops repeated entries of the list.
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path);
         let next = read(path)?;
         merged = Some(match merged {
             None => next,
@@ -103,9 +121,7 @@ pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Kubeconfig>, Confi
             })?,
         });
     }
-    merged
-        .map(Some)
-        .ok_or_else(|| ConfigError::NoKubeconfigFile(spec.kubeconfig.clone()))
+    Ok(merged.map(Source::Files))
 }
 
 /// A kubeconfig with one cluster/user/context, for `k8sAPIEndpoint` without a kubeconfig.
@@ -240,17 +256,22 @@ fn apply_overrides(
 
 /// The `kube::Config` for these settings.
 pub async fn kube_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigError> {
-    let kubeconfig = match load_kubeconfig(spec)? {
-        Some(kubeconfig) => Some(kubeconfig),
+    let (mut kubeconfig, overrides) = match load_kubeconfig(spec)? {
+        Some(Source::Inline(kubeconfig)) => (kubeconfig, false),
+        Some(Source::Files(kubeconfig)) => (kubeconfig, true),
         None if !spec.k8s_api_endpoint.is_empty() => {
-            Some(synthetic_kubeconfig(&spec.k8s_api_endpoint))
+            (synthetic_kubeconfig(&spec.k8s_api_endpoint), true)
         }
-        None => None,
+        None => return in_cluster_config(spec),
     };
-    let Some(mut kubeconfig) = kubeconfig else {
-        return in_cluster_config(spec);
+    let context = if overrides {
+        apply_overrides(&mut kubeconfig, spec)?
+    } else {
+        kubeconfig
+            .current_context
+            .clone()
+            .ok_or(ConfigError::NoContext)?
     };
-    let context = apply_overrides(&mut kubeconfig, spec)?;
     let options = KubeConfigOptions {
         context: Some(context),
         ..KubeConfigOptions::default()
@@ -263,6 +284,9 @@ pub async fn kube_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigErr
 /// In-cluster configuration, with the same overrides (certificates, token) applied.
 fn in_cluster_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigError> {
     let mut config = kube::Config::incluster().map_err(|e| {
+        if !spec.kubeconfig.is_empty() {
+            return ConfigError::NoKubeconfigFile(spec.kubeconfig.clone());
+        }
         let home_config = std::env::var("HOME")
             .map(|home| format!("{home}/.kube/config"))
             .unwrap_or_else(|_| "~/.kube/config".into());
@@ -336,10 +360,23 @@ current-context: ctx-a
 ";
 
     #[tokio::test]
-    async fn inline_kubeconfig_and_context_selection() {
+    async fn inline_kubeconfig_wins_and_takes_no_overrides() {
         let mut s = spec();
         s.kubeconfig_inline = TWO_CONTEXTS.into();
         s.kubeconfig = "/does/not/exist".into();
+        s.k8s_current_context = "ctx-b".into();
+        s.k8s_api_endpoint = "https://elsewhere.example".into();
+        let config = kube_config(&s).await.unwrap();
+        assert_eq!(config.cluster_url.to_string(), "https://a.example:6443/");
+    }
+
+    #[tokio::test]
+    async fn context_selection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, TWO_CONTEXTS).unwrap();
+        let mut s = spec();
+        s.kubeconfig = path.display().to_string();
         let config = kube_config(&s).await.unwrap();
         assert_eq!(config.cluster_url.to_string(), "https://a.example:6443/");
         s.k8s_current_context = "ctx-b".into();
@@ -355,8 +392,11 @@ current-context: ctx-a
 
     #[tokio::test]
     async fn overrides_apply_to_the_selected_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, TWO_CONTEXTS).unwrap();
         let mut s = spec();
-        s.kubeconfig_inline = TWO_CONTEXTS.into();
+        s.kubeconfig = path.display().to_string();
         s.k8s_api_endpoint = "https://override.example:443".into();
         s.k8s_api_token = "other-token".into();
         s.k8s_insecure_skip_tls_verify = true;
@@ -397,10 +437,17 @@ current-context: ctx-a
             dir.path().join("x").display(),
             dir.path().join("y").display()
         );
-        assert!(matches!(
-            kube_config(&s).await,
-            Err(ConfigError::NoKubeconfigFile(_))
-        ));
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+            assert!(matches!(
+                kube_config(&s).await,
+                Err(ConfigError::NoKubeconfigFile(_))
+            ));
+        }
+        // All listed files missing, but an endpoint: client-go goes on with the endpoint.
+        s.k8s_api_endpoint = "http://127.0.0.1:8080".into();
+        let config = kube_config(&s).await.unwrap();
+        assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:8080/");
+        s.k8s_api_endpoint.clear();
         s.kubeconfig = dir.path().join("x").display().to_string();
         let err = kube_config(&s).await.unwrap_err();
         assert!(
