@@ -50,6 +50,17 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The first line of an error: YAML parse errors go on to quote the offending lines of the
+/// kubeconfig, which may hold tokens and keys.
+fn summary(error: impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
 impl From<ConfigError> for DatastoreError {
     fn from(error: ConfigError) -> Self {
         DatastoreError::Store(error.to_string())
@@ -87,7 +98,7 @@ pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Source>, ConfigErr
     if !spec.kubeconfig_inline.is_empty() {
         return Kubeconfig::from_yaml(&spec.kubeconfig_inline)
             .map(|k| Some(Source::Inline(k)))
-            .map_err(|e| ConfigError::InlineKubeconfig(e.to_string()));
+            .map_err(|e| ConfigError::InlineKubeconfig(summary(e)));
     }
     if spec.kubeconfig.is_empty() {
         return Ok(None);
@@ -98,7 +109,7 @@ pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Source>, ConfigErr
     let read = |path: &Path| {
         Kubeconfig::read_from(path).map_err(|e| ConfigError::ReadKubeconfig {
             path: path.display().to_string(),
-            cause: e.to_string(),
+            cause: summary(e),
         })
     };
     if let [only] = paths.as_slice() {
@@ -117,7 +128,7 @@ pub fn load_kubeconfig(spec: &ApiConfigSpec) -> Result<Option<Source>, ConfigErr
             None => next,
             Some(base) => base.merge(next).map_err(|e| ConfigError::ReadKubeconfig {
                 path: path.display().to_string(),
-                cause: e.to_string(),
+                cause: summary(e),
             })?,
         });
     }
@@ -278,7 +289,7 @@ pub async fn kube_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigErr
     };
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| ConfigError::Invalid(e.to_string()))
+        .map_err(|e| ConfigError::Invalid(summary(e)))
 }
 
 /// In-cluster configuration, with the same overrides (certificates, token) applied.
@@ -326,7 +337,7 @@ pub async fn connect(spec: &ApiConfigSpec) -> Result<Connection, ConfigError> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let client = kube::Client::try_from(config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let client = kube::Client::try_from(config).map_err(|e| ConfigError::Invalid(summary(e)))?;
     Ok(Connection { client, url })
 }
 
@@ -477,5 +488,26 @@ current-context: ctx-a
         );
         assert!(text.contains("K8S_API_ENDPOINT"), "{text}");
         assert!(text.contains(".kube/config"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn parse_errors_do_not_quote_the_kubeconfig() {
+        let mut s = spec();
+        s.kubeconfig_inline =
+            "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: [supersecret]\n".into();
+        let err = kube_config(&s).await.unwrap_err().to_string();
+        assert!(
+            err.starts_with("failed to parse the inline kubeconfig"),
+            "{err}"
+        );
+        assert!(!err.contains("supersecret"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, &s.kubeconfig_inline).unwrap();
+        s.kubeconfig_inline.clear();
+        s.kubeconfig = path.display().to_string();
+        let err = kube_config(&s).await.unwrap_err().to_string();
+        assert!(err.starts_with("failed to read kubeconfig "), "{err}");
+        assert!(!err.contains("supersecret"), "{err}");
     }
 }
