@@ -764,3 +764,39 @@ async fn watches_outlive_server_timeouts() {
         other => panic!("unexpected event {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn delete_with_a_stale_uid_is_does_not_exist() {
+    use calico_kube::KindStore;
+    for (crds, mode) in [(V1_CRDS, Mode::V1), (V3_CRDS, Mode::V3)] {
+        let emu = plain_emulator().await;
+        load_crds(&emu, crds);
+        let backend = backend_for(&emu).await;
+        let store = calico_kube::crd::CrdStore::new(
+            backend.client(),
+            backend.url(),
+            kind("GlobalNetworkSet"),
+            mode,
+        );
+        let created = store
+            .create(resource(json!({
+                "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",
+                "metadata": {"name": "x"}, "spec": {"nets": []}
+            })))
+            .await
+            .unwrap();
+        let key = ResourceKey::of(&created);
+        let err = store
+            .delete(&key, Some("01234567-89ab-4def-8123-456789abcdef"))
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        assert!(err.to_string().contains("UID in precondition"), "{err}");
+        // The object's own (v3) UID matches, in either mode.
+        let deleted = store
+            .delete(&key, Some(&created.metadata().uid))
+            .await
+            .unwrap();
+        assert_eq!(deleted.metadata().name, "x");
+    }
+}
