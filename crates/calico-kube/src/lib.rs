@@ -6,9 +6,20 @@
 //! - [`uid`]: Calico's UID bit-reversal between v3 objects and their backing objects.
 //! - [`store`]: the per-kind storage trait the backend dispatches to.
 //! - [`crd`]: kinds stored as custom resources, in either mode.
-//! - [`native`]: kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
+//! - [`error`]: Kubernetes errors as Calico's datastore errors.
+//! - `native` (added separately): kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
 //! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
 
+pub mod backend;
+pub mod config;
+pub mod crd;
+pub mod error;
+pub mod mode;
 pub mod store;
 pub mod uid;
+
+pub use backend::KubeBackend;
+pub use config::{ConfigError, Connection};
+pub use mode::Mode;
+pub use store::KindStore;

@@ -369,6 +369,14 @@ impl Store {
             .collect()
     }
 
+    /// Whether `def` is served because a CRD declares it.
+    pub fn is_custom(&self, def: &ResourceDef) -> bool {
+        !self
+            .builtins
+            .iter()
+            .any(|b| b.group == def.group && b.plural == def.plural)
+    }
+
     /// Finds a resource by group, version and plural.
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<ResourceDef> {
         self.all_defs()
@@ -647,6 +655,18 @@ impl Store {
         }
         let old = st.stored(def, &key, name)?;
         let body_rv = meta_str(&obj, "resourceVersion");
+        if body_rv.is_empty() && self.is_custom(def) {
+            // The apiserver allows unconditional updates only for built-in kinds.
+            return Err(ApiError::invalid(
+                def,
+                name,
+                &[(
+                    "metadata.resourceVersion",
+                    "FieldValueInvalid",
+                    "Invalid value: 0x0: must be specified for an update".into(),
+                )],
+            ));
+        }
         if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
             return Err(ApiError::modified(def, name));
         }

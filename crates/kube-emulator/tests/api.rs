@@ -92,15 +92,21 @@ async fn create_sets_metadata_and_update_conflicts() {
         r.body["message"],
         "Operation cannot be fulfilled on ippools.crd.projectcalico.org \"p\": the object has been modified; please apply your changes to the latest version and try again"
     );
-    // Empty resourceVersion: unconditional.
+    // Empty resourceVersion: custom resources refuse it (built-ins take it as unconditional).
     stale["metadata"]
         .as_object_mut()
         .unwrap()
         .remove("resourceVersion");
     let r = c.put(&format!("{POOLS}/p"), stale).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.body["spec"]["cidr"], "10.2.0.0/16");
-    assert_eq!(r.body["metadata"]["uid"], created["metadata"]["uid"]);
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.body["message"],
+        "IPPool.crd.projectcalico.org \"p\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    );
+    assert_eq!(
+        r.body["details"]["causes"][0]["field"],
+        "metadata.resourceVersion"
+    );
     // Name mismatch and missing object.
     let r = c
         .put(&format!("{POOLS}/other"), pool("p", "10.0.0.0/8"))

@@ -1,0 +1,244 @@
+//! [`KubeBackend`]: the Kubernetes datastore as a [`calico_datastore::Backend`], dispatching each
+//! kind to its [`KindStore`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use calico_api::kinds::KINDS;
+use calico_api::AnyResource;
+use calico_datastore::apiconfig::ApiConfigSpec;
+use calico_datastore::{
+    Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ResourceKey, ResourceList,
+    Result, WatchStream,
+};
+
+use crate::config::{self, ConfigError, Connection};
+use crate::crd::{CrdStore, NATIVE_KINDS};
+use crate::mode::{self, Mode};
+use crate::store::KindStore;
+
+/// Kinds only Calico IPAM stores, not registered with `usePodCIDR` (host-local IPAM).
+const IPAM_ONLY_KINDS: &[&str] = &["IPAMBlock", "IPAMHandle"];
+
+/// How often `apply` re-reads and retries when it loses a race with another writer.
+const APPLY_ATTEMPTS: usize = 5;
+/// Pause between those attempts.
+const APPLY_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// The Kubernetes datastore driver.
+#[derive(Clone)]
+pub struct KubeBackend {
+    client: kube::Client,
+    url: String,
+    mode: Mode,
+    stores: HashMap<KindRef, Arc<dyn KindStore>>,
+}
+
+impl std::fmt::Debug for KubeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut kinds: Vec<&str> = self.stores.keys().map(|k| k.kind()).collect();
+        kinds.sort_unstable();
+        f.debug_struct("KubeBackend")
+            .field("url", &self.url)
+            .field("mode", &self.mode)
+            .field("kinds", &kinds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubeBackend {
+    /// Connects as calicoctl would (kubeconfig, `k8s*` settings, in-cluster), decides the storage
+    /// mode and registers a custom-resource store for every CRD-backed kind. The native kinds
+    /// (Node, WorkloadEndpoint, Profile) are left for [`KubeBackend::register`].
+    pub async fn connect(spec: &ApiConfigSpec) -> Result<KubeBackend, ConfigError> {
+        let connection = config::connect(spec).await?;
+        let mode = mode::detect(&connection.client, spec).await;
+        let mut backend = KubeBackend::new(connection, mode);
+        if spec.use_pod_cidr {
+            // Host-local IPAM: Calico registers no IPAM block/handle storage then.
+            for kind in IPAM_ONLY_KINDS {
+                if let Some(kind) = KindRef::lookup(kind) {
+                    backend.unregister(kind);
+                }
+            }
+        }
+        Ok(backend)
+    }
+
+    /// A backend on an existing client, in a given mode, with the CRD stores registered.
+    pub fn new(connection: Connection, mode: Mode) -> KubeBackend {
+        let mut backend = KubeBackend {
+            client: connection.client,
+            url: connection.url,
+            mode,
+            stores: HashMap::new(),
+        };
+        for info in KINDS.iter().filter(|k| !NATIVE_KINDS.contains(&k.kind)) {
+            let kind = KindRef(info);
+            let store = CrdStore::new(backend.client.clone(), &backend.url, kind, mode);
+            backend.register(kind, Arc::new(store));
+        }
+        backend
+    }
+
+    /// Serves `kind` with `store`, replacing any store registered for it.
+    pub fn register(&mut self, kind: KindRef, store: Arc<dyn KindStore>) {
+        self.stores.insert(kind, store);
+    }
+
+    /// Stops serving `kind` (its operations then fail with `OperationNotSupported`).
+    pub fn unregister(&mut self, kind: KindRef) {
+        self.stores.remove(&kind);
+    }
+
+    /// The Kubernetes client (for the native stores and for diagnostics).
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// The storage mode in use.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The API server URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether a store serves `kind`.
+    pub fn serves(&self, kind: KindRef) -> bool {
+        self.stores.contains_key(&kind)
+    }
+
+    fn store(
+        &self,
+        kind: KindRef,
+        operation: &str,
+        identifier: String,
+    ) -> Result<&Arc<dyn KindStore>> {
+        self.stores
+            .get(&kind)
+            .ok_or_else(|| DatastoreError::OperationNotSupported {
+                operation: operation.to_string(),
+                identifier,
+                reason: None,
+            })
+    }
+
+    fn store_for(&self, key: &ResourceKey, operation: &str) -> Result<&Arc<dyn KindStore>> {
+        self.store(key.kind, operation, key.to_string())
+    }
+}
+
+#[async_trait]
+impl Backend for KubeBackend {
+    async fn create(&self, resource: AnyResource) -> Result<AnyResource> {
+        let key = ResourceKey::of(&resource);
+        self.store_for(&key, "Create")?.create(resource).await
+    }
+
+    async fn update(&self, resource: AnyResource) -> Result<AnyResource> {
+        let key = ResourceKey::of(&resource);
+        self.store_for(&key, "Update")?.update(resource).await
+    }
+
+    /// Create, and when the name is taken, update over the live object's revision and UID;
+    /// conflicts (another writer got in between) and a deletion in between are retried.
+    async fn apply(&self, resource: AnyResource) -> Result<AnyResource> {
+        let key = ResourceKey::of(&resource);
+        let store = self.store_for(&key, "Apply")?;
+        let mut last_error = None;
+        for attempt in 0..APPLY_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(APPLY_RETRY_DELAY).await;
+            }
+            let mut fresh = resource.clone();
+            let meta = fresh.metadata_mut();
+            meta.resource_version.clear();
+            match store.create(fresh).await {
+                Err(DatastoreError::AlreadyExists { .. }) => {}
+                other => return other,
+            }
+            let live = match store.get(&key).await {
+                Ok(live) => live,
+                Err(error @ DatastoreError::DoesNotExist { .. }) => {
+                    last_error = Some(error);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let mut replacement = resource.clone();
+            let live_meta = live.metadata();
+            let meta = replacement.metadata_mut();
+            meta.resource_version = live_meta.resource_version.clone();
+            meta.uid = live_meta.uid.clone();
+            if meta.creation_timestamp.is_none() {
+                meta.creation_timestamp = live_meta.creation_timestamp;
+            }
+            match store.update(replacement).await {
+                Err(
+                    error @ (DatastoreError::UpdateConflict { .. }
+                    | DatastoreError::DoesNotExist { .. }),
+                ) => {
+                    last_error = Some(error);
+                }
+                other => return other,
+            }
+        }
+        Err(last_error.unwrap_or(DatastoreError::UpdateConflict { key, detail: None }))
+    }
+
+    /// Kubernetes deletes have no revision precondition in Calico's KDD (only a UID one), but
+    /// this trait promises that a delete at a stale revision fails: so with a revision the
+    /// live object is read first and a different revision is an `UpdateConflict`; the delete
+    /// then carries the live UID as a precondition, so an object recreated in between is not
+    /// deleted. A modification between the read and the delete is not detected.
+    async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
+        let store = self.store_for(key, "Delete")?;
+        match revision.filter(|r| !r.is_empty()) {
+            None => store.delete(key, None).await,
+            Some(revision) => {
+                let live = store.get(key).await?;
+                let live_meta = live.metadata();
+                if live_meta.resource_version != revision {
+                    return Err(DatastoreError::UpdateConflict {
+                        key: key.clone(),
+                        detail: Some(format!(
+                            "resource version '{revision}' is out of date (latest: {})",
+                            live_meta.resource_version
+                        )),
+                    });
+                }
+                let uid = Some(live_meta.uid.as_str()).filter(|u| !u.is_empty());
+                store.delete(key, uid).await
+            }
+        }
+    }
+
+    /// Kubernetes reads ignore the revision: always the latest object.
+    async fn get(&self, key: &ResourceKey, _revision: Option<&str>) -> Result<AnyResource> {
+        self.store_for(key, "Get")?.get(key).await
+    }
+
+    async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
+        self.store(options.kind, "List", options.kind.kind().to_string())?
+            .list(options, revision)
+            .await
+    }
+
+    async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        self.store(options.kind, "Watch", options.kind.kind().to_string())?
+            .watch(options, revision)
+            .await
+    }
+
+    fn info(&self) -> DatastoreInfo {
+        DatastoreInfo {
+            datastore_type: "kubernetes",
+            location: format!("{} ({})", self.url, self.mode),
+        }
+    }
+}

@@ -1,0 +1,733 @@
+//! Calico kinds stored as custom resources, in either storage mode, through one generic store.
+//!
+//! v1 mode (`crd.projectcalico.org/v1`, `libcalico-go/lib/backend/k8s/resources/resources.go`
+//! and `customresource.go`): the v3 metadata rides in the `projectcalico.org/metadata`
+//! annotation, only Calico-owned labels and annotations are put on the custom resource itself,
+//! UIDs are bit-reversed ([`crate::uid::convert_uid`]), IPAMConfiguration is stored as
+//! `IPAMConfig`/`ipamconfigs` and BlockAffinity's `deleted` is a string.
+//!
+//! v3 mode (`projectcalico.org/v3`): objects are stored as they are.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use calico_api::{AnyResource, ObjectMeta, ValidationError};
+use calico_datastore::{
+    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, Result, WatchEvent,
+    WatchStream,
+};
+use futures::StreamExt;
+use kube::api::{
+    Api, DeleteParams, ListParams, PostParams, Preconditions, VersionMatch, WatchParams,
+};
+use kube::core::{ApiResource, DynamicObject};
+use serde_json::{json, Map, Value};
+
+use crate::error::{map_error, map_status, Op};
+use crate::mode::Mode;
+use crate::store::KindStore;
+use crate::uid::convert_uid;
+
+/// The annotation holding the v3 metadata in v1 mode.
+pub const METADATA_ANNOTATION: &str = "projectcalico.org/metadata";
+
+/// Kinds that are not custom resources (the native stores serve them).
+pub const NATIVE_KINDS: &[&str] = &["Node", "Profile", "WorkloadEndpoint"];
+
+/// Kinds whose CRD has a status subresource.
+const STATUS_KINDS: &[&str] = &[
+    "CalicoNodeStatus",
+    "IPPool",
+    "KubeControllersConfiguration",
+    "Tier",
+];
+
+/// Policy kinds whose stored metadata keeps the name (and whose legacy names lose `default.`).
+const TIERED_KINDS: &[&str] = &[
+    "GlobalNetworkPolicy",
+    "NetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+];
+
+/// Kubernetes list page size (client-go's pager default).
+const PAGE_SIZE: u32 = 500;
+
+/// How long to wait before re-opening a watch the server closed without an error.
+const REWATCH_DELAY: Duration = Duration::from_millis(100);
+
+/// The server-side lifetime of one watch request (kube's and client-go's default); the stream
+/// handed to callers outlives it by re-opening the watch.
+const WATCH_TIMEOUT_SECONDS: u32 = 290;
+
+/// Whether a label or annotation key is Calico's (kept on the v1 custom resource itself).
+fn is_calico_key(key: &str) -> bool {
+    key.contains("projectcalico.org/") || key.contains("operator.tigera.io/")
+}
+
+/// The kind and plural a Calico kind is stored under in `mode`.
+pub fn backing_names(kind: KindRef, mode: Mode) -> (&'static str, &'static str) {
+    match (kind.kind(), mode) {
+        ("IPAMConfiguration", Mode::V1) => ("IPAMConfig", "ipamconfigs"),
+        _ => (kind.kind(), kind.plural()),
+    }
+}
+
+fn parse_error(kind: KindRef, value: &Value, cause: impl std::fmt::Display) -> DatastoreError {
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let key = if namespace.is_empty() {
+        format!("{}/{name}", kind.plural())
+    } else {
+        format!("{}/{namespace}/{name}", kind.plural())
+    };
+    DatastoreError::ParsingEntry {
+        key,
+        value: value.to_string(),
+        cause: cause.to_string(),
+    }
+}
+
+fn to_json(resource: &AnyResource) -> Result<Value> {
+    resource.to_json_value().map_err(|e| {
+        DatastoreError::Store(format!(
+            "failed to encode {}: {e}",
+            ResourceKey::of(resource)
+        ))
+    })
+}
+
+/// Owner references to Calico objects: on write, `projectcalico.org/v3` owners become their
+/// `crd.projectcalico.org/v1` backing objects (UID converted); on read, both forms become
+/// `projectcalico.org/v3` (the v3 form for data written before Calico converted them).
+fn convert_owner_references(meta: &mut ObjectMeta, writing: bool) {
+    for owner in &mut meta.owner_references {
+        let convert = if writing {
+            owner.api_version == calico_api::API_VERSION
+        } else {
+            owner.api_version == calico_api::API_VERSION
+                || owner.api_version == "crd.projectcalico.org/v1"
+        };
+        if convert {
+            if let Some(uid) = convert_uid(&owner.uid) {
+                owner.uid = uid;
+            }
+            owner.api_version = if writing {
+                "crd.projectcalico.org/v1".into()
+            } else {
+                calico_api::API_VERSION.into()
+            };
+        }
+    }
+}
+
+/// The custom resource (as JSON) that stores `resource` in `mode`.
+pub fn to_custom_resource(resource: &AnyResource, mode: Mode) -> Result<Value> {
+    let kind = KindRef(resource.info());
+    let (backing_kind, _) = backing_names(kind, mode);
+    let mut value = to_json(resource)?;
+    let Some(object) = value.as_object_mut() else {
+        return Err(DatastoreError::Store(
+            "resource is not a JSON object".into(),
+        ));
+    };
+    object.insert(
+        "apiVersion".into(),
+        json!(format!("{}/{}", mode.group(), mode.version())),
+    );
+    object.insert("kind".into(), json!(backing_kind));
+    if mode == Mode::V3 {
+        return Ok(value);
+    }
+
+    let meta = resource.metadata();
+    let mut stored = meta.clone();
+    stored.namespace.clear();
+    stored.resource_version.clear();
+    stored.uid.clear();
+    if !TIERED_KINDS.contains(&kind.kind()) {
+        stored.name.clear();
+    }
+    convert_owner_references(&mut stored, true);
+    let stored_json = serde_json::to_string(&stored)
+        .map_err(|e| DatastoreError::Store(format!("failed to encode metadata: {e}")))?;
+
+    let mut annotations: BTreeMap<String, String> = meta
+        .annotations
+        .iter()
+        .filter(|(k, _)| is_calico_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    annotations.insert(METADATA_ANNOTATION.into(), stored_json);
+    let labels: BTreeMap<&String, &String> = meta
+        .labels
+        .iter()
+        .filter(|(k, _)| is_calico_key(k))
+        .collect();
+
+    let mut cr_meta = Map::new();
+    cr_meta.insert("name".into(), json!(meta.name));
+    if !meta.namespace.is_empty() {
+        cr_meta.insert("namespace".into(), json!(meta.namespace));
+    }
+    if !meta.resource_version.is_empty() {
+        cr_meta.insert("resourceVersion".into(), json!(meta.resource_version));
+    }
+    if let Some(uid) = convert_uid(&meta.uid) {
+        cr_meta.insert("uid".into(), json!(uid));
+    }
+    if !labels.is_empty() {
+        cr_meta.insert("labels".into(), json!(labels));
+    }
+    cr_meta.insert("annotations".into(), json!(annotations));
+    object.insert("metadata".into(), Value::Object(cr_meta));
+
+    if kind.kind() == "BlockAffinity" {
+        if let Some(deleted) = object.get_mut("spec").and_then(|s| s.get_mut("deleted")) {
+            let text = if deleted.as_bool() == Some(true) {
+                "true"
+            } else {
+                "false"
+            };
+            *deleted = json!(text);
+        }
+    }
+    Ok(value)
+}
+
+/// Decodes the `metadata` of a custom resource.
+fn decode_meta(kind: KindRef, cr: &Value) -> Result<ObjectMeta> {
+    let mut raw = cr.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    calico_api::decode::strip_null_members(&mut raw);
+    serde_json::from_value(raw).map_err(|e| parse_error(kind, cr, e))
+}
+
+/// The v3 resource a custom resource of `kind` stores in `mode`.
+pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyResource> {
+    let mut doc = cr.clone();
+    let Some(object) = doc.as_object_mut() else {
+        return Err(parse_error(kind, &cr, "not a JSON object"));
+    };
+    object.insert("apiVersion".into(), json!(calico_api::API_VERSION));
+    object.insert("kind".into(), json!(kind.kind()));
+
+    if mode == Mode::V1 {
+        let cr_meta = decode_meta(kind, &cr)?;
+        let uid = if cr_meta.uid.is_empty() {
+            String::new()
+        } else {
+            convert_uid(&cr_meta.uid)
+                .ok_or_else(|| parse_error(kind, &cr, format!("invalid uid {:?}", cr_meta.uid)))?
+        };
+        let mut name_from_annotation = false;
+        let mut meta = match cr_meta.annotations.get(METADATA_ANNOTATION) {
+            None => ObjectMeta {
+                uid,
+                ..cr_meta.clone()
+            },
+            Some(stored) => {
+                let mut meta: ObjectMeta = serde_json::from_str(stored)
+                    .map_err(|e| parse_error(kind, &cr, format!("{METADATA_ANNOTATION}: {e}")))?;
+                convert_owner_references(&mut meta, false);
+                let mut labels = cr_meta.labels.clone();
+                labels.extend(meta.labels);
+                meta.labels = labels;
+                let mut annotations = cr_meta.annotations.clone();
+                annotations.remove(METADATA_ANNOTATION);
+                annotations.extend(meta.annotations);
+                meta.annotations = annotations;
+                name_from_annotation = !meta.name.is_empty();
+                if !name_from_annotation {
+                    meta.name = cr_meta.name.clone();
+                }
+                meta.namespace = cr_meta.namespace.clone();
+                meta.resource_version = cr_meta.resource_version.clone();
+                meta.uid = uid;
+                if meta.creation_timestamp.is_none() {
+                    meta.creation_timestamp = cr_meta.creation_timestamp;
+                }
+                meta
+            }
+        };
+        if TIERED_KINDS.contains(&kind.kind()) && !name_from_annotation {
+            let tier = cr
+                .pointer("/spec/tier")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if tier.is_empty() || tier == "default" {
+                if let Some(stripped) = meta.name.strip_prefix("default.") {
+                    meta.name = stripped.to_string();
+                }
+            }
+        }
+        let meta_json = serde_json::to_value(&meta).map_err(|e| parse_error(kind, &cr, e))?;
+        object.insert("metadata".into(), meta_json);
+        if kind.kind() == "BlockAffinity" {
+            if let Some(deleted) = object.get_mut("spec").and_then(|s| s.get_mut("deleted")) {
+                if let Some(text) = deleted.as_str() {
+                    let parsed = match text {
+                        "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+                        "" | "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+                        other => {
+                            return Err(parse_error(
+                                kind,
+                                &cr,
+                                format!("spec.deleted: invalid boolean string {other:?}"),
+                            ))
+                        }
+                    };
+                    *deleted = json!(parsed);
+                }
+            }
+        }
+    }
+    let mut resource = (kind.0.decode)(doc).map_err(|e| parse_error(kind, &cr, e))?;
+    if kind.kind() == "Tier" {
+        // tiers.go fills order and defaultAction on every read.
+        resource.apply_defaults();
+    }
+    Ok(resource)
+}
+
+/// One Calico kind stored as a custom resource.
+pub struct CrdStore {
+    client: kube::Client,
+    kind: KindRef,
+    mode: Mode,
+    resource: ApiResource,
+    /// `ippools.crd.projectcalico.org`, for messages.
+    qualified: String,
+    url: String,
+    watch_timeout: u32,
+}
+
+impl std::fmt::Debug for CrdStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrdStore")
+            .field("kind", &self.kind)
+            .field("mode", &self.mode)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn namespace_missing() -> DatastoreError {
+    DatastoreError::Validation(ValidationError::single(
+        "metadata.namespace",
+        None,
+        "namespace is not specified on namespaced resource",
+    ))
+}
+
+impl CrdStore {
+    pub fn new(client: kube::Client, url: &str, kind: KindRef, mode: Mode) -> Self {
+        let (backing_kind, plural) = backing_names(kind, mode);
+        let resource = ApiResource {
+            group: mode.group().into(),
+            version: mode.version().into(),
+            api_version: mode.api_version().into(),
+            kind: backing_kind.into(),
+            plural: plural.into(),
+        };
+        CrdStore {
+            client,
+            kind,
+            mode,
+            qualified: format!("{plural}.{}", mode.group()),
+            resource,
+            url: url.to_string(),
+            watch_timeout: WATCH_TIMEOUT_SECONDS,
+        }
+    }
+
+    /// Sets how long each server-side watch request lasts before it is re-opened.
+    pub fn with_watch_timeout(mut self, seconds: u32) -> Self {
+        self.watch_timeout = seconds.max(1);
+        self
+    }
+
+    fn op<'a>(&'a self, verb: &'a str) -> Op<'a> {
+        Op {
+            verb,
+            resource: &self.qualified,
+            url: &self.url,
+            crd_manifest: self.mode.crd_manifest(),
+        }
+    }
+
+    /// The API for one object's namespace (or the cluster).
+    fn api_for(&self, namespace: &str) -> Result<Api<DynamicObject>> {
+        if self.kind.is_namespaced() {
+            if namespace.is_empty() {
+                return Err(namespace_missing());
+            }
+            Ok(Api::namespaced_with(
+                self.client.clone(),
+                namespace,
+                &self.resource,
+            ))
+        } else {
+            Ok(Api::all_with(self.client.clone(), &self.resource))
+        }
+    }
+
+    /// The API for a list or watch.
+    fn api_for_list(&self, options: &ListOptions) -> Api<DynamicObject> {
+        match options.namespace.as_deref() {
+            Some(ns) if self.kind.is_namespaced() && !ns.is_empty() => {
+                Api::namespaced_with(self.client.clone(), ns, &self.resource)
+            }
+            _ => Api::all_with(self.client.clone(), &self.resource),
+        }
+    }
+
+    fn check_kind(&self, resource: &AnyResource) -> Result<()> {
+        if resource.kind() == self.kind.kind() {
+            Ok(())
+        } else {
+            Err(DatastoreError::Store(format!(
+                "internal error: a {} was sent to the {} store",
+                resource.kind(),
+                self.kind.kind()
+            )))
+        }
+    }
+
+    fn encode_object(&self, resource: &AnyResource) -> Result<DynamicObject> {
+        let value = to_custom_resource(resource, self.mode)?;
+        serde_json::from_value(value).map_err(|e| {
+            DatastoreError::Store(format!(
+                "failed to encode {}: {e}",
+                ResourceKey::of(resource)
+            ))
+        })
+    }
+
+    fn decode_object(&self, object: DynamicObject) -> Result<AnyResource> {
+        let value = serde_json::to_value(&object)
+            .map_err(|e| DatastoreError::Store(format!("failed to encode object: {e}")))?;
+        from_custom_resource(self.kind, self.mode, value)
+    }
+
+    /// The field selector for an exact-name list or watch.
+    fn name_selector(options: &ListOptions) -> Option<String> {
+        match (&options.name, options.name_is_prefix) {
+            (Some(name), false) => Some(format!("metadata.name={name}")),
+            _ => None,
+        }
+    }
+
+    async fn list_objects(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> Result<(Vec<AnyResource>, String)> {
+        let api = self.api_for_list(options);
+        let mut params = ListParams {
+            field_selector: Self::name_selector(options),
+            limit: Some(PAGE_SIZE),
+            ..ListParams::default()
+        };
+        if let Some(revision) = revision.filter(|r| !r.is_empty()) {
+            params.resource_version = Some(revision.to_string());
+            params.version_match = Some(VersionMatch::NotOlderThan);
+        }
+        let mut items = Vec::new();
+        let mut list_revision = None;
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(|e| map_error(e, None, self.op("list")))?;
+            if list_revision.is_none() {
+                list_revision = page.metadata.resource_version.clone();
+            }
+            for object in page.items {
+                let resource = self.decode_object(object)?;
+                let key = ResourceKey::of(&resource);
+                if options.matches(&key) {
+                    items.push(resource);
+                }
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => {
+                    // A continued list is served at the first page's snapshot; the
+                    // resourceVersion may not be repeated.
+                    params.continue_token = Some(token);
+                    params.resource_version = None;
+                    params.version_match = None;
+                }
+                None => break,
+            }
+        }
+        Ok((items, list_revision.unwrap_or_default()))
+    }
+}
+
+/// Parses the oldest retained revision out of `too old resource version: N (M)`.
+fn compacted_error(status: &kube::core::Status, requested: &str) -> DatastoreError {
+    let compacted = status
+        .message
+        .rsplit_once('(')
+        .and_then(|(_, rest)| rest.trim_end_matches(')').trim().parse().ok())
+        .unwrap_or(0);
+    DatastoreError::Compacted {
+        requested: requested.parse().unwrap_or(0),
+        compacted,
+    }
+}
+
+#[async_trait]
+impl KindStore for CrdStore {
+    async fn create(&self, resource: AnyResource) -> Result<AnyResource> {
+        self.check_kind(&resource)?;
+        let key = ResourceKey::of(&resource);
+        let mut resource = resource;
+        resource.metadata_mut().resource_version.clear();
+        let object = self.encode_object(&resource)?;
+        let created = self
+            .api_for(&key.namespace)?
+            .create(&PostParams::default(), &object)
+            .await
+            .map_err(|e| map_error(e, Some(&key), self.op("create")))?;
+        self.decode_object(created)
+    }
+
+    async fn update(&self, resource: AnyResource) -> Result<AnyResource> {
+        self.check_kind(&resource)?;
+        let key = ResourceKey::of(&resource);
+        let api = self.api_for(&key.namespace)?;
+        let object = self.encode_object(&resource)?;
+        let updated = api
+            .replace(&key.name, &PostParams::default(), &object)
+            .await
+            .map_err(|e| map_error(e, Some(&key), self.op("update")))?;
+        let wanted_status = object.data.get("status");
+        if STATUS_KINDS.contains(&self.kind.kind())
+            && wanted_status.is_some()
+            && wanted_status != updated.data.get("status")
+        {
+            // The main resource ignores status when the CRD has a status subresource.
+            let mut status_object = updated.clone();
+            if let (Some(data), Some(status)) = (status_object.data.as_object_mut(), wanted_status)
+            {
+                data.insert("status".into(), status.clone());
+            }
+            let with_status = api
+                .replace_status(&key.name, &PostParams::default(), &status_object)
+                .await
+                .map_err(|e| map_error(e, Some(&key), self.op("update status of")))?;
+            return self.decode_object(with_status);
+        }
+        self.decode_object(updated)
+    }
+
+    async fn delete(&self, key: &ResourceKey, uid: Option<&str>) -> Result<AnyResource> {
+        let api = self.api_for(&key.namespace)?;
+        let existing = api
+            .get(&key.name)
+            .await
+            .map_err(|e| map_error(e, Some(key), self.op("get")))?;
+        let uid = match (uid, self.mode) {
+            (None, _) => None,
+            (Some(uid), Mode::V3) => Some(uid.to_string()),
+            (Some(uid), Mode::V1) => Some(convert_uid(uid).unwrap_or_else(|| uid.to_string())),
+        };
+        let params = DeleteParams {
+            preconditions: uid.map(|uid| Preconditions {
+                uid: Some(uid),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        let deleted = api
+            .delete(&key.name, &params)
+            .await
+            .map_err(|e| map_error(e, Some(key), self.op("delete")))?;
+        match deleted.left() {
+            Some(object) => self.decode_object(object),
+            None => self.decode_object(existing),
+        }
+    }
+
+    async fn get(&self, key: &ResourceKey) -> Result<AnyResource> {
+        let object = self
+            .api_for(&key.namespace)?
+            .get(&key.name)
+            .await
+            .map_err(|e| map_error(e, Some(key), self.op("get")))?;
+        self.decode_object(object)
+    }
+
+    async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
+        let (items, revision) = self.list_objects(options, revision).await?;
+        Ok(ResourceList { items, revision })
+    }
+
+    async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        let (initial, start) = match revision.filter(|r| !r.is_empty() && *r != "0") {
+            Some(revision) => (Vec::new(), revision.to_string()),
+            None => self.list_objects(options, None).await?,
+        };
+        let api = self.api_for_list(options);
+        let params = WatchParams {
+            field_selector: Self::name_selector(options),
+            timeout: Some(self.watch_timeout),
+            ..WatchParams::default()
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<WatchEvent>(256);
+        let watcher = Watcher {
+            store: self.clone_handle(),
+            api,
+            params,
+            options: options.clone(),
+            tx,
+        };
+        tokio::spawn(watcher.run(initial, start));
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|event| (event, rx))
+        })))
+    }
+}
+
+impl CrdStore {
+    fn clone_handle(&self) -> CrdStore {
+        CrdStore {
+            client: self.client.clone(),
+            kind: self.kind,
+            mode: self.mode,
+            resource: self.resource.clone(),
+            qualified: self.qualified.clone(),
+            url: self.url.clone(),
+            watch_timeout: self.watch_timeout,
+        }
+    }
+}
+
+/// The task behind one watch stream: replays the initial listing, then follows the server's
+/// watch, re-opening it from the last seen revision when the server closes it (watch timeouts),
+/// until the receiver is dropped or an error ends it.
+struct Watcher {
+    store: CrdStore,
+    api: Api<DynamicObject>,
+    params: WatchParams,
+    options: ListOptions,
+    tx: tokio::sync::mpsc::Sender<WatchEvent>,
+}
+
+enum Next {
+    Continue,
+    Stop,
+}
+
+impl Watcher {
+    async fn send(&self, event: WatchEvent) -> Next {
+        match self.tx.send(event).await {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Stop,
+        }
+    }
+
+    fn wanted(&self, resource: &AnyResource) -> bool {
+        self.options.matches(&ResourceKey::of(resource))
+    }
+
+    async fn run(self, initial: Vec<AnyResource>, mut revision: String) {
+        for resource in initial {
+            if let Next::Stop = self.send(WatchEvent::Added(resource)).await {
+                return;
+            }
+        }
+        loop {
+            let stream = tokio::select! {
+                _ = self.tx.closed() => return,
+                opened = self.api.watch(&self.params, &revision) => opened,
+            };
+            let mut stream = match stream {
+                Ok(stream) => stream.boxed(),
+                Err(kube::Error::Api(status)) if status.code == 410 => {
+                    let _ = self
+                        .send(WatchEvent::Error(compacted_error(&status, &revision)))
+                        .await;
+                    return;
+                }
+                Err(error) => {
+                    let _ = self
+                        .send(WatchEvent::Error(map_error(
+                            error,
+                            None,
+                            self.store.op("watch"),
+                        )))
+                        .await;
+                    return;
+                }
+            };
+            loop {
+                let item = tokio::select! {
+                    _ = self.tx.closed() => return,
+                    item = stream.next() => item,
+                };
+                let Some(item) = item else { break };
+                let event = match item {
+                    Ok(event) => event,
+                    Err(error) => {
+                        let _ = self
+                            .send(WatchEvent::Error(map_error(
+                                error,
+                                None,
+                                self.store.op("watch"),
+                            )))
+                            .await;
+                        return;
+                    }
+                };
+                use kube::core::WatchEvent as K;
+                let (object, make): (DynamicObject, fn(AnyResource) -> WatchEvent) = match event {
+                    K::Added(o) => (o, WatchEvent::Added),
+                    K::Modified(o) => (o, |current| WatchEvent::Modified {
+                        previous: None,
+                        current,
+                    }),
+                    K::Deleted(o) => (o, WatchEvent::Deleted),
+                    K::Bookmark(bookmark) => {
+                        revision = bookmark.metadata.resource_version;
+                        continue;
+                    }
+                    K::Error(status) => {
+                        let error = if status.code == 410 {
+                            compacted_error(&status, &revision)
+                        } else {
+                            map_status(&status, None, self.store.op("watch"))
+                        };
+                        let _ = self.send(WatchEvent::Error(error)).await;
+                        return;
+                    }
+                };
+                if let Some(rv) = object.metadata.resource_version.clone() {
+                    revision = rv;
+                }
+                // A conversion failure is reported and the watch goes on, as Calico's
+                // watcher does.
+                let event = match self.store.decode_object(object) {
+                    Ok(resource) if self.wanted(&resource) => make(resource),
+                    Ok(_) => continue,
+                    Err(error) => WatchEvent::Error(error),
+                };
+                if let Next::Stop = self.send(event).await {
+                    return;
+                }
+            }
+            tokio::time::sleep(REWATCH_DELAY).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

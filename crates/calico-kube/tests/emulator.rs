@@ -1,0 +1,802 @@
+//! The driver against the in-process Kubernetes API emulator: the datastore conformance suite in
+//! both storage modes, the stored format, client configuration and error texts.
+
+// Test helpers: a failure to set up is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use calico_api::AnyResource;
+use calico_datastore::apiconfig::ApiConfigSpec;
+use calico_datastore::conformance::{self, Harness};
+use calico_datastore::{
+    Backend, DatastoreInfo, KindRef, ListOptions, ResourceKey, ResourceList, WatchStream,
+};
+use calico_kube::{KubeBackend, Mode};
+use kube_emulator::{Config, Emulator, RunningEmulator};
+use serde_json::{json, Value};
+
+const V1_CRDS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../kube-emulator/tests/fixtures/calico-crds.yaml"
+);
+const V3_CRDS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/calico-v3-crds.yaml"
+);
+
+async fn emulator(config: Config) -> RunningEmulator {
+    Emulator::start(config).await.unwrap()
+}
+
+async fn plain_emulator() -> RunningEmulator {
+    emulator(Config::default()).await
+}
+
+/// Stores every CustomResourceDefinition of a manifest, as `kubectl apply -f` would.
+fn load_crds(emu: &RunningEmulator, path: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let crds = emu
+        .store()
+        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .unwrap();
+    for doc in docs {
+        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
+            emu.store().create(&crds, None, doc).unwrap();
+        }
+    }
+}
+
+fn spec_for(emu: &RunningEmulator) -> ApiConfigSpec {
+    ApiConfigSpec {
+        datastore_type: "kubernetes".into(),
+        kubeconfig: emu.kubeconfig_path().display().to_string(),
+        ..ApiConfigSpec::default()
+    }
+}
+
+async fn backend_for(emu: &RunningEmulator) -> KubeBackend {
+    KubeBackend::connect(&spec_for(emu)).await.unwrap()
+}
+
+/// The stored object, read straight from the emulator.
+fn raw(
+    emu: &RunningEmulator,
+    group: &str,
+    version: &str,
+    plural: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> Value {
+    let def = emu.store().lookup(group, version, plural).unwrap();
+    emu.store().get(&def, ns, name).unwrap()
+}
+
+fn kind(name: &str) -> KindRef {
+    KindRef::lookup(name).unwrap()
+}
+
+fn resource(doc: Value) -> AnyResource {
+    calico_api::decode_value(doc).unwrap()
+}
+
+/// Kubernetes refuses objects in namespaces that do not exist; the suite invents namespaces, so
+/// its creates make them first.
+struct NamespacingBackend {
+    inner: KubeBackend,
+}
+
+#[async_trait]
+impl Backend for NamespacingBackend {
+    async fn create(&self, resource: AnyResource) -> calico_datastore::Result<AnyResource> {
+        let namespace = resource.metadata().namespace.clone();
+        if !namespace.is_empty() {
+            let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+                kube::Api::all(self.inner.client());
+            let ns = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
+            let _ = api.create(&kube::api::PostParams::default(), &ns).await;
+        }
+        self.inner.create(resource).await
+    }
+    async fn update(&self, resource: AnyResource) -> calico_datastore::Result<AnyResource> {
+        self.inner.update(resource).await
+    }
+    async fn apply(&self, resource: AnyResource) -> calico_datastore::Result<AnyResource> {
+        self.inner.apply(resource).await
+    }
+    async fn delete(
+        &self,
+        key: &ResourceKey,
+        revision: Option<&str>,
+    ) -> calico_datastore::Result<AnyResource> {
+        self.inner.delete(key, revision).await
+    }
+    async fn get(
+        &self,
+        key: &ResourceKey,
+        revision: Option<&str>,
+    ) -> calico_datastore::Result<AnyResource> {
+        self.inner.get(key, revision).await
+    }
+    async fn list(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> calico_datastore::Result<ResourceList> {
+        self.inner.list(options, revision).await
+    }
+    async fn watch(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> calico_datastore::Result<WatchStream> {
+        self.inner.watch(options, revision).await
+    }
+    fn info(&self) -> DatastoreInfo {
+        self.inner.info()
+    }
+}
+
+struct KubeHarness {
+    emu: RunningEmulator,
+    backend: Arc<NamespacingBackend>,
+}
+
+#[async_trait]
+impl Harness for KubeHarness {
+    async fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
+    fn reads_past_revisions(&self) -> bool {
+        false
+    }
+
+    async fn compact(&self, _revision: &str) -> Option<()> {
+        self.emu.compact();
+        Some(())
+    }
+}
+
+async fn conformance_in(crds: &str, expected: Mode) {
+    let emu = plain_emulator().await;
+    load_crds(&emu, crds);
+    let backend = backend_for(&emu).await;
+    assert_eq!(backend.mode(), expected);
+    let harness = KubeHarness {
+        backend: Arc::new(NamespacingBackend { inner: backend }),
+        emu,
+    };
+    if let Err(failures) = conformance::run_all(&harness).await {
+        panic!("conformance failures:\n{failures}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_v1_crds() {
+    conformance_in(V1_CRDS, Mode::V1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_v3_crds() {
+    conformance_in(V3_CRDS, Mode::V3).await;
+}
+
+fn gnp() -> AnyResource {
+    resource(json!({
+        "apiVersion": "projectcalico.org/v3",
+        "kind": "GlobalNetworkPolicy",
+        "metadata": {
+            "name": "allow-dns",
+            "uid": "01234567-89ab-4def-8123-456789abcdef",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"projectcalico.org/tier": "default", "team": "net"},
+        },
+        "spec": {"tier": "default", "order": 10, "selector": "all()", "types": ["Egress"]}
+    }))
+}
+
+#[tokio::test]
+async fn v1_storage_format() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let backend = backend_for(&emu).await;
+    let created = backend.create(gnp()).await.unwrap();
+    let stored = raw(
+        &emu,
+        "crd.projectcalico.org",
+        "v1",
+        "globalnetworkpolicies",
+        None,
+        "allow-dns",
+    );
+    assert_eq!(
+        stored["metadata"]["labels"],
+        json!({"projectcalico.org/tier": "default"})
+    );
+    let annotation: Value = serde_json::from_str(
+        stored["metadata"]["annotations"]["projectcalico.org/metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        annotation,
+        json!({"name": "allow-dns", "creationTimestamp": "2026-01-01T00:00:00Z",
+               "labels": {"projectcalico.org/tier": "default", "team": "net"}})
+    );
+    // The v3 UID is the bit-reversed UID Kubernetes gave the custom resource.
+    let cr_uid = stored["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        created.metadata().uid,
+        calico_kube::uid::convert_uid(cr_uid).unwrap()
+    );
+    assert_eq!(created.metadata().labels["team"], "net");
+    assert_eq!(
+        created.metadata().creation_timestamp,
+        gnp().metadata().creation_timestamp
+    );
+
+    // IPAMConfiguration is an IPAMConfig; BlockAffinity's deleted is a string.
+    backend
+        .create(resource(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "IPAMConfiguration",
+            "metadata": {"name": "default"},
+            "spec": {"strictAffinity": true, "maxBlocksPerHost": 3}
+        })))
+        .await
+        .unwrap();
+    let stored = raw(
+        &emu,
+        "crd.projectcalico.org",
+        "v1",
+        "ipamconfigs",
+        None,
+        "default",
+    );
+    assert_eq!(stored["kind"], "IPAMConfig");
+    assert_eq!(stored["spec"]["maxBlocksPerHost"], 3);
+    backend
+        .create(resource(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "BlockAffinity",
+            "metadata": {"name": "node-1-10-0-0-0-26"},
+            "spec": {"state": "confirmed", "node": "node-1", "cidr": "10.0.0.0/26"}
+        })))
+        .await
+        .unwrap();
+    let stored = raw(
+        &emu,
+        "crd.projectcalico.org",
+        "v1",
+        "blockaffinities",
+        None,
+        "node-1-10-0-0-0-26",
+    );
+    assert_eq!(stored["spec"]["deleted"], "false");
+    let key = ResourceKey::new(kind("BlockAffinity"), "", "node-1-10-0-0-0-26");
+    let read = backend.get(&key, None).await.unwrap();
+    assert_eq!(read.to_json_value().unwrap()["spec"]["deleted"], false);
+}
+
+#[tokio::test]
+async fn v3_storage_format() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V3_CRDS);
+    let backend = backend_for(&emu).await;
+    assert_eq!(backend.mode(), Mode::V3);
+    let created = backend.create(gnp()).await.unwrap();
+    let stored = raw(
+        &emu,
+        "projectcalico.org",
+        "v3",
+        "globalnetworkpolicies",
+        None,
+        "allow-dns",
+    );
+    assert_eq!(stored["metadata"]["labels"]["team"], "net");
+    assert_eq!(stored["metadata"].get("annotations"), None);
+    assert_eq!(created.metadata().uid, stored["metadata"]["uid"]);
+    backend
+        .create(resource(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "IPAMConfiguration",
+            "metadata": {"name": "default"}, "spec": {"strictAffinity": false}
+        })))
+        .await
+        .unwrap();
+    let stored = raw(
+        &emu,
+        "projectcalico.org",
+        "v3",
+        "ipamconfigurations",
+        None,
+        "default",
+    );
+    assert_eq!(stored["kind"], "IPAMConfiguration");
+    assert!(backend.info().location.ends_with("(projectcalico.org/v3)"));
+    assert_eq!(backend.info().datastore_type, "kubernetes");
+}
+
+#[tokio::test]
+async fn status_changes_go_through_the_status_subresource() {
+    for (crds, group, version) in [
+        (V1_CRDS, "crd.projectcalico.org", "v1"),
+        (V3_CRDS, "projectcalico.org", "v3"),
+    ] {
+        let emu = plain_emulator().await;
+        load_crds(&emu, crds);
+        let backend = backend_for(&emu).await;
+        let pool = backend
+            .create(resource(json!({
+                "apiVersion": "projectcalico.org/v3", "kind": "IPPool",
+                "metadata": {"name": "pool-a"},
+                "spec": {"cidr": "10.0.0.0/16"}
+            })))
+            .await
+            .unwrap();
+        let mut doc = pool.to_json_value().unwrap();
+        doc["spec"]["disabled"] = json!(true);
+        doc["status"] = json!({"conditions": [{"type": "Allocatable", "status": "False",
+            "lastTransitionTime": "2026-01-01T00:00:00Z", "reason": "Disabled", "message": "m"}]});
+        let updated = backend.update(resource(doc)).await.unwrap();
+        let json = updated.to_json_value().unwrap();
+        assert_eq!(json["spec"]["disabled"], true, "{group}");
+        assert_eq!(
+            json["status"]["conditions"][0]["reason"], "Disabled",
+            "{group}"
+        );
+        let stored = raw(&emu, group, version, "ippools", None, "pool-a");
+        assert_eq!(
+            stored["status"]["conditions"][0]["reason"], "Disabled",
+            "{group}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lists_page_filter_and_keep_revisions() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let backend = backend_for(&emu).await;
+    for i in 0..1203 {
+        let name = format!("set-{i:04}");
+        emu.store()
+            .create(
+                &emu.store()
+                    .lookup("crd.projectcalico.org", "v1", "globalnetworksets")
+                    .unwrap(),
+                None,
+                json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkSet",
+                       "metadata": {"name": name}, "spec": {"nets": []}}),
+            )
+            .unwrap();
+    }
+    let sets = kind("GlobalNetworkSet");
+    let all = backend.list(&ListOptions::all(sets), None).await.unwrap();
+    assert_eq!(all.items.len(), 1203);
+    assert_eq!(all.revision, emu.store().current_rv().to_string());
+    let prefixed = ListOptions {
+        name: Some("set-11".into()),
+        name_is_prefix: true,
+        ..ListOptions::all(sets)
+    };
+    assert_eq!(
+        backend.list(&prefixed, None).await.unwrap().items.len(),
+        100
+    );
+    let exact = ListOptions {
+        name: Some("set-0007".into()),
+        ..ListOptions::all(sets)
+    };
+    let one = backend.list(&exact, Some(&all.revision)).await.unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.items[0].metadata().name, "set-0007");
+}
+
+#[tokio::test]
+async fn unknown_kinds_are_not_supported() {
+    let emu = plain_emulator().await;
+    let backend = backend_for(&emu).await;
+    let key = ResourceKey::new(kind("Node"), "", "node-1");
+    let err = backend.get(&key, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation Get is not supported on Node(node-1)"
+    );
+}
+
+// ---- errors -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn error_texts() {
+    let emu = plain_emulator().await;
+    let backend = backend_for(&emu).await;
+    // No CRDs at all: discovery says v1, and every operation says what to install.
+    assert_eq!(backend.mode(), Mode::V1);
+    let pools = ListOptions::all(kind("IPPool"));
+    let err = backend.list(&pools, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server could not find the requested resource (ippools.crd.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/crds.yaml"
+    );
+
+    load_crds(&emu, V1_CRDS);
+    let key = ResourceKey::new(kind("IPPool"), "", "pool-a");
+    let err = backend.get(&key, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: IPPool(pool-a) with error: ippools.crd.projectcalico.org \"pool-a\" not found"
+    );
+    let err = backend.delete(&key, None).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    let pool = resource(json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "IPPool",
+        "metadata": {"name": "pool-a"}, "spec": {"cidr": "10.0.0.0/16"}
+    }));
+    let created = backend.create(pool.clone()).await.unwrap();
+    let err = backend.create(pool.clone()).await.unwrap_err();
+    assert_eq!(err.to_string(), "resource already exists: IPPool(pool-a)");
+    let updated = backend.update(created.clone()).await.unwrap();
+    let mut changed = updated.clone();
+    changed.metadata_mut().labels.insert("x".into(), "y".into());
+    backend.update(changed.clone()).await.unwrap();
+    let err = backend.update(changed).await.unwrap_err();
+    assert_eq!(err.to_string(), "update conflict: IPPool(pool-a)");
+    // No revision at all: Kubernetes refuses the update of a custom resource.
+    let mut blind = created.clone();
+    blind.metadata_mut().resource_version.clear();
+    blind.metadata_mut().labels.insert("z".into(), "1".into());
+    let err = backend.update(blind).await.unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    // apply works over whatever is there.
+    let applied = backend.apply(pool).await.unwrap();
+    assert_eq!(applied.metadata().uid, created.metadata().uid);
+}
+
+#[tokio::test]
+async fn unreachable_server_is_one_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let spec = ApiConfigSpec {
+        k8s_api_endpoint: format!("http://127.0.0.1:{port}"),
+        ..ApiConfigSpec::default()
+    };
+    let backend = KubeBackend::connect(&spec).await.unwrap();
+    // Discovery failed, so v1.
+    assert_eq!(backend.mode(), Mode::V1);
+    let err = backend
+        .list(&ListOptions::all(kind("IPPool")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("connection refused to http://127.0.0.1:{port}")
+    );
+}
+
+#[tokio::test]
+async fn wrong_token_is_unauthorized() {
+    let emu = emulator(Config {
+        tls: true,
+        token: Some("right".into()),
+        ..Config::default()
+    })
+    .await;
+    load_crds(&emu, V1_CRDS);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = write_kubeconfig(dir.path(), &emu, "    token: wrong\n");
+    let spec = ApiConfigSpec {
+        kubeconfig,
+        ..ApiConfigSpec::default()
+    };
+    let backend = KubeBackend::connect(&spec).await.unwrap();
+    let err = backend
+        .list(&ListOptions::all(kind("IPPool")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "connection is unauthorized: Unauthorized (while trying to list ippools.crd.projectcalico.org)"
+    );
+    assert!(!format!("{err:?}").contains("wrong"));
+}
+
+// ---- configuration --------------------------------------------------------------------------
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A kubeconfig for `emu` trusting its CA, with the given `user:` body.
+fn write_kubeconfig(dir: &Path, emu: &RunningEmulator, user: &str) -> String {
+    let ca = emu
+        .client_identity()
+        .map(|id| format!("    certificate-authority-data: {}\n", b64(&id.ca_pem)))
+        .unwrap_or_default();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster:\n    server: {}\n{ca}\
+         contexts:\n- name: emu\n  context: {{cluster: emu, user: me}}\ncurrent-context: emu\n\
+         users:\n- name: me\n  user:\n{user}",
+        emu.url()
+    );
+    let path = dir.join(format!("kubeconfig-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+async fn can_list(spec: &ApiConfigSpec) -> Result<(), String> {
+    let backend = KubeBackend::connect(spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    backend
+        .list(&ListOptions::all(kind("IPPool")), None)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+async fn tls_emulator(token: Option<&str>) -> RunningEmulator {
+    let emu = emulator(Config {
+        tls: true,
+        token: token.map(str::to_string),
+        ..Config::default()
+    })
+    .await;
+    load_crds(&emu, V1_CRDS);
+    emu
+}
+
+#[tokio::test]
+async fn kubeconfig_with_token() {
+    let emu = tls_emulator(Some("s3cret")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ApiConfigSpec {
+        kubeconfig: write_kubeconfig(dir.path(), &emu, "    token: s3cret\n"),
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+    // k8sAPIToken overrides the kubeconfig's credentials.
+    let spec = ApiConfigSpec {
+        kubeconfig: write_kubeconfig(dir.path(), &emu, "    token: nope\n"),
+        k8s_api_token: "s3cret".into(),
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+    // tokenFile.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret").unwrap();
+    let spec = ApiConfigSpec {
+        kubeconfig: write_kubeconfig(
+            dir.path(),
+            &emu,
+            &format!("    tokenFile: {}\n", token_file.display()),
+        ),
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+}
+
+#[tokio::test]
+async fn client_certificates_from_kubeconfig_and_files() {
+    let emu = tls_emulator(None).await;
+    // The emulator's own kubeconfig carries the client certificate.
+    can_list(&spec_for(&emu)).await.unwrap();
+
+    // K8S_API_ENDPOINT + K8S_CERT_FILE/K8S_KEY_FILE/K8S_CA_FILE, no kubeconfig.
+    let id = emu.client_identity().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| -> String {
+        let path: PathBuf = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let spec = ApiConfigSpec {
+        k8s_api_endpoint: emu.url().to_string(),
+        k8s_cert_file: file("cert.pem", &id.cert_pem),
+        k8s_key_file: file("key.pem", &id.key_pem),
+        k8s_ca_file: file("ca.pem", &id.ca_pem),
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+    // Without the client certificate the handshake fails.
+    let spec = ApiConfigSpec {
+        k8s_cert_file: String::new(),
+        k8s_key_file: String::new(),
+        ..spec
+    };
+    let err = can_list(&spec).await.unwrap_err();
+    assert!(
+        err.ends_with(": received fatal alert: CertificateRequired"),
+        "{err}"
+    );
+    // Insecure skip verify: no CA needed.
+    let spec = ApiConfigSpec {
+        k8s_api_endpoint: emu.url().to_string(),
+        k8s_cert_file: file("cert2.pem", &id.cert_pem),
+        k8s_key_file: file("key2.pem", &id.key_pem),
+        k8s_insecure_skip_tls_verify: true,
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+}
+
+#[tokio::test]
+async fn exec_credential_plugin() {
+    let emu = tls_emulator(Some("exec-token")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("credential.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"exec-token\"}}'\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let user = format!(
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+        script.display()
+    );
+    let spec = ApiConfigSpec {
+        kubeconfig: write_kubeconfig(dir.path(), &emu, &user),
+        ..ApiConfigSpec::default()
+    };
+    can_list(&spec).await.unwrap();
+}
+
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn context_selection_and_endpoint_override() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {{server: '{}'}}\n\
+             - name: live\n  cluster: {{server: '{}'}}\nusers:\n- name: u\n  user: {{}}\n\
+             contexts:\n- name: dead\n  context: {{cluster: dead, user: u}}\n\
+             - name: live\n  context: {{cluster: live, user: u}}\ncurrent-context: dead\n",
+            dead_url(),
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let spec = ApiConfigSpec {
+        kubeconfig: path.display().to_string(),
+        ..ApiConfigSpec::default()
+    };
+    assert!(can_list(&spec)
+        .await
+        .unwrap_err()
+        .starts_with("connection refused to "));
+    let with_context = ApiConfigSpec {
+        k8s_current_context: "live".into(),
+        ..spec.clone()
+    };
+    can_list(&with_context).await.unwrap();
+    let with_endpoint = ApiConfigSpec {
+        k8s_api_endpoint: emu.url().to_string(),
+        ..spec
+    };
+    can_list(&with_endpoint).await.unwrap();
+}
+
+// ---- mode ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn mode_setting_overrides_discovery() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let mut spec = spec_for(&emu);
+    assert_eq!(KubeBackend::connect(&spec).await.unwrap().mode(), Mode::V1);
+    spec.calico_api_group = "ProjectCalico.org/v3".into();
+    let backend = KubeBackend::connect(&spec).await.unwrap();
+    assert_eq!(backend.mode(), Mode::V3);
+    // The v3 CRDs are not there: the error says which manifest installs them.
+    let err = backend
+        .list(&ListOptions::all(kind("IPPool")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server could not find the requested resource (ippools.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/v3_projectcalico_org.yaml"
+    );
+
+    let emu = plain_emulator().await;
+    load_crds(&emu, V3_CRDS);
+    let mut spec = spec_for(&emu);
+    assert_eq!(KubeBackend::connect(&spec).await.unwrap().mode(), Mode::V3);
+    spec.calico_api_group = "crd.projectcalico.org/v1".into();
+    assert_eq!(KubeBackend::connect(&spec).await.unwrap().mode(), Mode::V1);
+    // Both groups served (an aggregated API server in front of v1 CRDs): v1.
+    load_crds(&emu, V1_CRDS);
+    assert_eq!(
+        KubeBackend::connect(&spec_for(&emu)).await.unwrap().mode(),
+        Mode::V1
+    );
+}
+
+#[tokio::test]
+async fn watches_outlive_server_timeouts() {
+    use futures::StreamExt;
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let mut backend = backend_for(&emu).await;
+    let sets = kind("GlobalNetworkSet");
+    // A store whose server-side watches end after a second.
+    let store = calico_kube::crd::CrdStore::new(backend.client(), backend.url(), sets, Mode::V1)
+        .with_watch_timeout(1);
+    backend.register(sets, Arc::new(store));
+    let start = backend.list(&ListOptions::all(sets), None).await.unwrap();
+    let mut watch = backend
+        .watch(&ListOptions::all(sets), Some(&start.revision))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    backend
+        .create(resource(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",
+            "metadata": {"name": "late"}, "spec": {"nets": []}
+        })))
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), watch.next())
+        .await
+        .unwrap()
+        .unwrap();
+    match event {
+        calico_datastore::WatchEvent::Added(r) => assert_eq!(r.metadata().name, "late"),
+        other => panic!("unexpected event {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn delete_with_a_stale_uid_is_does_not_exist() {
+    use calico_kube::KindStore;
+    for (crds, mode) in [(V1_CRDS, Mode::V1), (V3_CRDS, Mode::V3)] {
+        let emu = plain_emulator().await;
+        load_crds(&emu, crds);
+        let backend = backend_for(&emu).await;
+        let store = calico_kube::crd::CrdStore::new(
+            backend.client(),
+            backend.url(),
+            kind("GlobalNetworkSet"),
+            mode,
+        );
+        let created = store
+            .create(resource(json!({
+                "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",
+                "metadata": {"name": "x"}, "spec": {"nets": []}
+            })))
+            .await
+            .unwrap();
+        let key = ResourceKey::of(&created);
+        let err = store
+            .delete(&key, Some("01234567-89ab-4def-8123-456789abcdef"))
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        assert!(err.to_string().contains("UID in precondition"), "{err}");
+        // The object's own (v3) UID matches, in either mode.
+        let deleted = store
+            .delete(&key, Some(&created.metadata().uid))
+            .await
+            .unwrap();
+        assert_eq!(deleted.metadata().name, "x");
+    }
+}
