@@ -10,5 +10,6 @@
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
 //! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
 
-pub mod uid;
+pub mod native;
 pub mod store;
+pub mod uid;
