@@ -597,3 +597,103 @@ async fn kubernetes_network_policies_among_calico_ones() {
     assert_eq!(added.metadata().name, "knp.default.allow-web");
     assert!(added.metadata().resource_version.contains('/'));
 }
+
+#[tokio::test]
+async fn lists_are_paged() {
+    let (_emulator, client) = emulator().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for i in 0..5 {
+        create(
+            &namespaces,
+            json!({"metadata": {"name": format!("ns-{i}")}}),
+        )
+        .await;
+    }
+    let (items, revision) = native::kubeio::list_in_pages(&namespaces, Default::default(), None, 2)
+        .await
+        .unwrap();
+    // The emulator's four built-in namespaces and the five created ones.
+    assert_eq!(items.len(), 9);
+    assert!(!revision.is_empty());
+}
+
+#[tokio::test]
+async fn watches_from_compacted_revisions_end_with_an_error() {
+    let (emulator, client) = emulator().await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let first = create(&nodes, json!({"metadata": {"name": "n1"}})).await;
+    create(&nodes, json!({"metadata": {"name": "n2"}})).await;
+    emulator.compact();
+    let store = stores(&client)["Node"].clone();
+    let old = first.metadata.resource_version.unwrap_or_default();
+    let mut watch = store
+        .watch(&ListOptions::all(kind("Node")), Some(&old))
+        .await
+        .unwrap();
+    let WatchEvent::Error(err) = next(&mut watch).await else {
+        panic!("expected an error");
+    };
+    assert!(matches!(err, DatastoreError::Compacted { .. }), "{err:?}");
+    let end = tokio::time::timeout(Duration::from_secs(10), watch.next()).await;
+    assert!(matches!(end, Ok(None)), "the watch ends");
+}
+
+#[tokio::test]
+async fn workload_endpoint_watch_reports_deletions() {
+    let (_emulator, client) = emulator().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    create(&namespaces, json!({"metadata": {"name": "prod"}})).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "prod");
+    create(&pods, pod_json("web-0", Some("kind-worker"), false)).await;
+    let store = stores(&client)["WorkloadEndpoint"].clone();
+    let one = ListOptions {
+        name: Some("kind--worker-k8s-web--0-eth0".into()),
+        ..ListOptions::in_namespace(kind("WorkloadEndpoint"), "prod")
+    };
+    let mut watch = store.watch(&one, None).await.unwrap();
+    assert!(matches!(next(&mut watch).await, WatchEvent::Added(_)));
+    let deleted = pods.delete("web-0", &Default::default()).await.unwrap();
+    let WatchEvent::Deleted(gone) = next(&mut watch).await else {
+        panic!("expected DELETED");
+    };
+    assert_eq!(gone.metadata().name, "kind--worker-k8s-web--0-eth0");
+    // The deletion's revision, so a watch can resume after it.
+    let deleted_rv = deleted
+        .left()
+        .and_then(|p| p.metadata.resource_version)
+        .unwrap_or_default();
+    assert!(
+        gone.metadata().resource_version.parse::<u64>().unwrap_or(0)
+            >= deleted_rv.parse::<u64>().unwrap_or(0)
+    );
+}
+
+#[tokio::test]
+async fn merged_policy_watch_carries_both_revisions() {
+    let (_emulator, client) = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let calico = Arc::new(EmbeddedKind(KvBackend::new(
+        EmbeddedStore::open(dir.path().join("store.db")).unwrap(),
+    )));
+    let np_kind = kind("NetworkPolicy");
+    let store = MergedNetworkPolicyStore::new(calico.clone(), client.clone());
+    let list = store.list(&ListOptions::all(np_kind), None).await.unwrap();
+    let (crd_rev, k8s_rev) = list.revision.split_once('/').unwrap();
+    let (crd_rev, k8s_rev) = (crd_rev.to_string(), k8s_rev.to_string());
+    let mut watch = store
+        .watch(&ListOptions::all(np_kind), Some(&list.revision))
+        .await
+        .unwrap();
+    let mut own = NetworkPolicy::new_namespaced("default", "allow-dns", Default::default());
+    own.spec.selector = "all()".into();
+    let created = store.create(own.into()).await.unwrap();
+    let WatchEvent::Added(added) = next(&mut watch).await else {
+        panic!("expected ADDED");
+    };
+    assert_eq!(added.metadata().name, "allow-dns");
+    assert_eq!(
+        added.metadata().resource_version,
+        format!("{}/{k8s_rev}", created.metadata().resource_version)
+    );
+    assert_ne!(crd_rev, created.metadata().resource_version);
+}

@@ -35,7 +35,20 @@ pub async fn list_all<K>(
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let mut first = params.clone().limit(PAGE_SIZE);
+    list_in_pages(api, params, revision, PAGE_SIZE).await
+}
+
+/// [`list_all`] with pages of `page_size` objects.
+pub async fn list_in_pages<K>(
+    api: &Api<K>,
+    params: ListParams,
+    revision: Option<&str>,
+    page_size: u32,
+) -> Result<(Vec<K>, String)>
+where
+    K: Clone + DeserializeOwned + Debug,
+{
+    let mut first = params.clone().limit(page_size);
     if let Some(rv) = revision.filter(|rv| !rv.is_empty() && *rv != "0") {
         first = first.at(rv).matching(VersionMatch::NotOlderThan);
     }
@@ -43,7 +56,7 @@ where
     let revision = page.metadata.resource_version.clone().unwrap_or_default();
     let mut items = std::mem::take(&mut page.items);
     while let Some(token) = page.metadata.continue_.clone().filter(|t| !t.is_empty()) {
-        let next = params.clone().limit(PAGE_SIZE).continue_token(&token);
+        let next = params.clone().limit(page_size).continue_token(&token);
         page = api.list(&next).await.map_err(|e| from_kube(e, None))?;
         items.append(&mut page.items);
     }
