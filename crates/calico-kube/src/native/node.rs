@@ -47,7 +47,7 @@ pub const KUBE_LABELS: &str = "projectcalico.org/kube-labels";
 /// them).
 #[derive(Clone, Copy)]
 enum Check {
-    /// `a.b.c.d/n` (host bits allowed).
+    /// An address or a CIDR of the family, host bits allowed (`ValidateCIDRv4`).
     CidrV4,
     CidrV6,
     /// An address, or a CIDR without host bits, of the family.
@@ -57,16 +57,10 @@ enum Check {
 }
 
 fn valid(value: &str, check: Check) -> bool {
-    let cidr = || {
-        value
-            .contains('/')
-            .then(|| value.parse::<IpNet>().ok())
-            .flatten()
-    };
     let network = || calico_api::validation::checks::parse_cidr_or_ip(value);
     match check {
-        Check::CidrV4 => matches!(cidr(), Some(IpNet::V4(_))),
-        Check::CidrV6 => matches!(cidr(), Some(IpNet::V6(_))),
+        Check::CidrV4 => matches!(network(), Some(IpNet::V4(_))),
+        Check::CidrV6 => matches!(network(), Some(IpNet::V6(_))),
         Check::NetworkV4 => {
             matches!(network(), Some(n @ IpNet::V4(_)) if n.addr() == n.network())
         }

@@ -134,7 +134,7 @@ fn converts_every_annotation() {
 fn invalid_annotations_are_ignored() {
     let node = k8s_node(json!({
         "metadata": {"name": "n1", "annotations": {
-            IPV4_ADDRESS: "172.18.0.3",
+            IPV4_ADDRESS: "172.18.0.300/16",
             IPV6_ADDRESS: "10.0.0.1/24",
             AS_NUMBER: "not-a-number",
             IPIP_TUNNEL_ADDR: "10.0.0.0/8x",
