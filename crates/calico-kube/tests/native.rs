@@ -306,7 +306,7 @@ async fn workload_endpoints_from_pods() {
     assert_eq!(
         err.to_string(),
         "operation Update is not supported on WorkloadEndpoint(prod/kind--worker-k8s-web--0-eth0): \
-         unsupported PatchMode: "
+         unsupported PatchMode: patchModeUnspecified"
     );
     assert!(matches!(
         store.delete(&key, None).await,

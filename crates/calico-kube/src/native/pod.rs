@@ -1,9 +1,9 @@
 //! WorkloadEndpoint: one per scheduled, pod-networked Pod (`resources/workloadendpoint.go`,
 //! `conversion/workload_endpoint_default.go`).
 //!
-//! Read-only here: Calico's create/update/delete only work in the CNI plugin's patch mode
-//! (patching pod IP annotations), which calicoctl never uses, so every write is refused as
-//! Calico refuses it outside that mode.
+//! Read-only here. Calico's create and update only work in the CNI plugin's patch mode
+//! (patching the pod's IP annotations), which calicoctl never uses, and are refused as Calico
+//! refuses them outside it; delete is refused too (see [`WorkloadEndpointStore`]'s delete).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +38,8 @@ pub const ALLOWED_SOURCE_PREFIXES: &str = "cni.projectcalico.org/allowedSourcePr
 pub const NETWORK_STATUS: &str = "k8s.v1.cni.cncf.io/network-status";
 pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 pub const SERVICE_ACCOUNT_LABEL: &str = "projectcalico.org/serviceaccount";
+/// Calico's refusal outside the CNI plugin's patch mode.
+pub const UNSUPPORTED_PATCH_MODE: &str = "unsupported PatchMode: patchModeUnspecified";
 /// Kubernetes pods have one endpoint.
 const ENDPOINT: &str = "eth0";
 
@@ -417,7 +419,7 @@ impl KindStore for WorkloadEndpointStore {
         Err(not_supported(
             "Create",
             &ResourceKey::of(&resource),
-            Some("unsupported PatchMode: "),
+            Some(UNSUPPORTED_PATCH_MODE),
         ))
     }
 
@@ -425,18 +427,16 @@ impl KindStore for WorkloadEndpointStore {
         Err(not_supported(
             "Update",
             &ResourceKey::of(&resource),
-            Some("unsupported PatchMode: "),
+            Some(UNSUPPORTED_PATCH_MODE),
         ))
     }
 
-    /// Calico's delete only blanks the pod's IP annotations, for the CNI plugin's teardown;
-    /// deleting endpoints is done by deleting pods.
+    /// Calico's delete blanks the pod's IP annotations (in any mode: it is the CNI plugin's
+    /// teardown signal, telling Felix the pod lost its IPs). From calicoctl that would cut a
+    /// running pod off, so it is refused like the other writes; endpoints go away with their
+    /// pods.
     async fn delete(&self, key: &ResourceKey, _uid: Option<&str>) -> Result<AnyResource> {
-        Err(not_supported(
-            "Delete",
-            key,
-            Some("unsupported PatchMode: "),
-        ))
+        Err(not_supported("Delete", key, Some(UNSUPPORTED_PATCH_MODE)))
     }
 
     async fn get(&self, key: &ResourceKey) -> Result<AnyResource> {
