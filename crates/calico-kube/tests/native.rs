@@ -170,6 +170,35 @@ async fn nodes_read_update_and_refuse_writes() {
     );
     assert!(live.status.and_then(|s| s.addresses).is_some());
 
+    // A Calico label shadowed by a Kubernetes one is dropped on write (Calico warns about it).
+    let mut shadowing = (*updated).clone();
+    shadowing
+        .metadata
+        .labels
+        .insert("kubernetes.io/hostname".into(), "renamed".into());
+    let AnyResource::Node(after) = store.update(shadowing.into()).await.unwrap() else {
+        panic!("not a Node");
+    };
+    assert_eq!(
+        after.metadata.labels["kubernetes.io/hostname"],
+        "kind-worker"
+    );
+    let annotations = nodes
+        .get("kind-worker")
+        .await
+        .unwrap()
+        .metadata
+        .annotations
+        .unwrap_or_default();
+    assert_eq!(
+        annotations["projectcalico.org/labels"],
+        r#"{"rack":"r1","zone":"z1"}"#
+    );
+    let mut ghost = (*updated).clone();
+    ghost.metadata.name = "ghost".into();
+    let err = store.update(ghost.into()).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
     let err = store
         .create(updated.as_ref().clone().into())
         .await

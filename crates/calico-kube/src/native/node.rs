@@ -100,15 +100,27 @@ fn interfaces(annotations: &BTreeMap<String, String>) -> Vec<NodeInterface> {
     let Some(text) = annotations.get(INTERFACES) else {
         return Vec::new();
     };
-    let Ok(mut list) = serde_json::from_str::<Vec<NodeInterface>>(text) else {
+    // Read leniently, as Go's decoder does: fields this version does not know are skipped.
+    #[derive(serde::Deserialize)]
+    struct Lenient {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        addresses: Vec<String>,
+    }
+    let Ok(list) = serde_json::from_str::<Vec<Lenient>>(text) else {
         return Vec::new();
     };
-    for interface in &mut list {
-        interface
-            .addresses
-            .retain(|a| calico_api::validation::checks::parse_cidr_or_ip(a).is_some());
-    }
-    list
+    list.into_iter()
+        .map(|i| NodeInterface {
+            name: i.name,
+            addresses: i
+                .addresses
+                .into_iter()
+                .filter(|a| calico_api::validation::checks::parse_cidr_or_ip(a).is_some())
+                .collect(),
+        })
+        .collect()
 }
 
 /// With host-local IPAM (`usePodCIDR`) the IPIP tunnel address is the first address of the

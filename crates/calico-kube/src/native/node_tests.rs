@@ -28,7 +28,7 @@ fn full_node() -> K8sNode {
                 WIREGUARD_IPV4_ADDR: "10.244.1.3",
                 WIREGUARD_IPV6_ADDR: "fd00:10:244::3",
                 WIREGUARD_PUBLIC_KEY: "jlkVyQYooZYzI2wFfNhSZez5eWh44yfq1wKVjLvSXgY=",
-                INTERFACES: "[{\"name\":\"eth0\",\"addresses\":[\"172.18.0.3\",\"bogus\"]}]",
+                INTERFACES: "[{\"name\":\"eth0\",\"addresses\":[\"172.18.0.3\",\"bogus\"],\"mtu\":1500}]",
                 LABELS: "{\"calico-only\":\"yes\",\"shared\":\"calico\"}",
                 ANNOTATIONS: "{\"note\":\"kept\"}",
                 "unrelated": "x"
