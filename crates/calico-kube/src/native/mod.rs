@@ -38,6 +38,25 @@ impl Default for NativeSettings {
     }
 }
 
+impl NativeSettings {
+    /// Settings as Calico takes them: `use_pod_cidr` from the datastore configuration
+    /// (`USE_POD_CIDR`), the prefix from `FELIX_INTERFACEPREFIX`, which Calico reads from the
+    /// environment when it names pod interfaces.
+    pub fn from_env(use_pod_cidr: bool) -> Self {
+        Self::with_prefix_setting(use_pod_cidr, std::env::var("FELIX_INTERFACEPREFIX").ok())
+    }
+
+    /// Settings with `FELIX_INTERFACEPREFIX` given (`None` or empty: `cali`).
+    pub fn with_prefix_setting(use_pod_cidr: bool, prefix: Option<String>) -> Self {
+        NativeSettings {
+            use_pod_cidr,
+            interface_prefix: prefix
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "cali".into()),
+        }
+    }
+}
+
 /// The Node, WorkloadEndpoint and Profile stores. (NetworkPolicy is served by
 /// [`netpol::MergedNetworkPolicyStore`] wrapped around the custom-resource store.)
 pub fn stores(
@@ -52,4 +71,25 @@ pub fn stores(
     .into_iter()
     .flatten()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_prefix_setting() {
+        assert_eq!(
+            NativeSettings::with_prefix_setting(false, None),
+            NativeSettings::default()
+        );
+        assert_eq!(
+            NativeSettings::with_prefix_setting(true, Some(String::new())).interface_prefix,
+            "cali"
+        );
+        let settings = NativeSettings::with_prefix_setting(true, Some("tap,cali".into()));
+        assert!(settings.use_pod_cidr);
+        // The first entry of the list names pod interfaces.
+        assert!(pod::interface_name(&settings.interface_prefix, "ns", "p").starts_with("tap"));
+    }
 }
