@@ -205,3 +205,70 @@ pub fn split_composite(revision: Option<&str>) -> (Option<String>, Option<String
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calico_api::Profile;
+
+    fn added(name: &str, rv: &str) -> WatchEvent {
+        let mut p = Profile::new(name, Default::default());
+        p.metadata.resource_version = rv.into();
+        WatchEvent::Added(p.into())
+    }
+
+    fn whole(rv: &str) -> String {
+        rv.to_string()
+    }
+
+    #[tokio::test]
+    async fn composite_revisions_and_early_end() {
+        // The right side ends after one event; the merged watch ends with it, even though
+        // the left side would go on.
+        let left: WatchStream =
+            Box::pin(stream::iter(vec![added("a", "10")]).chain(stream::pending()));
+        let right: WatchStream = Box::pin(stream::iter(vec![
+            added("b", "20"),
+            WatchEvent::Error(DatastoreError::Store("boom".into())),
+        ]));
+        let merged: Vec<WatchEvent> = merge_composite(
+            left,
+            right,
+            (Some("1".into()), Some("2".into())),
+            whole,
+            whole,
+        )
+        .collect()
+        .await;
+        let revisions: Vec<String> = merged
+            .iter()
+            .filter_map(|e| match e {
+                WatchEvent::Added(r) => Some(r.metadata().resource_version.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(merged.len(), 3);
+        // Whichever side comes first, each event carries the latest of both.
+        assert!(
+            revisions == ["10/2", "10/20"] || revisions == ["1/20", "10/20"],
+            "{revisions:?}"
+        );
+        assert!(merged.iter().any(|e| matches!(e, WatchEvent::Error(_))));
+    }
+
+    #[test]
+    fn composite_split() {
+        assert_eq!(split_composite(None), (None, None));
+        assert_eq!(split_composite(Some("")), (None, None));
+        assert_eq!(split_composite(Some("0")), (None, None));
+        assert_eq!(
+            split_composite(Some("3/4")),
+            (Some("3".into()), Some("4".into()))
+        );
+        assert_eq!(split_composite(Some("/4")), (None, Some("4".into())));
+        assert_eq!(
+            split_composite(Some("9")),
+            (Some("9".into()), Some("9".into()))
+        );
+    }
+}
