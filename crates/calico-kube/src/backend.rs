@@ -17,6 +17,8 @@ use calico_datastore::{
 use crate::config::{self, ConfigError, Connection};
 use crate::crd::{CrdStore, NATIVE_KINDS};
 use crate::mode::{self, Mode};
+use crate::native::netpol::MergedNetworkPolicyStore;
+use crate::native::{self, NativeSettings};
 use crate::store::KindStore;
 
 /// Kinds only Calico IPAM stores, not registered with `usePodCIDR` (host-local IPAM).
@@ -50,12 +52,13 @@ impl std::fmt::Debug for KubeBackend {
 
 impl KubeBackend {
     /// Connects as calicoctl would (kubeconfig, `k8s*` settings, in-cluster), decides the storage
-    /// mode and registers a custom-resource store for every CRD-backed kind. The native kinds
-    /// (Node, WorkloadEndpoint, Profile) are left for [`KubeBackend::register`].
+    /// mode, and registers a store for every kind: custom resources, the native-backed kinds
+    /// (Node, WorkloadEndpoint, Profile) and Kubernetes NetworkPolicies among NetworkPolicies.
     pub async fn connect(spec: &ApiConfigSpec) -> Result<KubeBackend, ConfigError> {
         let connection = config::connect(spec).await?;
         let mode = mode::detect(&connection.client, spec).await;
         let mut backend = KubeBackend::new(connection, mode);
+        backend.add_native_kinds(&NativeSettings::from_env(spec.use_pod_cidr));
         if spec.use_pod_cidr {
             // Host-local IPAM: Calico registers no IPAM block/handle storage then.
             for kind in IPAM_ONLY_KINDS {
@@ -81,6 +84,20 @@ impl KubeBackend {
             backend.register(kind, Arc::new(store));
         }
         backend
+    }
+
+    /// Registers the kinds backed by native objects, and serves NetworkPolicies as Calico's
+    /// custom resources plus the cluster's Kubernetes NetworkPolicies (`knp.default.<name>`).
+    pub fn add_native_kinds(&mut self, settings: &NativeSettings) {
+        for (kind, store) in native::stores(&self.client, settings) {
+            self.register(kind, store);
+        }
+        if let Some(policy) = KindRef::lookup("NetworkPolicy") {
+            if let Some(custom) = self.stores.get(&policy).cloned() {
+                let merged = MergedNetworkPolicyStore::new(custom, self.client.clone());
+                self.register(policy, Arc::new(merged));
+            }
+        }
     }
 
     /// Serves `kind` with `store`, replacing any store registered for it.

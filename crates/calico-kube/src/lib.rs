@@ -7,7 +7,7 @@
 //! - [`store`]: the per-kind storage trait the backend dispatches to.
 //! - [`crd`]: kinds stored as custom resources, in either mode.
 //! - [`error`]: Kubernetes errors as Calico's datastore errors.
-//! - `native` (added separately): kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
+//! - [`native`]: kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
 //! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
 
@@ -16,6 +16,7 @@ pub mod config;
 pub mod crd;
 pub mod error;
 pub mod mode;
+pub mod native;
 pub mod store;
 pub mod uid;
 
