@@ -1,0 +1,81 @@
+//! The least privilege calicoctl's Kubernetes datastore driver needs.
+//!
+//! What the driver touches (datastore model §3.2): Calico's custom resources in whichever group
+//! is in use (discovery needs no RBAC), core Nodes (Calico Node; updates write labels,
+//! annotations and addresses, some of them in `status`), Pods (WorkloadEndpoints, read-only),
+//! Namespaces and ServiceAccounts (Profiles, read-only) and Kubernetes NetworkPolicies (shown
+//! as Calico policies, read-only).
+
+use serde_json::{json, Value};
+
+use crate::{Group, CRD_KINDS};
+
+/// Name of the ClusterRole, its binding and the example ServiceAccount.
+pub const ROLE_NAME: &str = "calicoctl";
+
+const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
+const READ_VERBS: &[&str] = &["get", "list", "watch"];
+
+/// The ClusterRole, a ServiceAccount and the ClusterRoleBinding between them.
+pub fn rbac_kdd() -> Vec<Value> {
+    let groups = [Group::CrdV1.name(), Group::V3.name()];
+    let mut plurals: Vec<&str> = CRD_KINDS
+        .iter()
+        .flat_map(|k| [k.plural, k.v1_plural()])
+        .collect();
+    plurals.sort_unstable();
+    plurals.dedup();
+    let mut status: Vec<String> = CRD_KINDS
+        .iter()
+        .filter(|k| k.status_subresource)
+        .map(|k| format!("{}/status", k.plural))
+        .collect();
+    status.sort_unstable();
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": ROLE_NAME},
+        "rules": [
+            {"apiGroups": groups, "resources": plurals, "verbs": ALL_VERBS},
+            // Status is written separately for kinds that have the subresource.
+            {"apiGroups": groups, "resources": status, "verbs": ["get", "patch", "update"]},
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "patch", "update", "watch"]},
+            {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch", "update"]},
+            {"apiGroups": [""], "resources": ["namespaces", "pods", "serviceaccounts"], "verbs": READ_VERBS},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ_VERBS},
+        ],
+    });
+    let account = json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": ROLE_NAME, "namespace": "kube-system"},
+    });
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": ROLE_NAME},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ROLE_NAME},
+        "subjects": [{"kind": "ServiceAccount", "name": ROLE_NAME, "namespace": "kube-system"}],
+    });
+    vec![role, account, binding]
+}
+
+/// [`rbac_kdd`] as YAML with a header on its use.
+pub fn rbac_kdd_yaml() -> String {
+    const HEADER: &str = "\
+# RBAC for calicoctl with the Kubernetes datastore (DATASTORE_TYPE=kubernetes).
+# Generated from the calico-api types by `calicoctl manifests rbac-kdd`; do not edit.
+#
+# The ClusterRole grants the least the KDD driver needs: full access to Calico's custom
+# resources in both groups (crd.projectcalico.org/v1 and projectcalico.org/v3, whichever
+# the cluster uses) and their status subresources; read and update of Nodes (Calico Node
+# is stored on the core Node); read-only access to Pods (WorkloadEndpoints), Namespaces
+# and ServiceAccounts (Profiles) and Kubernetes NetworkPolicies.
+#
+# The binding below is a template: it binds the role to the kube-system/calicoctl
+# ServiceAccount; change the subject to bind a user or group instead.
+";
+    crate::documents(HEADER, &rbac_kdd())
+}
