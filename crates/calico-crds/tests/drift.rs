@@ -4,6 +4,7 @@
 //! `UPDATE_MANIFESTS=1 cargo test -p calico-crds --test drift`, or one file at a time with
 //! `cargo run -p calicoctl -- manifests crds > manifests/crds.yaml` (likewise `v3-crds`,
 //! `rbac-kdd`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Our CRDs against Calico's official ones: same names, groups, kinds, plurals, short names,
 //! scopes, versions and subresources, and the same schema properties with the same types.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
