@@ -174,6 +174,8 @@ fn fold_union(map: &mut Map<String, Value>, path: &str) -> Result<(), Problem> {
         for (k, v) in inner {
             map.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        // The member may be a union itself (an `Option` of a documented enum).
+        fold_union(map, path)?;
     } else {
         return Err((path.to_string(), format!("{key} of {} schemas", rest.len())));
     }
@@ -254,4 +256,88 @@ pub fn check_structural(node: &Value, path: &str) -> Result<(), Problem> {
         Some(_) => return problem("additionalProperties is not a schema"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use schemars::JsonSchema;
+    use serde_json::json;
+
+    use super::schema_of;
+
+    /// Shapes the calico-api types may grow into, beyond those they use today.
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Sample {
+        /// Doc comments become no description.
+        plain_name: String,
+        #[serde(default)]
+        count: u16,
+        inner: Option<Inner>,
+        labels: BTreeMap<String, String>,
+        mode: Option<Mode>,
+        port: Option<calico_api::Port>,
+        list: Vec<Option<i64>>,
+        #[serde(skip)]
+        skipped: bool,
+    }
+
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    struct Inner {
+        flag: bool,
+    }
+
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    enum Mode {
+        /// Documented variants make schemars write a `oneOf`.
+        Always,
+        /// Second.
+        Never,
+    }
+
+    #[test]
+    fn rewrites_schemars_output_into_a_structural_schema() {
+        let schema = schema_of::<Sample>("Sample").unwrap();
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {
+                    "plainName": {"type": "string"},
+                    "count": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 65535},
+                    "inner": {"type": "object", "nullable": true, "properties": {"flag": {"type": "boolean"}}},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "mode": {"type": "string", "nullable": true, "enum": ["Always", "Never"]},
+                    "port": {
+                        "anyOf": [{"type": "integer"}, {"type": "string"}],
+                        "x-kubernetes-int-or-string": true,
+                        "nullable": true,
+                    },
+                    "list": {"type": "array", "items": {"type": "integer", "format": "int64", "nullable": true}},
+                },
+            })
+        );
+    }
+
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    #[serde(untagged)]
+    enum Either {
+        Number(i32),
+        Text(String),
+    }
+
+    #[test]
+    fn refuses_unions_it_cannot_express() {
+        let err = schema_of::<Either>("Either").unwrap_err().to_string();
+        assert!(
+            err.contains("Either") && err.contains("not structural"),
+            "{err}"
+        );
+    }
 }
