@@ -20,6 +20,8 @@ pub mod kinds;
 pub mod meta;
 pub mod numorstring;
 pub mod resource;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod serde_helpers;
 pub mod validation;
 

@@ -66,6 +66,7 @@ impl<'de> Deserialize<'de> for Time {
 
 /// Reference to an owning object (`metadata.ownerReferences[]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OwnerReference {
     pub api_version: String,
@@ -83,6 +84,7 @@ pub struct OwnerReference {
 /// `creationTimestamp` is always written (as `null` when unset): Go's `omitempty` does not omit
 /// struct values, and `calicoctl --export` output shows `creationTimestamp: null`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -139,6 +141,7 @@ impl ObjectMeta {
 
 /// Kubernetes `metav1.Condition`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
     #[serde(rename = "type", default)]

@@ -51,6 +51,16 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Display the version of this binary and of the cluster.
     Version(VersionArgs),
+    /// Print the CRDs or the KDD RBAC manifest generated from this binary's types.
+    Manifests(ManifestsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestsArgs {
+    /// Which manifest: crds (crd.projectcalico.org/v1), v3-crds (projectcalico.org/v3) or
+    /// rbac-kdd (the Kubernetes datastore driver's ClusterRole).
+    #[arg(value_parser = ["crds", "v3-crds", "rbac-kdd"])]
+    pub manifest: String,
 }
 
 /// `-c/--config` and `-n/--namespace`, shared by the commands that reach a datastore.

@@ -22,6 +22,7 @@ pub const DEFAULT_BGP_CONFIGURATION: &str = "default";
 
 /// A Kubernetes `SecretKeySelector` (`LocalObjectReference` inline, then `key`, `optional`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretKeySelector {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -34,6 +35,7 @@ pub struct SecretKeySelector {
 
 /// Where a BGP password comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPPassword {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +45,7 @@ pub struct BGPPassword {
 /// One service CIDR block (`serviceLoadBalancerIPs`, `serviceExternalIPs`, `serviceClusterIPs`
 /// share this shape).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceIPBlock {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -51,6 +54,7 @@ pub struct ServiceIPBlock {
 
 /// A named BGP community value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Community {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -62,6 +66,7 @@ pub struct Community {
 
 /// Communities to attach when advertising a CIDR.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrefixAdvertisement {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -73,6 +78,7 @@ pub struct PrefixAdvertisement {
 
 /// `spec` of a BGPConfiguration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPConfigurationSpec {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -140,6 +146,7 @@ pub struct BGPConfigurationSpec {
 
 /// `spec` of a BGPPeer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPPeerSpec {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -201,6 +208,7 @@ fn is_zero_asn(value: &AsNumber) -> bool {
 
 /// `spec` of a BGPFilter.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterSpec {
     #[serde(rename = "exportV4", default, skip_serializing_if = "Vec::is_empty")]
@@ -216,6 +224,7 @@ pub struct BGPFilterSpec {
 /// One BGP filter rule. Go's `BGPFilterRuleV4` and `BGPFilterRuleV6` have the same fields; the
 /// family only changes validation, so one type serves both lists.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterRule {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -257,6 +266,7 @@ pub type BGPFilterRuleV6 = BGPFilterRule;
 
 /// Allowed prefix lengths of a matched route.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterPrefixLength {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +277,7 @@ pub struct BGPFilterPrefixLength {
 
 /// Community match of a filter rule (exactly one value for now).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterCommunityMatch {
     /// Written as `null` when unset (no `omitempty` in Go).
@@ -276,6 +287,7 @@ pub struct BGPFilterCommunityMatch {
 
 /// One route modification; exactly one member must be set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterOperation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,6 +304,7 @@ pub struct BGPFilterOperation {
 
 /// Adds a community to the route.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterAddCommunity {
     #[serde(default)]
@@ -300,6 +313,7 @@ pub struct BGPFilterAddCommunity {
 
 /// Prepends AS numbers to the route's AS path.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterPrependASPath {
     /// Written as `null` when unset (no `omitempty` in Go).
@@ -309,6 +323,7 @@ pub struct BGPFilterPrependASPath {
 
 /// Sets the route's priority.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BGPFilterSetPriority {
     #[serde(default)]

@@ -8,6 +8,7 @@ use crate::validation::{names, Validator};
 
 /// `spec` of the ClusterInformation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterInformationSpec {
     /// 32 lower-case hex characters, generated when the cluster is first initialised.

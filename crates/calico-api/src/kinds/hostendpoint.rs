@@ -8,6 +8,7 @@ use crate::validation::{checks, Validator};
 
 /// `spec` of a HostEndpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HostEndpointSpec {
     /// The Calico node this endpoint belongs to.
@@ -29,6 +30,7 @@ pub struct HostEndpointSpec {
 
 /// A named port of a HostEndpoint. All three fields are always written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndpointPort {
     #[serde(default)]

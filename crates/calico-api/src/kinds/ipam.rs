@@ -23,6 +23,7 @@ use crate::validation::{checks, Validator};
 
 /// `spec` of an IPAMBlock.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPAMBlockSpec {
     /// The block's network.
@@ -56,6 +57,7 @@ pub struct IPAMBlockSpec {
 
 /// Metadata of one allocation in a block.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AllocationAttribute {
     #[serde(rename = "handle_id", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +79,7 @@ pub struct AllocationAttribute {
 
 /// `spec` of an IPAMHandle.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPAMHandleSpec {
     /// The handle ID in its original case (the resource name is lower-cased).
@@ -91,6 +94,7 @@ pub struct IPAMHandleSpec {
 
 /// `spec` of the IPAMConfiguration singleton.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPAMConfigurationSpec {
     #[serde(default)]
@@ -112,6 +116,7 @@ pub struct IPAMConfigurationSpec {
 
 /// `spec` of a BlockAffinity (v3 API form: `deleted` is a boolean).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BlockAffinitySpec {
     /// `""`, `confirmed`, `pending` or `pendingDeletion`.

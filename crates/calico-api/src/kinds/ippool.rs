@@ -40,6 +40,7 @@ const MSG_TOO_SMALL: &str = "IP pool size is too small for use with Calico IPAM.
 
 /// `spec` of an IPPool.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPPoolSpec {
     /// The pool's network, strictly masked.
@@ -74,6 +75,7 @@ pub struct IPPoolSpec {
 
 /// `status` of an IPPool (a Go pointer: absent until a controller writes it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPPoolStatus {
     /// Conditions keyed by `type` (Calico sets `Allocatable`).
@@ -83,6 +85,7 @@ pub struct IPPoolStatus {
 
 /// `spec` of an IPReservation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IPReservationSpec {
     /// CIDRs or bare IPs that IPAM must not allocate.

@@ -12,6 +12,7 @@ pub const NODE_ADDRESS_TYPES: &[&str] = &["CalicoNodeIP", "InternalIP", "Externa
 
 /// `spec` of a Node.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +55,7 @@ pub struct NodeSpec {
 
 /// `spec.bgp`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeBgpSpec {
     /// The node's AS number; the global default when absent.
@@ -81,6 +83,7 @@ pub struct NodeBgpSpec {
 
 /// `spec.wireguard`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeWireguardSpec {
     #[serde(
@@ -99,6 +102,7 @@ pub struct NodeWireguardSpec {
 
 /// The node's name in one orchestrator. `orchestrator` is always written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrchRef {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -109,6 +113,7 @@ pub struct OrchRef {
 
 /// One address of the node. `address` is always written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeAddress {
     #[serde(default)]
@@ -120,6 +125,7 @@ pub struct NodeAddress {
 
 /// One interface of the node and its addresses.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeInterface {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -130,6 +136,7 @@ pub struct NodeInterface {
 
 /// `status` of a Node (a Go struct value: always written, `{}` when empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeStatus {
     /// Base64 WireGuard public key of the IPv4 tunnel.

@@ -9,6 +9,7 @@ use crate::validation::{checks, Validator};
 
 /// `spec` of a CalicoNodeStatus.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeStatusSpec {
     /// The node whose calico-node reports.
@@ -24,6 +25,7 @@ pub struct CalicoNodeStatusSpec {
 
 /// `status` of a CalicoNodeStatus (a Go struct value: always written, with its nested structs).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeStatusStatus {
     /// Written as `null` until the first report (Go's zero `metav1.Time`).
@@ -39,6 +41,7 @@ pub struct CalicoNodeStatusStatus {
 
 /// The BIRD daemons' status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeAgentStatus {
     #[serde(rename = "birdV4", default)]
@@ -49,6 +52,7 @@ pub struct CalicoNodeAgentStatus {
 
 /// One BGP daemon's status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BgpDaemonStatus {
     /// `Ready` or `NotReady`.
@@ -66,6 +70,7 @@ pub struct BgpDaemonStatus {
 
 /// BGP session counts and peers; the counts are always written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeBgpStatus {
     #[serde(rename = "numberEstablishedV4", default)]
@@ -84,6 +89,7 @@ pub struct CalicoNodeBgpStatus {
 
 /// One BGP peer's session.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodePeer {
     #[serde(rename = "peerIP", default, skip_serializing_if = "String::is_empty")]
@@ -100,6 +106,7 @@ pub struct CalicoNodePeer {
 
 /// The routes BIRD knows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeBgpRouteStatus {
     #[serde(rename = "routesV4", default, skip_serializing_if = "Vec::is_empty")]
@@ -110,6 +117,7 @@ pub struct CalicoNodeBgpRouteStatus {
 
 /// One route.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeRoute {
     /// `FIB` or `RIB`.
@@ -128,6 +136,7 @@ pub struct CalicoNodeRoute {
 
 /// Where a route came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalicoNodeRouteLearnedFrom {
     /// `Kernel`, `Static`, `Direct`, `NodeMesh` or `BGPPeer`.

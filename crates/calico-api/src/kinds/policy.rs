@@ -39,6 +39,7 @@ macro_rules! policy_spec {
     ) => {
         $(#[$attr])*
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         pub struct $name {
             $($head)*

@@ -10,6 +10,7 @@ use crate::validation::{checks, Validator};
 
 /// `spec` of a Profile.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfileSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

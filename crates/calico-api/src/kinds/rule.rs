@@ -44,6 +44,7 @@ const SUBDOMAIN_NAME: &str = "name must consist of lower case alphanumeric chara
 
 /// A rule: match criteria and the action taken when they all match.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
     /// `Allow`, `Deny`, `Log` or `Pass`; always written, even when empty.
@@ -73,6 +74,7 @@ pub struct Rule {
 
 /// ICMP type and code to match (`icmp` / `notICMP`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IcmpFields {
     /// 0–254.
@@ -85,6 +87,7 @@ pub struct IcmpFields {
 
 /// The source or destination half of a rule.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EntityRule {
     /// Strictly masked CIDRs.
@@ -118,6 +121,7 @@ impl EntityRule {
 
 /// A Kubernetes Service to match.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceMatch {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -128,6 +132,7 @@ pub struct ServiceMatch {
 
 /// Service accounts to match, by name and/or label selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceAccountMatch {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -138,6 +143,7 @@ pub struct ServiceAccountMatch {
 
 /// HTTP request criteria (application layer policy).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpMatch {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -148,6 +154,7 @@ pub struct HttpMatch {
 
 /// One HTTP path match: exactly one of `exact` and `prefix`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpPath {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -158,6 +165,7 @@ pub struct HttpPath {
 
 /// Free-form information attached to a rule.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleMetadata {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -10,6 +10,7 @@ pub const RESERVED_NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 
 /// `spec` of a GlobalNetworkSet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GlobalNetworkSetSpec {
     /// CIDRs or bare IPs; host bits are allowed.
@@ -19,6 +20,7 @@ pub struct GlobalNetworkSetSpec {
 
 /// `spec` of a NetworkSet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkSetSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -20,6 +20,7 @@ pub const K8S_POLICY_PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 
 /// `spec` of a StagedKubernetesNetworkPolicy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StagedKubernetesNetworkPolicySpec {
     /// `Set` (the default when empty), `Delete`, `Learn` or `Ignore`.
@@ -38,6 +39,7 @@ pub struct StagedKubernetesNetworkPolicySpec {
 
 /// Kubernetes `metav1.LabelSelector`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -48,6 +50,7 @@ pub struct LabelSelector {
 
 /// One `matchExpressions` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelectorRequirement {
     #[serde(default)]
@@ -61,6 +64,7 @@ pub struct LabelSelectorRequirement {
 
 /// Kubernetes `NetworkPolicyIngressRule`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct K8sIngressRule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -71,6 +75,7 @@ pub struct K8sIngressRule {
 
 /// Kubernetes `NetworkPolicyEgressRule`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct K8sEgressRule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -81,6 +86,7 @@ pub struct K8sEgressRule {
 
 /// Kubernetes `NetworkPolicyPort`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct K8sPolicyPort {
     /// `TCP` (Kubernetes' default when absent), `UDP` or `SCTP`.
@@ -96,6 +102,7 @@ pub struct K8sPolicyPort {
 
 /// Kubernetes `NetworkPolicyPeer`: pods and/or namespaces by selector, or an IP block.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct K8sPolicyPeer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +115,7 @@ pub struct K8sPolicyPeer {
 
 /// Kubernetes `IPBlock`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpBlock {
     /// Always written.

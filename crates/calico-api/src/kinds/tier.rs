@@ -47,6 +47,7 @@ const PROTECTED_TIERS: &[(&str, f64, &str, &str, &str)] = &[
 
 /// `spec` of a Tier.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierSpec {
     /// Lower orders apply first; `None` sorts last.
@@ -63,6 +64,7 @@ pub struct TierSpec {
 
 /// `status` of a Tier (a Go struct value: always written, `{}` when empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -3,6 +3,7 @@
 mod crud;
 mod get;
 mod label;
+mod manifests;
 mod patch;
 mod validate;
 mod version;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Validate(args) => return validate::run(args),
         Command::Version(args) => return version::run(args),
         Command::Completion(args) => return Ok(completion(args.shell)),
+        Command::Manifests(args) => return manifests::run(args),
         Command::Create(args) => (&args.file.conn.config, &cli.command),
         Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
         Command::Delete(args) => (&args.file.conn.config, &cli.command),
@@ -51,9 +53,10 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Get(args) => get::run(args, connection).await,
             Command::Patch(args) => patch::run(args, connection).await,
             Command::Label(args) => label::run(args, connection).await,
-            Command::Validate(_) | Command::Version(_) | Command::Completion(_) => {
-                Ok(String::new())
-            }
+            Command::Validate(_)
+            | Command::Version(_)
+            | Command::Completion(_)
+            | Command::Manifests(_) => Ok(String::new()),
         }
     })
 }

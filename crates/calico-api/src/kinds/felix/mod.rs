@@ -18,6 +18,7 @@ use crate::validation::Validator;
 /// declaration order (which is the order Go writes them). Go pointers are `Option`s; plain Go
 /// strings with `omitempty` are `String`s left out when empty.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FelixConfigurationSpec {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -530,6 +531,7 @@ pub struct FelixConfigurationSpec {
 
 /// An override of one Felix subcomponent's health watchdog timeout.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthTimeoutOverride {
     #[serde(default)]
@@ -540,6 +542,7 @@ pub struct HealthTimeoutOverride {
 
 /// A protocol, port and optional CIDR that failsafe rules always allow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProtoPort {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -552,6 +555,7 @@ pub struct ProtoPort {
 
 /// An inclusive range of Linux routing table indices.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouteTableRange {
     #[serde(default)]
@@ -565,6 +569,7 @@ pub type RouteTableIdRange = RouteTableRange;
 
 /// Overrides of the BPF conntrack timers: each a duration or `Auto`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BpfConntrackTimeouts {
     #[serde(default, skip_serializing_if = "Option::is_none")]

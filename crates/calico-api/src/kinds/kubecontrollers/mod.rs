@@ -14,6 +14,7 @@ use crate::validation::{checks, metadata, names, Validator};
 
 /// `spec` of a KubeControllersConfiguration (also the shape of `status.runningConfig`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubeControllersConfigurationSpec {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -33,6 +34,7 @@ pub struct KubeControllersConfigurationSpec {
 
 /// Which controllers run, and their settings; an absent controller is disabled.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ControllersConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +55,7 @@ pub struct ControllersConfig {
 
 /// The node controller: cleans up after deleted nodes, syncs labels, creates host endpoints.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeControllerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +70,7 @@ pub struct NodeControllerConfig {
 
 /// Automatic host endpoints for nodes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AutoHostEndpointConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -79,6 +83,7 @@ pub struct AutoHostEndpointConfig {
 
 /// A template for automatic host endpoints (Go's `Template`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HostEndpointTemplate {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -101,6 +106,7 @@ pub struct HostEndpointTemplate {
 
 /// A controller whose only setting is its reconciliation period.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcilerControllerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +124,7 @@ pub type NamespaceControllerConfig = ReconcilerControllerConfig;
 
 /// The LoadBalancer IPAM controller.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancerControllerConfig {
     #[serde(
@@ -130,6 +137,7 @@ pub struct LoadBalancerControllerConfig {
 
 /// The migration controllers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MigrationControllerConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -138,6 +146,7 @@ pub struct MigrationControllerConfig {
 
 /// `status` of a KubeControllersConfiguration (a Go struct value: always written).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubeControllersConfigurationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]

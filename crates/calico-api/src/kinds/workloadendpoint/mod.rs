@@ -30,6 +30,7 @@ pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
 
 /// `spec` of a WorkloadEndpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadEndpointSpec {
     /// `k8s`, `cni`, `libnetwork`, `openstack`, …; decides how the name is built.
@@ -79,6 +80,7 @@ pub struct WorkloadEndpointSpec {
 
 /// A named or host-mapped port of a workload. Every field is always written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadEndpointPort {
     #[serde(default)]
@@ -107,6 +109,7 @@ impl Default for WorkloadEndpointPort {
 
 /// One 1:1 NAT mapping. Both fields are always written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IpNat {
     #[serde(rename = "internalIP", default)]
@@ -120,6 +123,7 @@ pub struct IpNat {
 /// Calico's validator places no limits on these (the ranges are enforced where pod annotations
 /// are converted), so neither do we.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QosControls {
     /// Bits per second.
