@@ -48,8 +48,14 @@ fn merge_cluster_type(existing: &str, add: &str) -> String {
 
 impl Client {
     /// Creates or brings up to date ClusterInformation `default`, then the built-in tiers.
+    /// On Kubernetes, `kdd` joins the cluster type, as Calico's client adds it.
     pub async fn ensure_initialized(&self, calico_version: &str, cluster_type: &str) -> Result<()> {
-        self.ensure_cluster_information(calico_version, cluster_type)
+        let cluster_type = if self.info().datastore_type == "kubernetes" {
+            merge_cluster_type(cluster_type, "kdd")
+        } else {
+            cluster_type.to_string()
+        };
+        self.ensure_cluster_information(calico_version, &cluster_type)
             .await?;
         self.ensure_builtin_tiers().await
     }

@@ -255,7 +255,7 @@ impl Backend for KubeBackend {
     fn info(&self) -> DatastoreInfo {
         DatastoreInfo {
             datastore_type: "kubernetes",
-            location: format!("{} ({})", self.url, self.mode),
+            location: format!("{}, {} custom resources", self.url, self.mode),
         }
     }
 }

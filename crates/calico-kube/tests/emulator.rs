@@ -316,7 +316,10 @@ async fn v3_storage_format() {
         "default",
     );
     assert_eq!(stored["kind"], "IPAMConfiguration");
-    assert!(backend.info().location.ends_with("(projectcalico.org/v3)"));
+    assert!(backend
+        .info()
+        .location
+        .ends_with(", projectcalico.org/v3 custom resources"));
     assert_eq!(backend.info().datastore_type, "kubernetes");
 }
 

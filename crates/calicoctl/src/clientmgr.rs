@@ -9,6 +9,7 @@ use calico_datastore::apiconfig::{
 use calico_datastore::client::Client;
 use calico_datastore::{EmbeddedStore, KvBackend};
 use calico_etcd::EtcdStore;
+use calico_kube::KubeBackend;
 
 use crate::report::Failure;
 
@@ -78,11 +79,11 @@ pub async fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
                 .map_err(|e| ConnectError::Driver(e.to_string()))?;
             Client::new(Arc::new(KvBackend::new(store)))
         }
-        other => {
-            return Err(ConnectError::Driver(format!(
-                "the {} datastore driver is not part of this build yet",
-                other.as_str()
-            )))
+        DatastoreType::Kubernetes => {
+            let backend = KubeBackend::connect(&config.spec)
+                .await
+                .map_err(|e| ConnectError::Driver(e.to_string()))?;
+            Client::new(Arc::new(backend))
         }
     };
     Ok(Connection { client })

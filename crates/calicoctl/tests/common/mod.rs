@@ -125,3 +125,73 @@ impl Etcd {
         path
     }
 }
+
+/// A throw-away Kubernetes API (the in-process kube-emulator) for one test, with the kubeconfig
+/// calicoctl and kubectl both use.
+pub struct Kube {
+    runtime: tokio::runtime::Runtime,
+    emulator: Option<kube_emulator::RunningEmulator>,
+    pub home: tempfile::TempDir,
+}
+
+impl Kube {
+    pub fn new() -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = kube_emulator::Config {
+            kubeconfig: Some(home.path().join("kubeconfig")),
+            ..kube_emulator::Config::default()
+        };
+        let emulator = runtime
+            .block_on(kube_emulator::Emulator::start(config))
+            .expect("start the kube-emulator");
+        Kube {
+            runtime,
+            emulator: Some(emulator),
+            home,
+        }
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.home.path().join("kubeconfig")
+    }
+
+    /// calicoctl pointed at this API server through the environment.
+    pub fn calicoctl(&self) -> Command {
+        let mut cmd = bare(self.home.path());
+        cmd.env("DATASTORE_TYPE", "kubernetes")
+            .env("KUBECONFIG", self.kubeconfig());
+        cmd
+    }
+
+    /// Runs the real kubectl against this API server and returns its stdout; fails the test
+    /// when kubectl fails.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .arg("--cache-dir")
+            .arg(self.home.path().join("kube-cache"))
+            .args(args)
+            .output()
+            .expect("run kubectl (it is part of these machines; .ci/run checks for it)");
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Kube {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! calicoctl on the Kubernetes datastore (KDD), end to end: the real kubectl and the calicoctl
+//! binary against the kube-emulator, in both CRD storage modes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::tour::repo_root;
+use common::Kube;
+
+const NODES: &str = "\
+apiVersion: v1
+kind: Node
+metadata:
+  name: kind-control-plane
+  labels:
+    kubernetes.io/hostname: kind-control-plane
+  annotations:
+    projectcalico.org/IPv4Address: 172.18.0.2/16
+    projectcalico.org/ASNumber: \"64512\"
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kind-worker
+  labels:
+    kubernetes.io/hostname: kind-worker
+";
+
+fn manifest(name: &str) -> String {
+    repo_root()
+        .join("manifests")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "calicoctl failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The seed documents' flow: CRDs applied with kubectl, nodes as kubectl sees them, the empty
+/// pool table, then the README tour.
+fn seed_flow(kube: &Kube, crds: &str) {
+    kube.kubectl(&["apply", "-f", &manifest(crds)]);
+    let nodes = kube.home.path().join("nodes.yaml");
+    std::fs::write(&nodes, NODES).unwrap();
+    kube.kubectl(&["apply", "-f", &nodes.to_string_lossy()]);
+
+    let kubectl_nodes: Vec<String> = kube
+        .kubectl(&["get", "nodes", "-o", "name"])
+        .lines()
+        .map(|l| l.trim_start_matches("node/").to_string())
+        .collect();
+    let calicoctl_nodes: Vec<String> = stdout_of(kube.calicoctl().args(["get", "nodes"]))
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(calicoctl_nodes, kubectl_nodes);
+
+    assert_eq!(
+        stdout_of(kube.calicoctl().args(["get", "ippools"])),
+        "NAME   CIDR   SELECTOR   \n\n"
+    );
+
+    // Namespaced Calico resources need their Kubernetes namespace, as on a real cluster.
+    kube.kubectl(&["create", "namespace", "prod"]);
+    common::tour::run(|| kube.calicoctl());
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn seed_flow_and_tour_on_crd_projectcalico_org_v1() {
+    let kube = Kube::new();
+    seed_flow(&kube, "crds.yaml");
+
+    let version = stdout_of(kube.calicoctl().arg("version"));
+    assert!(version.contains("Cluster Type:      kdd\n"), "{version}");
+    assert!(
+        version.contains(", crd.projectcalico.org/v1 custom resources)"),
+        "{version}"
+    );
+
+    // What calicoctl writes is what Calico stores: v1 custom resources with the v3 metadata
+    // in an annotation.
+    stdout_of(
+        kube.calicoctl()
+            .args(["apply", "-f", "examples/tour.yaml"])
+            .current_dir(repo_root()),
+    );
+    let policy = json(&kube.kubectl(&[
+        "get",
+        "globalnetworkpolicies.crd.projectcalico.org",
+        "deny-blocked",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(policy["apiVersion"], "crd.projectcalico.org/v1");
+    assert_eq!(
+        policy["metadata"]["labels"]["projectcalico.org/tier"],
+        "default"
+    );
+    let packed = json(
+        policy["metadata"]["annotations"]["projectcalico.org/metadata"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(packed["name"], "deny-blocked");
+    assert!(packed["creationTimestamp"].is_string());
+    assert!(packed.get("uid").is_none() && packed.get("resourceVersion").is_none());
+    assert_eq!(policy["spec"]["order"], 10.0);
+    assert_eq!(policy["spec"]["types"], serde_json::json!(["Ingress"]));
+    assert_eq!(
+        policy["spec"]["ingress"][0]["source"]["selector"],
+        "role == 'blocked'"
+    );
+    // The v3 uid calicoctl shows is the custom resource's with its bits reversed.
+    let shown = json(&stdout_of(kube.calicoctl().args([
+        "get",
+        "globalnetworkpolicy",
+        "deny-blocked",
+        "-o",
+        "json",
+    ])));
+    assert_eq!(
+        shown["metadata"]["uid"].as_str(),
+        calico_kube_uid(policy["metadata"]["uid"].as_str().unwrap()).as_deref()
+    );
+    let pool = json(&kube.kubectl(&[
+        "get",
+        "ippools.crd.projectcalico.org",
+        "tour-pool",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(pool["spec"]["cidr"], "10.48.0.0/16");
+    assert_eq!(pool["spec"]["blockSize"], 26);
+    assert_eq!(pool["spec"]["ipipMode"], "CrossSubnet");
+}
+
+/// Calico's ConvertUID, written out here so the test does not trust the code it checks.
+fn calico_kube_uid(uid: &str) -> Option<String> {
+    let hex: String = uid.chars().filter(|c| *c != '-').collect();
+    let mut bytes = Vec::new();
+    for i in 0..16 {
+        let byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        bytes.push(if i == 6 || i == 8 {
+            byte
+        } else {
+            byte.reverse_bits()
+        });
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
+#[test]
+fn seed_flow_and_tour_on_projectcalico_org_v3_crds() {
+    let kube = Kube::new();
+    seed_flow(&kube, "v3-crds.yaml");
+    let version = stdout_of(kube.calicoctl().arg("version"));
+    assert!(
+        version.contains(", projectcalico.org/v3 custom resources)"),
+        "{version}"
+    );
+    stdout_of(
+        kube.calicoctl()
+            .args(["apply", "-f", "examples/tour.yaml"])
+            .current_dir(repo_root()),
+    );
+    let policy = json(&kube.kubectl(&[
+        "get",
+        "globalnetworkpolicies.projectcalico.org",
+        "deny-blocked",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(policy["apiVersion"], "projectcalico.org/v3");
+    assert!(policy["metadata"]["annotations"]
+        .get("projectcalico.org/metadata")
+        .is_none());
+    assert_eq!(
+        policy["metadata"]["labels"]["projectcalico.org/tier"],
+        "default"
+    );
+    let shown = json(&stdout_of(kube.calicoctl().args([
+        "get",
+        "globalnetworkpolicy",
+        "deny-blocked",
+        "-o",
+        "json",
+    ])));
+    assert_eq!(shown["metadata"]["uid"], policy["metadata"]["uid"]);
+}
+
+#[test]
+fn kubernetes_objects_show_as_calico_resources() {
+    let kube = Kube::new();
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    let objects = kube.home.path().join("objects.yaml");
+    std::fs::write(
+        &objects,
+        format!(
+            "{NODES}---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    team: web
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: frontend
+  namespace: shop
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-0
+  namespace: shop
+  labels:
+    app: web
+spec:
+  nodeName: kind-worker
+  serviceAccountName: frontend
+  containers:
+  - name: web
+    image: nginx
+status:
+  podIP: 10.244.1.5
+  podIPs:
+  - ip: 10.244.1.5
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-ingress
+  namespace: shop
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+  ingress:
+  - from:
+    - podSelector: {{}}
+"
+        ),
+    )
+    .unwrap();
+    kube.kubectl(&["apply", "-f", &objects.to_string_lossy()]);
+
+    let weps = stdout_of(
+        kube.calicoctl()
+            .args(["get", "workloadendpoints", "-n", "shop"]),
+    );
+    assert_eq!(
+        weps,
+        "NAMESPACE   WORKLOAD   NODE          NETWORKS        INTERFACE         \n\
+         shop        web-0      kind-worker   10.244.1.5/32   cali6f0ebf07b25   \n\n"
+            .replace("cali6f0ebf07b25", &interface_name("shop", "web-0"))
+    );
+    let profiles = stdout_of(kube.calicoctl().args(["get", "profiles"]));
+    for name in [
+        "kns.shop",
+        "ksa.shop.frontend",
+        "projectcalico-default-allow",
+    ] {
+        assert!(profiles.contains(name), "{profiles}");
+    }
+    let policies = stdout_of(
+        kube.calicoctl()
+            .args(["get", "networkpolicies", "-n", "shop"]),
+    );
+    assert!(policies.contains("knp.default.web-ingress"), "{policies}");
+    // Kubernetes policies are read-only here.
+    let out = kube
+        .calicoctl()
+        .args([
+            "delete",
+            "networkpolicy",
+            "knp.default.web-ingress",
+            "-n",
+            "shop",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("kubernetes network policies must be managed through the kubernetes API"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A Calico node label lands in the Node's annotations; Kubernetes labels stay as they are.
+    stdout_of(
+        kube.calicoctl()
+            .args(["label", "node", "kind-worker", "rack=r1"]),
+    );
+    let node = json(&kube.kubectl(&["get", "node", "kind-worker", "-o", "json"]));
+    let calico_labels = json(
+        node["metadata"]["annotations"]["projectcalico.org/labels"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(calico_labels["rack"], "r1");
+    assert!(node["metadata"]["labels"].get("rack").is_none());
+    let shown = stdout_of(
+        kube.calicoctl()
+            .args(["get", "node", "kind-worker", "-o", "yaml"]),
+    );
+    assert!(shown.contains("rack: r1"), "{shown}");
+}
+
+/// `cali` + the first 11 hex digits of SHA-1("<namespace>.<pod>"), computed with sha1sum so
+/// the test does not trust the code it checks.
+fn interface_name(namespace: &str, pod: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{namespace}.{pod}").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!("cali{}", &String::from_utf8_lossy(&out.stdout)[..11])
+}
+
+#[test]
+fn kubernetes_errors_are_clear() {
+    let kube = Kube::new();
+    // No CRDs yet.
+    let out = kube.calicoctl().args(["get", "ippools"]).output().unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("kubectl apply -f manifests/crds.yaml"),
+        "{text}"
+    );
+
+    // Nothing listening.
+    let dead = kube.home.path().join("dead-kubeconfig");
+    std::fs::write(
+        &dead,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\n\
+         contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user: {}\n",
+    )
+    .unwrap();
+    let out = kube
+        .calicoctl()
+        .env("KUBECONFIG", &dead)
+        .args(["get", "ippools"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(
+        !text.contains("hyper") && !text.contains("Caused by"),
+        "{text}"
+    );
+
+    // No kubeconfig anywhere.
+    let out = kube
+        .calicoctl()
+        .env_remove("KUBECONFIG")
+        .args(["get", "ippools"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("KUBECONFIG"), "{text}");
+}
