@@ -71,11 +71,26 @@ pub fn map_status(status: &Status, key: Option<&ResourceKey>, op: Op<'_>) -> Dat
                 detail: Some(message),
             }
         }
+        (410, _, _) => compacted(&message),
         _ if message.is_empty() => DatastoreError::Store(format!(
             "{} {} failed: HTTP {} {reason}",
             op.verb, op.resource, status.code
         )),
         _ => DatastoreError::Store(message),
+    }
+}
+
+/// `too old resource version: N (M)` becomes `Compacted { requested: N, compacted: M }`, so
+/// watchers know to list again; numbers that are not there (opaque versions) read as 0.
+fn compacted(message: &str) -> DatastoreError {
+    let numbers: Vec<i64> = message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    DatastoreError::Compacted {
+        requested: numbers.first().copied().unwrap_or(0),
+        compacted: numbers.get(1).copied().unwrap_or(0),
     }
 }
 

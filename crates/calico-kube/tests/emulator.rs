@@ -402,8 +402,16 @@ async fn lists_page_filter_and_keep_revisions() {
 #[tokio::test]
 async fn unknown_kinds_are_not_supported() {
     let emu = plain_emulator().await;
-    let backend = backend_for(&emu).await;
+    let mut backend = backend_for(&emu).await;
     let key = ResourceKey::new(kind("Node"), "", "node-1");
+    // Served from core Nodes once connected...
+    let err = backend.get(&key, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: Node(node-1) with error: nodes \"node-1\" not found"
+    );
+    // ...and refused once no store serves the kind.
+    backend.unregister(kind("Node"));
     let err = backend.get(&key, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -1,82 +1,30 @@
 //! Kubernetes API errors as Calico's KDD reports them (`resources/errors.go` `K8sErrorToCalico`).
 //!
-//! A local copy for the natively backed kinds; the integrator folds it into `crate::error`.
+//! The natively backed kinds use [`crate::error`]'s mapping through these two entry points.
 
 use calico_datastore::{DatastoreError, ResourceKey};
 use kube::core::Status;
 
+use crate::error::{map_error, map_status, Op};
+
+/// The native stores do not carry a resource name or URL for messages; the mapping itself is
+/// the one every store uses.
+const NATIVE: Op<'static> = Op {
+    verb: "use",
+    resource: "Kubernetes objects",
+    url: "the Kubernetes API server",
+    crd_manifest: "manifests/crds.yaml",
+};
+
 /// Maps a kube-rs error. `key` is the resource the call was about (absent for lists and
 /// watches, where a NotFound cannot name a resource).
 pub fn from_kube(err: kube::Error, key: Option<&ResourceKey>) -> DatastoreError {
-    match err {
-        kube::Error::Api(status) => from_status(&status, key),
-        other => DatastoreError::Store(other.to_string()),
-    }
+    map_error(err, key, NATIVE)
 }
 
 /// Maps a Kubernetes `Status` (an API error response or a watch ERROR event).
 pub fn from_status(status: &Status, key: Option<&ResourceKey>) -> DatastoreError {
-    let message = status.message.clone();
-    let reason = status.reason.as_str();
-    let causes: Vec<&str> = status
-        .details
-        .as_ref()
-        .map(|d| d.causes.iter().map(|c| c.field.as_str()).collect())
-        .unwrap_or_default();
-    let only_cause = |field: &str| !causes.is_empty() && causes.iter().all(|c| *c == field);
-    match (status.code, reason, key) {
-        (404, _, Some(key)) | (_, "NotFound", Some(key)) => DatastoreError::DoesNotExist {
-            key: key.clone(),
-            cause: Some(message),
-        },
-        (_, "AlreadyExists", Some(key)) => DatastoreError::AlreadyExists { key: key.clone() },
-        // A UID precondition that fails means the object we meant is gone (replaced by another
-        // of the same name), which Calico reports as DoesNotExist.
-        (409, _, Some(key)) if message.contains("UID in precondition") => {
-            DatastoreError::DoesNotExist {
-                key: key.clone(),
-                cause: Some(message),
-            }
-        }
-        (409, _, Some(key)) | (_, "Conflict", Some(key)) => DatastoreError::UpdateConflict {
-            key: key.clone(),
-            detail: Some(message),
-        },
-        (401 | 403, _, _) | (_, "Unauthorized" | "Forbidden", _) => {
-            DatastoreError::Unauthorized(message)
-        }
-        (422, _, Some(key)) | (_, "Invalid", Some(key)) if only_cause("metadata.uid") => {
-            DatastoreError::DoesNotExist {
-                key: key.clone(),
-                cause: Some(message),
-            }
-        }
-        (422, _, Some(key)) | (_, "Invalid", Some(key))
-            if only_cause("metadata.resourceVersion") =>
-        {
-            DatastoreError::UpdateConflict {
-                key: key.clone(),
-                detail: Some(message),
-            }
-        }
-        (410, _, _) | (_, "Expired" | "Gone", _) => compacted(&message),
-        _ if message.is_empty() => DatastoreError::Store(format!("{status:?}")),
-        _ => DatastoreError::Store(message),
-    }
-}
-
-/// `too old resource version: N (M)` becomes `Compacted { requested: N, compacted: M }`, so
-/// watchers know to list again; numbers that are not there (opaque versions) read as 0.
-fn compacted(message: &str) -> DatastoreError {
-    let numbers: Vec<i64> = message
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    DatastoreError::Compacted {
-        requested: numbers.first().copied().unwrap_or(0),
-        compacted: numbers.get(1).copied().unwrap_or(0),
-    }
+    map_status(status, key, NATIVE)
 }
 
 /// Calico's `ErrorOperationNotSupported` for a key.
