@@ -37,6 +37,9 @@ pub enum WatchEvent {
     Error(DatastoreError),
 }
 
+/// A list delivered page by page, every page read at the same revision (the first page's).
+pub type ResourcePages = Pin<Box<dyn Stream<Item = Result<ResourceList>> + Send>>;
+
 /// A stream of watch events; it ends when the watch can go no further.
 pub type WatchStream = Pin<Box<dyn Stream<Item = WatchEvent> + Send>>;
 
@@ -70,6 +73,13 @@ pub trait Backend: Send + Sync {
 
     /// Lists resources, at a past revision if one is given (where the driver can).
     async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList>;
+
+    /// Lists resources in pages of about `page_size`, all read at one revision, so a caller can
+    /// handle a large list without holding all of it. Drivers that cannot page deliver one page.
+    async fn list_pages(&self, options: &ListOptions, _page_size: usize) -> Result<ResourcePages> {
+        let list = self.list(options, None).await?;
+        Ok(Box::pin(futures::stream::iter([Ok(list)])))
+    }
 
     /// Watches for changes after `revision`; without one, first reports every current resource
     /// as `Added` and then the changes after that listing.

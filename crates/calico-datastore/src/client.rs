@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use calico_api::{AnyResource, Time, ValidationError};
 
-use crate::backend::{Backend, DatastoreInfo, ResourceList, WatchStream};
+use crate::backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchStream};
 use crate::error::{DatastoreError, Result};
 use crate::key::{ListOptions, ResourceKey};
 use crate::rules;
@@ -157,6 +157,22 @@ impl Client {
         let mut list = self.backend.list(options, None).await?;
         list.items = list.items.into_iter().map(rules::after_read).collect();
         Ok(list)
+    }
+
+    /// Lists resources page by page (about `page_size` at a time, all at one revision).
+    pub async fn list_pages(
+        &self,
+        options: &ListOptions,
+        page_size: usize,
+    ) -> Result<ResourcePages> {
+        use futures::StreamExt;
+        let pages = self.backend.list_pages(options, page_size).await?;
+        Ok(Box::pin(pages.map(|page| {
+            page.map(|mut list| {
+                list.items = list.items.into_iter().map(rules::after_read).collect();
+                list
+            })
+        })))
     }
 
     /// Watches resources from a revision (or from the current state when `None`).

@@ -27,6 +27,15 @@ pub struct RawRange {
     pub revision: i64,
 }
 
+/// One page of a range read: the keys, the store revision it was read at, and whether more keys
+/// follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawPage {
+    pub kvs: Vec<RawKv>,
+    pub revision: i64,
+    pub more: bool,
+}
+
 /// Result of a create-if-absent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -98,6 +107,32 @@ pub trait KvStore: Send + Sync {
     /// Every key starting with `prefix`, in key order, at the latest revision or at `at`.
     /// Implementations read large ranges in pages, never in one unbounded request.
     async fn range(&self, prefix: &str, at: Option<i64>) -> Result<RawRange, KvError>;
+
+    /// Up to about `limit` keys starting with `prefix` and sorting after `start_after`, in key
+    /// order, at the latest revision or at `at`. Stores that cannot page return everything in
+    /// one page (the default).
+    async fn range_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        at: Option<i64>,
+        _limit: usize,
+    ) -> Result<RawPage, KvError> {
+        let range = self.range(prefix, at).await?;
+        let kvs = match start_after {
+            Some(after) => range
+                .kvs
+                .into_iter()
+                .filter(|kv| kv.key.as_str() > after)
+                .collect(),
+            None => range.kvs,
+        };
+        Ok(RawPage {
+            kvs,
+            revision: range.revision,
+            more: false,
+        })
+    }
 
     /// Creates `key` only if it does not exist.
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError>;

@@ -5,11 +5,15 @@
 //! mod revision. Policy kinds carry their v3 name in the `projectcalico.org/metadata` annotation
 //! while stored, as Calico's etcd backend does.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use calico_api::AnyResource;
 use futures::StreamExt;
 
-use crate::backend::{Backend, DatastoreInfo, ResourceList, WatchEvent, WatchStream};
+use crate::backend::{
+    Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream,
+};
 use crate::codec;
 use crate::error::{DatastoreError, Result};
 use crate::key::{ListOptions, ResourceKey};
@@ -17,12 +21,14 @@ use crate::kv::{CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv,
 
 /// A [`Backend`] storing resources in an etcd-like [`KvStore`] exactly as Calico does.
 pub struct KvBackend<S> {
-    store: S,
+    store: Arc<S>,
 }
 
 impl<S: KvStore> KvBackend<S> {
     pub fn new(store: S) -> Self {
-        KvBackend { store }
+        KvBackend {
+            store: Arc::new(store),
+        }
     }
 
     /// The raw store (for tools that need it, such as compaction or migration).
@@ -177,6 +183,61 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             items,
             revision: revision.to_string(),
         })
+    }
+
+    async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {
+        struct State<S> {
+            store: Arc<S>,
+            options: ListOptions,
+            prefix: String,
+            page_size: usize,
+            /// Last key read, and the revision every page is read at (after the first page).
+            after: Option<(String, i64)>,
+            done: bool,
+        }
+        let state = State {
+            store: self.store.clone(),
+            options: options.clone(),
+            prefix: options.path_prefix(),
+            page_size: page_size.max(1),
+            after: None,
+            done: false,
+        };
+        let pages = futures::stream::try_unfold(state, |mut state| async move {
+            if state.done {
+                return Ok(None);
+            }
+            let (start_after, at) = match &state.after {
+                Some((key, revision)) => (Some(key.as_str()), Some(*revision)),
+                None => (None, None),
+            };
+            let page = state
+                .store
+                .range_page(&state.prefix, start_after, at, state.page_size)
+                .await
+                .map_err(store_error)?;
+            let revision = at.unwrap_or(page.revision);
+            let mut items = Vec::with_capacity(page.kvs.len());
+            let last = page.kvs.last().map(|kv| kv.key.clone());
+            for kv in page.kvs {
+                if let Some(key) = state.options.key_from_path(&kv.key) {
+                    items.push(decode_kv(&key, &kv)?);
+                }
+            }
+            match last {
+                Some(last) if page.more => state.after = Some((last, revision)),
+                _ => {
+                    state.done = true;
+                    items.extend(codec::builtins_for(&state.options));
+                }
+            }
+            let list = ResourceList {
+                items,
+                revision: revision.to_string(),
+            };
+            Ok(Some((list, state)))
+        });
+        Ok(Box::pin(pages))
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {

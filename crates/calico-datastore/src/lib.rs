@@ -21,7 +21,7 @@ pub mod kv;
 pub mod kvbackend;
 pub mod rules;
 
-pub use backend::{Backend, DatastoreInfo, ResourceList, WatchEvent, WatchStream};
+pub use backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream};
 pub use embedded::EmbeddedStore;
 pub use error::{DatastoreError, Result};
 pub use key::{KindRef, ListOptions, ResourceKey};

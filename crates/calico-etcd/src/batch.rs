@@ -31,7 +31,7 @@ pub const MAX_OPS: usize = 64;
 /// Bytes of values per batch, well under etcd's default 1.5 MiB request limit.
 pub const MAX_BYTES: usize = 1 << 20;
 /// Transactions on the wire at once; more operations wait and form the next batch.
-pub const MAX_IN_FLIGHT: usize = 2;
+pub const MAX_IN_FLIGHT: usize = 4;
 
 /// One operation that can join a batch.
 #[derive(Clone, Debug)]

@@ -20,8 +20,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::kv::{
-    boxed_watch, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRange,
-    RawWatch, UpdateOutcome,
+    boxed_watch, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawPage,
+    RawRange, RawWatch, UpdateOutcome,
 };
 use etcd_client::{
     Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions,
@@ -456,6 +456,37 @@ impl KvStore for EtcdStore {
             kvs.extend(page.kvs().iter().map(raw_kv));
         }
         Ok(RawRange { kvs, revision })
+    }
+
+    async fn range_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        at: Option<i64>,
+        limit: usize,
+    ) -> Result<RawPage, KvError> {
+        let end = prefix_end(prefix.as_bytes());
+        let from = match start_after {
+            Some(after) => {
+                let mut from = after.as_bytes().to_vec();
+                from.push(0);
+                from
+            }
+            None => prefix.as_bytes().to_vec(),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX).max(1);
+        let mut options = GetOptions::new().with_range(end).with_limit(limit);
+        if let Some(at) = at {
+            options = options.with_revision(at);
+        }
+        match self.client.kv_client().get(from, Some(options)).await {
+            Ok(page) => Ok(RawPage {
+                revision: header_revision(page.header()),
+                more: page.more() && !page.kvs().is_empty(),
+                kvs: page.kvs().iter().map(raw_kv).collect(),
+            }),
+            Err(err) => Err(self.read_error(prefix, at, err).await),
+        }
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {

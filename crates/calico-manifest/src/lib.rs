@@ -138,8 +138,56 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
 /// Reads every resource in `text`. Stops at the first bad document, as calicoctl treats any
 /// parse failure as "file invalid" before doing anything.
 pub fn read_manifest(source: &str, text: &str) -> Result<Vec<Entry>, ManifestError> {
+    let documents = split_documents(text);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(documents.len() / DOCUMENTS_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return read_documents(source, &documents);
+    }
+    // Large manifests are parsed on every core, in contiguous runs of documents, so the result
+    // keeps document order and the first bad document (in file order) is the one reported.
+    let chunk = documents.len().div_ceil(threads);
+    let results: Vec<Result<Vec<Entry>, ManifestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = documents
+            .chunks(chunk)
+            .map(|run| scope.spawn(move || read_documents(source, run)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(ManifestError::Shape {
+                        origin: Origin {
+                            source: source.to_string(),
+                            document: 0,
+                            item: None,
+                        },
+                        message: "internal error while parsing".into(),
+                    })
+                })
+            })
+            .collect()
+    });
     let mut entries = Vec::new();
-    for (number, document) in split_documents(text) {
+    for result in results {
+        entries.extend(result?);
+    }
+    Ok(entries)
+}
+
+/// Below this many documents per core, one thread parses everything.
+const DOCUMENTS_PER_THREAD: usize = 512;
+
+fn read_documents(
+    source: &str,
+    documents: &[(usize, String)],
+) -> Result<Vec<Entry>, ManifestError> {
+    let mut entries = Vec::new();
+    for (number, document) in documents {
+        let number = *number;
         let origin = Origin {
             source: source.to_string(),
             document: number,
@@ -148,7 +196,7 @@ pub fn read_manifest(source: &str, text: &str) -> Result<Vec<Entry>, ManifestErr
         if document.len() > MAX_DOCUMENT_BYTES {
             return Err(ManifestError::TooLarge { origin });
         }
-        let value = parse_document(&document).map_err(|message| ManifestError::Syntax {
+        let value = parse_document(document).map_err(|message| ManifestError::Syntax {
             origin: origin.clone(),
             message,
         })?;

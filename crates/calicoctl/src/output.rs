@@ -77,3 +77,157 @@ pub fn json(results: &[GetResult]) -> Result<String, OutputError> {
     };
     String::from_utf8(bytes).map_err(|e| OutputError(e.to_string()))
 }
+
+/// Writes one `<Kind>List` exactly as [`json`] or [`yaml`] would print it, an item at a time, so
+/// a list of any size is printed without holding all of it.
+pub struct ListWriter<W: std::io::Write> {
+    out: W,
+    json: bool,
+    items: usize,
+    /// What follows the items: the JSON closing brackets, or YAML's `kind:` and `metadata:`.
+    tail: String,
+}
+
+fn write_error(err: std::io::Error) -> OutputError {
+    OutputError(format!("failed to write the output: {err}"))
+}
+
+impl<W: std::io::Write> ListWriter<W> {
+    /// Writes everything before the first item.
+    pub fn begin(
+        mut out: W,
+        json: bool,
+        kind: &'static str,
+        revision: &str,
+    ) -> Result<Self, OutputError> {
+        // The empty list's text, cut where the items go, gives the exact head and tail.
+        let empty = [GetResult::List {
+            kind,
+            metadata: ListMeta {
+                resource_version: revision.to_string(),
+            },
+            items: Vec::new(),
+        }];
+        let (text, marker) = if json {
+            (self::json(&empty)?, "[]")
+        } else {
+            (self::yaml(&empty)?, " []\n")
+        };
+        let Some((head, tail)) = text.split_once(marker) else {
+            return Err(OutputError(
+                "failed to encode the output: no items field".into(),
+            ));
+        };
+        out.write_all(head.as_bytes()).map_err(write_error)?;
+        if json {
+            out.write_all(b"[").map_err(write_error)?;
+        }
+        Ok(ListWriter {
+            out,
+            json,
+            items: 0,
+            tail: tail.to_string(),
+        })
+    }
+
+    pub fn item(&mut self, item: &AnyResource) -> Result<(), OutputError> {
+        let mut text = String::new();
+        if self.json {
+            let pretty = calico_api::json::to_vec_pretty(item).map_err(encode_error)?;
+            let pretty = String::from_utf8(pretty).map_err(|e| OutputError(e.to_string()))?;
+            text.push_str(if self.items == 0 { "\n    " } else { ",\n    " });
+            text.push_str(&pretty.replace('\n', "\n    "));
+        } else {
+            if self.items == 0 {
+                text.push('\n');
+            }
+            let value = serde_json::to_value(item).map_err(encode_error)?;
+            let yaml = calico_manifest::yaml::to_yaml_string(&value);
+            for (index, line) in yaml.lines().enumerate() {
+                // A sequence entry: "- " before the first line, two spaces before the others
+                // (empty lines of block scalars stay empty, as go-yaml writes them).
+                match (index, line.is_empty()) {
+                    (0, _) => text.push_str("- "),
+                    (_, false) => text.push_str("  "),
+                    (_, true) => {}
+                }
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        self.out.write_all(text.as_bytes()).map_err(write_error)?;
+        self.items += 1;
+        Ok(())
+    }
+
+    /// Writes everything after the last item.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let close = match (self.json, self.items) {
+            (true, 0) => "]".to_string(),
+            (true, _) => "\n  ]".to_string(),
+            (false, 0) => " []\n".to_string(),
+            (false, _) => String::new(),
+        };
+        self.out.write_all(close.as_bytes()).map_err(write_error)?;
+        self.out
+            .write_all(self.tail.as_bytes())
+            .map_err(write_error)?;
+        self.out.flush().map_err(write_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resources() -> Vec<AnyResource> {
+        let docs = r#"
+- apiVersion: projectcalico.org/v3
+  kind: NetworkPolicy
+  metadata: {name: p1, namespace: prod, labels: {a: "1"}, annotations: {note: "two\nlines\n\nand a gap"}}
+  spec: {order: 10, selector: "app == 'web' && x in {\"a\"}", types: [Ingress], ingress: [{action: Allow, protocol: TCP, destination: {ports: [80, "1000:2000"]}}]}
+- apiVersion: projectcalico.org/v3
+  kind: NetworkPolicy
+  metadata: {name: p2, namespace: prod}
+  spec: {}
+- apiVersion: projectcalico.org/v3
+  kind: NetworkPolicy
+  metadata: {name: p3, namespace: dev}
+  spec: {selector: all(), egress: [{action: Deny}]}
+"#;
+        calico_manifest::read_manifest("test.yaml", docs)
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.resource)
+            .collect()
+    }
+
+    fn streamed(json: bool, items: &[AnyResource], revision: &str) -> String {
+        let mut out = Vec::new();
+        let mut writer = ListWriter::begin(&mut out, json, "NetworkPolicy", revision).unwrap();
+        for item in items {
+            writer.item(item).unwrap();
+        }
+        writer.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn streamed_lists_print_as_whole_lists_do() {
+        let all = resources();
+        for count in 0..=all.len() {
+            for revision in ["", "42"] {
+                let items = all[..count].to_vec();
+                let whole = [GetResult::List {
+                    kind: "NetworkPolicy",
+                    metadata: ListMeta {
+                        resource_version: revision.into(),
+                    },
+                    items: items.clone(),
+                }];
+                assert_eq!(streamed(true, &items, revision), json(&whole).unwrap());
+                assert_eq!(streamed(false, &items, revision), yaml(&whole).unwrap());
+            }
+        }
+    }
+}

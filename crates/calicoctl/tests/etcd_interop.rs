@@ -364,3 +364,76 @@ fn connection_failures_are_reported_as_calicoctl_does() {
         "Failed to create Calico API client: no etcd endpoints specified\n"
     );
 }
+
+/// Lists longer than one datastore page print page by page; the output is still one list, in
+/// key order, read at one revision.
+#[test]
+fn long_lists_print_page_by_page_as_one_list() {
+    let etcd = common::Etcd::new();
+    let mut manifest = String::new();
+    for i in 0..1203 {
+        manifest.push_str(&format!(
+            "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: set-{i:04}\nspec:\n  nets: [192.0.2.0/24]\n"
+        ));
+    }
+    let file = etcd.file("sets.yaml", &manifest);
+    etcd.calicoctl()
+        .arg("apply")
+        .arg("-f")
+        .arg(&file)
+        .assert()
+        .success();
+
+    let out = etcd
+        .calicoctl()
+        .args(["get", "globalnetworksets", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["kind"], "GlobalNetworkSetList");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..1203).map(|i| format!("set-{i:04}")).collect();
+    assert_eq!(names, expected);
+    let revision: i64 = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let newest = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            item["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    assert!(revision >= newest);
+
+    let yaml = etcd
+        .calicoctl()
+        .args(["get", "globalnetworksets", "-o", "yaml"])
+        .output()
+        .unwrap();
+    assert!(yaml.status.success());
+    let text = String::from_utf8_lossy(&yaml.stdout);
+    assert!(text.starts_with("apiVersion: projectcalico.org/v3\nitems:\n- apiVersion:"));
+    assert_eq!(
+        text.matches("\n- apiVersion: projectcalico.org/v3\n")
+            .count(),
+        1203
+    );
+    assert!(text.ends_with(&format!(
+        "kind: GlobalNetworkSetList\nmetadata:\n  resourceVersion: \"{revision}\"\n"
+    )));
+}

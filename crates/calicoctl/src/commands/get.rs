@@ -131,6 +131,72 @@ async fn list(
     })
 }
 
+/// Keys per datastore read when a list is printed as it is read.
+const PAGE_SIZE: usize = 500;
+
+/// Prints a list as `-o json` / `-o yaml` print it, one datastore page at a time, so memory
+/// stays flat however large the list (the output is byte-identical to printing it whole).
+async fn stream_list(
+    connection: &Connection,
+    kind: KindRef,
+    namespace: Option<String>,
+    selector: Option<&calico_selector::Selector>,
+    json: bool,
+) -> Result<String, Failure> {
+    use futures::StreamExt;
+    let options = ListOptions {
+        namespace,
+        ..ListOptions::all(kind)
+    };
+    let first = match connection.client.list_pages(&options, PAGE_SIZE).await {
+        Ok(mut pages) => pages.next().await.map(|page| (page, pages)),
+        Err(err) => Some((Err(err), Box::pin(futures::stream::empty()) as _)),
+    };
+    let (first, mut rest) = match first {
+        Some((Ok(page), rest)) => (page, rest),
+        Some((Err(err), _)) => {
+            // As when the list is printed whole: nothing found, and the error.
+            let empty = if json {
+                output::json(&[])
+            } else {
+                output::yaml(&[])
+            };
+            return Err(Failure {
+                stdout: empty.unwrap_or_default(),
+                message: err.to_string(),
+            });
+        }
+        None => return Err(Failure::message("failed to get resources: no answer")),
+    };
+    let mut writer = output::ListWriter::begin(
+        std::io::BufWriter::new(std::io::stdout()),
+        json,
+        kind.kind(),
+        &first.revision,
+    )
+    .map_err(|e| Failure::message(e.to_string()))?;
+    let mut page: Option<calico_datastore::Result<calico_datastore::ResourceList>> =
+        Some(Ok(first));
+    while let Some(result) = page {
+        let list = result
+            .map_err(|e: calico_datastore::DatastoreError| Failure::message(e.to_string()))?;
+        for item in list
+            .items
+            .iter()
+            .filter(|item| selector.is_none_or(|s| s.evaluate(&item.metadata().labels)))
+        {
+            writer
+                .item(item)
+                .map_err(|e| Failure::message(e.to_string()))?;
+        }
+        page = rest.next().await;
+    }
+    writer
+        .finish()
+        .map_err(|e| Failure::message(e.to_string()))?;
+    Ok(String::new())
+}
+
 pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Failure> {
     let format = parse_format(&args.output).map_err(Failure::message)?;
     let all_namespaces = args.all_namespaces || args.all_namespaces_short;
@@ -150,6 +216,15 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
             if args.names.is_empty() {
                 let namespace = namespace_for(kind, &args.file.conn.namespace, all_namespaces)
                     .map_err(setup_error)?;
+                // Tiers are sorted before printing; every other list can go out page by page.
+                let streamable = match format {
+                    Format::Json => Some(true),
+                    Format::Yaml => Some(false),
+                    _ => None,
+                };
+                if let (Some(json), false) = (streamable, kind.kind() == "Tier") {
+                    return stream_list(connection, kind, namespace, selector.as_ref(), json).await;
+                }
                 match list(connection, kind, namespace, selector.as_ref()).await {
                     Ok(result) => results.push(result),
                     Err(err) => errors.push(err),
