@@ -6,7 +6,7 @@
 #   (b) calicoctl get workloadendpoints -A -o json of W endpoints  vs  a raw paged range of them
 # Peak RSS from /usr/bin/time -f %M. One run: this is a shared machine.
 #   bench/etcd.sh [N] [W]        (needs etcd, etcdctl; builds the release binaries first)
-# One run on the shared 2-core machine (etcd 3.4.23 on /dev/shm), N=10000, W=100000:
+# Results: docs/benchmarks.md. First run on the shared 2-core machine, before group commit:
 #   (a) calicoctl 3.18 s / 32 MB vs raw puts 0.90 s / 12 MB: 3.5x time, 2.7x RSS
 #   (b) 102000 endpoints, 79 MB of JSON: calicoctl 5.75 s / 363 MB vs raw range 3.96 s / 76 MB:
 #       1.45x time, 4.8x RSS

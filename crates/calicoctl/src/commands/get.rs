@@ -168,6 +168,15 @@ async fn stream_list(
         }
         None => return Err(Failure::message("failed to get resources: no answer")),
     };
+    // The next pages are read (and decoded) on another task while this one prints.
+    let (sender, mut pages) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        while let Some(page) = rest.next().await {
+            if sender.send(page).await.is_err() {
+                break;
+            }
+        }
+    });
     let mut writer = output::ListWriter::begin(
         std::io::BufWriter::new(std::io::stdout()),
         json,
@@ -189,7 +198,7 @@ async fn stream_list(
                 .item(item)
                 .map_err(|e| Failure::message(e.to_string()))?;
         }
-        page = rest.next().await;
+        page = pages.recv().await;
     }
     writer
         .finish()
