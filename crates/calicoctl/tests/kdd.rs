@@ -404,3 +404,27 @@ fn kubernetes_errors_are_clear() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.contains("KUBECONFIG"), "{text}");
 }
+
+#[test]
+fn rbac_refusals_say_which_verb_on_which_resource() {
+    let kube = Kube::forbidding(&["list:ippools.crd.projectcalico.org"]);
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    let out = kube.calicoctl().args(["get", "ippools"]).output().unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "connection is unauthorized: ippools.crd.projectcalico.org is forbidden: User \"system:anonymous\" cannot list resource \"ippools\" in API group \"crd.projectcalico.org\" at the cluster scope"
+        ),
+        "{text}"
+    );
+    // What is not refused still works.
+    assert_eq!(
+        stdout_of(kube.calicoctl().args(["get", "bgppeers"])),
+        "NAME   PEERIP   NODE   ASN   \n\n"
+    );
+}

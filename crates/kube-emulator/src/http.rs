@@ -30,6 +30,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// Bearer token required, if configured.
     pub token: Option<String>,
+    /// `VERB:RESOURCE` rules refused with 403 (see [`crate::Config::forbid`]).
+    pub forbid: Vec<String>,
     /// `host:port` the server listens on (for `/api`'s serverAddressByClientCIDRs).
     pub address: String,
     /// Flips to true on shutdown; ends watch streams.
@@ -80,6 +82,65 @@ fn authorized(app: &App, req: &Request) -> bool {
         .is_some_and(|t| t.trim() == token)
 }
 
+/// The RBAC view of a request: verb, group, plural and namespace, for resource requests only.
+fn rbac_request<'a>(
+    method: &Method,
+    path: &'a str,
+    query: &HashMap<String, String>,
+) -> Option<(&'static str, &'a str, &'a str, Option<&'a str>)> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(*ns), rest),
+        _ => (None, rest),
+    };
+    let (plural, named) = match rest {
+        [plural] => (*plural, false),
+        [plural, _name, ..] => (*plural, true),
+        [] => return None,
+    };
+    let watching = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    let verb = match *method {
+        Method::GET if watching => "watch",
+        Method::GET if named => "get",
+        Method::GET => "list",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => return None,
+    };
+    Some((verb, group, plural, namespace))
+}
+
+fn forbidden(app: &App, req: &Request, query: &HashMap<String, String>) -> Option<ApiError> {
+    if app.forbid.is_empty() {
+        return None;
+    }
+    let (verb, group, plural, namespace) = rbac_request(req.method(), req.uri().path(), query)?;
+    let resource = if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    };
+    let refused = app.forbid.iter().any(|rule| {
+        rule.split_once(':')
+            .is_some_and(|(v, r)| (v == "*" || v == verb) && (r == "*" || r == resource))
+    });
+    let user = if req.extensions().get::<ClientCertAuthenticated>().is_some() {
+        "kube-emulator-admin"
+    } else if app.token.is_some() {
+        "kube-emulator-token"
+    } else {
+        "system:anonymous"
+    };
+    refused.then(|| ApiError::forbidden(user, verb, group, plural, namespace))
+}
+
 /// The single axum handler: everything is routed here.
 pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     if !authorized(&app, &req) {
@@ -88,6 +149,9 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
+    if let Some(refusal) = forbidden(&app, &req, &query) {
+        return refusal.into_response();
+    }
     let headers = req.headers().clone();
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,

@@ -73,6 +73,9 @@ pub struct Config {
     pub token: Option<String>,
     /// How many events the watch log keeps; watches from older resourceVersions get 410 Expired.
     pub watch_history: usize,
+    /// Requests refused with 403 Forbidden, as RBAC would refuse them: `VERB:RESOURCE`, where
+    /// RESOURCE is `plural` (core) or `plural.group`, and VERB or RESOURCE may be `*`.
+    pub forbid: Vec<String>,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             tls: false,
             token: None,
             watch_history: 10_000,
+            forbid: Vec::new(),
         }
     }
 }
@@ -172,6 +176,7 @@ impl Emulator {
         let app = Arc::new(http::App {
             store: store.clone(),
             token: config.token.clone(),
+            forbid: config.forbid.clone(),
             address: local.to_string(),
             shutdown: shutdown_rx.clone(),
         });

@@ -26,6 +26,10 @@ struct Args {
     /// Number of events kept for watch replay.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     watch_history: usize,
+    /// Refuse requests with 403 Forbidden as RBAC would: VERB:RESOURCE (RESOURCE is `plural` or
+    /// `plural.group`; either may be `*`). Repeatable.
+    #[arg(long, value_name = "VERB:RESOURCE")]
+    forbid: Vec<String>,
 }
 
 /// Listens for SIGTERM and ctrl-c. It must exist before the URL is printed: whoever reads the URL
@@ -74,6 +78,7 @@ async fn run(args: Args) -> Result<(), kube_emulator::Error> {
         tls: args.tls,
         token: args.token,
         watch_history: args.watch_history,
+        forbid: args.forbid,
     })
     .await?;
     let mut out = std::io::stdout().lock();

@@ -727,3 +727,44 @@ async fn refuses_non_loopback_and_shuts_down() {
     assert!(c.send("GET", "/version", None, None).await.is_err());
     assert!(!path.exists());
 }
+
+#[tokio::test]
+async fn forbid_rules_refuse_as_rbac_does() {
+    let (_emu, c) = start(Config {
+        forbid: vec![
+            "list:ippools.crd.projectcalico.org".into(),
+            "delete:pods".into(),
+            "*:serviceaccounts".into(),
+        ],
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(c.post(CRDS, ippool_crd()).await.status, 201);
+    let r = c.get(POOLS).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": "ippools.crd.projectcalico.org is forbidden: User \"system:anonymous\" cannot list resource \"ippools\" in API group \"crd.projectcalico.org\" at the cluster scope",
+               "reason": "Forbidden",
+               "details": {"group": "crd.projectcalico.org", "kind": "ippools"}, "code": 403})
+    );
+    // Other verbs on the same resource are allowed.
+    assert_eq!(
+        c.post(POOLS, pool("pool-a", "10.0.0.0/16")).await.status,
+        201
+    );
+    assert_eq!(c.get(&format!("{POOLS}/pool-a")).await.status, 200);
+    let r = c.delete("/api/v1/namespaces/default/pods/p").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body["message"],
+        "pods is forbidden: User \"system:anonymous\" cannot delete resource \"pods\" in API group \"\" in the namespace \"default\""
+    );
+    let r = c.get("/api/v1/serviceaccounts?watch=true").await;
+    assert_eq!(r.status, 403);
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cannot watch resource \"serviceaccounts\""));
+}

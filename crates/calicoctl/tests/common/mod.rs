@@ -136,6 +136,11 @@ pub struct Kube {
 
 impl Kube {
     pub fn new() -> Self {
+        Self::forbidding(&[])
+    }
+
+    /// An API server that refuses the given `VERB:RESOURCE` requests as RBAC would.
+    pub fn forbidding(rules: &[&str]) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -144,6 +149,7 @@ impl Kube {
             .expect("runtime");
         let config = kube_emulator::Config {
             kubeconfig: Some(home.path().join("kubeconfig")),
+            forbid: rules.iter().map(|r| r.to_string()).collect(),
             ..kube_emulator::Config::default()
         };
         let emulator = runtime
