@@ -30,6 +30,7 @@ use etcd_client::{
 };
 
 mod batch;
+mod discovery;
 mod errors;
 
 use batch::{Batcher, Op, OpResult};
@@ -72,6 +73,11 @@ pub struct EtcdSettings {
     pub tls: Option<TlsMaterial>,
     /// Keys per range request.
     pub page_size: i64,
+    /// `etcdDiscoverySrv`: the domain whose SRV records name the members, when no endpoints
+    /// are given.
+    pub discovery_srv: Option<String>,
+    /// Where SRV queries go; `None` uses the system's resolver configuration.
+    pub srv_nameserver: Option<std::net::SocketAddr>,
 }
 
 impl fmt::Debug for EtcdSettings {
@@ -85,6 +91,7 @@ impl fmt::Debug for EtcdSettings {
             .field("password", &self.credentials.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
             .field("page_size", &self.page_size)
+            .field("discovery_srv", &self.discovery_srv)
             .finish()
     }
 }
@@ -117,6 +124,8 @@ impl EtcdSettings {
             credentials: None,
             tls: None,
             page_size: DEFAULT_PAGE_SIZE,
+            discovery_srv: None,
+            srv_nameserver: None,
         }
     }
 
@@ -136,14 +145,9 @@ impl EtcdSettings {
                     .into(),
             ));
         }
-        if endpoints.is_empty() && !spec.etcd_discovery_srv.is_empty() {
-            return Err(KvError::Store(format!(
-                "etcd SRV discovery (etcdDiscoverySrv {}) is not supported by this build; \
-                 list the members in etcdEndpoints instead",
-                spec.etcd_discovery_srv
-            )));
-        }
-        if endpoints.is_empty() {
+        let discovery_srv =
+            (!spec.etcd_discovery_srv.is_empty()).then(|| spec.etcd_discovery_srv.clone());
+        if endpoints.is_empty() && discovery_srv.is_none() {
             return Err(KvError::Store("no etcd endpoints specified".into()));
         }
         let any_inline = !spec.etcd_key.is_empty()
@@ -182,6 +186,8 @@ impl EtcdSettings {
             credentials,
             tls: wants_tls.then_some(material),
             page_size: DEFAULT_PAGE_SIZE,
+            discovery_srv,
+            srv_nameserver: None,
         })
     }
 
@@ -265,6 +271,22 @@ impl EtcdStore {
     /// Connects and checks that etcd answers (within the dial timeout), so that an unreachable
     /// cluster, a TLS problem or bad credentials show up as one clear error.
     pub async fn connect(settings: &EtcdSettings) -> Result<Self, KvError> {
+        let discovered;
+        let settings = match (&settings.discovery_srv, settings.endpoints.is_empty()) {
+            (Some(domain), true) => {
+                let mut resolved = settings.clone();
+                resolved.endpoints = discovery::endpoints(domain, settings.srv_nameserver).await?;
+                // https members need TLS even without a CA or client certificate (system roots).
+                if resolved.tls.is_none()
+                    && resolved.endpoints.iter().any(|e| e.starts_with("https://"))
+                {
+                    resolved.tls = Some(TlsMaterial::default());
+                }
+                discovered = resolved;
+                &discovered
+            }
+            _ => settings,
+        };
         let urls = settings.urls();
         let location = urls.join(",");
         let options = settings.connect_options()?;
