@@ -39,6 +39,15 @@ pub fn map_status(status: &Status, key: Option<&ResourceKey>, op: Op<'_>) -> Dat
         .map(|d| d.causes.iter().map(|c| c.field.as_str()).collect())
         .unwrap_or_default();
     match (status.code, reason, key) {
+        // Reading one object of a type the cluster does not serve: it does not exist (so
+        // calicoctl's version check and `get` behave as Calico's, which maps every 404 so),
+        // with the hint as the cause. Lists and creates say plainly that the CRDs are missing.
+        (404, _, Some(key)) if is_type_not_served(status) && op.verb != "create" => {
+            DatastoreError::DoesNotExist {
+                key: key.clone(),
+                cause: Some(not_served_text(op)),
+            }
+        }
         (404, _, _) if is_type_not_served(status) => not_served(op),
         (404, _, Some(key)) => DatastoreError::DoesNotExist {
             key: key.clone(),
@@ -101,11 +110,15 @@ fn is_type_not_served(status: &Status) -> bool {
     status.message == NOT_SERVED || (!named && !status.message.contains("not found"))
 }
 
-fn not_served(op: Op<'_>) -> DatastoreError {
-    DatastoreError::Store(format!(
+fn not_served_text(op: Op<'_>) -> String {
+    format!(
         "{NOT_SERVED} ({}): is Calico installed? run: kubectl apply -f {}",
         op.resource, op.crd_manifest
-    ))
+    )
+}
+
+fn not_served(op: Op<'_>) -> DatastoreError {
+    DatastoreError::Store(not_served_text(op))
 }
 
 /// Transport failures in one line: the OS error nearest the root, with the server URL.
@@ -176,9 +189,20 @@ mod tests {
     #[test]
     fn type_not_served_says_to_install_crds() {
         let s = status(404, "NotFound", NOT_SERVED, "");
+        let hint = "the server could not find the requested resource (ippools.crd.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/crds.yaml";
+        // A list (or a create) fails plainly...
+        assert_eq!(map_status(&s, None, op()).to_string(), hint);
+        let create = Op {
+            verb: "create",
+            ..op()
+        };
+        assert_eq!(map_status(&s, Some(&key()), create).to_string(), hint);
+        // ...a read of one object finds nothing, and says why.
+        let read = map_status(&s, Some(&key()), op());
+        assert!(read.is_not_found());
         assert_eq!(
-            map_status(&s, Some(&key()), op()).to_string(),
-            "the server could not find the requested resource (ippools.crd.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/crds.yaml"
+            read.to_string(),
+            format!("resource does not exist: IPPool(pool-a) with error: {hint}")
         );
     }
 

@@ -428,3 +428,81 @@ fn rbac_refusals_say_which_verb_on_which_resource() {
         "NAME   PEERIP   NODE   ASN   \n\n"
     );
 }
+
+/// A kubeconfig with two contexts: `good` reaches `url` without credentials, `dead` reaches
+/// nothing; `dead` is the current one.
+fn two_context_kubeconfig(url: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: good
+  cluster:
+    server: {url}
+- name: dead
+  cluster:
+    server: http://127.0.0.1:9
+contexts:
+- name: good
+  context: {{cluster: good, user: nobody}}
+- name: dead
+  context: {{cluster: dead, user: nobody}}
+current-context: dead
+users:
+- name: nobody
+  user: {{}}
+"
+    )
+}
+
+#[test]
+fn context_flag_and_token_variables_reach_the_driver() {
+    // (kubectl sends no token over plain HTTP, so this cluster has no CRDs; Nodes need none.)
+    let kube = Kube::with_token("s3cret-token");
+    let config = kube.home.path().join("contexts");
+    std::fs::write(&config, two_context_kubeconfig(&kube.url())).unwrap();
+    let calicoctl = || {
+        let mut cmd = kube.calicoctl();
+        cmd.env("KUBECONFIG", &config);
+        cmd
+    };
+    // The current context reaches nothing.
+    assert!(!calicoctl()
+        .args(["get", "nodes"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    // --context picks the live cluster, which wants the token: K8S_TOKEN, or Calico's own
+    // CALICO_K8SAPITOKEN, supplies it.
+    let refused = calicoctl()
+        .args(["--context", "good", "get", "nodes"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("Unauthorized")
+            || String::from_utf8_lossy(&refused.stderr).contains("Unauthorized"),
+        "{refused:?}"
+    );
+    for variable in ["K8S_TOKEN", "CALICO_K8SAPITOKEN"] {
+        assert_eq!(
+            stdout_of(calicoctl().env(variable, "s3cret-token").args([
+                "--context",
+                "good",
+                "get",
+                "nodes"
+            ])),
+            "NAME   \n\n",
+            "{variable}"
+        );
+    }
+    // The token never shows, even in errors.
+    let out = calicoctl()
+        .env("K8S_TOKEN", "s3cret-token")
+        .args(["get", "nodes"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+}

@@ -141,6 +141,15 @@ impl Kube {
 
     /// An API server that refuses the given `VERB:RESOURCE` requests as RBAC would.
     pub fn forbidding(rules: &[&str]) -> Self {
+        Self::start(rules, None)
+    }
+
+    /// An API server that wants a bearer token (its kubeconfig carries it).
+    pub fn with_token(token: &str) -> Self {
+        Self::start(&[], Some(token))
+    }
+
+    fn start(rules: &[&str], token: Option<&str>) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -150,6 +159,7 @@ impl Kube {
         let config = kube_emulator::Config {
             kubeconfig: Some(home.path().join("kubeconfig")),
             forbid: rules.iter().map(|r| r.to_string()).collect(),
+            token: token.map(str::to_string),
             ..kube_emulator::Config::default()
         };
         let emulator = runtime
@@ -164,6 +174,13 @@ impl Kube {
 
     pub fn kubeconfig(&self) -> PathBuf {
         self.home.path().join("kubeconfig")
+    }
+
+    pub fn url(&self) -> String {
+        self.emulator
+            .as_ref()
+            .map(|e| e.url().to_string())
+            .unwrap_or_default()
     }
 
     /// calicoctl pointed at this API server through the environment.
