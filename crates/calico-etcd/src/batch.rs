@@ -218,16 +218,38 @@ async fn execute(client: &Client, describe: &DescribeError, batch: Vec<Pending>)
                 let _ = pending.reply.send(result);
             }
         }
-        Err(_) => {
-            // Whatever etcd refused (size limits, or a failure that hit every operation),
-            // each operation now gets its own transaction and its own answer.
+        Err(err) if refused_as_a_whole(&err) => {
+            // etcd refused the batch itself (its operation or size limits) before applying
+            // anything: each operation now gets its own transaction and its own answer.
             let retries = batch.into_iter().map(|pending| async move {
                 let result = execute_one(client, describe, &pending.op).await;
                 let _ = pending.reply.send(result);
             });
             futures::future::join_all(retries).await;
         }
+        Err(err) => {
+            // Anything else (a lost connection, a timeout) may have come after etcd applied the
+            // batch, so retrying could turn a create that happened into "already exists": every
+            // operation reports the failure, as a lone transaction would.
+            let error = describe(err);
+            for pending in batch {
+                let _ = pending.reply.send(Err(error.clone()));
+            }
+        }
     }
+}
+
+/// Whether etcd rejected a request for its shape (too many operations, too large), which it
+/// does before applying any of it.
+fn refused_as_a_whole(err: &etcd_client::Error) -> bool {
+    matches!(
+        err,
+        etcd_client::Error::GRpcStatus(status)
+            if matches!(
+                status.code(),
+                tonic::Code::InvalidArgument | tonic::Code::ResourceExhausted | tonic::Code::OutOfRange
+            )
+    )
 }
 
 async fn execute_one(
