@@ -6,9 +6,13 @@
 //! - create: `If(Version(key) == 0) Then(Put) Else(Get)`;
 //! - update: `If(Version(key) > 0, ModRevision(key) == rev) Then(Put) Else(Get)`;
 //! - delete: `If(Version(key) > 0[, ModRevision(key) == rev]) Then(Delete with PrevKV) Else(Get)`;
-//! - range: paged prefix reads, every page at the first page's revision;
+//! - range: paged prefix reads, every page at the first page's revision (also offered page by
+//!   page, for callers that print as they read);
 //! - watch: changes after `after`, with previous values; a compaction cancel becomes
 //!   [`KvError::Compacted`] and ends the stream.
+//!
+//! Creates, updates and reads issued concurrently are sent together, each as its own nested
+//! transaction inside one etcd transaction (see `batch`).
 //!
 //! Connection settings come from Calico's `ApiConfigSpec` ([`EtcdSettings::from_spec`]), with
 //! Calico's checks and error texts. Secrets never appear in `Debug` output or errors.
@@ -382,24 +386,6 @@ impl EtcdStore {
         }
         None
     }
-
-    async fn page(
-        &self,
-        from: &[u8],
-        end: &[u8],
-        at: Option<i64>,
-    ) -> Result<etcd_client::GetResponse, etcd_client::Error> {
-        let mut options = GetOptions::new()
-            .with_range(end.to_vec())
-            .with_limit(self.page_size);
-        if let Some(at) = at {
-            options = options.with_revision(at);
-        }
-        self.client
-            .kv_client()
-            .get(from.to_vec(), Some(options))
-            .await
-    }
 }
 
 fn raw_kv(kv: &KeyValue) -> RawKv {
@@ -456,26 +442,22 @@ impl KvStore for EtcdStore {
     }
 
     async fn range(&self, prefix: &str, at: Option<i64>) -> Result<RawRange, KvError> {
-        let end = prefix_end(prefix.as_bytes());
-        let first = match self.page(prefix.as_bytes(), &end, at).await {
-            Ok(first) => first,
-            Err(err) => return Err(self.read_error(prefix, at, err).await),
-        };
-        let revision = header_revision(first.header());
+        let limit = usize::try_from(self.page_size).unwrap_or(usize::MAX);
+        let first = self.range_page(prefix, None, at, limit).await?;
+        let revision = first.revision;
         // Every further page is read at the revision of the first one.
         let read_at = at.unwrap_or(revision);
-        let mut more = first.more();
-        let mut kvs: Vec<RawKv> = first.kvs().iter().map(raw_kv).collect();
+        let mut kvs = first.kvs;
+        let mut more = first.more;
         while more {
-            let Some(last) = kvs.last() else { break };
-            let mut from = last.key.as_bytes().to_vec();
-            from.push(0);
-            let page = match self.page(&from, &end, Some(read_at)).await {
-                Ok(page) => page,
-                Err(err) => return Err(self.read_error(prefix, Some(read_at), err).await),
+            let Some(last) = kvs.last().map(|kv| kv.key.clone()) else {
+                break;
             };
-            more = page.more() && !page.kvs().is_empty();
-            kvs.extend(page.kvs().iter().map(raw_kv));
+            let page = self
+                .range_page(prefix, Some(&last), Some(read_at), limit)
+                .await?;
+            more = page.more;
+            kvs.extend(page.kvs);
         }
         Ok(RawRange { kvs, revision })
     }
