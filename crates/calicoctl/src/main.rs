@@ -9,6 +9,7 @@ mod commands;
 mod gotemplate;
 mod input;
 mod output;
+mod progress;
 mod registry;
 mod report;
 mod resources;

@@ -7,6 +7,7 @@ use calico_datastore::{DatastoreError, ResourceKey};
 use crate::cli::{CreateArgs, DeleteArgs, FileArgs};
 use crate::clientmgr::Connection;
 use crate::input::read_resources;
+use crate::progress::Progress;
 use crate::registry;
 use crate::report::{summarise, Failure, Outcome};
 use crate::resources;
@@ -47,6 +48,7 @@ async fn run_group(
     group: Vec<(usize, AnyResource)>,
     action: Action,
     tolerate: &(dyn Fn(&DatastoreError) -> bool + Sync),
+    progress: &Progress,
 ) -> Vec<(usize, Outcome)> {
     use futures::StreamExt;
     futures::stream::iter(group)
@@ -62,6 +64,7 @@ async fn run_group(
                 Ok(Err(err)) => Some(err.to_string()),
                 Err(join) => Some(format!("internal error: {join}")),
             };
+            progress.inc();
             (index, Outcome { kind, error })
         })
         .buffered(WINDOW)
@@ -89,9 +92,12 @@ async fn each(
     namespace: &str,
     action: Action,
     tolerate: impl Fn(&DatastoreError) -> bool + Sync,
+    verb: &str,
 ) -> Vec<Outcome> {
     let tolerate = &tolerate;
-    let flush = |group: Vec<(usize, AnyResource)>| run_group(client, group, action, tolerate);
+    let progress = &Progress::new(verb, resources.len());
+    let flush =
+        |group: Vec<(usize, AnyResource)>| run_group(client, group, action, tolerate, progress);
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(resources.len());
     let mut group: Vec<(usize, AnyResource)> = Vec::new();
     let mut keys = std::collections::HashSet::new();
@@ -137,6 +143,7 @@ pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String
         &args.file.conn.namespace,
         |client, resource| Box::pin(resources::create(client, resource)),
         |err| skip_exists && err.is_already_exists(),
+        "creating",
     )
     .await;
     summarise("create", "created", &outcomes)
@@ -151,6 +158,7 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
         &args.conn.namespace,
         |client, resource| Box::pin(resources::apply(client, resource)),
         |_| false,
+        "applying",
     )
     .await;
     summarise("apply", "applied", &outcomes)
@@ -165,8 +173,10 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
         return Ok("No resources specified\n".to_string());
     }
     let single_kind = single_kind(&resources);
+    let progress = Progress::new("replacing", total);
     let mut done = 0;
     for mut resource in resources {
+        progress.inc();
         let result = match resources::handle_namespace(&mut resource, &args.conn.namespace) {
             Err(message) => Err(message),
             Ok(()) => resources::replace(&connection.client, resource)
@@ -259,7 +269,9 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     };
     let mut deleted = 0;
     let mut failures = String::new();
+    let progress = Progress::new("deleting", targets.len());
     for (key, revision) in &targets {
+        progress.inc();
         match resources::delete(&connection.client, key, revision.as_deref()).await {
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,

@@ -1,0 +1,46 @@
+//! Progress of long commands: a bar on stderr while many resources are processed, drawn only
+//! when stderr is a terminal (so scripts and pipes see exactly calicoctl's output), and cleared
+//! when done.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Fewer resources than this finish too fast for a bar to help.
+const MIN_ITEMS: usize = 100;
+
+/// A progress bar, or nothing.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    /// A bar saying `verb` (e.g. "applying") over `total` resources, when worth showing.
+    pub fn new(verb: &str, total: usize) -> Progress {
+        if total < MIN_ITEMS || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} resources ({eta})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(verb.to_string());
+        bar.tick();
+        Progress(Some(bar))
+    }
+
+    /// One more resource done.
+    pub fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
