@@ -11,7 +11,7 @@ use calico_api::AnyResource;
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::{
     Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ResourceKey, ResourceList,
-    Result, WatchStream,
+    ResourcePages, Result, WatchStream,
 };
 
 use crate::config::{self, ConfigError, Connection};
@@ -243,6 +243,12 @@ impl Backend for KubeBackend {
     async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
         self.store(options.kind, "List", options.kind.kind().to_string())?
             .list(options, revision)
+            .await
+    }
+
+    async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {
+        self.store(options.kind, "List", options.kind.kind().to_string())?
+            .list_pages(options, page_size)
             .await
     }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use calico_api::{AnyResource, ObjectMeta, ValidationError};
 use calico_datastore::{
-    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, Result, WatchEvent,
-    WatchStream,
+    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, ResourcePages, Result,
+    WatchEvent, WatchStream,
 };
 use futures::StreamExt;
 use kube::api::{
@@ -297,6 +297,7 @@ pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyR
 }
 
 /// One Calico kind stored as a custom resource.
+#[derive(Clone)]
 pub struct CrdStore {
     client: kube::Client,
     kind: KindRef,
@@ -424,12 +425,8 @@ impl CrdStore {
         }
     }
 
-    async fn list_objects(
-        &self,
-        options: &ListOptions,
-        revision: Option<&str>,
-    ) -> Result<(Vec<AnyResource>, String)> {
-        let api = self.api_for_list(options);
+    /// The parameters of a list's first page.
+    fn first_page_params(options: &ListOptions, revision: Option<&str>) -> ListParams {
         let mut params = ListParams {
             field_selector: Self::name_selector(options),
             limit: Some(PAGE_SIZE),
@@ -439,33 +436,60 @@ impl CrdStore {
             params.resource_version = Some(revision.to_string());
             params.version_match = Some(VersionMatch::NotOlderThan);
         }
+        params
+    }
+
+    /// One page of a list: its matching resources, its resourceVersion, and the parameters of
+    /// the next page (`None` after the last).
+    async fn fetch_page(
+        &self,
+        api: &Api<DynamicObject>,
+        options: &ListOptions,
+        mut params: ListParams,
+    ) -> Result<(Vec<AnyResource>, Option<String>, Option<ListParams>)> {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| map_error(e, None, self.op("list")))?;
+        let revision = page.metadata.resource_version.clone();
+        let mut items = Vec::with_capacity(page.items.len());
+        for object in page.items {
+            let resource = self.decode_object(object)?;
+            if options.matches(&ResourceKey::of(&resource)) {
+                items.push(resource);
+            }
+        }
+        let next = page
+            .metadata
+            .continue_
+            .filter(|c| !c.is_empty())
+            .map(|token| {
+                // A continued list is served at the first page's snapshot; the
+                // resourceVersion may not be repeated.
+                params.continue_token = Some(token);
+                params.resource_version = None;
+                params.version_match = None;
+                params
+            });
+        Ok((items, revision, next))
+    }
+
+    async fn list_objects(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> Result<(Vec<AnyResource>, String)> {
+        let api = self.api_for_list(options);
+        let mut params = Some(Self::first_page_params(options, revision));
         let mut items = Vec::new();
         let mut list_revision = None;
-        loop {
-            let page = api
-                .list(&params)
-                .await
-                .map_err(|e| map_error(e, None, self.op("list")))?;
+        while let Some(current) = params.take() {
+            let (page, revision, next) = self.fetch_page(&api, options, current).await?;
             if list_revision.is_none() {
-                list_revision = page.metadata.resource_version.clone();
+                list_revision = revision;
             }
-            for object in page.items {
-                let resource = self.decode_object(object)?;
-                let key = ResourceKey::of(&resource);
-                if options.matches(&key) {
-                    items.push(resource);
-                }
-            }
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => {
-                    // A continued list is served at the first page's snapshot; the
-                    // resourceVersion may not be repeated.
-                    params.continue_token = Some(token);
-                    params.resource_version = None;
-                    params.version_match = None;
-                }
-                None => break,
-            }
+            items.extend(page);
+            params = next;
         }
         Ok((items, list_revision.unwrap_or_default()))
     }
@@ -569,6 +593,33 @@ impl KindStore for CrdStore {
     async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList> {
         let (items, revision) = self.list_objects(options, revision).await?;
         Ok(ResourceList { items, revision })
+    }
+
+    async fn list_pages(&self, options: &ListOptions, _page_size: usize) -> Result<ResourcePages> {
+        let store = self.clone();
+        let options = options.clone();
+        let api = self.api_for_list(&options);
+        let first = Self::first_page_params(&options, None);
+        let pages = futures::stream::try_unfold(
+            (Some(first), None::<String>),
+            move |(params, list_revision)| {
+                let (store, options, api) = (store.clone(), options.clone(), api.clone());
+                async move {
+                    let Some(params) = params else {
+                        return Ok(None);
+                    };
+                    let (items, revision, next) = store.fetch_page(&api, &options, params).await?;
+                    // Every page carries the first page's revision, the list's snapshot.
+                    let list_revision = list_revision.or(revision).unwrap_or_default();
+                    let page = ResourceList {
+                        items,
+                        revision: list_revision.clone(),
+                    };
+                    Ok(Some((page, (next, Some(list_revision)))))
+                }
+            },
+        );
+        Ok(Box::pin(pages))
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use calico_api::AnyResource;
-use calico_datastore::{ListOptions, ResourceKey, ResourceList, Result, WatchStream};
+use calico_datastore::{
+    ListOptions, ResourceKey, ResourceList, ResourcePages, Result, WatchStream,
+};
 
 /// How one Calico kind is stored in Kubernetes.
 #[async_trait]
@@ -24,6 +26,13 @@ pub trait KindStore: Send + Sync {
 
     /// Lists objects, paged, at `revision` (resourceVersionMatch=NotOlderThan) when given.
     async fn list(&self, options: &ListOptions, revision: Option<&str>) -> Result<ResourceList>;
+
+    /// Lists page by page, every page at the first page's revision; stores that read
+    /// everything at once deliver one page.
+    async fn list_pages(&self, options: &ListOptions, _page_size: usize) -> Result<ResourcePages> {
+        let list = self.list(options, None).await?;
+        Ok(Box::pin(futures::stream::iter([Ok(list)])))
+    }
 
     /// Watches from `revision`; without one, starts with the current objects as `Added`.
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream>;

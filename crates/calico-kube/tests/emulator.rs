@@ -381,6 +381,24 @@ async fn lists_page_filter_and_keep_revisions() {
     let all = backend.list(&ListOptions::all(sets), None).await.unwrap();
     assert_eq!(all.items.len(), 1203);
     assert_eq!(all.revision, emu.store().current_rv().to_string());
+    use futures::StreamExt;
+    // Page by page: the API server's pages of 500, each carrying the list's revision.
+    let pages: Vec<_> = backend
+        .list_pages(&ListOptions::all(sets), 500)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let sizes: Vec<usize> = pages
+        .iter()
+        .map(|p| p.as_ref().unwrap().items.len())
+        .collect();
+    assert_eq!(sizes, [500, 500, 203]);
+    assert!(pages
+        .iter()
+        .all(|p| p.as_ref().unwrap().revision == all.revision));
+    let paged: Vec<AnyResource> = pages.into_iter().flat_map(|p| p.unwrap().items).collect();
+    assert_eq!(paged, all.items);
     let prefixed = ListOptions {
         name: Some("set-11".into()),
         name_is_prefix: true,

@@ -506,3 +506,50 @@ fn context_flag_and_token_variables_reach_the_driver() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
 }
+
+/// Lists longer than one page of the API server print page by page as one list.
+#[test]
+fn long_lists_print_page_by_page() {
+    let kube = Kube::new();
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    let mut sets = String::new();
+    for i in 0..620 {
+        sets.push_str(&format!(
+            "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: set-{i:04}\nspec:\n  nets: [192.0.2.0/24]\n"
+        ));
+    }
+    let sets_file = kube.home.path().join("sets.yaml");
+    std::fs::write(&sets_file, sets).unwrap();
+    stdout_of(kube.calicoctl().arg("apply").arg("-f").arg(&sets_file));
+    let mut pods = String::new();
+    for i in 0..530 {
+        pods.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i:04}\n  namespace: default\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\n    image: nginx\nstatus:\n  podIP: 10.0.{}.{}\n",
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    let pods_file = kube.home.path().join("pods.yaml");
+    std::fs::write(&pods_file, pods).unwrap();
+    kube.kubectl(&["create", "-f", &pods_file.to_string_lossy()]);
+
+    let names = |args: &[&str]| -> Vec<String> {
+        let list = json(&stdout_of(kube.calicoctl().args(args)));
+        assert!(list["metadata"]["resourceVersion"].is_string());
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected: Vec<String> = (0..620).map(|i| format!("set-{i:04}")).collect();
+    assert_eq!(names(&["get", "globalnetworksets", "-o", "json"]), expected);
+    let expected: Vec<String> = (0..530)
+        .map(|i| format!("node--1-k8s-pod--{i:04}-eth0"))
+        .collect();
+    assert_eq!(
+        names(&["get", "workloadendpoints", "-A", "-o", "json"]),
+        expected
+    );
+}

@@ -33,7 +33,7 @@ pub async fn list_all<K>(
     revision: Option<&str>,
 ) -> Result<(Vec<K>, String)>
 where
-    K: Clone + DeserializeOwned + Debug,
+    K: Clone + DeserializeOwned + Debug + Send + 'static,
 {
     list_in_pages(api, params, revision, PAGE_SIZE).await
 }
@@ -46,21 +46,60 @@ pub async fn list_in_pages<K>(
     page_size: u32,
 ) -> Result<(Vec<K>, String)>
 where
-    K: Clone + DeserializeOwned + Debug,
+    K: Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let pages = pages(api.clone(), params, revision.map(str::to_string), page_size);
+    futures::pin_mut!(pages);
+    let mut items = Vec::new();
+    let mut list_revision = String::new();
+    while let Some(page) = pages.next().await {
+        let (mut page, revision) = page?;
+        items.append(&mut page);
+        list_revision = revision;
+    }
+    Ok((items, list_revision))
+}
+
+/// The pages of a list, `page_size` objects each, every one with the list's revision (the
+/// first page's: later pages continue its snapshot). There is always at least one page.
+pub fn pages<K>(
+    api: Api<K>,
+    params: ListParams,
+    revision: Option<String>,
+    page_size: u32,
+) -> impl futures::Stream<Item = Result<(Vec<K>, String)>> + Send
+where
+    K: Clone + DeserializeOwned + Debug + Send + 'static,
 {
     let mut first = params.clone().limit(page_size);
-    if let Some(rv) = revision.filter(|rv| !rv.is_empty() && *rv != "0") {
-        first = first.at(rv).matching(VersionMatch::NotOlderThan);
+    if let Some(rv) = revision.filter(|rv| !rv.is_empty() && rv != "0") {
+        first = first.at(&rv).matching(VersionMatch::NotOlderThan);
     }
-    let mut page = api.list(&first).await.map_err(|e| from_kube(e, None))?;
-    let revision = page.metadata.resource_version.clone().unwrap_or_default();
-    let mut items = std::mem::take(&mut page.items);
-    while let Some(token) = page.metadata.continue_.clone().filter(|t| !t.is_empty()) {
-        let next = params.clone().limit(page_size).continue_token(&token);
-        page = api.list(&next).await.map_err(|e| from_kube(e, None))?;
-        items.append(&mut page.items);
-    }
-    Ok((items, revision))
+    stream::try_unfold(
+        (Some(first), None::<String>),
+        move |(current, list_revision)| {
+            let (api, params) = (api.clone(), params.clone());
+            async move {
+                let Some(current) = current else {
+                    return Ok(None);
+                };
+                let mut page = api.list(&current).await.map_err(|e| from_kube(e, None))?;
+                let list_revision = list_revision
+                    .unwrap_or_else(|| page.metadata.resource_version.clone().unwrap_or_default());
+                let next = page
+                    .metadata
+                    .continue_
+                    .clone()
+                    .filter(|t| !t.is_empty())
+                    .map(|token| params.limit(page_size).continue_token(&token));
+                let items = std::mem::take(&mut page.items);
+                Ok(Some((
+                    (items, list_revision.clone()),
+                    (next, Some(list_revision)),
+                )))
+            }
+        },
+    )
 }
 
 /// Turns one Kubernetes object into the Calico resources it stands for (none when it is not

@@ -15,8 +15,10 @@ use calico_api::kinds::workloadendpoint::{
 };
 use calico_api::{AnyResource, Protocol, WorkloadEndpoint};
 use calico_datastore::{
-    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, Result, WatchStream,
+    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, ResourcePages, Result,
+    WatchStream,
 };
+use futures::StreamExt;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::api::{ListParams, WatchParams};
@@ -479,6 +481,27 @@ impl KindStore for WorkloadEndpointStore {
             items.extend(convert_and_filter(pod, &self.interface_prefix, options)?);
         }
         Ok(ResourceList { items, revision })
+    }
+
+    /// Pods are read and converted a page at a time (WorkloadEndpoint lists are the long ones).
+    async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {
+        if options.name.is_some() && !options.name_is_prefix {
+            let list = self.list(options, None).await?;
+            return Ok(Box::pin(futures::stream::iter([Ok(list)])));
+        }
+        let api = self.api(options.namespace.as_deref());
+        let page_size = u32::try_from(page_size).unwrap_or(u32::MAX).max(1);
+        let prefix = self.interface_prefix.clone();
+        let options = options.clone();
+        let pages = kubeio::pages(api, ListParams::default(), None, page_size).map(move |page| {
+            let (pods, revision) = page?;
+            let mut items = Vec::new();
+            for pod in &pods {
+                items.extend(convert_and_filter(pod, &prefix, &options)?);
+            }
+            Ok(ResourceList { items, revision })
+        });
+        Ok(Box::pin(pages))
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
