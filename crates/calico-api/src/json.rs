@@ -4,6 +4,11 @@
 //! string, and writes control characters other than `\n`, `\r`, `\t` as `\u00XX`. Selectors are
 //! full of `&&`, so a value Calico stores reads `a == 'b' \u0026\u0026 ...`; to write the same
 //! bytes we escape the same way.
+//!
+//! Numbers: Go writes a `float64` in its shortest round-trip form, as a plain decimal for
+//! magnitudes in [1e-6, 1e21) and in exponent form (`1e+21`, `1e-7`) outside it. Every float
+//! written through this module is laid out that way (serde_json would write `1.2345678901234567e19`
+//! where Go writes `12345678901234567000`).
 
 use std::io;
 
@@ -63,6 +68,14 @@ impl<F: Formatter> Formatter for GoEscaping<F> {
         }
     }
 
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(format_float(value).as_bytes())
+    }
+
+    fn write_f32<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
+        writer.write_all(format_float32(value).as_bytes())
+    }
+
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.begin_array(w)
     }
@@ -100,6 +113,130 @@ impl<F: Formatter> Formatter for GoEscaping<F> {
     }
 }
 
+/// The shortest decimal digits that read back as the same float, and the decimal exponent of
+/// the first digit (`1234.5` is `("12345", 3)`); `value` must be finite and non-zero.
+/// Rust's `{:e}` prints the same shortest digits as Go's `strconv` shortest mode.
+fn shortest_digits(text: &str) -> (String, i32) {
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((text, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    (digits, exponent.parse().unwrap_or(0))
+}
+
+/// Lays out shortest `digits` with first-digit exponent `exp` as Go's `strconv.FormatFloat`
+/// with precision -1 does for the formats `'f'` (`e_form == false`) and `'e'`.
+/// Hand-written to match Go byte for byte.
+fn layout(negative: bool, digits: &str, exp: i32, e_form: bool) -> String {
+    let mut out = String::with_capacity(digits.len() + 8);
+    if negative {
+        out.push('-');
+    }
+    if e_form {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let magnitude = exp.unsigned_abs();
+        if magnitude < 10 {
+            out.push('0');
+        }
+        out.push_str(&magnitude.to_string());
+        return out;
+    }
+    // 'f': integer part (at least one digit), then the fraction when there is one.
+    let point = exp + 1; // digits before the decimal point
+    if point <= 0 {
+        out.push('0');
+        out.push('.');
+        for _ in 0..(-point) {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else {
+        let point = point as usize;
+        if digits.len() <= point {
+            out.push_str(digits);
+            for _ in digits.len()..point {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..point]);
+            out.push('.');
+            out.push_str(&digits[point..]);
+        }
+    }
+    out
+}
+
+/// Go's `strconv.FormatFloat(value, format, -1, 64)` for `format` one of `'f'`, `'e'`, `'g'`
+/// (Go's `%v` of a `float64` is `'g'`). Infinities and NaN read `+Inf`, `-Inf`, `NaN`.
+pub fn format_go_float(value: f64, format: char) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let negative = value.is_sign_negative();
+    let (digits, exp) = if value == 0.0 {
+        ("0".to_string(), 0)
+    } else {
+        shortest_digits(&format!("{:e}", value.abs()))
+    };
+    let e_form = match format {
+        'e' => true,
+        // Shortest 'g' chooses the exponent form below 1e-4 and from 1e6 up (Go uses
+        // precision 6 for that choice when the precision is -1).
+        'g' => exp < -4 || exp >= 6,
+        _ => false,
+    };
+    layout(negative, &digits, exp, e_form)
+}
+
+/// A `float64` as Go's `encoding/json` writes it: `'f'` for magnitudes in [1e-6, 1e21), `'e'`
+/// otherwise with a one-digit negative exponent (`1e-7`, not `1e-07`). Non-finite values, which
+/// Go refuses to encode, are written as `null` as serde_json does.
+pub fn format_float(value: f64) -> String {
+    if !value.is_finite() {
+        return "null".into();
+    }
+    let abs = value.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let text = format_go_float(value, 'e');
+        // Go turns e-07 into e-7 (but keeps e+21).
+        return match text.split_once("e-0") {
+            Some((mantissa, digit)) => format!("{mantissa}e-{digit}"),
+            None => text,
+        };
+    }
+    format_go_float(value, 'f')
+}
+
+/// A `float32` as Go's `encoding/json` writes it (shortest `float32` digits, bounds as for
+/// `float64`).
+pub fn format_float32(value: f32) -> String {
+    if !value.is_finite() {
+        return "null".into();
+    }
+    let abs = value.abs();
+    let negative = value.is_sign_negative();
+    let (digits, exp) = if value == 0.0 {
+        ("0".to_string(), 0)
+    } else {
+        shortest_digits(&format!("{:e}", abs))
+    };
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let text = layout(negative, &digits, exp, true);
+        return match text.split_once("e-0") {
+            Some((mantissa, digit)) => format!("{mantissa}e-{digit}"),
+            None => text,
+        };
+    }
+    layout(negative, &digits, exp, false)
+}
+
 /// Compact JSON as Go's `json.Marshal` writes it (what Calico stores in etcd).
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
@@ -135,6 +272,55 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn floats_like_go_encoding_json() {
+        // Expected texts are what Go's json.Marshal writes for the same float64 values.
+        let cases: &[(f64, &str)] = &[
+            (12345678901234567890.0, "12345678901234567000"),
+            (1234567890123456789.0, "1234567890123456800"),
+            (100.0, "100"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.5, "1.5"),
+            (-2.25, "-2.25"),
+            (0.000001, "0.000001"),
+            (0.0000001, "1e-7"),
+            (1.5e-10, "1.5e-10"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.2345e300, "1.2345e+300"),
+            (123456.789, "123456.789"),
+            (0.1, "0.1"),
+            (1e-5, "0.00001"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(format_float(*value), *text, "{value:e}");
+            let json =
+                String::from_utf8(to_vec(&serde_json::json!({"n": value})).unwrap()).unwrap();
+            assert_eq!(json, format!("{{\"n\":{text}}}"));
+        }
+        assert_eq!(format_float32(0.1), "0.1");
+        assert_eq!(format_float32(1e-7), "1e-7");
+    }
+
+    #[test]
+    fn floats_like_go_strconv_g() {
+        let cases: &[(f64, &str)] = &[
+            (1000000.0, "1e+06"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (12345678901234567890.0, "1.2345678901234567e+19"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (100.5, "100.5"),
+            (0.0, "0"),
+            (f64::INFINITY, "+Inf"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(format_go_float(*value, 'g'), *text);
+        }
     }
 
     #[test]

@@ -43,9 +43,6 @@ pub fn is_zero_f64(value: &f64) -> bool {
     *value == 0.0
 }
 
-/// 2^63: every integral `f64` of smaller magnitude converts to `i64` exactly.
-const I64_EXACT_LIMIT: f64 = 9_223_372_036_854_775_808.0;
-
 /// Writes an optional `float64` the way Go's `encoding/json` does: integral values without a
 /// fraction (`100`, not `100.0`). Use with `skip_serializing_if = "Option::is_none"`.
 pub fn go_float_opt<S: serde::Serializer>(
@@ -58,16 +55,20 @@ pub fn go_float_opt<S: serde::Serializer>(
     }
 }
 
-/// Writes a `float64` the way Go's `encoding/json` does. Go prints the shortest decimal that
-/// round-trips, without exponent for magnitudes in [1e-6, 1e21); serde_json agrees except that it
-/// appends `.0` to integral values, so those are written as integers.
+/// Writes a `float64` the way Go's `encoding/json` does (see [`crate::json::format_float`]).
+/// A value Go writes as a whole number (`100`, `12345678901234567000`) is handed on as an
+/// integer with exactly Go's digits, so that a JSON value built from it, and YAML made from
+/// that (go-yaml reads such a number back as an integer), print what Calico prints; other
+/// values go on as floats, which [`crate::json`] lays out as Go does.
 pub fn go_float<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
-    let v = *value;
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < I64_EXACT_LIMIT {
-        // The range check above makes the conversion exact.
-        #[allow(clippy::cast_possible_truncation)]
-        serializer.serialize_i64(v as i64)
-    } else {
-        serializer.serialize_f64(v)
+    let text = crate::json::format_float(*value);
+    if !text.contains(['.', 'e']) && text != "-0" {
+        if let Ok(n) = text.parse::<i64>() {
+            return serializer.serialize_i64(n);
+        }
+        if let Ok(n) = text.parse::<u64>() {
+            return serializer.serialize_u64(n);
+        }
     }
+    serializer.serialize_f64(*value)
 }

@@ -28,9 +28,13 @@ pub struct Client {
     known_tiers: Arc<Mutex<HashSet<String>>>,
 }
 
-fn precondition(field: &str, reason: &str) -> DatastoreError {
-    DatastoreError::Validation(ValidationError::single(field, None, reason))
+/// A refused request, worded as Calico's client words it (`Metadata.Name`, …).
+fn precondition(field: &str, value: Option<String>, reason: &str) -> DatastoreError {
+    DatastoreError::Validation(ValidationError::single(field, value, reason))
 }
+
+/// How Go prints the zero `metav1.Time` Calico reports for a missing creation time.
+const GO_ZERO_TIME: &str = "0001-01-01 00:00:00 +0000 UTC";
 
 impl Client {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
@@ -73,7 +77,8 @@ impl Client {
         let meta = resource.metadata();
         if resource.info().is_namespaced() && meta.namespace.is_empty() {
             return Err(precondition(
-                "metadata.namespace",
+                "Metadata.Namespace",
+                None,
                 "namespace is not specified on namespaced resource",
             ));
         }
@@ -94,13 +99,15 @@ impl Client {
         let meta = resource.metadata();
         if meta.name.is_empty() {
             return Err(precondition(
-                "metadata.name",
+                "Metadata.Name",
+                Some(String::new()),
                 "field must be set for a Create request",
             ));
         }
         if !meta.resource_version.is_empty() {
             return Err(precondition(
-                "metadata.resourceVersion",
+                "Metadata.ResourceVersion",
+                Some(meta.resource_version.clone()),
                 "field must not be set for a Create request",
             ));
         }
@@ -113,49 +120,55 @@ impl Client {
             meta.uid = uuid::Uuid::new_v4().to_string();
         }
         let created = self.backend.create(resource).await?;
-        Ok(rules::after_read(created))
+        Ok(rules::after_get(created))
     }
 
     /// Replaces a resource; revision, uid and creation time must be present.
     pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
         let meta = resource.metadata();
-        for (missing, field) in [
-            (meta.resource_version.is_empty(), "metadata.resourceVersion"),
+        for (missing, field, value) in [
+            (
+                meta.resource_version.is_empty(),
+                "Metadata.ResourceVersion",
+                "",
+            ),
             (
                 meta.creation_timestamp.is_none(),
-                "metadata.creationTimestamp",
+                "Metadata.CreationTimestamp",
+                GO_ZERO_TIME,
             ),
-            (meta.uid.is_empty(), "metadata.uid"),
+            (meta.uid.is_empty(), "Metadata.UID", ""),
         ] {
             if missing {
                 return Err(precondition(
                     field,
+                    Some(value.to_string()),
                     "field must be set for an Update request",
                 ));
             }
         }
         self.prepare(&mut resource, false).await?;
         let updated = self.backend.update(resource).await?;
-        Ok(rules::after_read(updated))
+        Ok(rules::after_get(updated))
     }
 
     /// Deletes a resource (only at `revision` when one is given).
     pub async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
-        rules::before_delete(self, key).await?;
-        let deleted = self.backend.delete(key, revision).await?;
-        Ok(rules::after_read(deleted))
+        let revision = rules::before_delete(self, key, revision).await?;
+        let deleted = self.backend.delete(key, revision.as_deref()).await?;
+        Ok(rules::after_get(deleted))
     }
 
     /// Reads a resource.
     pub async fn get(&self, key: &ResourceKey) -> Result<AnyResource> {
         let resource = self.backend.get(key, None).await?;
-        Ok(rules::after_read(resource))
+        Ok(rules::after_get(resource))
     }
 
     /// Lists resources.
     pub async fn list(&self, options: &ListOptions) -> Result<ResourceList> {
         let mut list = self.backend.list(options, None).await?;
-        list.items = list.items.into_iter().map(rules::after_read).collect();
+        list.items = list.items.into_iter().map(rules::after_list).collect();
         Ok(list)
     }
 
@@ -169,7 +182,7 @@ impl Client {
         let pages = self.backend.list_pages(options, page_size).await?;
         Ok(Box::pin(pages.map(|page| {
             page.map(|mut list| {
-                list.items = list.items.into_iter().map(rules::after_read).collect();
+                list.items = list.items.into_iter().map(rules::after_list).collect();
                 list
             })
         })))

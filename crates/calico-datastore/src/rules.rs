@@ -17,16 +17,6 @@ const TIERED_KINDS: &[&str] = &[
     "StagedNetworkPolicy",
 ];
 
-/// Kinds whose client-side defaults Calico also applies when reading.
-const DEFAULTED_ON_READ: &[&str] = &[
-    "GlobalNetworkPolicy",
-    "IPPool",
-    "NetworkPolicy",
-    "StagedGlobalNetworkPolicy",
-    "StagedNetworkPolicy",
-    "Tier",
-];
-
 fn kind(name: &str) -> Result<KindRef> {
     KindRef::lookup(name)
         .ok_or_else(|| DatastoreError::Store(format!("kind {name} is not registered")))
@@ -144,17 +134,58 @@ async fn check_bgp_filters_exist(client: &Client, filters: &[String]) -> Result<
     ))
 }
 
-/// Checks (and Calico's cascades) before a delete.
-pub async fn before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
+/// Checks (and Calico's cascades) before a delete of `key`, only at `revision` when one is
+/// given. Returns the revision the delete itself must be conditional on (a pool disabled first
+/// is then deleted unconditionally, as Calico does). Nothing is written when the delete is
+/// refused.
+pub async fn before_delete(
+    client: &Client,
+    key: &ResourceKey,
+    revision: Option<&str>,
+) -> Result<Option<String>> {
+    let revision = revision.filter(|r| !r.is_empty());
     match key.kind.kind() {
-        "Profile" if key.name == DEFAULT_ALLOW_PROFILE => Err(refuse_default_allow("delete", key)),
+        "Profile" if key.name == DEFAULT_ALLOW_PROFILE => {
+            return Err(refuse_default_allow("delete", key))
+        }
         "Tier" => {
             client.forget_tier(&key.name);
-            check_tier_deletable(client, key).await
+            check_tier_deletable(client, key).await?;
         }
-        "Node" => delete_node_dependents(client, &key.name).await,
-        "IPPool" => disable_pool_before_delete(client, key).await,
-        _ => Ok(()),
+        "Node" => {
+            // Calico removes the node's dependents before its own conditional delete can fail;
+            // a stale revision is refused here first, so a refused delete changes nothing.
+            if let Some(expected) = revision {
+                check_current_revision(client, key, expected).await?;
+            }
+            delete_node_dependents(client, &key.name).await?;
+        }
+        "IPPool" => {
+            if disable_pool_before_delete(client, key, revision).await? {
+                return Ok(None);
+            }
+        }
+        _ => {}
+    }
+    Ok(revision.map(String::from))
+}
+
+/// Fails with the conflict a conditional write would report when `key` is not at `expected`.
+/// A missing resource is left for the delete itself to report.
+async fn check_current_revision(client: &Client, key: &ResourceKey, expected: &str) -> Result<()> {
+    match client.get(key).await {
+        Ok(current) if current.metadata().resource_version != expected => {
+            Err(DatastoreError::UpdateConflict {
+                key: key.clone(),
+                detail: Some(format!(
+                    "latest revision is {}",
+                    current.metadata().resource_version
+                )),
+            })
+        }
+        Ok(_) => Ok(()),
+        Err(err) if err.is_not_found() => Ok(()),
+        Err(err) => Err(err),
     }
 }
 
@@ -162,19 +193,28 @@ pub async fn before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
 const POOL_DISABLE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Calico disables a pool and waits before deleting it, so that nothing allocates from it while
-/// it goes (releasing its block affinities belongs to the IPAM layer).
-async fn disable_pool_before_delete(client: &Client, key: &ResourceKey) -> Result<()> {
+/// it goes (releasing its block affinities belongs to the IPAM layer). The disabling update is
+/// made at the delete's `revision` when one is given, so a stale one is refused before anything
+/// is written. Returns whether the pool was disabled here.
+async fn disable_pool_before_delete(
+    client: &Client,
+    key: &ResourceKey,
+    revision: Option<&str>,
+) -> Result<bool> {
     let Ok(AnyResource::IPPool(mut pool)) = client.get(key).await else {
         // A missing pool is reported by the delete itself.
-        return Ok(());
+        return Ok(false);
     };
     if pool.spec.disabled {
-        return Ok(());
+        return Ok(false);
     }
     pool.spec.disabled = true;
+    if let Some(revision) = revision {
+        pool.metadata.resource_version = revision.to_string();
+    }
     client.update((*pool).into()).await?;
     tokio::time::sleep(POOL_DISABLE_GRACE).await;
-    Ok(())
+    Ok(true)
 }
 
 async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> {
@@ -233,11 +273,31 @@ fn ignore_missing(result: Result<AnyResource>) -> Result<()> {
     }
 }
 
-/// What the client does to every resource it returns: for some kinds Calico re-applies its
-/// defaults on read (tier order and action, pool settings, the policy tier label).
-pub fn after_read(mut resource: AnyResource) -> AnyResource {
-    if DEFAULTED_ON_READ.contains(&resource.kind()) {
-        resource.apply_defaults();
+/// What Calico's client does to a resource it read by name (and to what create, update and
+/// delete return): a policy without the tier label gets `projectcalico.org/tier: default`, a
+/// pool gets its storage defaults ([`calico_api::ippool::apply_storage_defaults`]). Nothing
+/// else: Calico prints what is stored.
+pub fn after_get(mut resource: AnyResource) -> AnyResource {
+    match &mut resource {
+        AnyResource::IPPool(pool) => calico_api::ippool::apply_storage_defaults(pool),
+        other if policy_tier(other).is_some() => {
+            other
+                .metadata_mut()
+                .labels
+                .entry(calico_api::policy::TIER_LABEL.to_string())
+                .or_insert_with(|| "default".to_string());
+        }
+        _ => {}
+    }
+    resource
+}
+
+/// What Calico's client does to every resource of a list: as [`after_get`], and a Tier without
+/// `order` or `defaultAction` gets the defaults (Calico's client does this in `List` only).
+pub fn after_list(resource: AnyResource) -> AnyResource {
+    let mut resource = after_get(resource);
+    if let AnyResource::Tier(tier) = &mut resource {
+        tier.apply_defaults();
     }
     resource
 }

@@ -455,6 +455,17 @@ impl Kind for BGPConfigurationSpec {
     const SCOPE: Scope = Scope::Cluster;
     type Status = NoStatus;
 
+    /// The defaults of Calico's CRD, which its client applies on etcd before it validates.
+    fn apply_defaults(resource: &mut Resource<Self>) {
+        let spec = &mut resource.spec;
+        if spec.log_severity_screen.is_empty() {
+            spec.log_severity_screen = "Info".into();
+        }
+        if spec.service_load_balancer_aggregation.is_empty() {
+            spec.service_load_balancer_aggregation = "Enabled".into();
+        }
+    }
+
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
         v.field("spec", |v| {

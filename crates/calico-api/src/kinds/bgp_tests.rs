@@ -188,10 +188,29 @@ fn unknown_nested_fields_name_their_path() {
 }
 
 #[test]
-fn bgp_kinds_have_no_defaults() {
+fn bgp_configuration_gets_the_crd_defaults_and_peers_none() {
+    // What Calico's client stored for `spec: {}` (measured on etcd).
     let mut config = BGPConfiguration::new("default", BGPConfigurationSpec::default());
     config.apply_defaults();
-    assert_eq!(config.spec, BGPConfigurationSpec::default());
+    assert_eq!(
+        config.spec,
+        BGPConfigurationSpec {
+            log_severity_screen: "Info".into(),
+            service_load_balancer_aggregation: "Enabled".into(),
+            ..BGPConfigurationSpec::default()
+        }
+    );
+    let mut set = BGPConfiguration::new(
+        "default",
+        BGPConfigurationSpec {
+            log_severity_screen: "Debug".into(),
+            service_load_balancer_aggregation: "Disabled".into(),
+            ..BGPConfigurationSpec::default()
+        },
+    );
+    let before = set.clone();
+    set.apply_defaults();
+    assert_eq!(set, before);
     let mut peer = BGPPeer::new("p", BGPPeerSpec::default());
     peer.apply_defaults();
     assert_eq!(peer.spec, BGPPeerSpec::default());

@@ -119,6 +119,33 @@ pub fn default_block_size(family: Family) -> i64 {
     }
 }
 
+/// What Calico's client fills in on every pool it reads (`Get` and `List`): `blockSize` when 0
+/// and the CIDR parses, `allowedUses`, `nodeSelector`, `ipipMode`, `vxlanMode` and
+/// `assignmentMode` when missing. Unlike the write-side defaults the CIDR is left as stored.
+pub fn apply_storage_defaults(pool: &mut IPPool) {
+    let spec = &mut pool.spec;
+    if spec.block_size == 0 {
+        if let Some(net) = parse_pool_cidr(&spec.cidr) {
+            spec.block_size = default_block_size(Family::of_net(&net));
+        }
+    }
+    if spec.allowed_uses.is_empty() {
+        spec.allowed_uses = vec![ALLOWED_USE_WORKLOAD.into(), ALLOWED_USE_TUNNEL.into()];
+    }
+    if spec.node_selector.is_empty() {
+        spec.node_selector = ALL_SELECTOR.to_string();
+    }
+    if spec.ipip_mode.is_empty() {
+        spec.ipip_mode = ENCAP_NEVER.to_string();
+    }
+    if spec.vxlan_mode.is_empty() {
+        spec.vxlan_mode = ENCAP_NEVER.to_string();
+    }
+    if spec.assignment_mode.is_none() {
+        spec.assignment_mode = Some(ASSIGNMENT_MODES[0].to_string());
+    }
+}
+
 fn encap_enabled(mode: &str) -> bool {
     !mode.is_empty() && mode != ENCAP_NEVER
 }
@@ -150,7 +177,7 @@ impl Kind for IPPoolSpec {
     const SCOPE: Scope = Scope::Cluster;
     type Status = Option<IPPoolStatus>;
 
-    /// Calico's client defaults (also applied when reading):
+    /// Calico's client defaults (when reading, see [`apply_storage_defaults`]):
     /// - `cidr` rewritten in canonical form (e.g. compressed IPv6), but only when it is already
     ///   strictly masked, so an unmasked CIDR is kept for validation to report;
     /// - `blockSize` 26 (IPv4) or 122 (IPv6) when 0 and the CIDR parses;

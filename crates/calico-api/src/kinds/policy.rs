@@ -23,6 +23,8 @@ pub const DEFAULT_TIER: &str = "default";
 pub const STAGED_ACTIONS: &[&str] = &["Set", "Delete", "Learn", "Ignore"];
 /// The staged action that withdraws an enforced policy.
 pub const STAGED_ACTION_DELETE: &str = "Delete";
+/// The staged action of a staged policy without one (the default of Calico's CRDs).
+pub const STAGED_ACTION_SET: &str = "Set";
 /// `performanceHints` values.
 pub const PERFORMANCE_HINTS: &[&str] = &["AssumeNeededOnEveryNode"];
 
@@ -184,6 +186,12 @@ pub trait PolicySpec: Clone + Default + PartialEq {
     fn view(&self) -> PolicyView<'_>;
     /// `types`, for defaulting.
     fn types_mut(&mut self) -> &mut Vec<String>;
+    /// `tier`, for defaulting.
+    fn tier_mut(&mut self) -> &mut String;
+    /// `stagedAction`, for defaulting the staged kinds.
+    fn staged_action_mut(&mut self) -> Option<&mut String> {
+        None
+    }
     /// The global-only fields, for the global kinds.
     fn global(&self) -> Option<GlobalView<'_>> {
         None
@@ -204,6 +212,9 @@ macro_rules! impl_policy_spec {
             }
             fn types_mut(&mut self) -> &mut Vec<String> {
                 &mut self.types
+            }
+            fn tier_mut(&mut self) -> &mut String {
+                &mut self.tier
             }
             $($extra)*
         }
@@ -240,6 +251,9 @@ impl_policy_spec!(StagedNetworkPolicySpec {
     fn staged_action(&self) -> Option<&str> {
         Some(&self.staged_action)
     }
+    fn staged_action_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.staged_action)
+    }
     fn clear_tier_and_action(&mut self) {
         self.tier.clear();
         self.staged_action.clear();
@@ -250,6 +264,9 @@ impl_policy_spec!(StagedGlobalNetworkPolicySpec {
     global_view!();
     fn staged_action(&self) -> Option<&str> {
         Some(&self.staged_action)
+    }
+    fn staged_action_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.staged_action)
     }
     fn clear_tier_and_action(&mut self) {
         self.tier.clear();
@@ -321,13 +338,15 @@ pub fn default_policy_types(has_ingress: bool, has_egress: bool) -> Vec<String> 
     types.iter().map(|t| t.to_string()).collect()
 }
 
-/// The Calico client's policy defaults:
+/// The Calico client's policy defaults, in its order:
 /// - label `projectcalico.org/tier` set to `spec.tier`, or `default` when the tier is empty
 ///   (overwriting a different value);
 /// - empty `types` inferred from the rules ([`default_policy_types`]);
-/// - for a staged policy with `stagedAction: Delete`, `types` cleared instead.
+/// - for a staged policy with `stagedAction: Delete`, `types` cleared instead;
+/// - then the defaults of the policy CRDs, which Calico's client applies on etcd before it
+///   validates: an empty `tier` becomes `default` and an empty `stagedAction` becomes `Set`.
 ///
-/// `spec.tier` itself and `order` are left alone.
+/// `order` is left alone.
 pub fn apply_policy_defaults<K: Kind + PolicySpec>(resource: &mut Resource<K>) {
     let view = resource.spec.view();
     let tier = if view.tier.is_empty() {
@@ -347,6 +366,15 @@ pub fn apply_policy_defaults<K: Kind + PolicySpec>(resource: &mut Resource<K>) {
         types.clear();
     } else if types.is_empty() {
         *types = default_policy_types(has_ingress, has_egress);
+    }
+    let tier = resource.spec.tier_mut();
+    if tier.is_empty() {
+        *tier = DEFAULT_TIER.to_string();
+    }
+    if let Some(action) = resource.spec.staged_action_mut() {
+        if action.is_empty() {
+            *action = STAGED_ACTION_SET.to_string();
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::{reject_duplicates, STAGED_ACTIONS, STAGED_ACTION_DELETE};
+use super::policy::{reject_duplicates, STAGED_ACTIONS, STAGED_ACTION_DELETE, STAGED_ACTION_SET};
 use super::rule::{parse_prefixed_cidr, POLICY_TYPES};
 use crate::numorstring::IntOrString;
 use crate::resource::{Kind, NoStatus, Resource, Scope};
@@ -132,6 +132,13 @@ impl Kind for StagedKubernetesNetworkPolicySpec {
     const PLURAL: &'static str = "stagedkubernetesnetworkpolicies";
     const SCOPE: Scope = Scope::Namespaced;
     type Status = NoStatus;
+
+    /// The default of Calico's CRD, which its client applies on etcd: `stagedAction: Set`.
+    fn apply_defaults(resource: &mut Resource<Self>) {
+        if resource.spec.staged_action.is_empty() {
+            resource.spec.staged_action = STAGED_ACTION_SET.to_string();
+        }
+    }
 
     fn validate_name(name: &str, v: &mut Validator) {
         names::validate_name_length_only(name, v);

@@ -47,7 +47,7 @@ async fn create_stamps_identity_and_update_needs_it() {
     let err = f.client.create(with_revision).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error with field metadata.resourceVersion (field must not be set for a Create request)"
+        "error with field Metadata.ResourceVersion = '5' (field must not be set for a Create request)"
     );
 
     let mut bare = pool("p1", "10.0.0.0/16");
@@ -55,7 +55,7 @@ async fn create_stamps_identity_and_update_needs_it() {
     let err = f.client.update(bare).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error with field metadata.creationTimestamp (field must be set for an Update request)"
+        "error with field Metadata.CreationTimestamp = '0001-01-01 00:00:00 +0000 UTC' (field must be set for an Update request)"
     );
 }
 
@@ -298,4 +298,173 @@ async fn policies_need_their_tier_and_keep_it_from_being_deleted() {
         err.to_string(),
         "resource does not exist: Tier(security) with error: <nil>"
     );
+}
+
+fn policy(kind: &str, name: &str, spec: serde_json::Value) -> AnyResource {
+    let mut metadata = json!({"name": name});
+    if kind == "NetworkPolicy" || kind == "StagedNetworkPolicy" {
+        metadata["namespace"] = json!("default");
+    }
+    doc(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": kind, "metadata": metadata, "spec": spec}),
+    )
+}
+
+/// The stored bytes of a key, as Calico's etcd layout keeps them.
+async fn stored_spec(f: &Fixture, k: &ResourceKey) -> serde_json::Value {
+    let resource = f.client.backend().get(k, None).await.unwrap();
+    resource.to_json_value().unwrap()["spec"].clone()
+}
+
+#[tokio::test]
+async fn policies_are_stored_in_the_default_tier_with_calicos_crd_defaults() {
+    let f = fixture();
+    f.client.ensure_initialized("", "").await.unwrap();
+    for kind in [
+        "NetworkPolicy",
+        "GlobalNetworkPolicy",
+        "StagedNetworkPolicy",
+        "StagedGlobalNetworkPolicy",
+    ] {
+        let created = f
+            .client
+            .create(policy(kind, "p1", json!({"selector": "all()"})))
+            .await
+            .unwrap();
+        let ns = created.metadata().namespace.clone();
+        let spec = stored_spec(&f, &key(kind, &ns, "p1")).await;
+        assert_eq!(spec["tier"], json!("default"), "{kind}");
+        assert_eq!(spec["types"], json!(["Ingress"]), "{kind}");
+        let staged = kind.starts_with("Staged");
+        assert_eq!(spec.get("stagedAction").is_some(), staged, "{kind}");
+        if staged {
+            assert_eq!(spec["stagedAction"], json!("Set"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn reads_print_what_is_stored() {
+    let f = fixture();
+    // Written without the client (as an older Calico or etcdctl would): no defaults.
+    let tier = doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "Tier",
+        "metadata": {"name": "t1", "uid": "u", "creationTimestamp": "2024-01-01T00:00:00Z"}, "spec": {}}));
+    f.client.backend().create(tier).await.unwrap();
+    let mut gnp = policy("GlobalNetworkPolicy", "g1", json!({"selector": "all()"}));
+    gnp.metadata_mut().uid = "u2".into();
+    f.client.backend().create(gnp).await.unwrap();
+
+    // Calico's Get of a Tier defaults nothing; its List fills in order and action.
+    let got = f.client.get(&key("Tier", "", "t1")).await.unwrap();
+    assert_eq!(got.to_json_value().unwrap()["spec"], json!({}));
+    let listed = f
+        .client
+        .list(&ListOptions::all(KindRef::lookup("Tier").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items[0].to_json_value().unwrap()["spec"],
+        json!({"order": 1000000, "defaultAction": "Deny"})
+    );
+
+    // A policy gets its tier label, and nothing else: no `types`, no `tier`.
+    let got = f
+        .client
+        .get(&key("GlobalNetworkPolicy", "", "g1"))
+        .await
+        .unwrap();
+    let value = got.to_json_value().unwrap();
+    assert_eq!(value["spec"], json!({"selector": "all()"}));
+    assert_eq!(
+        value["metadata"]["labels"],
+        json!({"projectcalico.org/tier": "default"})
+    );
+}
+
+#[tokio::test]
+async fn felix_bgp_and_kube_controllers_get_the_crd_defaults() {
+    let f = fixture();
+    let config = |kind: &str, spec: serde_json::Value| {
+        doc(json!({"apiVersion": "projectcalico.org/v3", "kind": kind,
+            "metadata": {"name": "default"}, "spec": spec}))
+    };
+    f.client
+        .create(config("FelixConfiguration", json!({})))
+        .await
+        .unwrap();
+    f.client
+        .create(config("BGPConfiguration", json!({})))
+        .await
+        .unwrap();
+    f.client
+        .create(config(
+            "KubeControllersConfiguration",
+            json!({"controllers": {"migration": {}}}),
+        ))
+        .await
+        .unwrap();
+    let felix = stored_spec(&f, &key("FelixConfiguration", "", "default")).await;
+    assert_eq!(felix["nftablesMode"], json!("Auto"));
+    assert_eq!(felix["nftablesFlowTableOffload"], json!("Disabled"));
+    let bgp = stored_spec(&f, &key("BGPConfiguration", "", "default")).await;
+    assert_eq!(
+        bgp,
+        json!({"logSeverityScreen": "Info", "serviceLoadBalancerAggregation": "Enabled"})
+    );
+    let kcc = stored_spec(&f, &key("KubeControllersConfiguration", "", "default")).await;
+    assert_eq!(kcc["healthChecks"], json!("Enabled"));
+    assert_eq!(
+        kcc["controllers"]["migration"],
+        json!({"policyNameMigrator": "Enabled"})
+    );
+}
+
+#[tokio::test]
+async fn a_pool_delete_at_a_stale_revision_writes_nothing() {
+    let f = fixture();
+    let created = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    let current = created.metadata().resource_version.clone();
+    let k = key("IPPool", "", "p1");
+    let err = f.client.delete(&k, Some("999")).await.unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    let after = f.client.get(&k).await.unwrap();
+    assert_eq!(after.metadata().resource_version, current);
+    let AnyResource::IPPool(after) = after else {
+        panic!("not a pool")
+    };
+    assert!(!after.spec.disabled);
+    // At the current revision the pool is disabled, then deleted.
+    f.client.delete(&k, Some(&current)).await.unwrap();
+    assert!(f.client.get(&k).await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn a_node_delete_at_a_stale_revision_keeps_its_dependents() {
+    let f = fixture();
+    let node = doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+        "metadata": {"name": "n1"}, "spec": {}}));
+    let node = f.client.create(node).await.unwrap();
+    let hep = doc(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
+        "metadata": {"name": "h1"}, "spec": {"node": "n1", "interfaceName": "eth0"}}),
+    );
+    f.client.create(hep).await.unwrap();
+    let err = f
+        .client
+        .delete(&key("Node", "", "n1"), Some("999"))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    f.client.get(&key("HostEndpoint", "", "h1")).await.unwrap();
+    let revision = node.metadata().resource_version.clone();
+    f.client
+        .delete(&key("Node", "", "n1"), Some(&revision))
+        .await
+        .unwrap();
+    assert!(f
+        .client
+        .get(&key("HostEndpoint", "", "h1"))
+        .await
+        .unwrap_err()
+        .is_not_found());
 }

@@ -135,7 +135,7 @@ async fn each(
 
 pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(&args.file)?;
-    crate::commands::ensure_initialized(connection).await;
+    crate::commands::ensure_initialized(connection, &resources).await;
     let skip_exists = args.skip_exists;
     let outcomes = each(
         &connection.client,
@@ -151,7 +151,7 @@ pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String
 
 pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
-    crate::commands::ensure_initialized(connection).await;
+    crate::commands::ensure_initialized(connection, &resources).await;
     let outcomes = each(
         &connection.client,
         resources,
@@ -167,7 +167,7 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
 /// `replace` stops at the first failure and reports it without brackets.
 pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
-    crate::commands::ensure_initialized(connection).await;
+    crate::commands::ensure_initialized(connection, &resources).await;
     let total = resources.len();
     if total == 0 {
         return Ok("No resources specified\n".to_string());

@@ -72,9 +72,14 @@ fn completion(shell: clap_complete::Shell) -> String {
 }
 
 /// Creates ClusterInformation and the built-in tiers if missing (failures are ignored, as
-/// calicoctl ignores them). Like calicoctl, it claims no Calico version or cluster type: those
-/// belong to the components that run the cluster.
-pub async fn ensure_initialized(connection: &Connection) {
+/// calicoctl ignores them), before create, apply and replace write `resources`. Like
+/// calicoctl, nothing is initialized when there is nothing to write (an empty file or
+/// directory), and no Calico version or cluster type is claimed: those belong to the
+/// components that run the cluster.
+pub async fn ensure_initialized(connection: &Connection, resources: &[calico_api::AnyResource]) {
+    if resources.is_empty() {
+        return;
+    }
     let _ = connection.client.ensure_initialized("", "").await;
 }
 

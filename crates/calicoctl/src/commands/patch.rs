@@ -1,8 +1,11 @@
 //! `calicoctl patch KIND NAME -p '<json>'`.
 //!
-//! calicoctl accepts `--type` but always applies a strategic merge patch against the Go type;
-//! Calico's types carry no patch strategies, so that is an RFC 7386 JSON merge patch (objects
-//! merged, lists replaced, `null` deletes), which is what we apply.
+//! As calicoctl does: read the stored resource, apply the patch to it as a Kubernetes strategic
+//! merge patch ([`smp`]), decode the result and update it. The update is conditional on the
+//! `metadata.resourceVersion` of the patched object, which is the stored one unless the patch
+//! sets another: a patch carrying a stale version is refused as an update conflict.
+
+mod smp;
 
 use calico_datastore::ResourceKey;
 
@@ -16,6 +19,21 @@ fn hit(err: impl std::fmt::Display) -> Failure {
     Failure::message(format!("hit error: {err}"))
 }
 
+/// calicoctl rewrites any error naming an unknown field into this text (its `MassageError`).
+fn decode_failure(err: &calico_api::DecodeError) -> Failure {
+    let text = err.to_string();
+    let unknown = text
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field.to_string());
+    match unknown {
+        Some(field) => Failure::message(format!(
+            "field in document is not recognized or is in the wrong location: {field}"
+        )),
+        None => hit(format!("creating resource from patched data: {text}")),
+    }
+}
+
 pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Failure> {
     let kind = registry::resolve_kind(&args.kind)
         .ok_or_else(|| hit(format!("resource type '{}' is not supported", args.kind)))?;
@@ -26,17 +44,24 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
         .map_err(hit)?
         .unwrap_or_default();
     let key = ResourceKey::new(kind, namespace, args.name.clone());
-    let patch: serde_json::Value = serde_json::from_str(&args.patch)
-        .map_err(|e| hit(format!("performing strategic merge patch: {e}")))?;
     let stored = connection.client.get(&key).await.map_err(hit)?;
-    let mut document = stored
+    let patch: serde_json::Value = serde_json::from_str(&args.patch)
+        .map_err(|_| hit("performing strategic merge patch: invalid JSON document"))?;
+    let document = stored
         .to_json_value()
         .map_err(|e| hit(format!("performing strategic merge patch: {e}")))?;
-    json_patch::merge(&mut document, &patch);
-    let mut patched = calico_api::decode_value(document)
-        .map_err(|e| hit(format!("creating resource from patched data: {e}")))?;
-    // The write is conditional on the version that was patched.
-    patched.metadata_mut().resource_version = stored.metadata().resource_version.clone();
+    let document = smp::apply(document, patch)
+        .map_err(|e| hit(format!("performing strategic merge patch: {e}")))?;
+    let patched = calico_api::decode_value(document).map_err(|e| decode_failure(&e))?;
+    if patched.kind() != kind.kind() {
+        // Calico's calicoctl panics here; a clear error instead.
+        return Err(hit(format!(
+            "creating resource from patched data: the patch changes the kind from {} to {}",
+            kind.kind(),
+            patched.kind()
+        )));
+    }
+    // The update is conditional on the patched object's resourceVersion, as calicoctl's is.
     connection
         .client
         .update(patched)

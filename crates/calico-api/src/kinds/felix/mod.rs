@@ -632,6 +632,10 @@ impl Kind for FelixConfigurationSpec {
             let mode = if enabled { "Enabled" } else { "Disabled" };
             spec.bpf_connect_time_load_balancing = Some(mode.into());
         }
+        // The defaults of Calico's CRD, which its client applies on etcd after its own.
+        spec.nftables_mode.get_or_insert_with(|| "Auto".into());
+        spec.nftables_flow_table_offload
+            .get_or_insert_with(|| "Disabled".into());
     }
 
     fn validate(resource: &Resource<Self>, v: &mut Validator) {

@@ -126,11 +126,19 @@ fn defaults_fill_unset_fields_only() {
         fc.spec.bpf_host_networked_nat_without_ctlb.as_deref(),
         Some("Enabled")
     );
+    // The CRD's defaults, which Calico's client applies on etcd.
+    assert_eq!(fc.spec.nftables_mode.as_deref(), Some("Auto"));
+    assert_eq!(
+        fc.spec.nftables_flow_table_offload.as_deref(),
+        Some("Disabled")
+    );
     let once = fc.clone();
     fc.apply_defaults();
     assert_eq!(fc, once);
 
     let mut set = FelixConfiguration::new("default", FelixConfigurationSpec::default());
+    set.spec.nftables_mode = Some("Enabled".into());
+    set.spec.nftables_flow_table_offload = Some("Enabled".into());
     set.spec.floating_ips = Some("Enabled".into());
     set.spec.bpf_connect_time_load_balancing = Some("Disabled".into());
     set.spec.bpf_host_networked_nat_without_ctlb = Some("Disabled".into());

@@ -157,6 +157,24 @@ pub struct KubeControllersConfigurationStatus {
 
 pub type KubeControllersConfiguration = Resource<KubeControllersConfigurationSpec>;
 
+/// The defaults the KubeControllersConfiguration CRD declares (for the spec and for
+/// `status.runningConfig`, which share a shape).
+fn crd_defaults(spec: &mut KubeControllersConfigurationSpec) {
+    if spec.health_checks.is_empty() {
+        spec.health_checks = "Enabled".into();
+    }
+    if let Some(lb) = &mut spec.controllers.load_balancer {
+        if lb.assign_ips.is_empty() {
+            lb.assign_ips = "AllServices".into();
+        }
+    }
+    if let Some(migration) = &mut spec.controllers.migration {
+        if migration.policy_name_migrator.is_empty() {
+            migration.policy_name_migrator = "Enabled".into();
+        }
+    }
+}
+
 /// The Calico client's message for any other name.
 pub const KCC_NAME_REASON: &str =
     "Cannot create a Kube Controllers Configuration resource with a name other than \"default\"";
@@ -192,6 +210,12 @@ impl Kind for KubeControllersConfigurationSpec {
             if lb.assign_ips.is_empty() {
                 lb.assign_ips = "AllServices".into();
             }
+        }
+        // Then the defaults of Calico's CRD, which its client applies on etcd before it
+        // validates, to the spec and to the running configuration in the status.
+        crd_defaults(&mut resource.spec);
+        if let Some(running) = &mut resource.status.0.running_config {
+            crd_defaults(running);
         }
     }
 

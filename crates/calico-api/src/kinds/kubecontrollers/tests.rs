@@ -94,6 +94,23 @@ fn defaults() {
     assert_eq!(node.leak_grace_period, Some(Duration::from_secs(900)));
     let lb = kcc.spec.controllers.load_balancer.as_ref().unwrap();
     assert_eq!(lb.assign_ips, "AllServices");
+    // The CRD's defaults, which Calico's client applies on etcd, spec and running config alike.
+    assert_eq!(kcc.spec.health_checks, "Enabled");
+    let mut running = with_spec("default", json!({"controllers": {"migration": {}}}));
+    running.status.0.running_config = Some(running.spec.clone());
+    running.apply_defaults();
+    let config = running.status.0.running_config.as_ref().unwrap();
+    assert_eq!(config.health_checks, "Enabled");
+    assert_eq!(
+        config
+            .controllers
+            .migration
+            .as_ref()
+            .unwrap()
+            .policy_name_migrator,
+        "Enabled"
+    );
+    assert_eq!(config.prometheus_metrics_port, None);
     let once = kcc.clone();
     kcc.apply_defaults();
     assert_eq!(kcc, once);
@@ -104,7 +121,7 @@ fn defaults() {
     assert_eq!(bare.spec.controllers, ControllersConfig::default());
     let mut set = with_spec(
         "default",
-        json!({"prometheusMetricsPort": 0, "controllers": {
+        json!({"prometheusMetricsPort": 0, "healthChecks": "Disabled", "controllers": {
             "node": {"leakGracePeriod": "0s"},
             "loadBalancer": {"assignIPs": "RequestedServicesOnly"}
         }}),

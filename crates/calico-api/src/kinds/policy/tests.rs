@@ -272,7 +272,7 @@ fn defaults_types_and_tier_label() {
             p.metadata.labels.get(TIER_LABEL).map(String::as_str),
             Some("default")
         );
-        assert_eq!(p.spec.tier, "", "the client does not fill spec.tier");
+        assert_eq!(p.spec.tier, "default", "the CRD default, applied on etcd");
         assert_eq!(p.spec.order, None);
         let once = p.clone();
         p.apply_defaults();
