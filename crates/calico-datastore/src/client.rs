@@ -96,6 +96,7 @@ impl Client {
     /// Creates a resource, as `clientv3` does: the name is required, the revision must be empty,
     /// a uid and a creation time are stamped when missing.
     pub async fn create(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        rules::check_default_allow(&resource, true)?;
         let meta = resource.metadata();
         if meta.name.is_empty() {
             return Err(precondition(
@@ -125,6 +126,7 @@ impl Client {
 
     /// Replaces a resource; revision, uid and creation time must be present.
     pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        rules::check_default_allow(&resource, false)?;
         let meta = resource.metadata();
         for (missing, field, value) in [
             (

@@ -150,10 +150,12 @@ pub async fn create_and_get(h: &dyn Harness) -> CheckResult {
     );
 
     match backend.create(global_set(&name, &[])).await {
-        Err(DatastoreError::AlreadyExists { key }) => {
+        Err(DatastoreError::AlreadyExists { key, .. }) => {
             ensure!(
-                DatastoreError::AlreadyExists { key: key.clone() }.to_string()
-                    == format!("resource already exists: GlobalNetworkSet({name})"),
+                DatastoreError::already_exists(&key).to_string()
+                    == format!(
+                        "resource already exists: GlobalNetworkSet({name}) with error: <nil>"
+                    ),
                 "wrong already-exists text"
             );
         }

@@ -16,9 +16,19 @@ pub enum DatastoreError {
         cause: Option<String>,
     },
 
-    /// Create of something that is already there.
-    #[error("resource already exists: {key}")]
-    AlreadyExists { key: ResourceKey },
+    /// Create of something that is already there. Calico names the resource by its key, or
+    /// by `identifier` where its client gives a bare name; `cause` is the driver's own message
+    /// (`<nil>` for etcd-like stores, the Kubernetes status message for KDD).
+    #[error(
+        "resource already exists: {} with error: {}",
+        identifier.clone().unwrap_or_else(|| key.to_string()),
+        cause.as_deref().unwrap_or("<nil>")
+    )]
+    AlreadyExists {
+        key: ResourceKey,
+        identifier: Option<String>,
+        cause: Option<String>,
+    },
 
     /// The revision given is no longer current. `detail` is kept for callers that want to say
     /// more; Calico's text does not show it.
@@ -68,6 +78,15 @@ pub enum DatastoreError {
 }
 
 impl DatastoreError {
+    /// `key` exists already (as an etcd-like store reports it).
+    pub fn already_exists(key: &ResourceKey) -> Self {
+        DatastoreError::AlreadyExists {
+            key: key.clone(),
+            identifier: None,
+            cause: None,
+        }
+    }
+
     pub fn does_not_exist(key: &ResourceKey) -> Self {
         DatastoreError::DoesNotExist {
             key: key.clone(),

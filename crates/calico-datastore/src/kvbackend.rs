@@ -90,7 +90,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             .map_err(store_error)?
         {
             CreateOutcome::Created { revision } => Ok(codec::with_revision(resource, revision)),
-            CreateOutcome::Exists(_) => Err(DatastoreError::AlreadyExists { key }),
+            CreateOutcome::Exists(_) => Err(DatastoreError::already_exists(&key)),
         }
     }
 

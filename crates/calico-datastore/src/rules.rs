@@ -43,14 +43,34 @@ fn owning_node(resource: &AnyResource) -> Option<&str> {
     }
 }
 
-fn refuse_default_allow(operation: &str, key: &ResourceKey) -> DatastoreError {
+/// Calico's client refuses every write of its built-in profile, naming it by its bare name.
+fn refuse_default_allow(operation: &str) -> DatastoreError {
     DatastoreError::OperationNotSupported {
         operation: operation.into(),
-        identifier: key.to_string(),
+        identifier: DEFAULT_ALLOW_PROFILE.into(),
         reason: Some(format!(
-            "{DEFAULT_ALLOW_PROFILE} is a default provided by Calico and cannot be {operation}d"
+            "The profile \"{DEFAULT_ALLOW_PROFILE}\" is a default provided by Calico and cannot be {}d",
+            operation.to_lowercase()
         )),
     }
+}
+
+/// Refuses a create or update of the built-in profile before anything else is checked, as
+/// Calico's client does (a create is reported as the profile already existing).
+pub fn check_default_allow(resource: &AnyResource, creating: bool) -> Result<()> {
+    if resource.kind() != "Profile" || resource.metadata().name != DEFAULT_ALLOW_PROFILE {
+        return Ok(());
+    }
+    if creating {
+        return Err(DatastoreError::AlreadyExists {
+            key: ResourceKey::of(resource),
+            identifier: Some(DEFAULT_ALLOW_PROFILE.into()),
+            cause: Some(format!(
+                "{DEFAULT_ALLOW_PROFILE} already exists. The profile \"{DEFAULT_ALLOW_PROFILE}\" is default provided by Calico"
+            )),
+        });
+    }
+    Err(refuse_default_allow("Update"))
 }
 
 /// Checks and adjustments before a create (`creating`) or an update reaches the backend.
@@ -59,13 +79,7 @@ pub async fn before_write(
     resource: &mut AnyResource,
     creating: bool,
 ) -> Result<()> {
-    let key = ResourceKey::of(resource);
-    if resource.kind() == "Profile" && key.name == DEFAULT_ALLOW_PROFILE {
-        return Err(refuse_default_allow(
-            if creating { "create" } else { "update" },
-            &key,
-        ));
-    }
+    check_default_allow(resource, creating)?;
     if let (true, Some(tier)) = (creating, policy_tier(resource)) {
         // The tier must exist before a policy can be put in it.
         let tier = if tier.is_empty() { "default" } else { tier };
@@ -146,7 +160,7 @@ pub async fn before_delete(
     let revision = revision.filter(|r| !r.is_empty());
     match key.kind.kind() {
         "Profile" if key.name == DEFAULT_ALLOW_PROFILE => {
-            return Err(refuse_default_allow("delete", key))
+            return Err(refuse_default_allow("Delete"))
         }
         "Tier" => {
             client.forget_tier(&key.name);
@@ -220,8 +234,8 @@ async fn disable_pool_before_delete(
 async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> {
     if BUILTIN_TIERS.iter().any(|(name, _, _)| *name == key.name) {
         return Err(DatastoreError::OperationNotSupported {
-            operation: "delete".into(),
-            identifier: key.to_string(),
+            operation: "Delete".into(),
+            identifier: key.name.clone(),
             reason: Some(format!("Cannot delete {} tier", key.name)),
         });
     }
@@ -234,7 +248,7 @@ async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> 
         {
             return Err(DatastoreError::OperationNotSupported {
                 operation: "delete".into(),
-                identifier: key.to_string(),
+                identifier: key.name.clone(),
                 reason: Some("Cannot delete a non-empty tier".into()),
             });
         }

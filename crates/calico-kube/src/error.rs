@@ -53,7 +53,11 @@ pub fn map_status(status: &Status, key: Option<&ResourceKey>, op: Op<'_>) -> Dat
             key: key.clone(),
             cause: Some(message),
         },
-        (409, "AlreadyExists", Some(key)) => DatastoreError::AlreadyExists { key: key.clone() },
+        (409, "AlreadyExists", Some(key)) => DatastoreError::AlreadyExists {
+            key: key.clone(),
+            identifier: None,
+            cause: Some(message),
+        },
         (409, _, Some(key)) if message.contains("UID in precondition") => {
             DatastoreError::DoesNotExist {
                 key: key.clone(),

@@ -37,7 +37,7 @@ fn create_twice_reports_already_exists() {
     );
     assert_eq!(
         store.fails(&["create", "-f", &file]),
-        "failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) resource already exists: NetworkSet(prod/partners)]\n"
+        "failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) with error: <nil> resource already exists: NetworkSet(prod/partners) with error: <nil>]\n"
     );
     store
         .run(&["create", "--skip-exists", "-f", &file])

@@ -128,7 +128,7 @@ async fn ensure_initialized_creates_cluster_information_and_tiers() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operation delete is not supported on Tier(default): Cannot delete default tier"
+        "operation Delete is not supported on default: Cannot delete default tier"
     );
 }
 
@@ -282,7 +282,7 @@ async fn policies_need_their_tier_and_keep_it_from_being_deleted() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operation delete is not supported on Tier(security): Cannot delete a non-empty tier"
+        "operation delete is not supported on security: Cannot delete a non-empty tier"
     );
     f.client
         .delete(&key("GlobalNetworkPolicy", "", "p"), None)

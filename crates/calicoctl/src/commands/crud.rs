@@ -164,7 +164,9 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
     summarise("apply", "applied", &outcomes)
 }
 
-/// `replace` stops at the first failure and reports it without brackets.
+/// `replace`, as calicoctl does it: every resource is tried in order, even after a failure;
+/// every resource that got as far as the datastore counts as handled, whatever the outcome,
+/// and the last failure is the one reported.
 pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
     crate::commands::ensure_initialized(connection, &resources).await;
@@ -174,43 +176,43 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
     }
     let single_kind = single_kind(&resources);
     let progress = Progress::new("replacing", total);
-    let mut done = 0;
+    let mut handled = 0;
+    let mut last_error = None;
     for mut resource in resources {
         progress.inc();
-        let result = match resources::handle_namespace(&mut resource, &args.conn.namespace) {
-            Err(message) => Err(message),
-            Ok(()) => resources::replace(&connection.client, resource)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        if let Err(message) = result {
-            return Err(match (done, single_kind) {
-                (0, Some(kind)) if total == 1 => {
-                    Failure::message(format!("failed to replace '{kind}' resource: {message}"))
-                }
-                (0, Some(kind)) => Failure::message(format!(
-                    "failed to replace any '{kind}' resources: {message}"
-                )),
-                (0, None) => Failure::message(format!("failed to replace any resources: {message}")),
-                (n, Some(kind)) => Failure {
-                    stdout: format!(
-                        "Partial success: replaced the first {n} out of {total} '{kind}' resources:\n"
-                    ),
-                    message: format!("hit error: {message}"),
-                },
-                (n, None) => Failure {
-                    stdout: format!(
-                        "Partial success: replaced the first {n} out of {total} resources:\n"
-                    ),
-                    message: format!("hit error: {message}"),
-                },
-            });
+        if let Err(message) = resources::handle_namespace(&mut resource, &args.conn.namespace) {
+            last_error = Some(message);
+            continue;
         }
-        done += 1;
+        handled += 1;
+        if let Err(err) = resources::replace(&connection.client, resource).await {
+            last_error = Some(err.to_string());
+        }
     }
-    Ok(match single_kind {
-        Some(kind) => format!("Successfully replaced {done} '{kind}' resource(s)\n"),
-        None => format!("Successfully replaced {done} resource(s)\n"),
+    let Some(message) = last_error else {
+        return Ok(match single_kind {
+            Some(kind) => format!("Successfully replaced {handled} '{kind}' resource(s)\n"),
+            None => format!("Successfully replaced {handled} resource(s)\n"),
+        });
+    };
+    Err(match (handled, single_kind) {
+        (0, Some(kind)) if total == 1 => {
+            Failure::message(format!("failed to replace '{kind}' resource: {message}"))
+        }
+        (0, Some(kind)) => Failure::message(format!(
+            "failed to replace any '{kind}' resources: {message}"
+        )),
+        (0, None) => Failure::message(format!("failed to replace any resources: {message}")),
+        (n, Some(kind)) => Failure {
+            stdout: format!(
+                "Partial success: replaced the first {n} out of {total} '{kind}' resources:\n"
+            ),
+            message: format!("hit error: {message}"),
+        },
+        (n, None) => Failure {
+            stdout: format!("Partial success: replaced the first {n} out of {total} resources:\n"),
+            message: format!("hit error: {message}"),
+        },
     })
 }
 
