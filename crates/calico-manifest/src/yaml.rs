@@ -117,26 +117,7 @@ fn number_text(n: &serde_json::Number) -> String {
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
 pub fn go_float_g(f: f64) -> String {
-    if f == 0.0 {
-        return "0".into();
-    }
-    // Shortest 'g' switches to exponent form from 1e6 on (Go uses precision 6 for the choice).
-    let exponent = f.abs().log10().floor() as i32;
-    if (-4..6).contains(&exponent) {
-        format!("{f}")
-    } else {
-        let text = format!("{f:e}");
-        match text.split_once('e') {
-            Some((mantissa, exp)) => {
-                let (sign, digits) = match exp.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', exp),
-                };
-                format!("{mantissa}e{sign}{digits:0>2}")
-            }
-            None => text,
-        }
-    }
+    calico_api::json::format_go_float(f, 'g')
 }
 
 static YAML_FLOAT: LazyLock<Regex> = LazyLock::new(|| {

@@ -11,7 +11,9 @@ const CREATED: &str = "2026-01-01T00:00:00Z";
 
 /// Calico's current API (`api/pkg/apis/projectcalico/v3`, reference §1.4) leaves empty rule
 /// `source`/`destination` out (`omitzero`), always writes a Tier's `status` (a struct value) and
-/// FelixConfiguration's `bpfLogLevel` (no `omitempty`).
+/// FelixConfiguration's `bpfLogLevel` (no `omitempty`). On etcd its client applies the CRDs'
+/// defaults before writing (a policy's `tier: default`, FelixConfiguration's `nftablesMode` and
+/// `nftablesFlowTableOffload`), as measured with Calico's calicoctl.
 ///
 /// One resource: how to name it on the command line, its etcd key, the value Calico writes,
 /// and a manifest that makes Calico write that value.
@@ -67,7 +69,7 @@ spec:
             namespace: None,
             key: "/calico/resources/v3/projectcalico.org/globalnetworkpolicies/interop-deny-db",
             value: format!(
-                r#"{{"kind":"GlobalNetworkPolicy","apiVersion":"projectcalico.org/v3",{},"spec":{{"order":10,"ingress":[{{"action":"Allow","source":{{"selector":"role == 'frontend' \u0026\u0026 env == 'prod'"}}}}],"selector":"role == 'db' \u0026\u0026 env == 'prod'","types":["Ingress"]}}}}"#,
+                r#"{{"kind":"GlobalNetworkPolicy","apiVersion":"projectcalico.org/v3",{},"spec":{{"tier":"default","order":10,"ingress":[{{"action":"Allow","source":{{"selector":"role == 'frontend' \u0026\u0026 env == 'prod'"}}}}],"selector":"role == 'db' \u0026\u0026 env == 'prod'","types":["Ingress"]}}}}"#,
                 policy_meta("interop-deny-db", None)
             ),
             manifest: "apiVersion: projectcalico.org/v3
@@ -90,7 +92,7 @@ spec:
             namespace: Some("prod"),
             key: "/calico/resources/v3/projectcalico.org/networkpolicies/prod/interop-allow-web",
             value: format!(
-                r#"{{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3",{},"spec":{{"order":100,"ingress":[{{"action":"Allow"}}],"egress":[{{"action":"Allow"}}],"selector":"app == 'web'","types":["Ingress","Egress"]}}}}"#,
+                r#"{{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3",{},"spec":{{"tier":"default","order":100,"ingress":[{{"action":"Allow"}}],"egress":[{{"action":"Allow"}}],"selector":"app == 'web'","types":["Ingress","Egress"]}}}}"#,
                 policy_meta("interop-allow-web", Some("prod"))
             ),
             manifest: "apiVersion: projectcalico.org/v3
@@ -176,7 +178,7 @@ spec:
             namespace: None,
             key: "/calico/resources/v3/projectcalico.org/felixconfigurations/interop-felix",
             value: format!(
-                r#"{{"kind":"FelixConfiguration","apiVersion":"projectcalico.org/v3",{}}},"spec":{{"ipv6Support":false,"logSeverityScreen":"Info","bpfLogLevel":"","bpfConnectTimeLoadBalancing":"TCP","bpfHostNetworkedNATWithoutCTLB":"Enabled","floatingIPs":"Disabled"}}}}"#,
+                r#"{{"kind":"FelixConfiguration","apiVersion":"projectcalico.org/v3",{}}},"spec":{{"ipv6Support":false,"logSeverityScreen":"Info","nftablesMode":"Auto","nftablesFlowTableOffload":"Disabled","bpfLogLevel":"","bpfConnectTimeLoadBalancing":"TCP","bpfHostNetworkedNATWithoutCTLB":"Enabled","floatingIPs":"Disabled"}}}}"#,
                 meta("interop-felix", "")
             ),
             manifest: "apiVersion: projectcalico.org/v3
