@@ -189,7 +189,7 @@ pub fn format_go_float(value: f64, format: char) -> String {
         'e' => true,
         // Shortest 'g' chooses the exponent form below 1e-4 and from 1e6 up (Go uses
         // precision 6 for that choice when the precision is -1).
-        'g' => exp < -4 || exp >= 6,
+        'g' => !(-4..6).contains(&exp),
         _ => false,
     };
     layout(negative, &digits, exp, e_form)

@@ -174,10 +174,8 @@ pub async fn before_delete(
             }
             delete_node_dependents(client, &key.name).await?;
         }
-        "IPPool" => {
-            if disable_pool_before_delete(client, key, revision).await? {
-                return Ok(None);
-            }
+        "IPPool" if disable_pool_before_delete(client, key, revision).await? => {
+            return Ok(None);
         }
         _ => {}
     }
