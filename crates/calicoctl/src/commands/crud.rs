@@ -6,7 +6,7 @@ use calico_datastore::{DatastoreError, ResourceKey};
 
 use crate::cli::{CreateArgs, DeleteArgs, FileArgs};
 use crate::clientmgr::Connection;
-use crate::input::read_resources;
+use crate::input::{read_resources, InputError};
 use crate::progress::Progress;
 use crate::registry;
 use crate::report::{summarise, Failure, Outcome};
@@ -19,8 +19,14 @@ pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure>
             "failed to execute command: a file must be given with -f (use '-' for stdin)",
         ));
     };
-    let entries = read_resources(filename, args.recursive, args.skip_empty)
-        .map_err(|e| Failure::message(format!("failed to execute command: {e}")))?;
+    // calicoctl reports an unreadable file as a failed command, but an empty one plainly.
+    let entries =
+        read_resources(filename, args.recursive, args.skip_empty).map_err(|e| match e {
+            InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => {
+                Failure::message(e.to_string())
+            }
+            other => Failure::message(format!("failed to execute command: {other}")),
+        })?;
     let mut resources = Vec::with_capacity(entries.len());
     for entry in entries {
         if !registry::is_managed(entry.resource.kind()) {
