@@ -20,6 +20,12 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Validate(args) => return validate::run(args),
         Command::Version(args) => return version::run(args),
         Command::Completion(args) => return Ok(completion(args.shell)),
+        Command::Unimplemented(path) => {
+            return Err(Failure::message(format!(
+                "'{} {path}' is not implemented by this calicoctl: use Calico's calicoctl for it",
+                crate::cli::binary_name()
+            )))
+        }
         Command::Manifests(args) => return manifests::run(args),
         Command::Create(args) => (&args.file.conn.config, &cli.command),
         Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
@@ -56,16 +62,17 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Validate(_)
             | Command::Version(_)
             | Command::Completion(_)
-            | Command::Manifests(_) => Ok(String::new()),
+            | Command::Manifests(_)
+            | Command::Unimplemented(_) => Ok(String::new()),
         }
     })
 }
 
-/// The completion script for `shell`, for the name the binary was invoked as.
+/// The completion script for `shell`, for the name the binary was invoked as, covering the
+/// commands and flags of [`crate::cobra`]'s tree.
 fn completion(shell: clap_complete::Shell) -> String {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
     let name = crate::cli::binary_name();
+    let mut command = crate::cobra::clap_command(name);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, name, &mut out);
     String::from_utf8_lossy(&out).into_owned()
