@@ -17,7 +17,8 @@ pub enum DatastoreError {
     },
 
     /// Create of something that is already there.
-    #[error("resource already exists: {key}")]
+    /// (`<nil>` as the cause: the etcd text; on Kubernetes Calico shows the API status there.)
+    #[error("resource already exists: {key} with error: <nil>")]
     AlreadyExists { key: ResourceKey },
 
     /// The revision given is no longer current. `detail` is kept for callers that want to say

@@ -37,7 +37,7 @@ fn create_twice_reports_already_exists() {
     );
     assert_eq!(
         store.fails(&["create", "-f", &file]),
-        "failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) resource already exists: NetworkSet(prod/partners)]\n"
+        "failed to create any resources: [resource already exists: GlobalNetworkSet(blocked) with error: <nil> resource already exists: NetworkSet(prod/partners) with error: <nil>]\n"
     );
     store
         .run(&["create", "--skip-exists", "-f", &file])
@@ -92,7 +92,7 @@ fn json_output_keeps_go_field_order_and_export_strips_metadata() {
     ]);
     assert_eq!(
         out,
-        "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"creationTimestamp\": null,\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}"
+        "{\n  \"kind\": \"GlobalNetworkSet\",\n  \"apiVersion\": \"projectcalico.org/v3\",\n  \"metadata\": {\n    \"name\": \"blocked\",\n    \"labels\": {\n      \"role\": \"blocked\"\n    }\n  },\n  \"spec\": {\n    \"nets\": [\n      \"198.51.100.0/24\"\n    ]\n  }\n}"
     );
 }
 
@@ -223,7 +223,7 @@ fn namespace_rules_apply_to_files_and_flags() {
         ));
     assert_eq!(
         store.fails(&["get", "netsets", "-A", "-n", "x"]),
-        "failed to get resources: cannot use both --namespace and --all-namespaces flags at the same time\n"
+        "cannot use both --namespace and --all-namespaces flags at the same time\n"
     );
 }
 

@@ -15,8 +15,9 @@ use crate::resources;
 /// Reads `-f` and applies the namespace rules; a bad file fails the whole command.
 pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure> {
     let Some(filename) = args.filename.as_deref() else {
+        // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
         return Err(Failure::message(
-            "failed to execute command: a file must be given with -f (use '-' for stdin)",
+            "a file must be given with -f (use '-' for stdin)",
         ));
     };
     let entries = read_resources(filename, args.recursive, args.skip_empty)
@@ -164,54 +165,49 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
     summarise("apply", "applied", &outcomes)
 }
 
-/// `replace` stops at the first failure and reports it without brackets.
+/// `replace`, as calicoctl runs it: every resource is tried in turn, a failure does not stop
+/// the ones after it, and the last failure is the one reported. A resource refused by the
+/// datastore still counts as handled in the "first N" figure (as calicoctl counts it); one
+/// refused for its namespace does not.
 pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
-    crate::commands::ensure_initialized(connection).await;
     let total = resources.len();
     if total == 0 {
         return Ok("No resources specified\n".to_string());
     }
+    crate::commands::ensure_initialized(connection).await;
     let single_kind = single_kind(&resources);
     let progress = Progress::new("replacing", total);
-    let mut done = 0;
+    let mut handled = 0;
+    let mut last_error = None;
     for mut resource in resources {
         progress.inc();
-        let result = match resources::handle_namespace(&mut resource, &args.conn.namespace) {
-            Err(message) => Err(message),
-            Ok(()) => resources::replace(&connection.client, resource)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        if let Err(message) = result {
-            return Err(match (done, single_kind) {
-                (0, Some(kind)) if total == 1 => {
-                    Failure::message(format!("failed to replace '{kind}' resource: {message}"))
+        match resources::handle_namespace(&mut resource, &args.conn.namespace) {
+            Err(message) => last_error = Some(message),
+            Ok(()) => {
+                handled += 1;
+                if let Err(err) = resources::replace(&connection.client, resource).await {
+                    last_error = Some(err.to_string());
                 }
-                (0, Some(kind)) => Failure::message(format!(
-                    "failed to replace any '{kind}' resources: {message}"
-                )),
-                (0, None) => Failure::message(format!("failed to replace any resources: {message}")),
-                (n, Some(kind)) => Failure {
-                    stdout: format!(
-                        "Partial success: replaced the first {n} out of {total} '{kind}' resources:\n"
-                    ),
-                    message: format!("hit error: {message}"),
-                },
-                (n, None) => Failure {
-                    stdout: format!(
-                        "Partial success: replaced the first {n} out of {total} resources:\n"
-                    ),
-                    message: format!("hit error: {message}"),
-                },
-            });
+            }
         }
-        done += 1;
     }
-    Ok(match single_kind {
-        Some(kind) => format!("Successfully replaced {done} '{kind}' resource(s)\n"),
-        None => format!("Successfully replaced {done} resource(s)\n"),
-    })
+    let what = match single_kind {
+        Some(kind) => format!("'{kind}' resource"),
+        None => "resource".to_string(),
+    };
+    match (handled, last_error) {
+        (n, None) => Ok(format!("Successfully replaced {n} {what}(s)\n")),
+        (0, Some(message)) => Err(Failure::message(match single_kind {
+            Some(kind) if total == 1 => format!("failed to replace '{kind}' resource: {message}"),
+            Some(kind) => format!("failed to replace any '{kind}' resources: {message}"),
+            None => format!("failed to replace any resources: {message}"),
+        })),
+        (n, Some(message)) => Err(Failure {
+            stdout: format!("Partial success: replaced the first {n} out of {total} {what}s:\n"),
+            message: format!("hit error: {message}"),
+        }),
+    }
 }
 
 fn single_kind(resources: &[AnyResource]) -> Option<&'static str> {
@@ -232,10 +228,15 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
             let namespace = crate::commands::namespace_for(kind, &args.file.conn.namespace, false)
                 .map_err(Failure::message)?
                 .unwrap_or_default();
-            Ok(args
-                .names
-                .iter()
-                .map(|name| (ResourceKey::new(kind, namespace.clone(), name.clone()), None))
+            // No NAME: calicoctl asks to delete the resource named "" (which never exists).
+            let names = if args.names.is_empty() {
+                vec![String::new()]
+            } else {
+                args.names.clone()
+            };
+            Ok(names
+                .into_iter()
+                .map(|name| (ResourceKey::new(kind, namespace.clone(), name), None))
                 .collect())
         }
         (None, Some(_)) => {
@@ -248,8 +249,9 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
             }
             Ok(targets)
         }
+        // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
         (None, None) => Err(Failure::message(
-            "failed to execute command: a resource kind and names, or a file given with -f, is required",
+            "a resource type and name, or a file given with -f, is required (e.g. calicoctl delete ippool my-pool)",
         )),
     }
 }
@@ -272,7 +274,21 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     let progress = Progress::new("deleting", targets.len());
     for (key, revision) in &targets {
         progress.inc();
-        match resources::delete(&connection.client, key, revision.as_deref()).await {
+        // A resource without a name is never stored: calicoctl's client refuses a Node without
+        // one, ClusterInformation is never deleted, anything else "does not exist".
+        let result = if key.name.is_empty() && key.kind.kind() == "Node" {
+            Err(DatastoreError::Validation(
+                calico_api::ValidationError::single("node", None, "field should be assigned"),
+            ))
+        } else if key.name.is_empty() && key.kind.kind() != "ClusterInformation" {
+            Err(DatastoreError::DoesNotExist {
+                key: key.clone(),
+                cause: None,
+            })
+        } else {
+            resources::delete(&connection.client, key, revision.as_deref()).await
+        };
+        match result {
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
             Err(err) => match single_kind {

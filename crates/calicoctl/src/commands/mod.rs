@@ -1,6 +1,6 @@
 //! One module per command; each turns parsed arguments into output text or a failure.
 
-mod crud;
+pub mod crud;
 mod get;
 mod label;
 mod manifests;
@@ -8,9 +8,9 @@ mod patch;
 mod validate;
 mod version;
 
-use calico_datastore::{KindRef, ResourceKey};
+use calico_datastore::KindRef;
 
-use crate::cli::{Cli, Command, FileArgs};
+use crate::cli::{Cli, Command};
 use crate::clientmgr::{self, Connection};
 use crate::report::Failure;
 
@@ -110,15 +110,4 @@ pub fn namespace_for(
     } else {
         Ok(Some(String::new()))
     }
-}
-
-/// Keys of the resources in `-f`, for commands that only read them.
-pub fn read_only_targets(args: &FileArgs) -> Result<Vec<ResourceKey>, Failure> {
-    let mut keys = Vec::new();
-    for mut resource in crud::read_file_resources(args)? {
-        crate::resources::handle_namespace(&mut resource, &args.conn.namespace)
-            .map_err(|e| Failure::message(format!("failed to get resources: {e}")))?;
-        keys.push(ResourceKey::of(&resource));
-    }
-    Ok(keys)
 }
