@@ -39,7 +39,7 @@ fn parse_format(text: &str) -> Result<Format, String> {
             } else if let Some(path) = other.strip_prefix("go-template-file=") {
                 std::fs::read_to_string(path)
                     .map(Format::Template)
-                    .map_err(|e| format!("open {path}: {e}"))
+                    .map_err(|e| format!("open {path}: {}", crate::input::go_io_reason(&e)))
             } else {
                 Err(format!("unrecognized output format '{other}'"))
             }
