@@ -701,6 +701,12 @@ pub fn help_text(name: &str, spec: &'static CommandSpec) -> String {
     } else {
         spec.long
     };
+    // cobra writes the root's name into the texts of the commands it adds itself.
+    let about = if spec.path == "help" || spec.path.starts_with("completion") {
+        about.replace("calicoctl", name)
+    } else {
+        about.to_string()
+    };
     let mut out = String::new();
     if !about.is_empty() {
         out.push_str(about.trim_end());

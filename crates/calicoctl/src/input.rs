@@ -73,7 +73,13 @@ pub fn read_resources(
         list_manifest_files(path, recursive, &mut files)?;
         let mut entries = Vec::new();
         for file in files {
-            entries.extend(read_file(&file)?);
+            // Each file is checked as it is read, as calicoctl's walk does: the first empty
+            // file stops the command.
+            let read = read_file(&file)?;
+            if read.is_empty() && !skip_empty {
+                return Err(InputError::EmptyFile(file.display().to_string()));
+            }
+            entries.extend(read);
         }
         if entries.is_empty() && !skip_empty {
             return Err(InputError::EmptyDirectory(filename.to_string()));

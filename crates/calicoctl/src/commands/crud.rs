@@ -14,14 +14,21 @@ use crate::resources;
 
 /// Reads `-f` and applies the namespace rules; a bad file fails the whole command.
 pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure> {
+    read_file_resources_reporting(args, input_failure)
+}
+
+/// [`read_file_resources`], with the command's own report of an unusable `-f`.
+pub fn read_file_resources_reporting(
+    args: &FileArgs,
+    report: fn(crate::input::InputError) -> Failure,
+) -> Result<Vec<AnyResource>, Failure> {
     let Some(filename) = args.filename.as_deref() else {
         // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
         return Err(Failure::message(
             "a file must be given with -f (use '-' for stdin)",
         ));
     };
-    let entries = read_resources(filename, args.recursive, args.skip_empty)
-        .map_err(|e| Failure::message(format!("failed to execute command: {e}")))?;
+    let entries = read_resources(filename, args.recursive, args.skip_empty).map_err(report)?;
     let mut resources = Vec::with_capacity(entries.len());
     for entry in entries {
         if !registry::is_managed(entry.resource.kind()) {
@@ -34,6 +41,16 @@ pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure>
         resources.push(entry.resource);
     }
     Ok(resources)
+}
+
+/// How calicoctl reports a `-f` that cannot be used: an empty file or directory as it is, other
+/// problems after `failed to execute command: `.
+pub fn input_failure(e: crate::input::InputError) -> Failure {
+    use crate::input::InputError;
+    match e {
+        InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => Failure::message(e.to_string()),
+        _ => Failure::message(format!("failed to execute command: {e}")),
+    }
 }
 
 type Action = for<'a> fn(

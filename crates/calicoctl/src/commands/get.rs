@@ -282,7 +282,13 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
     let mut targets: Vec<Result<Target, String>> = Vec::new();
     let names_given = args.file.filename.is_none() && !args.names.is_empty();
     if args.file.filename.is_some() {
-        for resource in crud::read_file_resources(&args.file)? {
+        // An empty file or directory is one of get's "failed to get resources" errors.
+        let report = |e: crate::input::InputError| match e {
+            crate::input::InputError::EmptyFile(_)
+            | crate::input::InputError::EmptyDirectory(_) => setup_error(e),
+            _ => crud::input_failure(e),
+        };
+        for resource in crud::read_file_resources_reporting(&args.file, report)? {
             let Some(kind) = KindRef::lookup(resource.kind()) else {
                 continue;
             };
@@ -333,9 +339,7 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
             }
         }
     }
-    if targets.is_empty() {
-        return Err(setup_error("no resources specified"));
-    }
+    // (An empty -f with --skip-empty leaves nothing to read, and prints nothing found.)
 
     // A lone list printed as JSON or YAML goes out page by page (Tiers are sorted first).
     if let [Ok(Target::List(kind, namespace))] = targets.as_slice() {
