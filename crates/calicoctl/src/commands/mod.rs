@@ -49,7 +49,19 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             .map_err(|e| e.into_failure())?;
         let connection = &connection;
         if !cli.allow_version_mismatch {
-            version::check_mismatch(connection).await?;
+            // Each command reports the mismatch as it reports a failure to read what it needs.
+            version::check_mismatch(connection)
+                .await
+                .map_err(|failure| match command {
+                    Command::Get(_) => {
+                        Failure::message(format!("failed to get resources: {}", failure.message))
+                    }
+                    Command::Label(args) => Failure::message(format!(
+                        "failed to get {} {}, error {}",
+                        args.kind, args.name, failure.message
+                    )),
+                    _ => failure,
+                })?;
         }
         match command {
             Command::Create(args) => crud::create(args, connection).await,
