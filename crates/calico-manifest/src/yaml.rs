@@ -182,6 +182,23 @@ impl Emitter {
     /// A string, as go-yaml's `stringv` and libyaml's style selection write it; `simple_key`
     /// for map keys (never folded; multi-line or empty keys are quoted).
     fn string(&mut self, s: &str, indent: usize, simple_key: bool) {
+        // Fast path for the common case (names, keys, modes): a word that starts with a letter
+        // and has no space, quote or indicator is plain whatever its length, unless it is one
+        // of YAML 1.1's special words.
+        if s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b'_'))
+            && !YAML11_SPECIAL.contains(&s)
+        {
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(s);
+            self.column += s.len();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let can_use_plain = !resolves_to_non_string(s) && !is_base60_float(s);
         let mut style = if s.contains('\n') {
             Style::Literal
