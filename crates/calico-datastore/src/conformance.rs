@@ -153,7 +153,9 @@ pub async fn create_and_get(h: &dyn Harness) -> CheckResult {
         Err(DatastoreError::AlreadyExists { key }) => {
             ensure!(
                 DatastoreError::AlreadyExists { key: key.clone() }.to_string()
-                    == format!("resource already exists: GlobalNetworkSet({name}) with error: <nil>"),
+                    == format!(
+                        "resource already exists: GlobalNetworkSet({name}) with error: <nil>"
+                    ),
                 "wrong already-exists text"
             );
         }

@@ -468,7 +468,10 @@ async fn error_texts() {
     }));
     let created = backend.create(pool.clone()).await.unwrap();
     let err = backend.create(pool.clone()).await.unwrap_err();
-    assert_eq!(err.to_string(), "resource already exists: IPPool(pool-a) with error: <nil>");
+    assert_eq!(
+        err.to_string(),
+        "resource already exists: IPPool(pool-a) with error: <nil>"
+    );
     let updated = backend.update(created.clone()).await.unwrap();
     let mut changed = updated.clone();
     changed.metadata_mut().labels.insert("x".into(), "y".into());
