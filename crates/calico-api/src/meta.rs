@@ -81,8 +81,8 @@ pub struct OwnerReference {
 
 /// `metadata` of every resource.
 ///
-/// `creationTimestamp` is always written (as `null` when unset): Go's `omitempty` does not omit
-/// struct values, and `calicoctl --export` output shows `creationTimestamp: null`.
+/// An unset `creationTimestamp` is left out, as apimachinery's `omitzero` leaves out a zero
+/// `metav1.Time` (Calico's calicoctl prints no `creationTimestamp: null`, e.g. with `--export`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -101,7 +101,7 @@ pub struct ObjectMeta {
     pub resource_version: String,
     #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub generation: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<Time>,

@@ -1,226 +1,112 @@
-//! The command-line surface, matching calicoctl's commands and flags.
+//! The command-line surface: Calico's calicoctl commands and flags, read as cobra reads them
+//! (see [`crate::cobra`]), turned into typed arguments for the commands.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use crate::cobra::{self, Invocation};
 
-/// Manage Calico resources.
-#[derive(Debug, Parser)]
-#[command(name = "calicoctl", version, about, long_about = None)]
+/// The global flags and the command to run.
+#[derive(Debug)]
 pub struct Cli {
-    /// Set the log level (one of panic, fatal, error, warn, info, debug).
-    #[arg(
-        short = 'l',
-        long = "log-level",
-        global = true,
-        default_value = "panic"
-    )]
-    pub log_level: String,
-
-    /// The name of the kubeconfig context to use.
-    #[arg(long, global = true, default_value = "")]
     pub context: String,
-
-    /// Allow client and cluster versions mismatch.
-    #[arg(long = "allow-version-mismatch", global = true)]
     pub allow_version_mismatch: bool,
-
-    #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug)]
 pub enum Command {
-    /// Create resources from a file.
     Create(CreateArgs),
-    /// Create or replace resources from a file.
     Apply(FileArgs),
-    /// Replace existing resources from a file.
     Replace(FileArgs),
-    /// Delete resources named on the command line or in a file.
     Delete(DeleteArgs),
-    /// Display resources.
     Get(GetArgs),
-    /// Patch a resource in place (JSON merge patch).
     Patch(PatchArgs),
-    /// Set or remove a label on a resource.
     Label(LabelArgs),
-    /// Validate a file of resources without contacting a datastore.
     Validate(FileArgs),
-    /// Generate a shell completion script.
     Completion(CompletionArgs),
-    /// Display the version of this binary and of the cluster.
     Version(VersionArgs),
-    /// Print the CRDs or the KDD RBAC manifest generated from this binary's types.
     Manifests(ManifestsArgs),
+    /// A command Calico's calicoctl has and this one does not implement (e.g. `ipam show`).
+    Unimplemented(&'static str),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct ManifestsArgs {
-    /// Which manifest: crds (crd.projectcalico.org/v1), v3-crds (projectcalico.org/v3) or
-    /// rbac-kdd (the Kubernetes datastore driver's ClusterRole).
-    #[arg(value_parser = ["crds", "v3-crds", "rbac-kdd"])]
     pub manifest: String,
 }
 
 /// `-c/--config` and `-n/--namespace`, shared by the commands that reach a datastore.
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct ConnectionArgs {
-    /// Path to the file containing connection configuration.
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "/etc/calico/calicoctl.cfg"
-    )]
     pub config: PathBuf,
-
-    /// Namespace of the resource.
-    #[arg(short = 'n', long = "namespace", default_value = "")]
     pub namespace: String,
 }
 
-/// Flags shared by the commands that read resources from files. Their `-c` and `-n` keep the
-/// longer help texts these commands have always shown.
-#[derive(Debug, Args)]
-#[command(
-    mut_arg("config", |arg| arg.help(
-        "Path to the file containing connection configuration in YAML or JSON format"
-    )),
-    mut_arg("namespace", |arg| arg.help(
-        "Namespace of the resource; only applicable to namespaced kinds"
-    ))
-)]
+/// Flags shared by the commands that read resources from files.
+#[derive(Debug)]
 pub struct FileArgs {
-    /// Filename to use; '-' for stdin. A directory is read for .yaml, .yml and .json files.
-    #[arg(short = 'f', long = "filename")]
     pub filename: Option<String>,
-
-    /// Process the directory given by -f recursively.
-    #[arg(short = 'R', long)]
     pub recursive: bool,
-
-    /// Do not error if a file or directory holds no resources.
-    #[arg(long = "skip-empty")]
     pub skip_empty: bool,
-
-    #[command(flatten)]
     pub conn: ConnectionArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct CreateArgs {
-    #[command(flatten)]
     pub file: FileArgs,
-
-    /// Skip over and treat as successful any attempts to create a resource that already exists.
-    #[arg(long = "skip-exists")]
     pub skip_exists: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct DeleteArgs {
-    /// The kind of resource to delete (then NAME... or -f).
     pub kind: Option<String>,
-    /// Names of the resources to delete.
     pub names: Vec<String>,
-
-    #[command(flatten)]
     pub file: FileArgs,
-
-    /// Skip over and treat as successful any attempts to delete a resource that does not exist.
-    #[arg(short = 's', long = "skip-not-exists")]
     pub skip_not_exists: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct GetArgs {
-    /// The kind of resource to display.
     pub kind: Option<String>,
-    /// Names of the resources to display (all when none).
     pub names: Vec<String>,
-
-    #[command(flatten)]
     pub file: FileArgs,
-
-    /// Output format: ps, wide, yaml, json, go-template=..., go-template-file=..., custom-columns=...
-    #[arg(short = 'o', long = "output", default_value = "ps")]
     pub output: String,
-
-    /// List resources across all namespaces.
-    #[arg(short = 'A', long = "all-namespaces")]
     pub all_namespaces: bool,
-
-    /// Same as --all-namespaces (kept for old scripts).
-    #[arg(short = 'a', hide = true)]
     pub all_namespaces_short: bool,
-
-    /// Leave out cluster-specific metadata (only with names).
-    #[arg(long)]
     pub export: bool,
-
-    /// Only resources whose labels match this Calico selector (e.g. "app == 'web'").
-    #[arg(long)]
     pub selector: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct VersionArgs {
-    /// Display only the client version.
-    #[arg(long)]
     pub client: bool,
-
-    /// Path to the file containing connection configuration.
-    #[arg(short = 'c', long = "config", default_value = "")]
     pub config: String,
-
-    /// Keep polling for the cluster version at this interval (e.g. 5s).
-    #[arg(long)]
     pub poll: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct PatchArgs {
-    /// The kind of resource to patch.
     pub kind: String,
-    /// The name of the resource to patch.
     pub name: String,
-
-    /// The patch, as JSON.
-    #[arg(short = 'p', long = "patch")]
     pub patch: String,
-
-    /// Patch type (accepted for compatibility; a merge patch is always applied, as calicoctl does).
-    #[arg(short = 't', long = "type", default_value = "strategic")]
+    /// `-t/--type` (strategic, json or merge).
+    #[allow(dead_code)]
     pub patch_type: String,
-
-    #[command(flatten)]
     pub conn: ConnectionArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct LabelArgs {
-    /// The kind of resource to label.
     pub kind: String,
-    /// The name of the resource.
     pub name: String,
-    /// `key=value` to set, or `key` with --remove.
     pub label: String,
-
-    #[command(flatten)]
     pub conn: ConnectionArgs,
-
-    /// Replace the value of a label that is already set.
-    #[arg(long)]
     pub overwrite: bool,
-
-    /// Remove the label.
-    #[arg(long)]
     pub remove: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug)]
 pub struct CompletionArgs {
-    /// The shell: bash, zsh, fish or powershell.
     pub shell: clap_complete::Shell,
 }
 
@@ -243,7 +129,7 @@ pub fn binary_name() -> &'static str {
 }
 
 /// What the command line asks for: a command to run, or text to print and an exit code
-/// (help, version, or a usage error worded as calicoctl words it).
+/// (help, or a usage error worded as calicoctl words it).
 pub enum Parsed {
     Run(Cli),
     Exit {
@@ -255,78 +141,110 @@ pub enum Parsed {
 
 /// Parses the process arguments under the name the binary was invoked as.
 pub fn parse() -> Parsed {
-    parse_from(std::env::args_os())
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    parse_args(binary_name(), &args)
 }
 
-/// Parses `args` (the first being the program name).
-pub fn parse_from<I, T>(args: I) -> Parsed
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    use clap::{CommandFactory, FromArgMatches};
+fn conn(run: &Invocation) -> ConnectionArgs {
+    ConnectionArgs {
+        config: PathBuf::from(run.string("config")),
+        namespace: run.string("namespace"),
+    }
+}
 
-    let name = binary_name();
-    let mut command = Cli::command().name(name);
-    let result = command
-        .try_get_matches_from_mut(args)
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let err = match result {
-        Ok(cli) => return Parsed::Run(cli),
-        Err(err) => err,
-    };
-    let context = |kind| match err.get(kind) {
-        Some(ContextValue::String(text)) => text.clone(),
-        _ => String::new(),
-    };
-    let usage_error = |message: String| Parsed::Exit {
-        stdout: String::new(),
-        stderr: message,
-        code: 1,
-    };
-    match err.kind() {
-        // calicoctl prints help on stdout and succeeds, also for a bare `calicoctl`.
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        | ErrorKind::MissingSubcommand => Parsed::Exit {
-            stdout: if err.kind() == ErrorKind::MissingSubcommand {
-                command.render_help().to_string()
-            } else {
-                err.to_string()
-            },
-            stderr: String::new(),
-            code: 0,
-        },
-        ErrorKind::UnknownArgument => {
-            let arg = context(ContextKind::InvalidArg);
-            match arg.strip_prefix('-') {
-                Some(short) if !short.starts_with('-') => usage_error(format!(
-                    "unknown shorthand flag: '{}' in {arg}",
-                    short.chars().next().unwrap_or('-')
-                )),
-                _ => usage_error(format!("unknown flag: {arg}")),
+fn file(run: &Invocation) -> FileArgs {
+    let filename = run.string("filename");
+    FileArgs {
+        filename: (!filename.is_empty()).then_some(filename),
+        recursive: run.bool("recursive"),
+        skip_empty: run.bool("skip-empty"),
+        conn: conn(run),
+    }
+}
+
+/// Parses `args` (without the program name) for the binary `name`.
+pub fn parse_args(name: &str, args: &[String]) -> Parsed {
+    let run = match cobra::parse(name, args) {
+        cobra::Parsed::Run(run) => run,
+        cobra::Parsed::Exit {
+            stdout,
+            stderr,
+            code,
+        } => {
+            return Parsed::Exit {
+                stdout,
+                stderr,
+                code,
             }
         }
-        ErrorKind::InvalidValue if context(ContextKind::InvalidValue).is_empty() => {
-            let arg = context(ContextKind::InvalidArg);
-            let flag = arg
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            usage_error(format!("flag needs an argument: {flag}"))
-        }
-        ErrorKind::InvalidSubcommand => usage_error(format!(
-            "unknown command \"{}\" for \"{name}\"",
-            context(ContextKind::InvalidSubcommand)
-        )),
-        _ => usage_error(
-            err.to_string()
-                .trim_end()
-                .trim_start_matches("error: ")
-                .to_string(),
-        ),
-    }
+    };
+    let positional = |i: usize| run.args.get(i).cloned().unwrap_or_default();
+    let command = match run.path {
+        "create" => Command::Create(CreateArgs {
+            file: file(&run),
+            skip_exists: run.bool("skip-exists"),
+        }),
+        "apply" => Command::Apply(file(&run)),
+        "replace" => Command::Replace(file(&run)),
+        "validate" => Command::Validate(file(&run)),
+        "delete" => Command::Delete(DeleteArgs {
+            kind: run.args.first().cloned(),
+            names: run.args.iter().skip(1).cloned().collect(),
+            file: file(&run),
+            skip_not_exists: run.bool("skip-not-exists"),
+        }),
+        "get" => Command::Get(GetArgs {
+            kind: run.args.first().cloned(),
+            names: run.args.iter().skip(1).cloned().collect(),
+            file: file(&run),
+            output: run.string("output"),
+            all_namespaces: run.bool("all-namespaces"),
+            all_namespaces_short: run.bool("all-namespaces-a"),
+            export: run.bool("export"),
+            selector: run.is_set("selector").then(|| run.string("selector")),
+        }),
+        "patch" => Command::Patch(PatchArgs {
+            kind: positional(0),
+            name: positional(1),
+            patch: run.string("patch"),
+            patch_type: run.string("type"),
+            conn: conn(&run),
+        }),
+        "label" => Command::Label(LabelArgs {
+            kind: positional(0),
+            name: positional(1),
+            label: positional(2),
+            conn: conn(&run),
+            overwrite: run.bool("overwrite"),
+            remove: run.bool("remove"),
+        }),
+        "version" => Command::Version(VersionArgs {
+            client: run.bool("client"),
+            config: run.string("config"),
+            poll: run.is_set("poll").then(|| run.string("poll")),
+        }),
+        "manifests" => Command::Manifests(ManifestsArgs {
+            manifest: positional(0),
+        }),
+        shell @ ("completion bash"
+        | "completion zsh"
+        | "completion fish"
+        | "completion powershell") => Command::Completion(CompletionArgs {
+            shell: match shell {
+                "completion zsh" => clap_complete::Shell::Zsh,
+                "completion fish" => clap_complete::Shell::Fish,
+                "completion powershell" => clap_complete::Shell::PowerShell,
+                _ => clap_complete::Shell::Bash,
+            },
+        }),
+        other => Command::Unimplemented(other),
+    };
+    Parsed::Run(Cli {
+        context: run.string("context"),
+        allow_version_mismatch: run.bool("allow-version-mismatch"),
+        command,
+    })
 }

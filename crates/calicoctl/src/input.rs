@@ -20,12 +20,29 @@ pub enum InputError {
     EmptyDirectory(String),
 }
 
-fn open_error(path: &Path, err: &std::io::Error) -> InputError {
-    let reason = match err.kind() {
+/// Go's text for an OS error (`no such file or directory`), where Rust adds a capital letter
+/// and `(os error 2)`.
+pub fn go_io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.to_string(),
-    };
+        _ => {
+            let text = err.to_string();
+            let text = match text.rsplit_once(" (os error ") {
+                Some((message, _)) => message.to_string(),
+                None => text,
+            };
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    }
+}
+
+fn open_error(path: &Path, err: &std::io::Error) -> InputError {
+    let reason = go_io_reason(err);
     InputError::Open {
         path: path.display().to_string(),
         reason,
@@ -56,7 +73,13 @@ pub fn read_resources(
         list_manifest_files(path, recursive, &mut files)?;
         let mut entries = Vec::new();
         for file in files {
-            entries.extend(read_file(&file)?);
+            // Each file is checked as it is read, as calicoctl's walk does: the first empty
+            // file stops the command.
+            let read = read_file(&file)?;
+            if read.is_empty() && !skip_empty {
+                return Err(InputError::EmptyFile(file.display().to_string()));
+            }
+            entries.extend(read);
         }
         if entries.is_empty() && !skip_empty {
             return Err(InputError::EmptyDirectory(filename.to_string()));

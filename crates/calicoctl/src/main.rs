@@ -5,6 +5,8 @@
 
 mod cli;
 mod clientmgr;
+mod cobra;
+mod cobra_spec;
 mod commands;
 mod gotemplate;
 mod input;
@@ -31,9 +33,7 @@ fn main() -> ExitCode {
             code,
         } => {
             print!("{stdout}");
-            if !stderr.is_empty() {
-                eprintln!("{stderr}");
-            }
+            eprint!("{stderr}");
             return ExitCode::from(code);
         }
     };

@@ -141,19 +141,13 @@ impl<W: std::io::Write> ListWriter<W> {
             if self.items == 0 {
                 text.push('\n');
             }
+            // A one-item sequence at the top level sits at the very columns the item has
+            // under `items:` (go-yaml does not indent sequences below their key), so long
+            // scalars fold exactly where they would in the whole list.
             let value = serde_json::to_value(item).map_err(encode_error)?;
-            let yaml = calico_manifest::yaml::to_yaml_string(&value);
-            for (index, line) in yaml.lines().enumerate() {
-                // A sequence entry: "- " before the first line, two spaces before the others
-                // (empty lines of block scalars stay empty, as go-yaml writes them).
-                match (index, line.is_empty()) {
-                    (0, _) => text.push_str("- "),
-                    (_, false) => text.push_str("  "),
-                    (_, true) => {}
-                }
-                text.push_str(line);
-                text.push('\n');
-            }
+            text.push_str(&calico_manifest::yaml::to_yaml_string(
+                &serde_json::Value::Array(vec![value]),
+            ));
         }
         self.out.write_all(text.as_bytes()).map_err(write_error)?;
         self.items += 1;

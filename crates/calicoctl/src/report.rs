@@ -54,6 +54,11 @@ pub fn summarise(verb: &str, past: &str, outcomes: &[Outcome]) -> Result<String,
         };
         return Err(Failure::message(message));
     }
+    // calicoctl prints the "Partial success" line only when the successes outnumber the
+    // failures (it tests `NumHandled - len(ResErrs) > 0` with NumHandled the successes).
+    if succeeded <= errors.len() {
+        return Err(Failure::message(format!("hit error: {listed}")));
+    }
     let stdout = match single_kind {
         Some(kind) => format!(
             "Partial success: {past} the first {succeeded} out of {} '{kind}' resources:\n",
@@ -109,13 +114,20 @@ mod tests {
             many.message,
             "failed to apply any 'Tier' resources: [e1 e2]"
         );
-        let partial =
-            summarise("create", "created", &[ok("Tier"), bad("IPPool", "e")]).unwrap_err();
+        let partial = summarise(
+            "create",
+            "created",
+            &[ok("Tier"), ok("Tier"), bad("IPPool", "e")],
+        )
+        .unwrap_err();
         assert_eq!(
             partial.stdout,
-            "Partial success: created the first 1 out of 2 resources:\n"
+            "Partial success: created the first 2 out of 3 resources:\n"
         );
         assert_eq!(partial.message, "hit error: [e]");
+        let even = summarise("create", "created", &[ok("Tier"), bad("IPPool", "e")]).unwrap_err();
+        assert_eq!(even.stdout, "");
+        assert_eq!(even.message, "hit error: [e]");
         assert_eq!(
             summarise("create", "created", &[]).ok(),
             Some("No resources specified\n".to_string())

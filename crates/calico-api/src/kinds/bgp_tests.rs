@@ -141,7 +141,7 @@ fn writes_go_field_order() {
     );
     assert_eq!(
         serde_json::to_string(&peer).unwrap(),
-        r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"tor","creationTimestamp":null},"spec":{"nodeSelector":"all()","peerIP":"192.0.2.1","asNumber":64512,"sourceAddress":"UseNodeIP","maxRestartTime":"1m30s","reachableBy":"192.0.2.254"}}"#
+        r#"{"kind":"BGPPeer","apiVersion":"projectcalico.org/v3","metadata":{"name":"tor"},"spec":{"nodeSelector":"all()","peerIP":"192.0.2.1","asNumber":64512,"sourceAddress":"UseNodeIP","maxRestartTime":"1m30s","reachableBy":"192.0.2.254"}}"#
     );
     let config = BGPConfiguration::new(
         "default",

@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn minimal_and_locked_documents() {
-        let minimal = r#"{"kind":"ClusterInformation","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{}}"#;
+        let minimal = r#"{"kind":"ClusterInformation","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{}}"#;
         let ci: ClusterInformation = round_trip_bytes(minimal);
         // An explicit `false` (the migration lock) is written, unlike an unset flag.
         let mut locked = ci.clone();

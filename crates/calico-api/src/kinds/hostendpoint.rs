@@ -171,7 +171,7 @@ mod tests {
         let original = json!({
             "kind": "HostEndpoint",
             "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "h", "creationTimestamp": null},
+            "metadata": {"name": "h"},
             "spec": {"node": "n", "interfaceName": "*"}
         });
         round_trip(&original).validate()?;
@@ -197,7 +197,7 @@ mod tests {
         hep.metadata.labels.insert("a".into(), "b".into());
         assert_eq!(
             serde_json::to_string(&hep)?,
-            r#"{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"h","creationTimestamp":null,"labels":{"a":"b"}},"spec":{"node":"n","interfaceName":"eth0","expectedIPs":["10.0.0.1"],"profiles":["p"],"ports":[{"name":"http","protocol":"TCP","port":80}]}}"#
+            r#"{"kind":"HostEndpoint","apiVersion":"projectcalico.org/v3","metadata":{"name":"h","labels":{"a":"b"}},"spec":{"node":"n","interfaceName":"eth0","expectedIPs":["10.0.0.1"],"profiles":["p"],"ports":[{"name":"http","protocol":"TCP","port":80}]}}"#
         );
         Ok(())
     }

@@ -96,7 +96,7 @@ fn block_writes_every_non_omitempty_field_in_go_order() {
     );
     assert_eq!(
         serde_json::to_string(&block).unwrap(),
-        r#"{"kind":"IPAMBlock","apiVersion":"projectcalico.org/v3","metadata":{"name":"10-0-0-0-30","creationTimestamp":null},"spec":{"cidr":"10.0.0.0/30","allocations":[0,null,null,null],"unallocated":[1,2,3],"attributes":[{"handle_id":"h","secondary":{"node":"n"}}],"sequenceNumber":1,"sequenceNumberForAllocation":{"0":1},"deleted":false,"strictAffinity":false}}"#
+        r#"{"kind":"IPAMBlock","apiVersion":"projectcalico.org/v3","metadata":{"name":"10-0-0-0-30"},"spec":{"cidr":"10.0.0.0/30","allocations":[0,null,null,null],"unallocated":[1,2,3],"attributes":[{"handle_id":"h","secondary":{"node":"n"}}],"sequenceNumber":1,"sequenceNumberForAllocation":{"0":1},"deleted":false,"strictAffinity":false}}"#
     );
 }
 

@@ -61,7 +61,7 @@ fn round_trips_full_and_minimal_documents() {
     round_trip(&json!({
         "kind": "IPPool",
         "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "p", "creationTimestamp": null},
+        "metadata": {"name": "p"},
         "spec": {"cidr": "10.0.0.0/8"}
     }));
     round_trip(&json!({
@@ -73,7 +73,7 @@ fn round_trips_full_and_minimal_documents() {
     round_trip(&json!({
         "kind": "IPReservation",
         "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "r", "creationTimestamp": null},
+        "metadata": {"name": "r"},
         "spec": {}
     }));
 }
@@ -92,7 +92,7 @@ fn writes_go_field_order() {
     pool.apply_defaults();
     assert_eq!(
         serde_json::to_string(&pool).unwrap(),
-        r#"{"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"default-ipv4-ippool","creationTimestamp":null},"spec":{"cidr":"192.168.0.0/16","vxlanMode":"Never","ipipMode":"Always","natOutgoing":true,"blockSize":26,"nodeSelector":"all()","allowedUses":["Workload","Tunnel"],"assignmentMode":"Automatic"}}"#
+        r#"{"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"default-ipv4-ippool"},"spec":{"cidr":"192.168.0.0/16","vxlanMode":"Never","ipipMode":"Always","natOutgoing":true,"blockSize":26,"nodeSelector":"all()","allowedUses":["Workload","Tunnel"],"assignmentMode":"Automatic"}}"#
     );
 }
 

@@ -373,7 +373,7 @@ mod tests {
         let input = json!({
             "kind": "Node",
             "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "n", "creationTimestamp": null},
+            "metadata": {"name": "n"},
             "spec": {}
         });
         let decoded = decode_value(input.clone())?;
@@ -393,7 +393,7 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&node)?,
             concat!(
-                r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"node1","creationTimestamp":null},"#,
+                r#"{"kind":"Node","apiVersion":"projectcalico.org/v3","metadata":{"name":"node1"},"#,
                 r#""spec":{"bgp":{"asNumber":64512,"ipv4Address":"10.0.0.5/24","ipv6Address":"2001:db8::5/64","#,
                 r#""ipv4IPIPTunnelAddr":"192.168.10.1","routeReflectorClusterID":"224.0.0.1"},"#,
                 r#""ipv4VXLANTunnelAddr":"192.168.20.1","vxlanTunnelMACAddr":"66:8a:1d:2b:3c:4d","#,

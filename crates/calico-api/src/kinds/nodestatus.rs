@@ -307,7 +307,7 @@ mod tests {
     /// What Go writes for a fresh resource: the status structs are values, so all appear.
     const MINIMAL: &str = concat!(
         r#"{"kind":"CalicoNodeStatus","apiVersion":"projectcalico.org/v3","#,
-        r#""metadata":{"name":"s","creationTimestamp":null},"#,
+        r#""metadata":{"name":"s"},"#,
         r#""spec":{"node":"n","classes":["BGP"],"updatePeriodSeconds":0},"#,
         r#""status":{"lastUpdated":null,"agent":{"birdV4":{},"birdV6":{}},"#,
         r#""bgp":{"numberEstablishedV4":0,"numberNotEstablishedV4":0,"numberEstablishedV6":0,"#,

@@ -78,7 +78,7 @@ mod tests {
         round_trip(&doc()).validate()?;
         let minimal = json!({
             "kind": "Profile", "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "p", "creationTimestamp": null}, "spec": {}
+            "metadata": {"name": "p"}, "spec": {}
         });
         round_trip(&minimal);
         Ok(())
@@ -95,7 +95,7 @@ mod tests {
         p.spec.labels_to_apply.insert("a".into(), "1".into());
         assert_eq!(
             serde_json::to_string(&p)?,
-            r#"{"kind":"Profile","apiVersion":"projectcalico.org/v3","metadata":{"name":"kns.prod","creationTimestamp":null},"spec":{"egress":[{"action":"Allow"}],"labelsToApply":{"a":"1","b":"2"}}}"#
+            r#"{"kind":"Profile","apiVersion":"projectcalico.org/v3","metadata":{"name":"kns.prod"},"spec":{"egress":[{"action":"Allow"}],"labelsToApply":{"a":"1","b":"2"}}}"#
         );
         Ok(())
     }

@@ -339,7 +339,7 @@ mod tests {
 
         let minimal = json!({
             "kind": "StagedKubernetesNetworkPolicy", "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "p", "namespace": "ns", "creationTimestamp": null},
+            "metadata": {"name": "p", "namespace": "ns"},
             "spec": {"podSelector": {}}
         });
         round_trip(&minimal);

@@ -159,7 +159,7 @@ mod tests {
 
         let minimal = json!({
             "kind": "Tier", "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "t1", "creationTimestamp": null},
+            "metadata": {"name": "t1"},
             "spec": {}, "status": {}
         });
         round_trip(&minimal);
@@ -173,7 +173,7 @@ mod tests {
         t.spec.default_action = Some("Pass".into());
         assert_eq!(
             serde_json::to_string(&t)?,
-            r#"{"kind":"Tier","apiVersion":"projectcalico.org/v3","metadata":{"name":"security","creationTimestamp":null},"spec":{"order":100,"defaultAction":"Pass"},"status":{}}"#
+            r#"{"kind":"Tier","apiVersion":"projectcalico.org/v3","metadata":{"name":"security"},"spec":{"order":100,"defaultAction":"Pass"},"status":{}}"#
         );
         t.spec.order = Some(100.5);
         assert!(serde_json::to_string(&t)?.contains(r#""order":100.5"#));

@@ -6,7 +6,7 @@ use calico_datastore::{DatastoreError, ResourceKey};
 
 use crate::cli::{CreateArgs, DeleteArgs, FileArgs};
 use crate::clientmgr::Connection;
-use crate::input::{read_resources, InputError};
+use crate::input::read_resources;
 use crate::progress::Progress;
 use crate::registry;
 use crate::report::{summarise, Failure, Outcome};
@@ -14,19 +14,21 @@ use crate::resources;
 
 /// Reads `-f` and applies the namespace rules; a bad file fails the whole command.
 pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure> {
+    read_file_resources_reporting(args, input_failure)
+}
+
+/// [`read_file_resources`], with the command's own report of an unusable `-f`.
+pub fn read_file_resources_reporting(
+    args: &FileArgs,
+    report: fn(crate::input::InputError) -> Failure,
+) -> Result<Vec<AnyResource>, Failure> {
     let Some(filename) = args.filename.as_deref() else {
+        // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
         return Err(Failure::message(
-            "failed to execute command: a file must be given with -f (use '-' for stdin)",
+            "a file must be given with -f (use '-' for stdin)",
         ));
     };
-    // calicoctl reports an unreadable file as a failed command, but an empty one plainly.
-    let entries =
-        read_resources(filename, args.recursive, args.skip_empty).map_err(|e| match e {
-            InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => {
-                Failure::message(e.to_string())
-            }
-            other => Failure::message(format!("failed to execute command: {other}")),
-        })?;
+    let entries = read_resources(filename, args.recursive, args.skip_empty).map_err(report)?;
     let mut resources = Vec::with_capacity(entries.len());
     for entry in entries {
         if !registry::is_managed(entry.resource.kind()) {
@@ -39,6 +41,16 @@ pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure>
         resources.push(entry.resource);
     }
     Ok(resources)
+}
+
+/// How calicoctl reports a `-f` that cannot be used: an empty file or directory as it is, other
+/// problems after `failed to execute command: `.
+pub fn input_failure(e: crate::input::InputError) -> Failure {
+    use crate::input::InputError;
+    match e {
+        InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => Failure::message(e.to_string()),
+        _ => Failure::message(format!("failed to execute command: {e}")),
+    }
 }
 
 type Action = for<'a> fn(
@@ -170,9 +182,10 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
     summarise("apply", "applied", &outcomes)
 }
 
-/// `replace`, as calicoctl does it: every resource is tried in order, even after a failure;
-/// every resource that got as far as the datastore counts as handled, whatever the outcome,
-/// and the last failure is the one reported.
+/// `replace`, as calicoctl runs it: every resource is tried in turn, a failure does not stop
+/// the ones after it, and the last failure is the one reported. A resource refused by the
+/// datastore still counts as handled in the "first N" figure (as calicoctl counts it); one
+/// refused for its namespace does not.
 pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
     crate::commands::ensure_initialized(connection, &resources).await;
@@ -186,40 +199,32 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
     let mut last_error = None;
     for mut resource in resources {
         progress.inc();
-        if let Err(message) = resources::handle_namespace(&mut resource, &args.conn.namespace) {
-            last_error = Some(message);
-            continue;
-        }
-        handled += 1;
-        if let Err(err) = resources::replace(&connection.client, resource).await {
-            last_error = Some(err.to_string());
+        match resources::handle_namespace(&mut resource, &args.conn.namespace) {
+            Err(message) => last_error = Some(message),
+            Ok(()) => {
+                handled += 1;
+                if let Err(err) = resources::replace(&connection.client, resource).await {
+                    last_error = Some(err.to_string());
+                }
+            }
         }
     }
-    let Some(message) = last_error else {
-        return Ok(match single_kind {
-            Some(kind) => format!("Successfully replaced {handled} '{kind}' resource(s)\n"),
-            None => format!("Successfully replaced {handled} resource(s)\n"),
-        });
+    let what = match single_kind {
+        Some(kind) => format!("'{kind}' resource"),
+        None => "resource".to_string(),
     };
-    Err(match (handled, single_kind) {
-        (0, Some(kind)) if total == 1 => {
-            Failure::message(format!("failed to replace '{kind}' resource: {message}"))
-        }
-        (0, Some(kind)) => Failure::message(format!(
-            "failed to replace any '{kind}' resources: {message}"
-        )),
-        (0, None) => Failure::message(format!("failed to replace any resources: {message}")),
-        (n, Some(kind)) => Failure {
-            stdout: format!(
-                "Partial success: replaced the first {n} out of {total} '{kind}' resources:\n"
-            ),
+    match (handled, last_error) {
+        (n, None) => Ok(format!("Successfully replaced {n} {what}(s)\n")),
+        (0, Some(message)) => Err(Failure::message(match single_kind {
+            Some(kind) if total == 1 => format!("failed to replace '{kind}' resource: {message}"),
+            Some(kind) => format!("failed to replace any '{kind}' resources: {message}"),
+            None => format!("failed to replace any resources: {message}"),
+        })),
+        (n, Some(message)) => Err(Failure {
+            stdout: format!("Partial success: replaced the first {n} out of {total} {what}s:\n"),
             message: format!("hit error: {message}"),
-        },
-        (n, None) => Failure {
-            stdout: format!("Partial success: replaced the first {n} out of {total} resources:\n"),
-            message: format!("hit error: {message}"),
-        },
-    })
+        }),
+    }
 }
 
 fn single_kind(resources: &[AnyResource]) -> Option<&'static str> {
@@ -240,10 +245,15 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
             let namespace = crate::commands::namespace_for(kind, &args.file.conn.namespace, false)
                 .map_err(Failure::message)?
                 .unwrap_or_default();
-            Ok(args
-                .names
-                .iter()
-                .map(|name| (ResourceKey::new(kind, namespace.clone(), name.clone()), None))
+            // No NAME: calicoctl asks to delete the resource named "" (which never exists).
+            let names = if args.names.is_empty() {
+                vec![String::new()]
+            } else {
+                args.names.clone()
+            };
+            Ok(names
+                .into_iter()
+                .map(|name| (ResourceKey::new(kind, namespace.clone(), name), None))
                 .collect())
         }
         (None, Some(_)) => {
@@ -256,8 +266,9 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
             }
             Ok(targets)
         }
+        // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
         (None, None) => Err(Failure::message(
-            "failed to execute command: a resource kind and names, or a file given with -f, is required",
+            "a resource type and name, or a file given with -f, is required (e.g. calicoctl delete ippool my-pool)",
         )),
     }
 }
@@ -280,7 +291,21 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     let progress = Progress::new("deleting", targets.len());
     for (key, revision) in &targets {
         progress.inc();
-        match resources::delete(&connection.client, key, revision.as_deref()).await {
+        // A resource without a name is never stored: calicoctl's client refuses a Node without
+        // one, ClusterInformation is never deleted, anything else "does not exist".
+        let result = if key.name.is_empty() && key.kind.kind() == "Node" {
+            Err(DatastoreError::Validation(
+                calico_api::ValidationError::single("node", None, "field should be assigned"),
+            ))
+        } else if key.name.is_empty() && key.kind.kind() != "ClusterInformation" {
+            Err(DatastoreError::DoesNotExist {
+                key: key.clone(),
+                cause: None,
+            })
+        } else {
+            resources::delete(&connection.client, key, revision.as_deref()).await
+        };
+        match result {
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
             Err(err) => match single_kind {

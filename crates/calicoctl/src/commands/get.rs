@@ -5,7 +5,7 @@ use calico_datastore::{KindRef, ListOptions, ResourceKey};
 
 use crate::cli::GetArgs;
 use crate::clientmgr::Connection;
-use crate::commands::{namespace_for, read_only_targets};
+use crate::commands::crud;
 use crate::gotemplate;
 use crate::output::{self, GetResult, ListMeta};
 use crate::registry;
@@ -39,7 +39,7 @@ fn parse_format(text: &str) -> Result<Format, String> {
             } else if let Some(path) = other.strip_prefix("go-template-file=") {
                 std::fs::read_to_string(path)
                     .map(Format::Template)
-                    .map_err(|e| format!("open {path}: {e}"))
+                    .map_err(|e| format!("open {path}: {}", crate::input::go_io_reason(&e)))
             } else {
                 Err(format!("unrecognized output format '{other}'"))
             }
@@ -206,6 +206,66 @@ async fn stream_list(
     Ok(String::new())
 }
 
+/// What one resource named on the command line or in a file asks for, after calicoctl's
+/// namespace rules (`handleNamespace`, then `GetOrList`).
+enum Target {
+    List(KindRef, Option<String>),
+    Get(ResourceKey),
+}
+
+/// calicoctl's `handleNamespace` for `get`: the namespace to read, or the error it reports.
+fn target(
+    kind: KindRef,
+    name: &str,
+    resource_namespace: &str,
+    cli_namespace: &str,
+    all: bool,
+) -> Result<Target, String> {
+    let namespace = if kind.is_namespaced() {
+        if all && !cli_namespace.is_empty() {
+            return Err(
+                "cannot use both --namespace and --all-namespaces flags at the same time".into(),
+            );
+        }
+        if all {
+            String::new()
+        } else if resource_namespace.is_empty() {
+            if cli_namespace.is_empty() {
+                "default".to_string()
+            } else {
+                cli_namespace.to_string()
+            }
+        } else if cli_namespace.is_empty() || resource_namespace == cli_namespace {
+            resource_namespace.to_string()
+        } else {
+            return Err(format!(
+                "resource namespace does not match client namespace. {resource_namespace} != {cli_namespace}"
+            ));
+        }
+    } else if !resource_namespace.is_empty() {
+        return Err(format!(
+            "namespace should not be specified for a non-namespaced resource. {} is not a namespaced resource",
+            kind.kind()
+        ));
+    } else if all || !cli_namespace.is_empty() {
+        return Err(format!("{} is not namespaced", kind.kind()));
+    } else {
+        String::new()
+    };
+    if name.is_empty() {
+        let scope = (!(kind.is_namespaced() && namespace.is_empty())).then_some(namespace);
+        return Ok(Target::List(kind, scope));
+    }
+    if kind.is_namespaced() && namespace.is_empty() {
+        return Err("cannot use --all-namespace flag for getting a single resource".into());
+    }
+    Ok(Target::Get(ResourceKey::new(
+        kind,
+        namespace,
+        name.to_string(),
+    )))
+}
+
 pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Failure> {
     let format = parse_format(&args.output).map_err(Failure::message)?;
     let all_namespaces = args.all_namespaces || args.all_namespaces_short;
@@ -215,62 +275,111 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
         .map(calico_selector::parse)
         .transpose()
         .map_err(setup_error)?;
+    let cli_namespace = &args.file.conn.namespace;
+
+    // What to read: from the file when one is given (calicoctl ignores KIND and NAME then),
+    // else KIND and NAMEs (no NAME: the whole list).
+    let mut targets: Vec<Result<Target, String>> = Vec::new();
+    let names_given = args.file.filename.is_none() && !args.names.is_empty();
+    if args.file.filename.is_some() {
+        // An empty file or directory is one of get's "failed to get resources" errors.
+        let report = |e: crate::input::InputError| match e {
+            crate::input::InputError::EmptyFile(_)
+            | crate::input::InputError::EmptyDirectory(_) => setup_error(e),
+            _ => crud::input_failure(e),
+        };
+        for resource in crud::read_file_resources_reporting(&args.file, report)? {
+            let Some(kind) = KindRef::lookup(resource.kind()) else {
+                continue;
+            };
+            let meta = resource.metadata();
+            targets.push(target(
+                kind,
+                &meta.name,
+                &meta.namespace,
+                cli_namespace,
+                all_namespaces,
+            ));
+        }
+    } else {
+        let Some(word) = &args.kind else {
+            // Calico's calicoctl crashes here (a Go panic); this one says what is missing.
+            return Err(Failure::message(
+                "a resource type, or a file given with -f, is required (e.g. calicoctl get ippools)",
+            ));
+        };
+        let kind = registry::resolve_kind(word)
+            .ok_or_else(|| setup_error(format!("resource type '{word}' is not supported")))?;
+        if args.names.iter().any(String::is_empty) {
+            return Err(setup_error("resource name may not be empty"));
+        }
+        // calicoctl puts -n on resources named on the command line of namespaced kinds only.
+        let resource_namespace = if kind.is_namespaced() {
+            cli_namespace.as_str()
+        } else {
+            ""
+        };
+        if args.names.is_empty() {
+            targets.push(target(
+                kind,
+                "",
+                resource_namespace,
+                cli_namespace,
+                all_namespaces,
+            ));
+        } else {
+            for name in &args.names {
+                targets.push(target(
+                    kind,
+                    name,
+                    resource_namespace,
+                    cli_namespace,
+                    all_namespaces,
+                ));
+            }
+        }
+    }
+    // (An empty -f with --skip-empty leaves nothing to read, and prints nothing found.)
+
+    // A lone list printed as JSON or YAML goes out page by page (Tiers are sorted first).
+    if let [Ok(Target::List(kind, namespace))] = targets.as_slice() {
+        let streamable = match format {
+            Format::Json => Some(true),
+            Format::Yaml => Some(false),
+            _ => None,
+        };
+        if let (Some(json), false) = (streamable, kind.kind() == "Tier") {
+            return stream_list(
+                connection,
+                *kind,
+                namespace.clone(),
+                selector.as_ref(),
+                json,
+            )
+            .await;
+        }
+    }
 
     let mut results = Vec::new();
     let mut errors = Vec::new();
-    match &args.kind {
-        Some(word) => {
-            let kind = registry::resolve_kind(word)
-                .ok_or_else(|| setup_error(format!("resource type '{word}' is not supported")))?;
-            if args.names.is_empty() {
-                let namespace = namespace_for(kind, &args.file.conn.namespace, all_namespaces)
-                    .map_err(setup_error)?;
-                // Tiers are sorted before printing; every other list can go out page by page.
-                let streamable = match format {
-                    Format::Json => Some(true),
-                    Format::Yaml => Some(false),
-                    _ => None,
-                };
-                if let (Some(json), false) = (streamable, kind.kind() == "Tier") {
-                    return stream_list(connection, kind, namespace, selector.as_ref(), json).await;
-                }
+    for target in targets {
+        match target {
+            Err(message) => errors.push(message),
+            Ok(Target::List(kind, namespace)) => {
                 match list(connection, kind, namespace, selector.as_ref()).await {
                     Ok(result) => results.push(result),
                     Err(err) => errors.push(err),
                 }
-            } else {
-                if all_namespaces && kind.is_namespaced() {
-                    return Err(setup_error(
-                        "cannot use --all-namespace flag for getting a single resource",
-                    ));
-                }
-                let namespace = namespace_for(kind, &args.file.conn.namespace, false)
-                    .map_err(setup_error)?
-                    .unwrap_or_default();
-                for name in &args.names {
-                    if name.is_empty() {
-                        return Err(setup_error("resource name may not be empty"));
-                    }
-                    let key = ResourceKey::new(kind, namespace.clone(), name.clone());
-                    match connection.client.get(&key).await {
-                        Ok(mut resource) => {
-                            if args.export {
-                                export(&mut resource);
-                            }
-                            results.push(GetResult::Object(resource));
-                        }
-                        Err(err) => errors.push(err.to_string()),
-                    }
-                }
             }
-        }
-        None => {
-            for key in read_only_targets(&args.file)? {
-                match connection.client.get(&key).await {
-                    Ok(resource) => results.push(GetResult::Object(resource)),
-                    Err(err) => errors.push(err.to_string()),
+            Ok(Target::Get(key)) => match connection.client.get(&key).await {
+                Ok(mut resource) => {
+                    if args.export && names_given {
+                        export(&mut resource);
+                    }
+                    results.push(GetResult::Object(resource));
                 }
-            }
+                Err(err) => errors.push(err.to_string()),
+            },
         }
     }
 
@@ -286,7 +395,7 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
             if shows_nodes {
                 context.global_as_number = global_as_number(connection).await;
             }
-            let print_namespace = all_namespaces || !args.file.conn.namespace.is_empty();
+            let print_namespace = all_namespaces || !cli_namespace.is_empty();
             table::render(&results, &columns, print_namespace, &context)
         }
         Format::Template(template) => {

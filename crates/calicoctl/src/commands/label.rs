@@ -10,11 +10,8 @@ use crate::report::Failure;
 
 pub async fn run(args: &LabelArgs, connection: &Connection) -> Result<String, Failure> {
     let (word, name) = (&args.kind, &args.name);
-    let kind = registry::resolve_kind(word)
-        .ok_or_else(|| Failure::message(format!("resource type '{word}' is not supported")))?;
-    if name.is_empty() {
-        return Err(Failure::message("resource name may not be empty"));
-    }
+    // calicoctl reads the label argument first, then looks the resource up; a failed lookup
+    // reads "failed to get ...", a missing resource or a refused namespace "... not found".
     let (key_name, value) = if args.remove {
         (args.label.clone(), None)
     } else {
@@ -23,8 +20,18 @@ pub async fn run(args: &LabelArgs, connection: &Connection) -> Result<String, Fa
             None => return Err(Failure::message(format!("invalid label {}", args.label))),
         }
     };
+    let kind = registry::resolve_kind(word).ok_or_else(|| {
+        Failure::message(format!(
+            "failed to get {word} {name}, error resource type '{word}' is not supported"
+        ))
+    })?;
+    if name.is_empty() {
+        return Err(Failure::message(format!(
+            "failed to get {word} {name}, error resource name may not be empty"
+        )));
+    }
     let namespace = namespace_for(kind, &args.conn.namespace, false)
-        .map_err(Failure::message)?
+        .map_err(|_| Failure::message(format!("{word} {name} not found")))?
         .unwrap_or_default();
     let key = ResourceKey::new(kind, namespace, name.clone());
     let mut resource = match connection.client.get(&key).await {
@@ -64,8 +71,10 @@ pub async fn run(args: &LabelArgs, connection: &Connection) -> Result<String, Fa
             }
         },
     };
-    connection.client.update(resource).await.map_err(|_| {
-        Failure::message(format!("failed to update {word} {name}, label not changed"))
-    })?;
+    crate::resources::replace(&connection.client, resource)
+        .await
+        .map_err(|_| {
+            Failure::message(format!("failed to update {word} {name}, label not changed"))
+        })?;
     Ok(message)
 }

@@ -1,6 +1,6 @@
 //! One module per command; each turns parsed arguments into output text or a failure.
 
-mod crud;
+pub mod crud;
 mod get;
 mod label;
 mod manifests;
@@ -8,9 +8,9 @@ mod patch;
 mod validate;
 mod version;
 
-use calico_datastore::{KindRef, ResourceKey};
+use calico_datastore::KindRef;
 
-use crate::cli::{Cli, Command, FileArgs};
+use crate::cli::{Cli, Command};
 use crate::clientmgr::{self, Connection};
 use crate::report::Failure;
 
@@ -20,6 +20,12 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Validate(args) => return validate::run(args),
         Command::Version(args) => return version::run(args),
         Command::Completion(args) => return Ok(completion(args.shell)),
+        Command::Unimplemented(path) => {
+            return Err(Failure::message(format!(
+                "'{} {path}' is not implemented by this calicoctl: use Calico's calicoctl for it",
+                crate::cli::binary_name()
+            )))
+        }
         Command::Manifests(args) => return manifests::run(args),
         Command::Create(args) => (&args.file.conn.config, &cli.command),
         Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
@@ -43,7 +49,19 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             .map_err(|e| e.into_failure())?;
         let connection = &connection;
         if !cli.allow_version_mismatch {
-            version::check_mismatch(connection).await?;
+            // Each command reports the mismatch as it reports a failure to read what it needs.
+            version::check_mismatch(connection)
+                .await
+                .map_err(|failure| match command {
+                    Command::Get(_) => {
+                        Failure::message(format!("failed to get resources: {}", failure.message))
+                    }
+                    Command::Label(args) => Failure::message(format!(
+                        "failed to get {} {}, error {}",
+                        args.kind, args.name, failure.message
+                    )),
+                    _ => failure,
+                })?;
         }
         match command {
             Command::Create(args) => crud::create(args, connection).await,
@@ -56,16 +74,17 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Validate(_)
             | Command::Version(_)
             | Command::Completion(_)
-            | Command::Manifests(_) => Ok(String::new()),
+            | Command::Manifests(_)
+            | Command::Unimplemented(_) => Ok(String::new()),
         }
     })
 }
 
-/// The completion script for `shell`, for the name the binary was invoked as.
+/// The completion script for `shell`, for the name the binary was invoked as, covering the
+/// commands and flags of [`crate::cobra`]'s tree.
 fn completion(shell: clap_complete::Shell) -> String {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
     let name = crate::cli::binary_name();
+    let mut command = crate::cobra::clap_command(name);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, name, &mut out);
     String::from_utf8_lossy(&out).into_owned()
@@ -108,15 +127,4 @@ pub fn namespace_for(
     } else {
         Ok(Some(String::new()))
     }
-}
-
-/// Keys of the resources in `-f`, for commands that only read them.
-pub fn read_only_targets(args: &FileArgs) -> Result<Vec<ResourceKey>, Failure> {
-    let mut keys = Vec::new();
-    for mut resource in crud::read_file_resources(args)? {
-        crate::resources::handle_namespace(&mut resource, &args.conn.namespace)
-            .map_err(|e| Failure::message(format!("failed to get resources: {e}")))?;
-        keys.push(ResourceKey::of(&resource));
-    }
-    Ok(keys)
 }

@@ -17,55 +17,38 @@ fn git_commit() -> &'static str {
     option_env!("CALICOCTL_GIT_COMMIT").unwrap_or(concat!("calico-rs-", env!("CARGO_PKG_VERSION")))
 }
 
-/// The lines `version` prints about the cluster, or why they cannot be printed.
+/// The lines `version` prints about the cluster, or why they cannot be printed (a missing
+/// ClusterInformation included, as calicoctl reports it).
 async fn cluster_lines(connection: &Connection) -> Result<String, Failure> {
-    let mut out = String::new();
-    let (version, cluster_type) = match cluster_information(connection).await {
-        Ok(Some(spec)) => {
-            let field = |name: &str| {
-                spec.get(name)
-                    .and_then(serde_json::Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("unknown")
-                    .to_string()
-            };
-            (field("calicoVersion"), field("clusterType"))
-        }
-        Ok(None) => ("unknown".to_string(), "unknown".to_string()),
-        Err(err) => {
-            return Err(Failure::message(format!(
-                "unable to retrieve Cluster Version or Type: {err}"
-            )))
-        }
-    };
-    out.push_str(&format!("Cluster Version:   {version}\n"));
-    out.push_str(&format!("Cluster Type:      {cluster_type}\n"));
-    let info = connection.client.info();
-    out.push_str(&format!(
-        "Datastore:         {} ({})\n",
-        info.datastore_type, info.location
-    ));
-    Ok(out)
-}
-
-async fn cluster_information(
-    connection: &Connection,
-) -> Result<Option<serde_json::Value>, calico_datastore::DatastoreError> {
     let Some(kind) = KindRef::lookup("ClusterInformation") else {
-        return Ok(None);
+        return Err(Failure::message(
+            "unable to retrieve Cluster Version or Type: no ClusterInformation kind",
+        ));
     };
-    match connection
+    let info = connection
         .client
         .get(&ResourceKey::new(kind, "", "default"))
         .await
-    {
-        Ok(info) => Ok(info
-            .to_json_value()
-            .ok()
-            .and_then(|v| v.get("spec").cloned())),
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(err) => Err(err),
-    }
+        .map_err(|err| {
+            Failure::message(format!("unable to retrieve Cluster Version or Type: {err}"))
+        })?;
+    let spec = info
+        .to_json_value()
+        .ok()
+        .and_then(|v| v.get("spec").cloned())
+        .unwrap_or_default();
+    let field = |name: &str| {
+        spec.get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_string()
+    };
+    Ok(format!(
+        "Cluster Version:   {}\nCluster Type:      {}\n",
+        field("calicoVersion"),
+        field("clusterType")
+    ))
 }
 
 fn client_lines() -> String {
@@ -83,8 +66,10 @@ pub fn run(args: &VersionArgs) -> Result<String, Failure> {
     let poll = match &args.poll {
         None => None,
         Some(text) => match calico_api::Duration::parse(text) {
+            // A zero duration means no polling, as in calicoctl.
             Ok(d) if d.as_nanos() > 0 => Some(std::time::Duration::from_nanos(d.as_nanos() as u64)),
-            _ => {
+            Ok(_) => None,
+            Err(_) => {
                 return Err(Failure::message(format!(
                     "invalid poll duration specified: {text}"
                 )))
@@ -106,8 +91,17 @@ pub fn run(args: &VersionArgs) -> Result<String, Failure> {
             return Ok(out);
         };
         let Some(interval) = poll else {
-            out.push_str(&cluster_lines(&connection).await?);
-            return Ok(out);
+            // The client lines are printed even when the cluster's cannot be.
+            return match cluster_lines(&connection).await {
+                Ok(lines) => {
+                    out.push_str(&lines);
+                    Ok(out)
+                }
+                Err(failure) => Err(Failure {
+                    stdout: out,
+                    message: failure.message,
+                }),
+            };
         };
         // Poll until interrupted, printing a line only when it changes.
         use std::io::Write;
@@ -124,7 +118,11 @@ pub fn run(args: &VersionArgs) -> Result<String, Failure> {
                     }
                     shown = text.lines().map(String::from).collect();
                 }
-                Err(failure) => eprintln!("{}", failure.message),
+                Err(failure) => {
+                    // Shown again once it can be read.
+                    shown.clear();
+                    eprintln!("{}", failure.message);
+                }
             }
             let _ = stdout.flush();
             tokio::time::sleep(interval).await;

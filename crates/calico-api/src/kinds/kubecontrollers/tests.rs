@@ -28,7 +28,7 @@ const FULL: &str = concat!(
     r#""environmentVars":{"ENABLED_CONTROLLERS":"node,loadbalancer","LOG_LEVEL":"debug"}}}"#
 );
 
-const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default","creationTimestamp":null},"spec":{"controllers":{}},"status":{}}"#;
+const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"projectcalico.org/v3","metadata":{"name":"default"},"spec":{"controllers":{}},"status":{}}"#;
 
 fn with_spec(name: &str, spec: Value) -> KubeControllersConfiguration {
     decode_as(named_doc("KubeControllersConfiguration", name, spec))

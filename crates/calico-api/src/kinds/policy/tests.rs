@@ -171,7 +171,7 @@ fn minimal_documents_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let mut doc = json!({
             "kind": kind, "apiVersion": "projectcalico.org/v3",
-            "metadata": {"name": "p", "creationTimestamp": null}, "spec": {}
+            "metadata": {"name": "p"}, "spec": {}
         });
         if let Some(ns) = namespace {
             doc["metadata"]["namespace"] = json!(ns);
@@ -215,7 +215,7 @@ fn specs_write_go_bytes() -> Result<(), Box<dyn std::error::Error>> {
     np.spec.service_account_selector = "x == 'y'".into();
     assert_eq!(
         serde_json::to_string(&np)?,
-        r#"{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"p","namespace":"prod","creationTimestamp":null},"spec":{"order":0.25,"selector":"app == 'web'","types":["Ingress"],"serviceAccountSelector":"x == 'y'"}}"#
+        r#"{"kind":"NetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"p","namespace":"prod"},"spec":{"order":0.25,"selector":"app == 'web'","types":["Ingress"],"serviceAccountSelector":"x == 'y'"}}"#
     );
     Ok(())
 }

@@ -93,7 +93,7 @@ fn minimal_document_round_trips() -> Result<(), Box<dyn std::error::Error>> {
     let original = json!({
         "kind": "WorkloadEndpoint",
         "apiVersion": "projectcalico.org/v3",
-        "metadata": {"name": "n-cni-abc-eth0", "namespace": "default", "creationTimestamp": null},
+        "metadata": {"name": "n-cni-abc-eth0", "namespace": "default"},
         "spec": {
             "orchestrator": "cni",
             "node": "n",
@@ -117,7 +117,7 @@ fn writes_go_field_order() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string(&w)?,
         concat!(
             r#"{"kind":"WorkloadEndpoint","apiVersion":"projectcalico.org/v3","#,
-            r#""metadata":{"name":"node1-k8s-web--0-eth0","namespace":"prod","creationTimestamp":null},"#,
+            r#""metadata":{"name":"node1-k8s-web--0-eth0","namespace":"prod"},"#,
             r#""spec":{"orchestrator":"k8s","workload":"web-0","node":"node1","containerID":"8f3a9c0de1b2","#,
             r#""pod":"web-0","endpoint":"eth0","serviceAccountName":"web-sa","#,
             r#""ipNetworks":["192.168.1.10/32","fd00:10::a/128"],"#,
