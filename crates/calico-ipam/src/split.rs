@@ -180,8 +180,7 @@ pub async fn split_pool(
             list.items
                 .into_iter()
                 .filter_map(|item| as_pool(item).ok())
-                .filter(|p| p.spec.cidr == cidr_arg)
-                .next_back()
+                .rfind(|p| p.spec.cidr == cidr_arg)
         };
     let Some(mut old) = old else {
         return Err(SplitError::PoolNotFound {
