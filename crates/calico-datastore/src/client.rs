@@ -113,6 +113,26 @@ impl Client {
             ));
         }
         self.prepare(&mut resource, true).await?;
+        self.create_prepared(resource).await
+    }
+
+    /// Creates a resource with its defaults and validation but without the kind's rules
+    /// against other resources (Calico's `UnsafeCreate`, used by `calicoctl ipam split` to
+    /// create pools that overlap the pool being split). Name and revision preconditions still
+    /// apply.
+    pub async fn create_unchecked(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        let meta = resource.metadata();
+        if meta.name.is_empty() || !meta.resource_version.is_empty() {
+            return self.create(resource).await;
+        }
+        Self::check_namespace(&resource)?;
+        resource.apply_defaults();
+        resource.validate()?;
+        self.create_prepared(resource).await
+    }
+
+    /// Stamps uid and creation time when missing and writes a prepared resource.
+    async fn create_prepared(&self, mut resource: AnyResource) -> Result<AnyResource> {
         let meta = resource.metadata_mut();
         if meta.creation_timestamp.is_none() {
             meta.creation_timestamp = Some(Time::now());

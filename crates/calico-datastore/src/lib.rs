@@ -19,6 +19,7 @@ pub mod init;
 pub mod key;
 pub mod kv;
 pub mod kvbackend;
+pub mod lock;
 pub mod rules;
 
 pub use backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream};
