@@ -26,8 +26,22 @@ pub enum Command {
     Completion(CompletionArgs),
     Version(VersionArgs),
     Manifests(ManifestsArgs),
+    IpamSplit(IpamSplitArgs),
+    DatastoreLock(ConnectionArgs),
+    DatastoreUnlock(ConnectionArgs),
+    DatastoreExport(ConnectionArgs),
+    DatastoreImport(ConnectionArgs),
     /// A command Calico's calicoctl has and this one does not implement (e.g. `ipam show`).
     Unimplemented(&'static str),
+}
+
+/// `ipam split NUMBER --cidr CIDR | --name NAME`.
+#[derive(Debug)]
+pub struct IpamSplitArgs {
+    pub number: String,
+    pub cidr: String,
+    pub name: String,
+    pub conn: ConnectionArgs,
 }
 
 #[derive(Debug)]
@@ -226,6 +240,16 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             config: run.string("config"),
             poll: run.is_set("poll").then(|| run.string("poll")),
         }),
+        "ipam split" => Command::IpamSplit(IpamSplitArgs {
+            number: positional(0),
+            cidr: run.string("cidr"),
+            name: run.string("name"),
+            conn: conn(&run),
+        }),
+        "datastore migrate lock" => Command::DatastoreLock(conn(&run)),
+        "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
+        "datastore migrate export" => Command::DatastoreExport(conn(&run)),
+        "datastore migrate import" => Command::DatastoreImport(conn(&run)),
         "manifests" => Command::Manifests(ManifestsArgs {
             manifest: positional(0),
         }),

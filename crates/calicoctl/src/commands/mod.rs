@@ -1,7 +1,9 @@
 //! One module per command; each turns parsed arguments into output text or a failure.
 
 pub mod crud;
+mod datastore;
 mod get;
+mod ipam;
 mod label;
 mod manifests;
 mod patch;
@@ -33,6 +35,11 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Get(args) => (&args.file.conn.config, &cli.command),
         Command::Patch(args) => (&args.conn.config, &cli.command),
         Command::Label(args) => (&args.conn.config, &cli.command),
+        Command::IpamSplit(args) => (&args.conn.config, &cli.command),
+        Command::DatastoreLock(conn)
+        | Command::DatastoreUnlock(conn)
+        | Command::DatastoreExport(conn)
+        | Command::DatastoreImport(conn) => (&conn.config, &cli.command),
     };
     if !cli.context.is_empty() {
         // calicoctl passes --context on to the Kubernetes settings this way.
@@ -48,7 +55,8 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             .await
             .map_err(|e| e.into_failure())?;
         let connection = &connection;
-        if !cli.allow_version_mismatch {
+        // `datastore migrate import` skips the version check on purpose, as Calico's does.
+        if !cli.allow_version_mismatch && !matches!(command, Command::DatastoreImport(_)) {
             // Each command reports the mismatch as it reports a failure to read what it needs.
             version::check_mismatch(connection)
                 .await
@@ -71,6 +79,11 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Get(args) => get::run(args, connection).await,
             Command::Patch(args) => patch::run(args, connection).await,
             Command::Label(args) => label::run(args, connection).await,
+            Command::IpamSplit(args) => ipam::split(args, connection).await,
+            Command::DatastoreLock(_) => datastore::lock(connection).await,
+            Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
+            Command::DatastoreExport(_) => datastore::export(connection).await,
+            Command::DatastoreImport(_) => datastore::import(connection).await,
             Command::Validate(_)
             | Command::Version(_)
             | Command::Completion(_)
