@@ -20,6 +20,18 @@ pub enum InputError {
     EmptyDirectory(String),
 }
 
+impl InputError {
+    /// The line calicoctl prints for this error: a bad file is `failed to execute command: ...`
+    /// (an unknown field in Calico's own sentence), an empty one is said plainly.
+    pub fn command_message(&self) -> String {
+        match self {
+            InputError::Manifest(err) => err.command_message(),
+            InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => self.to_string(),
+            InputError::Open { .. } => format!("failed to execute command: {self}"),
+        }
+    }
+}
+
 fn open_error(path: &Path, err: &std::io::Error) -> InputError {
     let reason = match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),

@@ -20,7 +20,7 @@ pub fn read_file_resources(args: &FileArgs) -> Result<Vec<AnyResource>, Failure>
         ));
     };
     let entries = read_resources(filename, args.recursive, args.skip_empty)
-        .map_err(|e| Failure::message(format!("failed to execute command: {e}")))?;
+        .map_err(|e| Failure::message(e.command_message()))?;
     let mut resources = Vec::with_capacity(entries.len());
     for entry in entries {
         if !registry::is_managed(entry.resource.kind()) {

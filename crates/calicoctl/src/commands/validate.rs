@@ -11,7 +11,7 @@ pub fn run(args: &FileArgs) -> Result<String, Failure> {
         ));
     };
     let entries = read_resources(filename, args.recursive, args.skip_empty)
-        .map_err(|e| Failure::message(format!("failed to execute command: {e}")))?;
+        .map_err(|e| Failure::message(e.command_message()))?;
     let outcomes: Vec<Outcome> = entries
         .into_iter()
         .map(|mut entry| {
