@@ -35,6 +35,8 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
     json_patch::merge(&mut document, &patch);
     let mut patched = calico_api::decode_value(document)
         .map_err(|e| hit(format!("creating resource from patched data: {e}")))?;
+    // Fields a newer Calico stored that our types do not know are written back untouched.
+    patched.set_unknown(stored.unknown().clone());
     // The write is conditional on the version that was patched.
     patched.metadata_mut().resource_version = stored.metadata().resource_version.clone();
     connection
