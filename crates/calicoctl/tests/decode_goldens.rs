@@ -39,7 +39,9 @@ fn refusals_read_as_calicos() {
         let got_rc = format!("{}\n", output.status.code().unwrap_or(-1));
         let got_out = String::from_utf8_lossy(&output.stdout);
         let got_err = String::from_utf8_lossy(&output.stderr);
-        if got_rc != expected("rc") || got_out != expected("stdout") || got_err != expected("stderr")
+        if got_rc != expected("rc")
+            || got_out != expected("stdout")
+            || got_err != expected("stderr")
         {
             failures.push(format!(
                 "{name}:\n  expected rc {} stdout {:?} stderr {:?}\n  got      rc {} stdout {:?} stderr {:?}",
