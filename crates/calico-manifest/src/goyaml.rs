@@ -105,11 +105,7 @@ fn parse(text: &str) -> Result<Option<Node>, YamlError> {
                     break;
                 }
             }
-            Event::DocumentEnd => {
-                if documents >= 1 && stack.is_empty() {
-                    break;
-                }
-            }
+            Event::DocumentEnd if documents >= 1 && stack.is_empty() => break,
             Event::Scalar(text, style, anchor, tag) => {
                 let node = resolve_scalar(&text, style, tag.as_deref());
                 if anchor != 0 {
