@@ -5,7 +5,8 @@
 //! - JSON encoding byte-compatible with Calico's Go types (field names, field order, omit-empty
 //!   rules, number-or-string encodings), so documents written by Calico read back and write out
 //!   unchanged;
-//! - strict decoding: an unknown field is an error naming its path;
+//! - decoding as Go's `encoding/json` does (case-insensitive field names, Go's error texts),
+//!   an unknown field an error in manifests and kept aside when read from a datastore;
 //! - the defaults Calico's client applies ([`Resource::apply_defaults`]), kept apart from
 //! - validation ([`Resource::validate`]): Calico's Go validator and the rules of its CRD schemas
 //!   (enums, ranges, CEL cross-field rules), each error naming the JSON field path.
@@ -23,12 +24,17 @@ pub mod resource;
 #[cfg(feature = "schema")]
 pub mod schema;
 pub mod serde_helpers;
+pub mod unknown;
 pub mod validation;
 
-pub use decode::{decode_resource, decode_value, DecodeError};
+pub use decode::{
+    decode_resource, decode_resource_with, decode_value, decode_value_with, DecodeError,
+    DecodeOptions, UnknownPolicy,
+};
 pub use duration::Duration;
 pub use kinds::*;
 pub use meta::{ObjectMeta, OwnerReference, Time, API_GROUP, API_VERSION};
 pub use numorstring::{AsNumber, Dscp, IntOrString, Port, Protocol, Uint8OrString};
 pub use resource::{Always, Kind, NoStatus, Resource, Scope, StatusSlot};
+pub use unknown::Unknown;
 pub use validation::{FieldError, ValidationError, Validator};

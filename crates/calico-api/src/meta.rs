@@ -58,7 +58,18 @@ impl Serialize for Time {
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
+        // Go's metav1.Time decodes itself from a JSON string only (no YAML scalar conversion).
+        struct TimeText;
+        impl serde::de::Visitor<'_> for TimeText {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+                Ok(text.to_string())
+            }
+        }
+        let text = deserializer.deserialize_any(TimeText)?;
         Time::parse(&text)
             .map_err(|e| serde::de::Error::custom(format!("invalid timestamp {text:?}: {e}")))
     }

@@ -112,7 +112,8 @@ impl<'de> Deserialize<'de> for Port {
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Port, E> {
-                Err(E::custom(format!("port number {n} is not an integer")))
+                // Go reads the number as a uint16 and words its error so.
+                Err(E::invalid_type(de::Unexpected::Float(n), &"uint16"))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Port, E> {
                 Port::parse(s).map_err(E::custom)
@@ -231,7 +232,8 @@ impl<'de> Deserialize<'de> for Uint8OrString {
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-                Err(E::custom(format!("number {n} is not an integer")))
+                // Go reads the number as a uint8 and words its error so.
+                Err(E::invalid_type(de::Unexpected::Float(n), &"uint8"))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
                 Ok(Uint8OrString::from_text(s))
@@ -297,7 +299,8 @@ impl<'de> Deserialize<'de> for AsNumber {
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<AsNumber, E> {
-                Err(E::custom(format!("AS number {n} is not an integer")))
+                // Go reads the number as a uint32 and words its error so.
+                Err(E::invalid_type(de::Unexpected::Float(n), &"uint32"))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<AsNumber, E> {
                 AsNumber::parse(s).map_err(E::custom)

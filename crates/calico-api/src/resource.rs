@@ -12,6 +12,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::meta::{ObjectMeta, API_VERSION};
+use crate::unknown::Unknown;
 use crate::validation::{ValidationError, Validator};
 
 /// Whether a kind lives in a namespace.
@@ -134,6 +135,9 @@ pub struct Resource<K: Kind> {
     pub metadata: ObjectMeta,
     pub spec: K,
     pub status: K::Status,
+    /// Members of the stored document that our types do not know (a newer Calico's fields):
+    /// never printed, written back by the datastore codecs so an update keeps them.
+    pub unknown: Unknown,
 }
 
 impl<K: Kind> Resource<K> {
@@ -143,6 +147,7 @@ impl<K: Kind> Resource<K> {
             metadata: ObjectMeta::named(name),
             spec,
             status: K::Status::default(),
+            unknown: Unknown::default(),
         }
     }
 
@@ -152,6 +157,7 @@ impl<K: Kind> Resource<K> {
             metadata: ObjectMeta::namespaced(namespace, name),
             spec,
             status: K::Status::default(),
+            unknown: Unknown::default(),
         }
     }
 
@@ -211,7 +217,13 @@ const FIELDS_WITHOUT_STATUS: &[&str] = &["kind", "apiVersion", "metadata", "spec
 
 impl<'de, K: Kind> Deserialize<'de> for Resource<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ResourceVisitor(PhantomData))
+        let fields = if K::Status::PRESENT {
+            FIELDS_WITH_STATUS
+        } else {
+            FIELDS_WITHOUT_STATUS
+        };
+        // As a struct, so that a Go-style deserializer matches `Kind:`, `Spec:` ... as Go does.
+        deserializer.deserialize_struct(K::KIND, fields, ResourceVisitor(PhantomData))
     }
 }
 

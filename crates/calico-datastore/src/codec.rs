@@ -1,6 +1,7 @@
 //! Resources ⇄ stored bytes in Calico's etcd layout (shared by the etcd and embedded drivers).
 
-use calico_api::{decode::strip_null_members, AnyResource};
+use calico_api::decode::DecodeOptions;
+use calico_api::AnyResource;
 use serde_json::Value;
 
 use crate::error::{DatastoreError, Result};
@@ -42,7 +43,14 @@ pub fn encode(resource: &AnyResource) -> Result<Vec<u8>> {
             String::from_utf8_lossy(&name).into_owned(),
         );
     }
-    calico_api::json::to_vec(&stored).map_err(|e| DatastoreError::Store(e.to_string()))
+    let known =
+        calico_api::json::to_vec(&stored).map_err(|e| DatastoreError::Store(e.to_string()))?;
+    // What a newer Calico stored and our types do not know goes back in, after the known
+    // members (whose bytes stay exactly Calico's).
+    resource
+        .unknown()
+        .merge_into(&known, |value| calico_api::json::to_vec(value).ok())
+        .ok_or_else(|| DatastoreError::Store("cannot write back unknown fields".into()))
 }
 
 /// Decodes stored bytes of a key of kind `kind`, setting the resource version.
@@ -53,11 +61,12 @@ pub fn decode(kind: KindRef, path: &str, bytes: &[u8], revision: i64) -> Result<
         cause,
     };
     let mut value: Value = serde_json::from_slice(bytes).map_err(|e| parse_error(e.to_string()))?;
-    strip_null_members(&mut value);
     if is_name_annotated(kind.kind()) {
         restore_policy_name(&mut value);
     }
-    let mut resource = (kind.0.decode)(value).map_err(|e| parse_error(e.to_string()))?;
+    // Go's `json.Unmarshal`: members our types do not know are kept aside, not an error.
+    let mut resource =
+        (kind.0.decode)(&value, DecodeOptions::STORED).map_err(|e| parse_error(e.to_string()))?;
     let meta = resource.metadata_mut();
     meta.resource_version = revision.to_string();
     meta.self_link.clear();

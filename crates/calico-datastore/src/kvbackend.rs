@@ -175,7 +175,11 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
         // both forms of every item at once.
         for kv in range.kvs {
             if let Some(key) = options.key_from_path(&kv.key) {
-                items.push(decode_kv(&key, &kv)?);
+                // A value we cannot read (corrupt, or not of the kind) is left out, as Calico's
+                // client leaves it out: one bad entry must not hide the others.
+                if let Ok(resource) = decode_kv(&key, &kv) {
+                    items.push(resource);
+                }
             }
         }
         items.extend(codec::builtins_for(options));
@@ -221,7 +225,10 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             let last = page.kvs.last().map(|kv| kv.key.clone());
             for kv in page.kvs {
                 if let Some(key) = state.options.key_from_path(&kv.key) {
-                    items.push(decode_kv(&key, &kv)?);
+                    // As in `list`: an unreadable value is left out.
+                    if let Ok(resource) = decode_kv(&key, &kv) {
+                        items.push(resource);
+                    }
                 }
             }
             match last {

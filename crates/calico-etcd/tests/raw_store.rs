@@ -183,3 +183,9 @@ async fn batches_refused_by_etcd_fall_back_to_one_transaction_each() {
     let revisions = concurrent_mixed_operations(&store).await;
     assert_eq!(revisions, 190);
 }
+
+#[tokio::test]
+async fn newer_and_unreadable_values() {
+    let server = EtcdServer::start();
+    raw::newer_and_unreadable_values(store_with_page(&server, 500).await).await;
+}

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use calico_api::decode::DecodeOptions;
 use calico_api::{AnyResource, ObjectMeta, ValidationError};
 use calico_datastore::{
     DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, ResourcePages, Result,
@@ -133,6 +134,8 @@ pub fn to_custom_resource(resource: &AnyResource, mode: Mode) -> Result<Value> {
     let kind = KindRef(resource.info());
     let (backing_kind, _) = backing_names(kind, mode);
     let mut value = to_json(resource)?;
+    // Members a newer Calico stored that our types do not know go back in.
+    resource.unknown().merge_into_value(&mut value);
     let Some(object) = value.as_object_mut() else {
         return Err(DatastoreError::Store(
             "resource is not a JSON object".into(),
@@ -204,9 +207,11 @@ pub fn to_custom_resource(resource: &AnyResource, mode: Mode) -> Result<Value> {
 
 /// Decodes the `metadata` of a custom resource.
 fn decode_meta(kind: KindRef, cr: &Value) -> Result<ObjectMeta> {
-    let mut raw = cr.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    calico_api::decode::strip_null_members(&mut raw);
-    serde_json::from_value(raw).map_err(|e| parse_error(kind, cr, e))
+    let raw = cr.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    // As Go reads it: metadata fields newer than ours are no error.
+    calico_api::decode::go::from_value::<ObjectMeta>(&raw, DecodeOptions::STORED)
+        .map(|(meta, _)| meta)
+        .map_err(|e| parse_error(kind, cr, e))
 }
 
 /// The v3 resource a custom resource of `kind` stores in `mode`.
@@ -288,7 +293,8 @@ pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyR
             }
         }
     }
-    let mut resource = (kind.0.decode)(doc).map_err(|e| parse_error(kind, &cr, e))?;
+    let mut resource =
+        (kind.0.decode)(&doc, DecodeOptions::STORED).map_err(|e| parse_error(kind, &cr, e))?;
     if kind.kind() == "Tier" {
         // tiers.go fills order and defaultAction on every read.
         resource.apply_defaults();
@@ -454,7 +460,11 @@ impl CrdStore {
         let revision = page.metadata.resource_version.clone();
         let mut items = Vec::with_capacity(page.items.len());
         for object in page.items {
-            let resource = self.decode_object(object)?;
+            // A custom resource we cannot read is left out, as Calico's client leaves it out:
+            // one bad object must not hide the others.
+            let Ok(resource) = self.decode_object(object) else {
+                continue;
+            };
             if options.matches(&ResourceKey::of(&resource)) {
                 items.push(resource);
             }

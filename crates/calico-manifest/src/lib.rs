@@ -1,16 +1,23 @@
-//! Reads manifests the way calicoctl does: a text is split into documents on `---` lines, each
-//! document is YAML or JSON holding one resource, a sequence of resources, or a `<Kind>List`,
-//! and every resource is decoded strictly into a typed [`AnyResource`].
+//! Reads manifests the way calicoctl does: a text is split into documents at `\n---` lines,
+//! each document is YAML or JSON holding one resource, a sequence of resources, or a
+//! `<Kind>List`, and every resource is decoded into a typed [`AnyResource`] with the semantics
+//! of Calico's reader (`sigs.k8s.io/yaml` over go-yaml v2, then Go's `encoding/json` with
+//! unknown fields refused): YAML 1.1 scalars, case-insensitive field names, Go's error texts.
 //!
-//! No IO here: callers hand in the text and a name for it (a path, or `-` for stdin) so that
-//! every error can say which file and which document it is about.
+//! No IO here: callers hand in the text and a name for it (a path, or `-` for stdin); each
+//! error knows which file and document it is about ([`ManifestError::origin`]) and displays as
+//! Calico words it.
 
+pub mod goyaml;
 pub mod yaml;
 
 use std::fmt;
 
-use calico_api::{decode_value, AnyResource, DecodeError, API_VERSION};
+use calico_api::decode::{decode_value_with, DecodeOptions};
+use calico_api::{AnyResource, DecodeError, KindInfo, API_VERSION};
 use serde_json::Value;
+
+use crate::goyaml::{yaml_to_json, YamlError};
 
 /// calicoctl refuses documents larger than this.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -41,20 +48,27 @@ pub struct Entry {
     pub resource: AnyResource,
 }
 
-/// What went wrong in a manifest.
+/// What went wrong in a manifest. Each displays as the text calicoctl prints after
+/// `failed to execute command: ` (see [`ManifestError::command_message`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
-    /// The document is not valid YAML/JSON.
-    #[error("{origin}: {message}")]
+    /// The document is not valid YAML/JSON, or not representable as JSON.
+    #[error("error converting YAML to JSON: {message}")]
     Syntax { origin: Origin, message: String },
     /// The document is larger than calicoctl accepts.
-    #[error("{origin}: document is larger than {MAX_DOCUMENT_BYTES} bytes")]
+    #[error("bufio.Scanner: token too long")]
     TooLarge { origin: Origin },
-    /// The document does not hold resources.
-    #[error("{origin}: {message}")]
+    /// The document does not hold resources (the message is Calico's).
+    #[error("{message}")]
     Shape { origin: Origin, message: String },
-    /// A resource failed strict decoding.
-    #[error("{origin}: {}", render_decode(.error))]
+    /// A key is given twice in one mapping (go-yaml's strict reading, each line as it says).
+    #[error("error converting YAML to JSON: yaml: unmarshal errors:\n  {}", .problems.join("\n  "))]
+    DuplicateKeys {
+        origin: Origin,
+        problems: Vec<String>,
+    },
+    /// A resource failed decoding.
+    #[error("{}", render_decode(.error))]
     Decode { origin: Origin, error: DecodeError },
 }
 
@@ -65,74 +79,70 @@ impl ManifestError {
             ManifestError::Syntax { origin, .. }
             | ManifestError::TooLarge { origin }
             | ManifestError::Shape { origin, .. }
+            | ManifestError::DuplicateKeys { origin, .. }
             | ManifestError::Decode { origin, .. } => origin,
         }
     }
+
+    /// The whole line calicoctl prints: `failed to execute command: <error>`, except that a
+    /// message naming an unknown field becomes Calico's friendlier sentence on its own.
+    pub fn command_message(&self) -> String {
+        match self {
+            ManifestError::Decode {
+                error: DecodeError::UnknownField { field, .. },
+                ..
+            } => {
+                format!("field in document is not recognized or is in the wrong location: {field}")
+            }
+            other => format!("failed to execute command: {other}"),
+        }
+    }
 }
 
-/// calicoctl replaces any message mentioning an unknown field by this sentence; scripts match on
-/// it, so we keep it and add the field's full path after it.
+/// The prefix `sigs.k8s.io/yaml` puts before a JSON decoding error.
+const JSON_ERROR_PREFIX: &str = "error unmarshaling JSON: while decoding JSON: ";
+
 fn render_decode(error: &DecodeError) -> String {
     match error {
-        DecodeError::Field { path, message } => match unknown_field_name(message) {
-            Some(field) => format!(
-                "field in document is not recognized or is in the wrong location: {field} (at {path})"
-            ),
-            None => error.to_string(),
-        },
-        DecodeError::UnknownKind(kind) => {
-            format!("unknown resource type ({kind}) and/or version ({API_VERSION})")
+        DecodeError::Go { message, .. } => format!("{JSON_ERROR_PREFIX}{message}"),
+        DecodeError::Field { path, message } if !path.is_empty() => {
+            format!("{JSON_ERROR_PREFIX}{message} (field {path})")
         }
-        other => other.to_string(),
+        other => format!("{JSON_ERROR_PREFIX}{other}"),
     }
 }
 
-fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
+/// Calico's text for a document whose `kind`/`apiVersion` name nothing it manages.
+fn unknown_type(kind: &str, version: &str) -> String {
+    format!("unknown resource type ({kind}) and/or version ({version})")
 }
 
-/// Splits a text into documents at lines starting with `---` (the rest of such a line is
-/// ignored, as calicoctl does). Returns each document's text and 1-based number; documents
-/// that are empty or hold only comments are dropped.
+/// Splits a text into documents as calicoctl's reader does: at each `\n---`, the rest of that
+/// line dropped. Returns each document's text and 1-based number. Every document counts, an
+/// empty one too (calicoctl fails on it), but an empty text has none.
 pub fn split_documents(text: &str) -> Vec<(usize, String)> {
+    const SEPARATOR: &str = "\n---";
     let mut documents = Vec::new();
-    let mut current = String::new();
+    let mut rest = text;
     let mut number = 1;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("---") {
-            push_document(&mut documents, number, std::mem::take(&mut current));
-            number += 1;
-        } else {
-            current.push_str(line);
+    while !rest.is_empty() {
+        match rest.find(SEPARATOR) {
+            Some(at) => {
+                documents.push((number, rest[..at].to_string()));
+                let after = &rest[at + SEPARATOR.len()..];
+                rest = match after.find('\n') {
+                    Some(newline) => &after[newline + 1..],
+                    None => "",
+                };
+            }
+            None => {
+                documents.push((number, rest.to_string()));
+                rest = "";
+            }
         }
+        number += 1;
     }
-    push_document(&mut documents, number, current);
     documents
-}
-
-fn push_document(documents: &mut Vec<(usize, String)>, number: usize, text: String) {
-    let has_content = text.lines().any(|line| {
-        let trimmed = line.trim();
-        !trimmed.is_empty() && !trimmed.starts_with('#')
-    });
-    if has_content {
-        documents.push((number, text));
-    }
-}
-
-/// Parses one document's text (YAML or JSON) into a JSON value.
-pub fn parse_document(text: &str) -> Result<Value, String> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(value) = serde_json::from_str::<Value>(text) {
-            return Ok(value);
-        }
-    }
-    // YAML 1.2 booleans: a name such as `y` or `no` must stay a string. (Go's YAML 1.1 reader
-    // would make it a boolean and then turn it back into text for string fields.)
-    let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| e.to_string())
 }
 
 /// Reads every resource in `text`. Stops at the first bad document, as calicoctl treats any
@@ -187,111 +197,265 @@ fn read_documents(
 ) -> Result<Vec<Entry>, ManifestError> {
     let mut entries = Vec::new();
     for (number, document) in documents {
-        let number = *number;
         let origin = Origin {
             source: source.to_string(),
-            document: number,
+            document: *number,
             item: None,
         };
         if document.len() > MAX_DOCUMENT_BYTES {
             return Err(ManifestError::TooLarge { origin });
         }
-        let value = parse_document(document).map_err(|message| ManifestError::Syntax {
-            origin: origin.clone(),
-            message,
-        })?;
-        collect_resources(value, origin, &mut entries)?;
+        read_document(document, origin, &mut entries)?;
     }
     Ok(entries)
 }
 
-fn collect_resources(
-    value: Value,
-    origin: Origin,
-    entries: &mut Vec<Entry>,
-) -> Result<(), ManifestError> {
+/// What Go calls a JSON value in a type error.
+fn json_kind(value: &Value) -> &'static str {
     match value {
-        Value::Null => Ok(()),
-        Value::Array(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                let origin = Origin {
-                    item: Some(i),
-                    ..origin.clone()
-                };
-                decode_one(item, origin, entries)?;
-            }
-            Ok(())
-        }
-        Value::Object(mut map) => {
-            let list_kind = match map.get("kind") {
-                Some(Value::String(kind)) if kind.ends_with("List") => Some(kind.clone()),
-                _ => None,
-            };
-            let Some(list_kind) = list_kind else {
-                return decode_one(Value::Object(map), origin, entries);
-            };
-            let items = match map.remove("items") {
-                Some(Value::Array(items)) => items,
-                Some(Value::Null) | None => Vec::new(),
-                Some(_) => {
-                    return Err(ManifestError::Shape {
-                        origin,
-                        message: format!("{list_kind}: items must be a list"),
-                    })
-                }
-            };
-            let item_kind = &list_kind[..list_kind.len() - "List".len()];
-            for (i, mut item) in items.into_iter().enumerate() {
-                // Items of a typed list may leave out their kind and apiVersion.
-                if let Value::Object(fields) = &mut item {
-                    fields
-                        .entry("kind")
-                        .or_insert_with(|| Value::String(item_kind.to_string()));
-                    fields
-                        .entry("apiVersion")
-                        .or_insert_with(|| Value::String(API_VERSION.to_string()));
-                }
-                let origin = Origin {
-                    item: Some(i),
-                    ..origin.clone()
-                };
-                decode_one(item, origin, entries)?;
-            }
-            Ok(())
-        }
-        other => Err(ManifestError::Shape {
-            origin,
-            message: format!(
-                "expected a resource, a list of resources or a List kind, found {other}"
-            ),
-        }),
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
-fn decode_one(value: Value, origin: Origin, entries: &mut Vec<Entry>) -> Result<(), ManifestError> {
-    if let Value::Object(map) = &value {
-        match map.get("apiVersion") {
-            Some(Value::String(version)) if version == API_VERSION => {}
-            Some(Value::String(version)) => {
-                let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-                return Err(ManifestError::Shape {
-                    origin,
-                    message: format!("unknown resource type ({kind}) and/or version ({version})"),
-                });
-            }
-            _ => {
-                return Err(ManifestError::Shape {
-                    origin,
-                    message: "the document has no 'apiVersion' field".to_string(),
-                })
+/// `kind` and `apiVersion` as calicoctl's first, untyped reading sees them: `None` when the
+/// object has no usable `kind` (a non-empty string).
+fn type_meta(map: &serde_json::Map<String, Value>) -> Option<(&str, &str)> {
+    let kind = match map.get("kind") {
+        Some(Value::String(kind)) if !kind.is_empty() => kind.as_str(),
+        _ => return None,
+    };
+    let version = match map.get("apiVersion") {
+        Some(Value::String(version)) => version.as_str(),
+        None | Some(Value::Null) => "",
+        Some(_) => return None,
+    };
+    Some((kind, version))
+}
+
+/// The kind a `kind`/`apiVersion` pair names, if calicoctl knows it: a kind or `<Kind>List`.
+fn lookup(kind: &str, version: &str) -> Option<(&'static KindInfo, bool)> {
+    if version != API_VERSION {
+        return None;
+    }
+    if let Some(info) = KindInfo::lookup(kind) {
+        return Some((info, false));
+    }
+    let base = kind.strip_suffix("List")?;
+    KindInfo::lookup(base).map(|info| (info, true))
+}
+
+fn shape(origin: &Origin, message: String) -> ManifestError {
+    ManifestError::Shape {
+        origin: origin.clone(),
+        message,
+    }
+}
+
+fn read_document(
+    text: &str,
+    origin: Origin,
+    entries: &mut Vec<Entry>,
+) -> Result<(), ManifestError> {
+    let converted = yaml_to_json(text).map_err(|err| ManifestError::Syntax {
+        origin: origin.clone(),
+        message: match err {
+            YamlError::Syntax(message) | YamlError::Convert(message) => message,
+        },
+    })?;
+    let strict_check = |origin: &Origin| {
+        if converted.strict_errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ManifestError::DuplicateKeys {
+                origin: origin.clone(),
+                problems: converted.strict_errors.clone(),
+            })
+        }
+    };
+    match &converted.value {
+        // An empty document reads as a resource of no type.
+        Value::Null => Err(shape(&origin, unknown_type("", ""))),
+        Value::Object(map) => {
+            let Some((kind, version)) = type_meta(map) else {
+                return Err(shape(
+                    &origin,
+                    format!(
+                        "{JSON_ERROR_PREFIX}json: cannot unmarshal object into Go value of type []unstructured.Unstructured"
+                    ),
+                ));
+            };
+            let (info, is_list) =
+                lookup(kind, version).ok_or_else(|| shape(&origin, unknown_type(kind, version)))?;
+            strict_check(&origin)?;
+            if is_list {
+                decode_list(&converted.value, info, origin, entries)
+            } else {
+                let resource = decode_value_with(&converted.value, DecodeOptions::MANIFEST)
+                    .map_err(|error| ManifestError::Decode {
+                        origin: origin.clone(),
+                        error,
+                    })?;
+                entries.push(Entry { origin, resource });
+                Ok(())
             }
         }
+        Value::Array(items) => {
+            // calicoctl first reads every item's type, then decodes them all.
+            let mut infos = Vec::with_capacity(items.len());
+            for item in items {
+                let map = match item {
+                    Value::Object(map) => map,
+                    Value::Null => {
+                        infos.push(None);
+                        continue;
+                    }
+                    other => {
+                        return Err(shape(
+                            &origin,
+                            format!(
+                                "{JSON_ERROR_PREFIX}json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                                json_kind(other)
+                            ),
+                        ))
+                    }
+                };
+                let Some((kind, version)) = type_meta(map) else {
+                    let text = calico_api::json::to_vec(item)
+                        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                        .unwrap_or_default();
+                    return Err(shape(
+                        &origin,
+                        format!("{JSON_ERROR_PREFIX}Object 'Kind' is missing in '{text}'"),
+                    ));
+                };
+                infos.push(Some(
+                    lookup(kind, version)
+                        .ok_or_else(|| shape(&origin, unknown_type(kind, version)))?,
+                ));
+            }
+            strict_check(&origin)?;
+            for (i, (item, info)) in items.iter().zip(infos).enumerate() {
+                let origin = Origin {
+                    item: Some(i),
+                    ..origin.clone()
+                };
+                let Some((info, is_list)) = info else {
+                    continue;
+                };
+                if is_list {
+                    // Calico's calicoctl crashes on this; we refuse it plainly.
+                    return Err(shape(
+                        &origin,
+                        format!(
+                            "a {}List cannot be an item of a sequence of resources; give its items instead",
+                            info.kind
+                        ),
+                    ));
+                }
+                let resource = (info.decode)(item, DecodeOptions::MANIFEST_SEQUENCE_ITEM)
+                    .map_err(|error| ManifestError::Decode {
+                        origin: origin.clone(),
+                        error,
+                    })?;
+                entries.push(Entry { origin, resource });
+            }
+            Ok(())
+        }
+        other => Err(shape(
+            &origin,
+            format!(
+                "{JSON_ERROR_PREFIX}json: cannot unmarshal {} into Go value of type []unstructured.Unstructured",
+                json_kind(other)
+            ),
+        )),
     }
-    let resource = decode_value(value).map_err(|error| ManifestError::Decode {
+}
+
+/// Members of a `<Kind>List` besides its items.
+const LIST_FIELDS: &[&str] = &["kind", "apiVersion", "metadata", "items"];
+
+/// Decodes a `<Kind>List` as Go decodes it into the list type: its members matched like struct
+/// fields, each item decoded as a resource of the kind (which an item may leave out).
+fn decode_list(
+    value: &Value,
+    info: &'static KindInfo,
+    origin: Origin,
+    entries: &mut Vec<Entry>,
+) -> Result<(), ManifestError> {
+    let Value::Object(map) = value else {
+        return Ok(());
+    };
+    let list_name = format!("{}List", info.kind);
+    let decode_error = |origin: &Origin, error: DecodeError| ManifestError::Decode {
         origin: origin.clone(),
         error,
-    })?;
-    entries.push(Entry { origin, resource });
+    };
+    let mut items = None;
+    // Go's field matching on the list type, keys in document (sorted) order.
+    for (key, member) in map {
+        let field = LIST_FIELDS
+            .iter()
+            .find(|f| **f == key.as_str())
+            .or_else(|| LIST_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(key)));
+        match field {
+            None => {
+                return Err(decode_error(
+                    &origin,
+                    DecodeError::UnknownField {
+                        path: key.clone(),
+                        field: key.clone(),
+                    },
+                ))
+            }
+            Some(&"items") => match member {
+                Value::Array(list) => items = Some(list),
+                Value::Null => items = None,
+                other => {
+                    return Err(decode_error(
+                        &origin,
+                        DecodeError::Go {
+                            path: "items".into(),
+                            message: format!(
+                                "json: cannot unmarshal {} into Go struct field {list_name}.items of type []v3.{}",
+                                json_kind(other),
+                                info.kind
+                            ),
+                        },
+                    ))
+                }
+            },
+            Some(_) => {}
+        }
+    }
+    let options = DecodeOptions {
+        list_item: true,
+        ..DecodeOptions::MANIFEST
+    };
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let origin = Origin {
+            item: Some(i),
+            ..origin.clone()
+        };
+        let resource = match item {
+            Value::Object(fields) => {
+                // An item may leave out its kind and apiVersion; it is of the list's kind.
+                let mut fields = fields.clone();
+                fields.insert("kind".into(), Value::String(info.kind.to_string()));
+                fields
+                    .entry("apiVersion")
+                    .or_insert_with(|| Value::String(API_VERSION.to_string()));
+                (info.decode)(&Value::Object(fields), options)
+            }
+            other => (info.decode)(other, options),
+        }
+        .map_err(|error| decode_error(&origin, error))?;
+        entries.push(Entry { origin, resource });
+    }
     Ok(())
 }
 

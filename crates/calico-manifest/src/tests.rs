@@ -9,18 +9,23 @@ metadata:
 spec:
   nets: [10.0.0.0/8]
 --- trailing words are ignored
-# only a comment
----
 apiVersion: projectcalico.org/v3
 kind: NetworkSet
 metadata: {name: b, namespace: prod}
 ";
 
 #[test]
-fn splits_on_separator_lines() {
-    let docs = split_documents(TWO_SETS);
-    let numbers: Vec<_> = docs.iter().map(|(n, _)| *n).collect();
-    assert_eq!(numbers, [1, 3]);
+fn splits_as_calicoctl_does() {
+    let numbers: Vec<_> = split_documents(TWO_SETS).iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, [1, 2]);
+    // Every document counts, an empty one too; a leading `---` starts the first one.
+    let docs: Vec<_> = split_documents("---\na\n---\n\n---\n# c\n")
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(docs, ["---\na", "", "# c\n"]);
+    assert!(split_documents("").is_empty());
+    assert_eq!(split_documents("a\n---").len(), 1);
 }
 
 #[test]
@@ -28,8 +33,21 @@ fn reads_yaml_documents() {
     let entries = read_manifest("sets.yaml", TWO_SETS).unwrap();
     let kinds: Vec<_> = entries.iter().map(|e| e.resource.kind()).collect();
     assert_eq!(kinds, ["GlobalNetworkSet", "NetworkSet"]);
-    assert_eq!(entries[1].origin.document, 3);
+    assert_eq!(entries[1].origin.document, 2);
     assert_eq!(entries[1].resource.metadata().namespace, "prod");
+}
+
+#[test]
+fn an_empty_document_is_a_resource_of_no_type() {
+    let trailing = format!("{TWO_SETS}---\n\n");
+    for text in [trailing.as_str(), "# only a comment\n", "\n"] {
+        let err = read_manifest("e.yaml", text).unwrap_err();
+        assert_eq!(
+            err.command_message(),
+            "failed to execute command: unknown resource type () and/or version ()",
+            "{text:?}"
+        );
+    }
 }
 
 #[test]
@@ -39,35 +57,68 @@ fn reads_json_lists_and_sequences() {
     let entries = read_manifest("l.json", list).unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[1].origin.item, Some(1));
-
-    let seq = "- {apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: x}}\n\
-               - {apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: y}}\n";
-    assert_eq!(read_manifest("s.yaml", seq).unwrap().len(), 2);
-}
-
-#[test]
-fn unknown_field_uses_calicoctl_wording_and_names_path() {
-    let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: a}\nspec:\n  netz: []\n";
-    let err = read_manifest("bad.yaml", doc).unwrap_err();
+    // In a list, YAML's `y` fills a string field as "true".
+    let list = "kind: GlobalNetworkSetList\napiVersion: projectcalico.org/v3\nitems:\n- metadata: {name: y}\n";
     assert_eq!(
-        err.to_string(),
-        "bad.yaml: document 1: field in document is not recognized or is in the wrong location: netz (at spec.netz)"
+        read_manifest("l.yaml", list).unwrap()[0]
+            .resource
+            .metadata()
+            .name,
+        "true"
+    );
+
+    let seq = "- {apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: x1}}\n\
+               - {apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: y1}}\n";
+    assert_eq!(read_manifest("s.yaml", seq).unwrap().len(), 2);
+    // In a plain sequence no scalar is turned into a string, as in calicoctl.
+    let seq = "- {apiVersion: projectcalico.org/v3, kind: GlobalNetworkSet, metadata: {name: y}}\n";
+    assert_eq!(
+        read_manifest("s.yaml", seq).unwrap_err().command_message(),
+        "failed to execute command: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.name of type string"
     );
 }
 
 #[test]
-fn yaml_11_boolean_words_stay_strings() {
-    let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: y, labels: {on: off}}\n";
-    let entries = read_manifest("b.yaml", doc).unwrap();
-    assert_eq!(entries[0].resource.metadata().name, "y");
+fn unknown_field_uses_calicoctl_wording() {
+    let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: a}\nspec:\n  netz: []\n";
+    let err = read_manifest("bad.yaml", doc).unwrap_err();
     assert_eq!(
-        entries[0]
-            .resource
-            .metadata()
-            .labels
-            .get("on")
-            .map(String::as_str),
-        Some("off")
+        err.command_message(),
+        "field in document is not recognized or is in the wrong location: netz"
+    );
+    assert!(
+        matches!(err, ManifestError::Decode { error: DecodeError::UnknownField { ref path, .. }, .. } if path == "spec.netz")
+    );
+}
+
+#[test]
+fn yaml_11_scalars_fill_string_fields_as_text() {
+    let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: y, labels: {on: off, 1.5: 0x10}}\n";
+    let entries = read_manifest("b.yaml", doc).unwrap();
+    let meta = entries[0].resource.metadata();
+    assert_eq!(meta.name, "true");
+    assert_eq!(meta.labels.get("true").map(String::as_str), Some("false"));
+    assert_eq!(meta.labels.get("1.5").map(String::as_str), Some("16"));
+}
+
+#[test]
+fn case_insensitive_fields_and_integral_floats() {
+    let doc = "apiVersion: projectcalico.org/v3\nkind: IPPool\nMetadata:\n  Name: p\nSpec:\n  CIDR: 10.0.0.0/16\n  natOutgoing: yes\n  blockSize: 26.0\n";
+    let entries = read_manifest("p.yaml", doc).unwrap();
+    let calico_api::AnyResource::IPPool(pool) = &entries[0].resource else {
+        panic!("not a pool");
+    };
+    assert_eq!(pool.spec.cidr, "10.0.0.0/16");
+    assert!(pool.spec.nat_outgoing);
+    assert_eq!(pool.spec.block_size, 26);
+}
+
+#[test]
+fn duplicate_keys_are_refused_as_go_yaml_words_it() {
+    let doc = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: dup\nspec:\n  order: 1\n  order: 2\n";
+    assert_eq!(
+        read_manifest("d.yaml", doc).unwrap_err().command_message(),
+        "failed to execute command: error converting YAML to JSON: yaml: unmarshal errors:\n  line 7: key \"order\" already set in map"
     );
 }
 
@@ -77,13 +128,19 @@ fn unknown_kind_and_version() {
     let err = read_manifest("k.yaml", doc).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "k.yaml: document 1: unknown resource type (Gadget) and/or version (projectcalico.org/v3)"
+        "unknown resource type (Gadget) and/or version (projectcalico.org/v3)"
     );
-    let doc = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n";
+    let doc = "apiVersion: v1\nkind: List\nitems: []\n";
     let err = read_manifest("k.yaml", doc).unwrap_err();
-    assert!(err
-        .to_string()
-        .contains("unknown resource type (Pod) and/or version (v1)"));
+    assert_eq!(
+        err.to_string(),
+        "unknown resource type (List) and/or version (v1)"
+    );
+    let doc = "apiVersion: projectcalico.org/v3\nmetadata: {name: a}\n";
+    assert_eq!(
+        read_manifest("k.yaml", doc).unwrap_err().to_string(),
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []unstructured.Unstructured"
+    );
 }
 
 #[test]
@@ -103,6 +160,17 @@ proptest! {
     #[test]
     fn never_panics_on_yamlish_text(text in "[a-z:{}\\[\\], \\n\\-#'\"0-9]{0,200}") {
         let _ = read_manifest("fuzz", &text);
+    }
+
+    #[test]
+    fn never_panics_on_resource_like_text(
+        key in "[a-zA-Z]{1,10}",
+        value in "[a-z0-9.:/ \\-\\[\\]{}]{0,20}",
+    ) {
+        let text = format!("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: p\nspec:\n  {key}: {value}\n");
+        let _ = read_manifest("fuzz", &text);
+        let seq = format!("- apiVersion: projectcalico.org/v3\n  kind: GlobalNetworkPolicy\n  spec:\n    {key}: {value}\n");
+        let _ = read_manifest("fuzz", &seq);
     }
 }
 

@@ -20,6 +20,18 @@ pub enum InputError {
     EmptyDirectory(String),
 }
 
+impl InputError {
+    /// The line calicoctl prints for this error: a bad file is `failed to execute command: ...`
+    /// (an unknown field in Calico's own sentence), an empty one is said plainly.
+    pub fn command_message(&self) -> String {
+        match self {
+            InputError::Manifest(err) => err.command_message(),
+            InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => self.to_string(),
+            InputError::Open { .. } => format!("failed to execute command: {self}"),
+        }
+    }
+}
+
 /// Go's text for an OS error (`no such file or directory`), where Rust adds a capital letter
 /// and `(os error 2)`.
 pub fn go_io_reason(err: &std::io::Error) -> String {

@@ -87,8 +87,8 @@ mod tests {
     #[test]
     fn unknown_field_names_its_path() {
         let mut doc: serde_json::Value = serde_json::from_str(FULL).unwrap();
-        doc["spec"]["clusterGuid"] = json!("x");
-        assert_unknown_field(doc, "spec.clusterGuid");
+        doc["spec"]["clusterGuids"] = json!("x");
+        assert_unknown_field(doc, "spec.clusterGuids");
     }
 
     #[test]

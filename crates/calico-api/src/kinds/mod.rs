@@ -6,7 +6,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::decode::DecodeError;
+use crate::decode::{DecodeError, DecodeOptions};
 use crate::meta::ObjectMeta;
 use crate::resource::{Kind, Resource, Scope};
 use crate::validation::ValidationError;
@@ -55,7 +55,7 @@ pub struct KindInfo {
     pub plural: &'static str,
     pub scope: Scope,
     /// Decodes a document of this kind.
-    pub decode: fn(serde_json::Value) -> Result<AnyResource, DecodeError>,
+    pub decode: fn(&serde_json::Value, DecodeOptions) -> Result<AnyResource, DecodeError>,
 }
 
 impl KindInfo {
@@ -95,8 +95,8 @@ macro_rules! kind_registry {
                 kind: <$spec as Kind>::KIND,
                 plural: <$spec as Kind>::PLURAL,
                 scope: <$spec as Kind>::SCOPE,
-                decode: |value| {
-                    crate::decode::decode_resource::<$spec>(value)
+                decode: |value, options| {
+                    crate::decode::decode_resource_with::<$spec>(value, options)
                         .map(|resource| AnyResource::$kind(Box::new(resource)))
                 },
             },)*
@@ -124,6 +124,20 @@ macro_rules! kind_registry {
             pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
                 match self {
                     $(AnyResource::$kind(r) => &mut r.metadata,)*
+                }
+            }
+
+            /// Members a newer Calico stored that our types do not know (kept for writing back).
+            pub fn unknown(&self) -> &crate::unknown::Unknown {
+                match self {
+                    $(AnyResource::$kind(r) => &r.unknown,)*
+                }
+            }
+
+            /// Replaces the kept unknown members (e.g. to carry them over to an edited copy).
+            pub fn set_unknown(&mut self, unknown: crate::unknown::Unknown) {
+                match self {
+                    $(AnyResource::$kind(r) => r.unknown = unknown,)*
                 }
             }
 

@@ -98,3 +98,9 @@ async fn passes_the_conformance_suite() {
         panic!("conformance failures:\n{failures}");
     }
 }
+
+#[tokio::test]
+async fn newer_and_unreadable_values() {
+    let (_dir, store) = store();
+    raw::newer_and_unreadable_values(store).await;
+}

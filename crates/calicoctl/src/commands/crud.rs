@@ -46,11 +46,7 @@ pub fn read_file_resources_reporting(
 /// How calicoctl reports a `-f` that cannot be used: an empty file or directory as it is, other
 /// problems after `failed to execute command: `.
 pub fn input_failure(e: crate::input::InputError) -> Failure {
-    use crate::input::InputError;
-    match e {
-        InputError::EmptyFile(_) | InputError::EmptyDirectory(_) => Failure::message(e.to_string()),
-        _ => Failure::message(format!("failed to execute command: {e}")),
-    }
+    Failure::message(e.command_message())
 }
 
 type Action = for<'a> fn(

@@ -52,7 +52,7 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
         .map_err(|e| hit(format!("performing strategic merge patch: {e}")))?;
     let document = smp::apply(document, patch)
         .map_err(|e| hit(format!("performing strategic merge patch: {e}")))?;
-    let patched = calico_api::decode_value(document).map_err(|e| decode_failure(&e))?;
+    let mut patched = calico_api::decode_value(document).map_err(|e| decode_failure(&e))?;
     if patched.kind() != kind.kind() {
         // Calico's calicoctl panics here; a clear error instead.
         return Err(hit(format!(
@@ -61,6 +61,8 @@ pub async fn run(args: &PatchArgs, connection: &Connection) -> Result<String, Fa
             patched.kind()
         )));
     }
+    // Fields a newer Calico stored that our types do not know are written back untouched.
+    patched.set_unknown(stored.unknown().clone());
     // The update is conditional on the patched object's resourceVersion, as calicoctl's is.
     connection
         .client
