@@ -348,14 +348,10 @@ fn read_document(
                     continue;
                 };
                 if is_list {
-                    // Calico's calicoctl crashes on this; we refuse it plainly.
-                    return Err(shape(
-                        &origin,
-                        format!(
-                            "a {}List cannot be an item of a sequence of resources; give its items instead",
-                            info.kind
-                        ),
-                    ));
+                    // A `<Kind>List` among the items stands for its own items, as in
+                    // Calico's calicoctl (a `get -o yaml` list can be fed back with others).
+                    decode_list(item, info, origin, entries)?;
+                    continue;
                 }
                 let resource = (info.decode)(item, DecodeOptions::MANIFEST_SEQUENCE_ITEM)
                     .map_err(|error| ManifestError::Decode {
