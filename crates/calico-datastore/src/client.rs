@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use calico_api::validation::client::{client_prechecks, ClientRefusal};
 use calico_api::{AnyResource, Time, ValidationError};
 
 use crate::backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchStream};
@@ -28,8 +29,13 @@ pub struct Client {
     known_tiers: Arc<Mutex<HashSet<String>>>,
 }
 
-fn precondition(field: &str, reason: &str) -> DatastoreError {
-    DatastoreError::Validation(ValidationError::single(field, None, reason))
+/// One of the client's checks, named as Calico's client names the field.
+fn precondition(field: &str, value: Option<&str>, reason: &str) -> DatastoreError {
+    DatastoreError::Validation(ValidationError::single(
+        field,
+        value.map(str::to_string),
+        reason,
+    ))
 }
 
 impl Client {
@@ -73,38 +79,47 @@ impl Client {
         let meta = resource.metadata();
         if resource.info().is_namespaced() && meta.namespace.is_empty() {
             return Err(precondition(
-                "metadata.namespace",
+                "Metadata.Namespace",
+                None,
                 "namespace is not specified on namespaced resource",
             ));
         }
         Ok(())
     }
 
-    /// Defaults, validation and the kind's own rules, shared by create and update.
-    async fn prepare(&self, resource: &mut AnyResource, creating: bool) -> Result<()> {
-        Self::check_namespace(resource)?;
+    /// The client's own checks and defaults, then validation, as Calico's client orders them
+    /// (shared by create and update).
+    fn check_and_validate(resource: &mut AnyResource) -> Result<()> {
+        client_prechecks(resource).map_err(|e| match e {
+            ClientRefusal::Validation(e) => DatastoreError::Validation(e),
+            ClientRefusal::Message(m) => DatastoreError::Store(m),
+        })?;
         resource.apply_defaults();
         resource.validate()?;
-        rules::before_write(self, resource, creating).await
+        Ok(())
     }
 
-    /// Creates a resource, as `clientv3` does: the name is required, the revision must be empty,
-    /// a uid and a creation time are stamped when missing.
+    /// Creates a resource, as `clientv3` does: defaults and validation first, then the name is
+    /// required, the revision must be empty, a uid and a creation time are stamped when missing.
     pub async fn create(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        Self::check_and_validate(&mut resource)?;
         let meta = resource.metadata();
         if meta.name.is_empty() {
             return Err(precondition(
-                "metadata.name",
+                "Metadata.Name",
+                Some(""),
                 "field must be set for a Create request",
             ));
         }
         if !meta.resource_version.is_empty() {
             return Err(precondition(
-                "metadata.resourceVersion",
+                "Metadata.ResourceVersion",
+                Some(&meta.resource_version),
                 "field must not be set for a Create request",
             ));
         }
-        self.prepare(&mut resource, true).await?;
+        Self::check_namespace(&resource)?;
+        rules::before_write(self, &mut resource, true).await?;
         let meta = resource.metadata_mut();
         if meta.creation_timestamp.is_none() {
             meta.creation_timestamp = Some(Time::now());
@@ -118,23 +133,32 @@ impl Client {
 
     /// Replaces a resource; revision, uid and creation time must be present.
     pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        Self::check_and_validate(&mut resource)?;
         let meta = resource.metadata();
-        for (missing, field) in [
-            (meta.resource_version.is_empty(), "metadata.resourceVersion"),
+        // The values as Go prints the empty ones (a zero time is printed in full).
+        for (missing, field, value) in [
+            (
+                meta.resource_version.is_empty(),
+                "Metadata.ResourceVersion",
+                "",
+            ),
             (
                 meta.creation_timestamp.is_none(),
-                "metadata.creationTimestamp",
+                "Metadata.CreationTimestamp",
+                "0001-01-01 00:00:00 +0000 UTC",
             ),
-            (meta.uid.is_empty(), "metadata.uid"),
+            (meta.uid.is_empty(), "Metadata.UID", ""),
         ] {
             if missing {
                 return Err(precondition(
                     field,
+                    Some(value),
                     "field must be set for an Update request",
                 ));
             }
         }
-        self.prepare(&mut resource, false).await?;
+        Self::check_namespace(&resource)?;
+        rules::before_write(self, &mut resource, false).await?;
         let updated = self.backend.update(resource).await?;
         Ok(rules::after_read(updated))
     }
