@@ -47,7 +47,7 @@ async fn create_stamps_identity_and_update_needs_it() {
     let err = f.client.create(with_revision).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error with field metadata.resourceVersion (field must not be set for a Create request)"
+        "error with field Metadata.ResourceVersion = '5' (field must not be set for a Create request)"
     );
 
     let mut bare = pool("p1", "10.0.0.0/16");
@@ -55,7 +55,8 @@ async fn create_stamps_identity_and_update_needs_it() {
     let err = f.client.update(bare).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error with field metadata.creationTimestamp (field must be set for an Update request)"
+        "error with field Metadata.CreationTimestamp = '0001-01-01 00:00:00 +0000 UTC' (field \
+         must be set for an Update request)"
     );
 }
 
@@ -84,7 +85,10 @@ async fn pools_get_defaults_and_refuse_overlap_and_cidr_changes() {
         p.spec.cidr = "10.9.0.0/16".into();
     }
     let err = f.client.update(moved).await.unwrap_err();
-    assert!(err.to_string().contains("CIDR cannot be changed"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "error with field IPPool.Spec.CIDR = '10.9.0.0/16' (IPPool CIDR cannot be modified)"
+    );
 }
 
 #[tokio::test]
