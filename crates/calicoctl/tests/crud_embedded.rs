@@ -275,7 +275,10 @@ fn an_invalid_resource_fails_alone() {
         .run(&["apply", "-f", &file])
         .code(1)
         .stdout("Partial success: applied the first 1 out of 2 resources:\n")
-        .stderr(predicate::str::contains("spec.nets[0] = '192.0.2.0/99'"));
+        .stderr(
+            "hit error: [error with field Nets[0] = '192.0.2.0/99' (Reason: failed to validate \
+             Field: Nets[0] because of Tag: cidr )]\n",
+        );
     store
         .run(&["get", "globalnetworksets"])
         .success()

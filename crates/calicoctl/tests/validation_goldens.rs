@@ -8,6 +8,8 @@
 //! errors in Go map order, which changes from run to run. The cases in `KNOWN_DIFFERENCES` differ
 //! on purpose or for reasons outside validation; each is listed in docs/compatibility.md.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use std::fs;
