@@ -120,10 +120,9 @@ pub trait Kind:
     /// read). Never fails: anything invalid is left for validation to report.
     fn apply_defaults(_resource: &mut Resource<Self>) {}
 
-    /// Checks the name. The default accepts a DNS-1123 subdomain of at most 253 characters.
-    fn validate_name(name: &str, v: &mut Validator) {
-        crate::validation::names::validate_subdomain_name(name, v);
-    }
+    /// The kind's own name rules, which Calico checks after the spec (every kind's name is first
+    /// checked as a DNS-1123 subdomain with the rest of the metadata). None by default.
+    fn validate_name(_meta: &crate::meta::ObjectMeta, _v: &mut Validator) {}
 
     /// Checks the spec and status (metadata is checked generically before this runs).
     fn validate(resource: &Resource<Self>, v: &mut Validator);
@@ -185,13 +184,14 @@ impl<K: Kind> Resource<K> {
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut v = Validator::new();
         self.validate_into(&mut v);
-        v.finish()
+        v.finish_for_kind(K::KIND)
     }
 
     /// Validation that appends to an existing validator (used when validating lists).
     pub fn validate_into(&self, v: &mut Validator) {
         crate::validation::metadata::validate_metadata::<K>(&self.metadata, v);
         K::validate(self, v);
+        K::validate_name(&self.metadata, v);
     }
 }
 

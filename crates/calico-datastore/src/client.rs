@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use calico_api::validation::client::{client_prechecks, ClientRefusal};
 use calico_api::{AnyResource, Time, ValidationError};
 
 use crate::backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchStream};
@@ -28,9 +29,13 @@ pub struct Client {
     known_tiers: Arc<Mutex<HashSet<String>>>,
 }
 
-/// A refused request, worded as Calico's client words it (`Metadata.Name`, …).
-fn precondition(field: &str, value: Option<String>, reason: &str) -> DatastoreError {
-    DatastoreError::Validation(ValidationError::single(field, value, reason))
+/// One of the client's checks, named as Calico's client names the field.
+fn precondition(field: &str, value: Option<&str>, reason: &str) -> DatastoreError {
+    DatastoreError::Validation(ValidationError::single(
+        field,
+        value.map(str::to_string),
+        reason,
+    ))
 }
 
 /// How Go prints the zero `metav1.Time` Calico reports for a missing creation time.
@@ -85,50 +90,57 @@ impl Client {
         Ok(())
     }
 
-    /// Defaults, validation and the kind's own rules, shared by create and update.
-    async fn prepare(&self, resource: &mut AnyResource, creating: bool) -> Result<()> {
-        Self::check_namespace(resource)?;
+    /// The client's own checks and defaults, then validation, as Calico's client orders them
+    /// (shared by create and update).
+    fn check_and_validate(resource: &mut AnyResource) -> Result<()> {
+        client_prechecks(resource).map_err(|e| match e {
+            ClientRefusal::Validation(e) => DatastoreError::Validation(e),
+            ClientRefusal::Message(m) => DatastoreError::Store(m),
+        })?;
         resource.apply_defaults();
         resource.validate()?;
-        rules::before_write(self, resource, creating).await
+        Ok(())
     }
 
-    /// Creates a resource, as `clientv3` does: the name is required, the revision must be empty,
-    /// a uid and a creation time are stamped when missing.
+    /// Creates a resource, as `clientv3` does: defaults and validation first, then the name is
+    /// required, the revision must be empty, a uid and a creation time are stamped when missing.
     pub async fn create(&self, mut resource: AnyResource) -> Result<AnyResource> {
         rules::check_default_allow(&resource, true)?;
+        Self::check_and_validate(&mut resource)?;
+        Self::check_create_metadata(&resource)?;
+        Self::check_namespace(&resource)?;
+        rules::before_write(self, &mut resource, true).await?;
+        self.create_prepared(resource).await
+    }
+
+    /// Creates a resource with the client's checks, defaults and validation but without the
+    /// kind's rules against other resources (Calico's `UnsafeCreate`, used by `calicoctl ipam
+    /// split` to create pools that overlap the pool being split).
+    pub async fn create_unchecked(&self, mut resource: AnyResource) -> Result<AnyResource> {
+        Self::check_and_validate(&mut resource)?;
+        Self::check_create_metadata(&resource)?;
+        Self::check_namespace(&resource)?;
+        self.create_prepared(resource).await
+    }
+
+    /// A create names its resource and carries no revision.
+    fn check_create_metadata(resource: &AnyResource) -> Result<()> {
         let meta = resource.metadata();
         if meta.name.is_empty() {
             return Err(precondition(
                 "Metadata.Name",
-                Some(String::new()),
+                Some(""),
                 "field must be set for a Create request",
             ));
         }
         if !meta.resource_version.is_empty() {
             return Err(precondition(
                 "Metadata.ResourceVersion",
-                Some(meta.resource_version.clone()),
+                Some(&meta.resource_version),
                 "field must not be set for a Create request",
             ));
         }
-        self.prepare(&mut resource, true).await?;
-        self.create_prepared(resource).await
-    }
-
-    /// Creates a resource with its defaults and validation but without the kind's rules
-    /// against other resources (Calico's `UnsafeCreate`, used by `calicoctl ipam split` to
-    /// create pools that overlap the pool being split). Name and revision preconditions still
-    /// apply.
-    pub async fn create_unchecked(&self, mut resource: AnyResource) -> Result<AnyResource> {
-        let meta = resource.metadata();
-        if meta.name.is_empty() || !meta.resource_version.is_empty() {
-            return self.create(resource).await;
-        }
-        Self::check_namespace(&resource)?;
-        resource.apply_defaults();
-        resource.validate()?;
-        self.create_prepared(resource).await
+        Ok(())
     }
 
     /// Stamps uid and creation time when missing and writes a prepared resource.
@@ -147,7 +159,9 @@ impl Client {
     /// Replaces a resource; revision, uid and creation time must be present.
     pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
         rules::check_default_allow(&resource, false)?;
+        Self::check_and_validate(&mut resource)?;
         let meta = resource.metadata();
+        // The values as Go prints the empty ones (a zero time is printed in full).
         for (missing, field, value) in [
             (
                 meta.resource_version.is_empty(),
@@ -164,12 +178,13 @@ impl Client {
             if missing {
                 return Err(precondition(
                     field,
-                    Some(value.to_string()),
+                    Some(value),
                     "field must be set for an Update request",
                 ));
             }
         }
-        self.prepare(&mut resource, false).await?;
+        Self::check_namespace(&resource)?;
+        rules::before_write(self, &mut resource, false).await?;
         let updated = self.backend.update(resource).await?;
         Ok(rules::after_get(updated))
     }

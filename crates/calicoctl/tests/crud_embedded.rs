@@ -276,8 +276,10 @@ fn an_invalid_resource_fails_alone() {
         .code(1)
         // One success against one failure: calicoctl prints no "Partial success" line then.
         .stdout("")
-        .stderr(predicate::str::starts_with("hit error: ["))
-        .stderr(predicate::str::contains("spec.nets[0] = '192.0.2.0/99'"));
+        .stderr(
+            "hit error: [error with field Nets[0] = '192.0.2.0/99' (Reason: failed to validate \
+             Field: Nets[0] because of Tag: cidr )]\n",
+        );
     store
         .run(&["get", "globalnetworksets"])
         .success()

@@ -337,32 +337,6 @@ pub type BGPPeer = Resource<BGPPeerSpec>;
 /// Route import/export rules referenced by BGPPeers.
 pub type BGPFilter = Resource<BGPFilterSpec>;
 
-/// Calico's reason for a failed Go validation tag that has no custom message.
-fn tag_failure(field: &str, tag: &str) -> String {
-    format!("failed to validate Field: {field} because of Tag: {tag} ")
-}
-
-/// A selector-valued field: parses, and at most 1024 characters (CRD `maxLength`).
-fn selector_field(v: &mut Validator, name: &'static str, selector: &str) {
-    if !selector.is_empty() {
-        v.field(name, |v| {
-            checks::selector(v, selector);
-            checks::max_length(v, selector, 1024);
-        });
-    }
-}
-
-/// An optional enumerated field.
-fn enum_field(v: &mut Validator, name: &'static str, value: Option<&str>, allowed: &[&str]) {
-    if let Some(value) = value {
-        v.field(name, |v| checks::one_of(v, value, allowed));
-    }
-}
-
-fn non_empty(value: &str) -> Option<&str> {
-    (!value.is_empty()).then_some(value)
-}
-
 /// The parts of a BGP community (`aa:nn` or `aa:nn:mm`, decimal digits), and whether it is a
 /// large (three-part) community.
 fn community_parts(value: &str) -> Option<(Vec<&str>, bool)> {
@@ -403,14 +377,15 @@ pub fn is_bgp_filter_community(value: &str) -> bool {
 
 /// Calico's `isValidCommunity`: `false` when the syntax is wrong; a part too wide for the
 /// community kind is reported (once per part) and still counts as valid syntax.
-fn check_community_value(v: &mut Validator, value: &str) -> bool {
+fn check_community_value(v: &mut Validator, go_name: &str, value: &str) -> bool {
     let Some((parts, large)) = community_parts(value) else {
         return false;
     };
     let bits = if large { 32 } else { 16 };
     for part in &parts {
         if !community_parts_fit(&[part], large) {
-            v.error(
+            v.go(
+                go_name,
                 value,
                 format!("invalid community value, expected {bits} bit value"),
             );
@@ -468,212 +443,263 @@ impl Kind for BGPConfigurationSpec {
 
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
+        go_bgp_config_checks(spec, v);
         v.field("spec", |v| {
-            validate_bgp_config_fields(spec, v);
-            validate_communities(spec, v);
+            schema_bgp_config_checks(spec, v);
             validate_mesh_settings(spec, v);
-            if resource.name() != DEFAULT_BGP_CONFIGURATION {
-                reject_global_only_fields(spec, v);
-            }
         });
     }
 }
 
-fn validate_bgp_config_fields(spec: &BGPConfigurationSpec, v: &mut Validator) {
-    enum_field(
-        v,
-        "logSeverityScreen",
-        non_empty(&spec.log_severity_screen),
-        LOG_LEVELS,
-    );
-    for (name, blocks) in [
-        ("serviceLoadBalancerIPs", &spec.service_load_balancer_ips),
-        ("serviceExternalIPs", &spec.service_external_ips),
-        ("serviceClusterIPs", &spec.service_cluster_ips),
+/// Calico's Go checks: the field tags in struct order, then its BGPConfiguration struct check
+/// (community values, prefix advertisements).
+fn go_bgp_config_checks(spec: &BGPConfigurationSpec, v: &mut Validator) {
+    for blocks in [
+        &spec.service_load_balancer_ips,
+        &spec.service_external_ips,
+        &spec.service_cluster_ips,
     ] {
-        v.each(name, blocks, |v, block| {
+        for block in blocks {
             if !block.cidr.is_empty() {
-                v.field("cidr", |v| {
-                    checks::masked_net(v, &block.cidr);
-                });
+                checks::masked_net(v, "CIDR", &block.cidr);
             }
-        });
-    }
-    enum_field(
-        v,
-        "serviceLoadBalancerAggregation",
-        non_empty(&spec.service_load_balancer_aggregation),
-        ENABLED_DISABLED,
-    );
-    enum_field(v, "bindMode", spec.bind_mode.as_deref(), BIND_MODES);
-    v.each("ignoredInterfaces", &spec.ignored_interfaces, |v, iface| {
-        if iface == "*" || !IGNORED_INTERFACE.is_match(iface) {
-            v.error(iface, tag_failure("IgnoredInterfaces", "ignoredInterface"));
         }
-    });
-    for (name, address, family) in [
+    }
+    for community in &spec.communities {
+        if community.name.is_empty() {
+            v.go_tag("Name", "", "required");
+        } else if !checks::matches_name_pattern(&community.name) {
+            v.go_tag("Name", &community.name, "name");
+        }
+        if community.value.is_empty() {
+            v.go_tag("Value", "", "required");
+        }
+    }
+    for pa in &spec.prefix_advertisements {
+        if pa.cidr.is_empty() {
+            v.go_tag("CIDR", "", "required");
+        } else {
+            checks::masked_net(v, "CIDR", &pa.cidr);
+        }
+        if pa.communities.is_empty() {
+            v.go_tag("Communities", "[]", "required");
+        }
+    }
+    for (i, iface) in spec.ignored_interfaces.iter().enumerate() {
+        if iface == "*" || !IGNORED_INTERFACE.is_match(iface) {
+            v.go_tag(
+                &format!("IgnoredInterfaces[{i}]"),
+                iface,
+                "ignoredInterface",
+            );
+        }
+    }
+    for (go_name, address, family) in [
         (
-            "localWorkloadPeeringIPV4",
+            "LocalWorkloadPeeringIPV4",
             &spec.local_workload_peering_ipv4,
             Family::V4,
         ),
         (
-            "localWorkloadPeeringIPV6",
+            "LocalWorkloadPeeringIPV6",
             &spec.local_workload_peering_ipv6,
             Family::V6,
         ),
     ] {
         if !address.is_empty() {
-            v.field(name, |v| {
-                checks::ip_of_family(v, address, family);
-            });
+            checks::ip_of_family(v, go_name, address, family);
         }
     }
-    enum_field(
-        v,
-        "programClusterRoutes",
-        spec.program_cluster_routes.as_deref(),
-        PROGRAM_CLUSTER_ROUTES,
-    );
+    for (go_name, priority) in [
+        ("IPv4NormalRoutePriority", spec.ipv4_normal_route_priority),
+        ("IPv6NormalRoutePriority", spec.ipv6_normal_route_priority),
+    ] {
+        match priority {
+            Some(p) if p < 1 => v.go_tag(go_name, p, "gte"),
+            Some(p) if p > 2_147_483_646 => v.go_tag(go_name, p, "lte"),
+            _ => {}
+        }
+    }
+    // The struct check.
+    for community in &spec.communities {
+        if !check_community_value(v, "Spec.Communities[].Value", &community.value) {
+            v.go(
+                "Spec.Communities[].Value",
+                &community.value,
+                "invalid community value or format used.",
+            );
+        }
+    }
+    for pa in &spec.prefix_advertisements {
+        if checks::parse_cidr_or_ip(&pa.cidr).is_none() {
+            v.go(
+                "Spec.PrefixAdvertisement[].CIDR",
+                &pa.cidr,
+                "invalid CIDR value.",
+            );
+        }
+        for community in &pa.communities {
+            let name = "Spec.PrefixAdvertisement[].Communities[]";
+            if !check_community_value(v, name, community)
+                && !spec.communities.iter().any(|d| &d.name == community)
+            {
+                v.go(name, community, "community used is invalid or not defined.");
+            }
+        }
+    }
+}
+
+/// The CRD schema's checks, properties in the CRD's (alphabetical) order.
+fn schema_bgp_config_checks(spec: &BGPConfigurationSpec, v: &mut Validator) {
+    if let Some(mode) = spec.bind_mode.as_deref() {
+        v.field("bindMode", |v| checks::schema_enum(v, mode, BIND_MODES));
+    }
+    checks::schema_max_items(v, "communities", &spec.communities, 500);
+    v.each("communities", &spec.communities, |v, community| {
+        v.field("name", |v| {
+            checks::schema_max_length(v, &community.name, 253)
+        });
+        v.field("value", |v| {
+            checks::schema_max_length(v, &community.value, 40);
+            checks::schema_pattern(
+                v,
+                &community.value,
+                &COMMUNITY_PATTERN,
+                r"^(\d+):(\d+)$|^(\d+):(\d+):(\d+)$",
+            );
+        });
+    });
     for (name, priority) in [
         ("ipv4NormalRoutePriority", spec.ipv4_normal_route_priority),
         ("ipv6NormalRoutePriority", spec.ipv6_normal_route_priority),
     ] {
         if let Some(priority) = priority {
-            v.field(name, |v| checks::in_range(v, priority, 1, 2_147_483_646));
-        }
-    }
-}
-
-fn validate_communities(spec: &BGPConfigurationSpec, v: &mut Validator) {
-    checks::max_items(v, "communities", &spec.communities, 500);
-    v.each("communities", &spec.communities, |v, community| {
-        v.field("name", |v| {
-            if community.name.is_empty() {
-                v.error("", tag_failure("Name", "required"));
-            } else if !checks::is_dns1123_subdomain(&community.name) {
-                v.error(&community.name, tag_failure("Name", "name"));
-            }
-        });
-        v.field("value", |v| {
-            if community.value.is_empty() {
-                v.error("", tag_failure("Value", "required"));
-            } else if !check_community_value(v, &community.value) {
-                v.error(&community.value, "invalid community value or format used.");
-            }
-            checks::max_length(v, &community.value, 40);
-        });
-    });
-    if spec.prefix_advertisements.is_empty() && !spec.communities.is_empty() {
-        v.field("communities", |v| {
-            v.error_no_value("communities are defined but not used in Spec.PrefixAdvertisement[].")
-        });
-        v.error_no_value("communities are defined but not used in prefixAdvertisements");
-    }
-    checks::max_items(v, "prefixAdvertisements", &spec.prefix_advertisements, 500);
-    v.each(
-        "prefixAdvertisements",
-        &spec.prefix_advertisements,
-        |v, pa| validate_prefix_advertisement(pa, &spec.communities, v),
-    );
-}
-
-fn validate_prefix_advertisement(
-    pa: &PrefixAdvertisement,
-    defined: &[Community],
-    v: &mut Validator,
-) {
-    v.field("cidr", |v| {
-        if pa.cidr.is_empty() {
-            v.error("", tag_failure("CIDR", "required"));
-        } else if checks::parse_cidr_or_ip(&pa.cidr).is_none() {
-            v.error(&pa.cidr, "invalid CIDR value.");
-        } else {
-            checks::masked_net(v, &pa.cidr);
-        }
-    });
-    if pa.communities.is_empty() {
-        v.field("communities", |v| {
-            v.error_no_value(tag_failure("Communities", "required"))
-        });
-    }
-    checks::max_items(v, "communities", &pa.communities, 50);
-    v.each("communities", &pa.communities, |v, community| {
-        if !check_community_value(v, community) && !defined.iter().any(|d| &d.name == community) {
-            v.error(community, "community used is invalid or not defined.");
-        }
-    });
-}
-
-fn validate_mesh_settings(spec: &BGPConfigurationSpec, v: &mut Validator) {
-    if spec.node_to_node_mesh_enabled != Some(false) {
-        return;
-    }
-    if spec.node_mesh_password.is_some() {
-        v.field("nodeMeshPassword", |v| {
-            v.error_no_value(
-                "spec.NodeMeshPassword cannot be set if spec.NodeToNodeMesh is disabled",
-            )
-        });
-        v.error_no_value("nodeMeshPassword cannot be set when nodeToNodeMeshEnabled is false");
-    }
-    if spec.node_mesh_max_restart_time.is_some() {
-        v.field("nodeMeshMaxRestartTime", |v| {
-            v.error_no_value(
-                "spec.NodeMeshMaxRestartTime cannot be set if spec.NodeToNodeMesh is disabled",
-            )
-        });
-        v.error_no_value(
-            "nodeMeshMaxRestartTime cannot be set when nodeToNodeMeshEnabled is false",
-        );
-    }
-}
-
-/// Fields that only the `default` BGPConfiguration may set (`ValidateDefaultOnlyFields` in
-/// libcalico-go's client).
-fn reject_global_only_fields(spec: &BGPConfigurationSpec, v: &mut Validator) {
-    let set = [
-        (
-            "nodeToNodeMeshEnabled",
-            "nodeToNodeMeshEnabled",
-            spec.node_to_node_mesh_enabled.is_some(),
-        ),
-        ("asNumber", "ASNumber", spec.as_number.is_some()),
-        (
-            "serviceLoadBalancerIPs",
-            "ServiceLoadBalancerIPs",
-            !spec.service_load_balancer_ips.is_empty(),
-        ),
-        (
-            "serviceExternalIPs",
-            "ServiceExternalIPs",
-            !spec.service_external_ips.is_empty(),
-        ),
-        (
-            "serviceClusterIPs",
-            "ServiceClusterIPs",
-            !spec.service_cluster_ips.is_empty(),
-        ),
-        (
-            "nodeMeshPassword",
-            "nodeMeshPassword",
-            spec.node_mesh_password.is_some(),
-        ),
-        (
-            "nodeMeshMaxRestartTime",
-            "nodeMeshMaxRestartTime",
-            spec.node_mesh_max_restart_time.is_some(),
-        ),
-    ];
-    for (path, label, is_set) in set {
-        if is_set {
-            v.field(path, |v| {
-                v.error_no_value(format!(
-                    "Cannot set {label} on a non default BGP Configuration."
-                ))
+            v.field(name, |v| {
+                checks::schema_range(v, priority, Some(1), Some(2_147_483_646))
             });
         }
     }
+    if spec.listen_port != 0 {
+        v.field("listenPort", |v| {
+            checks::schema_range(v, i64::from(spec.listen_port), Some(1), Some(65535))
+        });
+    }
+    if !spec.log_severity_screen.is_empty() {
+        v.field("logSeverityScreen", |v| {
+            checks::one_of_ignore_case(v, &spec.log_severity_screen, LOG_LEVELS)
+        });
+    }
+    checks::schema_max_items(v, "prefixAdvertisements", &spec.prefix_advertisements, 500);
+    v.each(
+        "prefixAdvertisements",
+        &spec.prefix_advertisements,
+        |v, pa| {
+            v.field("cidr", |v| {
+                checks::schema_cidr(v, &pa.cidr);
+            });
+            checks::schema_max_items(v, "communities", &pa.communities, 50);
+        },
+    );
+    if let Some(routes) = spec.program_cluster_routes.as_deref() {
+        v.field("programClusterRoutes", |v| {
+            checks::schema_enum(v, routes, PROGRAM_CLUSTER_ROUTES)
+        });
+    }
+    for (name, blocks) in [
+        ("serviceClusterIPs", &spec.service_cluster_ips),
+        ("serviceExternalIPs", &spec.service_external_ips),
+    ] {
+        v.each(name, blocks, |v, block| {
+            v.field("cidr", |v| {
+                checks::schema_cidr(v, &block.cidr);
+            });
+        });
+    }
+    if !spec.service_load_balancer_aggregation.is_empty() {
+        v.field("serviceLoadBalancerAggregation", |v| {
+            checks::schema_enum(v, &spec.service_load_balancer_aggregation, ENABLED_DISABLED)
+        });
+    }
+    v.each(
+        "serviceLoadBalancerIPs",
+        &spec.service_load_balancer_ips,
+        |v, block| {
+            v.field("cidr", |v| {
+                checks::schema_cidr(v, &block.cidr);
+            });
+        },
+    );
+}
+
+static COMMUNITY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d+):(\d+)$|^(\d+):(\d+):(\d+)$").unwrap_or_else(|_| unreachable!())
+});
+
+/// The CEL rules on the spec.
+fn validate_mesh_settings(spec: &BGPConfigurationSpec, v: &mut Validator) {
+    let mesh_off = spec.node_to_node_mesh_enabled == Some(false);
+    if mesh_off && spec.node_mesh_password.is_some() {
+        v.cel("nodeMeshPassword cannot be set when nodeToNodeMeshEnabled is false");
+    }
+    if mesh_off && spec.node_mesh_max_restart_time.is_some() {
+        v.cel("nodeMeshMaxRestartTime cannot be set when nodeToNodeMeshEnabled is false");
+    }
+    if !spec.communities.is_empty() && spec.prefix_advertisements.is_empty() {
+        v.cel("communities are defined but not used in prefixAdvertisements");
+    }
+}
+
+/// Fields that only the `default` BGPConfiguration may set: the Calico client refuses them on
+/// create and update before validating (`ValidateDefaultOnlyFields`).
+pub fn bgp_configuration_default_only_fields(
+    name: &str,
+    spec: &BGPConfigurationSpec,
+) -> Result<(), crate::validation::ValidationError> {
+    let mut v = Validator::new();
+    if name != DEFAULT_BGP_CONFIGURATION {
+        let set = [
+            (
+                "NodeToNodeMeshEnabled",
+                "nodeToNodeMeshEnabled",
+                spec.node_to_node_mesh_enabled.is_some(),
+            ),
+            ("ASNumber", "ASNumber", spec.as_number.is_some()),
+            (
+                "ServiceLoadBalancerIPs",
+                "ServiceLoadBalancerIPs",
+                !spec.service_load_balancer_ips.is_empty(),
+            ),
+            (
+                "ServiceExternalIPs",
+                "ServiceExternalIPs",
+                !spec.service_external_ips.is_empty(),
+            ),
+            (
+                "ServiceClusterIPs",
+                "ServiceClusterIPs",
+                !spec.service_cluster_ips.is_empty(),
+            ),
+            (
+                "NodeMeshPassword",
+                "nodeMeshPassword",
+                spec.node_mesh_password.is_some(),
+            ),
+            (
+                "NodeMeshMaxRestartTime",
+                "nodeMeshMaxRestartTime",
+                spec.node_mesh_max_restart_time.is_some(),
+            ),
+        ];
+        for (go_name, label, is_set) in set {
+            if is_set {
+                v.go_no_value(
+                    format!("BGPConfiguration.Spec.{go_name}"),
+                    format!("Cannot set {label} on a non default BGP Configuration."),
+                );
+            }
+        }
+    }
+    v.finish()
 }
 
 const NEXT_HOP_MODES: &[&str] = &["Auto", "Self", "Keep"];
@@ -688,136 +714,86 @@ impl Kind for BGPPeerSpec {
 
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
+        go_peer_checks(spec, v);
         v.field("spec", |v| {
-            validate_peer_fields(spec, v);
-            validate_peer_combinations(spec, v);
+            schema_peer_checks(spec, v);
             cel_peer_checks(spec, v);
         });
     }
 }
 
-fn validate_peer_fields(spec: &BGPPeerSpec, v: &mut Validator) {
+/// Calico's Go checks: the field tags in struct order, then its BGPPeer struct check.
+fn go_peer_checks(spec: &BGPPeerSpec, v: &mut Validator) {
     if !spec.node.is_empty() {
-        v.field("node", |v| {
-            if !checks::is_dns1123_subdomain(&spec.node) {
-                v.error(&spec.node, tag_failure("Node", "name"));
+        checks::name_tag(v, "Node", &spec.node);
+    }
+    if !spec.node_selector.is_empty() {
+        checks::selector(v, "NodeSelector", &spec.node_selector);
+    }
+    if !spec.peer_ip.is_empty() && parse_ip_port(&spec.peer_ip).is_none() {
+        v.go_tag("PeerIP", &spec.peer_ip, "IP:port");
+    }
+    if !spec.peer_selector.is_empty() {
+        checks::selector(v, "PeerSelector", &spec.peer_selector);
+    }
+    if !spec.reachable_by.is_empty() && spec.reachable_by.parse::<IpAddr>().is_err() {
+        v.go_tag("ReachableBy", &spec.reachable_by, "reachableBy");
+    }
+    for (i, filter) in spec.filters.iter().enumerate() {
+        checks::name_tag(v, &format!("Filters[{i}]"), filter);
+    }
+    if !spec.local_workload_selector.is_empty() {
+        checks::selector(v, "LocalWorkloadSelector", &spec.local_workload_selector);
+    }
+    if !spec.reachable_by.is_empty() && !spec.peer_ip.is_empty() {
+        if let (Ok(gateway), Some((peer, _))) = (
+            spec.reachable_by.parse::<IpAddr>(),
+            parse_ip_port(&spec.peer_ip),
+        ) {
+            if gateway.is_ipv4() != peer.is_ipv4() {
+                v.go(
+                    "ReachableBy",
+                    &spec.reachable_by,
+                    "ReachableBy and PeerIP address family mismatched",
+                );
             }
-            checks::max_length(v, &spec.node, 253);
-        });
-    }
-    selector_field(v, "nodeSelector", &spec.node_selector);
-    selector_field(v, "peerSelector", &spec.peer_selector);
-    selector_field(v, "localWorkloadSelector", &spec.local_workload_selector);
-    if !spec.peer_ip.is_empty() {
-        v.field("peerIP", |v| {
-            if parse_ip_port(&spec.peer_ip).is_none() {
-                v.error(&spec.peer_ip, tag_failure("PeerIP", "IP:port"));
-            }
-            checks::max_length(v, &spec.peer_ip, 64);
-        });
-    }
-    if !spec.reachable_by.is_empty() {
-        v.field("reachableBy", |v| {
-            checks::max_length(v, &spec.reachable_by, 64)
-        });
-    }
-    enum_field(
-        v,
-        "nextHopMode",
-        spec.next_hop_mode.as_deref(),
-        NEXT_HOP_MODES,
-    );
-    enum_field(
-        v,
-        "sourceAddress",
-        non_empty(&spec.source_address),
-        SOURCE_ADDRESSES,
-    );
-    enum_field(
-        v,
-        "reversePeering",
-        spec.reverse_peering.as_deref(),
-        REVERSE_PEERING,
-    );
-}
-
-/// `validateBGPPeerSpec`: the mutually exclusive fields, in Calico's wording.
-fn validate_peer_combinations(spec: &BGPPeerSpec, v: &mut Validator) {
-    let has = |s: &str| !s.is_empty();
-    let asn = spec.as_number.0;
-    let lws = has(&spec.local_workload_selector);
-    let rules: [(bool, &'static str, String, &str); 6] = [
-        (
-            has(&spec.node) && has(&spec.node_selector),
-            "node",
-            spec.node.clone(),
-            "Node field must be empty when NodeSelector is specified",
-        ),
-        (
-            has(&spec.peer_ip) && has(&spec.peer_selector),
-            "peerIP",
-            spec.peer_ip.clone(),
-            "PeerIP field must be empty when PeerSelector is specified",
-        ),
-        (
-            asn != 0 && has(&spec.peer_selector),
-            "asNumber",
-            asn.to_string(),
-            "ASNumber field must be empty when PeerSelector is specified",
-        ),
-        (
-            asn == 0 && lws,
-            "asNumber",
-            asn.to_string(),
-            "ASNumber field must NOT be empty when LocalWorkloadSelector is specified",
-        ),
-        (
-            has(&spec.peer_ip) && lws,
-            "peerIP",
-            spec.peer_ip.clone(),
-            "PeerIP field must be empty when LocalWorkloadSelector is specified",
-        ),
-        (
-            has(&spec.peer_selector) && lws,
-            "peerSelector",
-            spec.peer_selector.clone(),
-            "PeerSelector field must be empty when LocalWorkloadSelector is specified",
-        ),
-    ];
-    for (broken, field, value, reason) in rules {
-        if broken {
-            v.error_at(field, value, reason);
         }
     }
-    if let Err(reason) = check_reachable_by(&spec.reachable_by, &spec.peer_ip) {
-        v.error_at("reachableBy", &spec.reachable_by, reason);
-    }
-    if spec.keep_original_next_hop && spec.next_hop_mode.is_some() {
-        v.error_at(
-            "keepOriginalNextHop",
-            spec.keep_original_next_hop,
-            "The KeepOriginalNextHop field is deprecated. It must not be set to true when NextHopMode is configured.",
-        );
-    }
 }
 
-/// Calico's `validateReachableBy`.
-fn check_reachable_by(reachable_by: &str, peer_ip: &str) -> Result<(), &'static str> {
-    if reachable_by.is_empty() {
-        return Ok(());
+/// The CRD schema's checks, properties in the CRD's (alphabetical) order.
+fn schema_peer_checks(spec: &BGPPeerSpec, v: &mut Validator) {
+    v.field("localWorkloadSelector", |v| {
+        checks::schema_max_length(v, &spec.local_workload_selector, 1024)
+    });
+    if let Some(mode) = spec.next_hop_mode.as_deref() {
+        v.field("nextHopMode", |v| {
+            checks::schema_enum(v, mode, NEXT_HOP_MODES)
+        });
     }
-    if peer_ip.is_empty() {
-        // Calico's spelling.
-        return Err("ReachablyBy field must be empty when PeerIP is empty");
+    v.field("node", |v| checks::schema_max_length(v, &spec.node, 253));
+    v.field("nodeSelector", |v| {
+        checks::schema_max_length(v, &spec.node_selector, 1024)
+    });
+    v.field("peerIP", |v| {
+        checks::schema_max_length(v, &spec.peer_ip, 64)
+    });
+    v.field("peerSelector", |v| {
+        checks::schema_max_length(v, &spec.peer_selector, 1024)
+    });
+    v.field("reachableBy", |v| {
+        checks::schema_max_length(v, &spec.reachable_by, 64)
+    });
+    if let Some(reverse) = spec.reverse_peering.as_deref() {
+        v.field("reversePeering", |v| {
+            checks::schema_enum(v, reverse, REVERSE_PEERING)
+        });
     }
-    let gateway = reachable_by
-        .parse::<IpAddr>()
-        .map_err(|_| "ReachableBy is invalid address")?;
-    let (peer, _) = parse_ip_port(peer_ip).ok_or("PeerIP is invalid address")?;
-    if gateway.is_ipv4() != peer.is_ipv4() {
-        return Err("ReachableBy and PeerIP address family mismatched");
+    if !spec.source_address.is_empty() {
+        v.field("sourceAddress", |v| {
+            checks::schema_enum(v, &spec.source_address, SOURCE_ADDRESSES)
+        });
     }
-    Ok(())
 }
 
 /// The CEL rules of the BGPPeer CRD, all at `spec`.
@@ -861,7 +837,7 @@ fn cel_peer_checks(spec: &BGPPeerSpec, v: &mut Validator) {
     ];
     for (broken, message) in rules {
         if broken {
-            v.error_no_value(message);
+            v.cel(message);
         }
     }
 }
@@ -871,8 +847,7 @@ const MATCH_OPERATORS: &[&str] = &["Equal", "NotEqual", "In", "NotIn"];
 const FILTER_SOURCES: &[&str] = &["RemotePeers"];
 const PEER_TYPES: &[&str] = &["eBGP", "iBGP"];
 const MAX_PRIORITY: i64 = 2_147_483_646;
-const COMMUNITY_SYNTAX: &str =
-    "must be a BGP community aa:nn (16-bit numbers) or aa:nn:mm (32-bit numbers)";
+const BGP_FILTER_COMMUNITY_PATTERN: &str = "^(([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]):([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])|([0-9]|[1-9][0-9]{1,8}|[1-3][0-9]{9}|4[0-1][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[0-1][0-9]{2}|42949672[0-8][0-9]|429496729[0-5]):([0-9]|[1-9][0-9]{1,8}|[1-3][0-9]{9}|4[0-1][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[0-1][0-9]{2}|42949672[0-8][0-9]|429496729[0-5]):([0-9]|[1-9][0-9]{1,8}|[1-3][0-9]{9}|4[0-1][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[0-1][0-9]{2}|42949672[0-8][0-9]|429496729[0-5]))$";
 static FILTER_INTERFACE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_.*-]{1,15}$").unwrap_or_else(|_| unreachable!()));
 
@@ -884,101 +859,155 @@ impl Kind for BGPFilterSpec {
 
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
+        // Go's struct order: ExportV4, ImportV4, ExportV6, ImportV6.
+        let lists = [
+            ("exportV4", &spec.export_v4, Family::V4),
+            ("importV4", &spec.import_v4, Family::V4),
+            ("exportV6", &spec.export_v6, Family::V6),
+            ("importV6", &spec.import_v6, Family::V6),
+        ];
+        for (_, rules, family) in lists {
+            for rule in rules.iter() {
+                go_filter_rule(rule, family, v);
+            }
+        }
         v.field("spec", |v| {
-            let lists = [
-                ("exportV4", &spec.export_v4, Family::V4),
-                ("importV4", &spec.import_v4, Family::V4),
-                ("exportV6", &spec.export_v6, Family::V6),
-                ("importV6", &spec.import_v6, Family::V6),
-            ];
             for (name, rules, family) in lists {
-                v.each(name, rules, |v, rule| validate_filter_rule(rule, family, v));
+                v.each(name, rules, |v, rule| schema_filter_rule(rule, family, v));
             }
         });
     }
 }
 
-/// One rule of either family (`validateBGPFilterRuleV4/V6`, the schema, and the CEL rules).
-fn validate_filter_rule(rule: &BGPFilterRule, family: Family, v: &mut Validator) {
+/// Calico's Go tags on one rule, in struct order.
+fn go_filter_rule(rule: &BGPFilterRule, family: Family, v: &mut Validator) {
+    if !rule.cidr.is_empty() {
+        checks::masked_net_of_family(v, "CIDR", &rule.cidr, family);
+    }
+    if let Some(lengths) = &rule.prefix_length {
+        let tag = match family {
+            Family::V4 => "bgpFilterPrefixLengthV4",
+            Family::V6 => "bgpFilterPrefixLengthV6",
+        };
+        let max = if family == Family::V4 { 32 } else { 128 };
+        for (go_name, bound) in [("Min", lengths.min), ("Max", lengths.max)] {
+            if let Some(bound) = bound {
+                if !(0..=max).contains(&i64::from(bound)) {
+                    v.go_tag(go_name, bound, tag);
+                }
+            }
+        }
+    }
+    if !rule.source.is_empty() {
+        checks::one_of_tag(v, "Source", &rule.source, FILTER_SOURCES);
+    }
+    if !rule.interface.is_empty()
+        && rule.interface != "*"
+        && !FILTER_INTERFACE.is_match(&rule.interface)
+    {
+        v.go_tag("Interface", &rule.interface, "bgpFilterInterface");
+    }
+    if !rule.peer_type.is_empty() {
+        checks::one_of_tag(v, "PeerType", &rule.peer_type, PEER_TYPES);
+    }
+    match rule.priority {
+        Some(p) if p < 1 => v.go_tag("Priority", p, "gte"),
+        Some(p) if p > MAX_PRIORITY => v.go_tag("Priority", p, "lte"),
+        _ => {}
+    }
+    if rule.action.is_empty() {
+        v.go_tag("Action", "", "required");
+    }
+}
+
+/// The CRD schema and CEL rules on one rule, properties in the CRD's (alphabetical) order.
+fn schema_filter_rule(rule: &BGPFilterRule, family: Family, v: &mut Validator) {
     let max_prefix: i64 = match family {
         Family::V4 => 32,
         Family::V6 => 128,
     };
+    v.field("action", |v| {
+        checks::schema_enum(v, &rule.action, FILTER_ACTIONS)
+    });
     if !rule.cidr.is_empty() {
         v.field("cidr", |v| {
-            checks::masked_net_of_family(v, &rule.cidr, family);
-            checks::max_length(v, &rule.cidr, if family == Family::V4 { 18 } else { 43 });
+            checks::schema_cidr(v, &rule.cidr);
+            checks::schema_max_length(v, &rule.cidr, if family == Family::V4 { 18 } else { 43 });
+        });
+    }
+    if let Some(communities) = &rule.communities {
+        v.field("communities", |v| validate_community_match(communities, v));
+    }
+    v.field("interface", |v| {
+        checks::schema_max_length(v, &rule.interface, 15)
+    });
+    if !rule.match_operator.is_empty() {
+        v.field("matchOperator", |v| {
+            checks::schema_enum(v, &rule.match_operator, MATCH_OPERATORS)
+        });
+    }
+    checks::schema_max_items(v, "operations", &rule.operations, 10);
+    v.each("operations", &rule.operations, |v, op| {
+        validate_operation(op, v)
+    });
+    if !rule.peer_type.is_empty() {
+        v.field("peerType", |v| {
+            checks::schema_enum(v, &rule.peer_type, PEER_TYPES)
         });
     }
     if let Some(lengths) = &rule.prefix_length {
         v.field("prefixLength", |v| {
-            for (name, bound) in [("min", lengths.min), ("max", lengths.max)] {
+            for (name, bound) in [("max", lengths.max), ("min", lengths.min)] {
                 if let Some(bound) = bound {
-                    v.field(name, |v| checks::in_range(v, bound.into(), 0, max_prefix));
+                    v.field(name, |v| {
+                        checks::schema_range(v, bound.into(), Some(0), Some(max_prefix))
+                    });
                 }
             }
         });
     }
-    enum_field(v, "source", non_empty(&rule.source), FILTER_SOURCES);
-    if !rule.interface.is_empty() {
-        v.field("interface", |v| {
-            if rule.interface != "*" && !FILTER_INTERFACE.is_match(&rule.interface) {
-                v.error(
-                    &rule.interface,
-                    tag_failure("Interface", "bgpFilterInterface"),
-                );
-            }
-        });
-    }
-    enum_field(
-        v,
-        "matchOperator",
-        non_empty(&rule.match_operator),
-        MATCH_OPERATORS,
-    );
-    enum_field(v, "peerType", non_empty(&rule.peer_type), PEER_TYPES);
-    if let Some(communities) = &rule.communities {
-        v.field("communities", |v| validate_community_match(communities, v));
-    }
     if let Some(priority) = rule.priority {
         v.field("priority", |v| {
-            checks::in_range(v, priority, 1, MAX_PRIORITY)
+            checks::schema_range(v, priority, Some(1), Some(MAX_PRIORITY))
         });
     }
-    v.field("action", |v| {
-        checks::one_of(v, &rule.action, FILTER_ACTIONS)
-    });
-    checks::max_items(v, "operations", &rule.operations, 10);
-    v.each("operations", &rule.operations, |v, op| {
-        validate_operation(op, v)
-    });
-    validate_filter_rule_combinations(rule, v);
+    if !rule.source.is_empty() {
+        v.field("source", |v| {
+            checks::schema_enum(v, &rule.source, FILTER_SOURCES)
+        });
+    }
+    let cidr = !rule.cidr.is_empty();
+    let operator = !rule.match_operator.is_empty();
+    if cidr != operator {
+        v.cel("cidr and matchOperator must both be set or both be empty");
+    }
+    if !cidr && rule.prefix_length.is_some() {
+        v.cel("cidr is required when prefixLength is set");
+    }
+    if !rule.operations.is_empty() && rule.action != "Accept" {
+        v.cel("operations may only be used with action Accept");
+    }
 }
 
 fn validate_community_match(communities: &BGPFilterCommunityMatch, v: &mut Validator) {
     let values = communities.values.as_deref().unwrap_or_default();
-    if values.len() != 1 {
-        v.field("values", |v| {
-            v.error_no_value(format!("must have exactly 1 item, has {}", values.len()))
-        });
+    if values.len() > 1 {
+        v.schema_at("values", "must have at most 1 item");
     }
     v.each("values", values, |v, value| community_syntax(v, value));
 }
 
 fn community_syntax(v: &mut Validator, value: &str) {
+    checks::schema_max_length(v, value, 32);
     if !is_bgp_filter_community(value) {
-        v.error(value, COMMUNITY_SYNTAX);
+        let path = v.path();
+        v.schema(format!(
+            "{path} in body should match '{BGP_FILTER_COMMUNITY_PATTERN}'"
+        ));
     }
-    checks::max_length(v, value, 32);
 }
 
 fn validate_operation(op: &BGPFilterOperation, v: &mut Validator) {
-    let set = usize::from(op.add_community.is_some())
-        + usize::from(op.prepend_as_path.is_some())
-        + usize::from(op.set_priority.is_some());
-    if set != 1 {
-        v.error_no_value("exactly one operation must be set");
-    }
     if let Some(add) = &op.add_community {
         v.field("addCommunity", |v| {
             v.field("value", |v| community_syntax(v, &add.value))
@@ -987,56 +1016,15 @@ fn validate_operation(op: &BGPFilterOperation, v: &mut Validator) {
     if let Some(prepend) = &op.prepend_as_path {
         v.field("prependASPath", |v| {
             let prefix = prepend.prefix.as_deref().unwrap_or_default();
-            if prefix.is_empty() || prefix.len() > 10 {
-                v.field("prefix", |v| {
-                    v.error_no_value(format!(
-                        "must have between 1 and 10 items, has {}",
-                        prefix.len()
-                    ))
-                });
-            }
+            checks::schema_max_items(v, "prefix", prefix, 10);
         });
     }
     if let Some(priority) = &op.set_priority {
         v.field("setPriority", |v| {
             v.field("value", |v| {
-                checks::in_range(v, priority.value, 1, MAX_PRIORITY)
+                checks::schema_range(v, priority.value, Some(1), Some(MAX_PRIORITY))
             })
         });
-    }
-}
-
-/// Go's `validateBGPFilterRule` (at the fields) and the CRD's CEL rules (at the rule).
-fn validate_filter_rule_combinations(rule: &BGPFilterRule, v: &mut Validator) {
-    let cidr = !rule.cidr.is_empty();
-    let operator = !rule.match_operator.is_empty();
-    if cidr && !operator {
-        v.error_at(
-            "cidr",
-            &rule.cidr,
-            "MatchOperator cannot be empty when CIDR is not",
-        );
-    }
-    if !cidr && operator {
-        v.error_at(
-            "matchOperator",
-            &rule.match_operator,
-            "CIDR cannot be empty when MatchOperator is not",
-        );
-    }
-    if !cidr && rule.prefix_length.is_some() {
-        v.field("prefixLength", |v| {
-            v.error_no_value("CIDR cannot be empty when PrefixLength is not")
-        });
-    }
-    if cidr != operator {
-        v.error_no_value("cidr and matchOperator must both be set or both be empty");
-    }
-    if !cidr && rule.prefix_length.is_some() {
-        v.error_no_value("cidr is required when prefixLength is set");
-    }
-    if !rule.operations.is_empty() && rule.action != "Accept" {
-        v.error_no_value("operations may only be used with action Accept");
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::resource::{Kind, NoStatus, Resource, Scope};
-use crate::validation::{names, Validator};
+use crate::validation::Validator;
 
 /// `spec` of the ClusterInformation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +41,6 @@ impl Kind for ClusterInformationSpec {
     const PLURAL: &'static str = "clusterinformations";
     const SCOPE: Scope = Scope::Cluster;
     type Status = NoStatus;
-
-    fn validate_name(name: &str, v: &mut Validator) {
-        names::validate_default_name(name, v, CLUSTER_INFORMATION_NAME_REASON);
-    }
 
     /// The schema has no constraints beyond the field types.
     fn validate(_resource: &Resource<Self>, _v: &mut Validator) {}
@@ -89,20 +85,6 @@ mod tests {
         let mut doc: serde_json::Value = serde_json::from_str(FULL).unwrap();
         doc["spec"]["clusterGuids"] = json!("x");
         assert_unknown_field(doc, "spec.clusterGuids");
-    }
-
-    #[test]
-    fn name_must_be_default() {
-        let ci = ClusterInformation::new("cluster", ClusterInformationSpec::default());
-        let err = ci.validate().unwrap_err();
-        assert_eq!(err.fields.len(), 1);
-        assert_eq!(err.fields[0].field, "metadata.name");
-        assert_eq!(err.fields[0].reason, CLUSTER_INFORMATION_NAME_REASON);
-        assert_eq!(
-            err.to_string(),
-            "error with field metadata.name = 'cluster' (Cannot create a Cluster Information \
-             resource with a name other than \"default\")"
-        );
     }
 
     #[test]

@@ -65,58 +65,60 @@ pub const MSG_NODE_REQUIRED: &str = "node must be specified";
 
 /// The checks shared by HostEndpoint and WorkloadEndpoint ports: a port-capable protocol (the
 /// reason names the port type, as Calico's messages do) and a non-zero port number.
-pub(crate) fn validate_port_protocol_and_number(
-    v: &mut Validator,
-    port_type: &str,
-    protocol: &Protocol,
-    number: u16,
-) {
-    v.field("protocol", |v| {
-        checks::protocol(v, protocol);
-        if !protocol.supports_ports() {
-            v.error(
-                protocol,
-                format!("{port_type} protocol does not support ports."),
-            );
-        }
-    });
-    if number == 0 {
-        v.error_at("port", number, "port number must be between 1 and 65535");
+/// `EndpointPort`: the port name tag, the protocol, the port's `gt=0` tag, then Calico's check
+/// that the protocol has ports.
+pub(crate) fn validate_endpoint_port_go(v: &mut Validator, port_type: &str, port: &EndpointPort) {
+    checks::port_name(v, "Name", &port.name);
+    checks::protocol(v, &port.protocol);
+    if port.port == 0 {
+        v.go_tag("Port", port.port, "gt");
+    }
+    if !port.protocol.supports_ports() {
+        v.go(
+            format!("{port_type}.Protocol"),
+            &port.protocol,
+            format!("{port_type} protocol does not support ports."),
+        );
     }
 }
 
-/// `profiles`: each a resource name.
+/// The `name` tag on each profile (`Profiles[i]`).
 pub(crate) fn validate_profiles(v: &mut Validator, profiles: &[String]) {
-    v.each("profiles", profiles, |v, profile| {
-        checks::resource_name(v, profile)
-    });
+    for (i, profile) in profiles.iter().enumerate() {
+        checks::name_tag(v, &format!("Profiles[{i}]"), profile);
+    }
 }
 
+/// Calico's checks in its order: the Go tags of the fields, the CRD schema, then its CEL rules.
 fn validate_spec(v: &mut Validator, spec: &HostEndpointSpec) {
-    if spec.interface_name.is_empty() && spec.expected_ips.is_empty() {
-        v.error_no_value(MSG_INTERFACE_OR_IPS);
-    }
-    if spec.node.is_empty() {
-        v.error_no_value(MSG_NODE_REQUIRED);
-    } else {
-        v.field("node", |v| {
-            checks::resource_name(v, &spec.node);
-            checks::max_length(v, &spec.node, 253);
-        });
+    if !spec.node.is_empty() {
+        checks::name_tag(v, "Node", &spec.node);
     }
     if !spec.interface_name.is_empty() {
-        v.field("interfaceName", |v| {
-            checks::interface_name(v, &spec.interface_name)
-        });
+        checks::interface_name(v, "InterfaceName", &spec.interface_name);
     }
-    v.each("expectedIPs", &spec.expected_ips, |v, ip| {
-        checks::ip(v, ip);
-    });
+    for (i, ip) in spec.expected_ips.iter().enumerate() {
+        checks::ip(v, &format!("ExpectedIPs[{i}]"), ip);
+    }
     validate_profiles(v, &spec.profiles);
-    v.each("ports", &spec.ports, |v, port| {
-        v.field("name", |v| checks::port_name(v, &port.name));
-        validate_port_protocol_and_number(v, "EndpointPort", &port.protocol, port.port);
+    for port in &spec.ports {
+        validate_endpoint_port_go(v, "EndpointPort", port);
+    }
+    v.field("interfaceName", |v| {
+        checks::schema_max_length(v, &spec.interface_name, 15)
     });
+    v.field("node", |v| checks::schema_max_length(v, &spec.node, 253));
+    v.each("ports", &spec.ports, |v, port| {
+        v.field("port", |v| {
+            checks::schema_range(v, i64::from(port.port), Some(1), Some(65535))
+        });
+    });
+    if spec.interface_name.is_empty() && spec.expected_ips.is_empty() {
+        v.cel(MSG_INTERFACE_OR_IPS);
+    }
+    if spec.node.is_empty() {
+        v.cel(MSG_NODE_REQUIRED);
+    }
 }
 
 impl Kind for HostEndpointSpec {
@@ -250,87 +252,5 @@ mod tests {
             },
         );
         assert_eq!(problems(&hep), []);
-    }
-
-    #[test]
-    fn field_rules() {
-        let mut hep: HostEndpoint = decode_as(calico_written());
-        hep.spec.node = "Node_1".into();
-        hep.spec.interface_name = "an-interface-name-too-long".into();
-        hep.spec.expected_ips = vec!["10.0.0.1".into(), "10.0.0.0/24".into()];
-        hep.spec.profiles = vec!["ok".into(), "Bad Profile".into()];
-        assert_eq!(
-            problems(&hep),
-            [
-                pair(
-                    "spec.node",
-                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
-                     must start and end with an alphanumeric character"
-                ),
-                pair("spec.interfaceName", "invalid interface name"),
-                pair("spec.expectedIPs[1]", "invalid IP address"),
-                pair(
-                    "spec.profiles[1]",
-                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
-                     must start and end with an alphanumeric character"
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn node_max_length() {
-        let mut hep: HostEndpoint = decode_as(calico_written());
-        hep.spec.node = "a".repeat(254);
-        assert_eq!(
-            problems(&hep),
-            [pair("spec.node", "must be no more than 253 characters")]
-        );
-    }
-
-    #[test]
-    fn port_rules() {
-        let mut hep: HostEndpoint = decode_as(calico_written());
-        hep.spec.ports = vec![
-            EndpointPort {
-                name: "".into(),
-                protocol: Protocol::Str("ICMP".into()),
-                port: 0,
-            },
-            EndpointPort {
-                name: "web".into(),
-                protocol: Protocol::Str("tcp".into()),
-                port: 80,
-            },
-            EndpointPort {
-                name: "web2".into(),
-                protocol: Protocol::Num(0),
-                port: 81,
-            },
-        ];
-        let port_name_reason = "port name must be 1-15 lower case alphanumeric characters or \
-                                '-', contain a letter, and not begin or end with '-' or contain \
-                                '--'";
-        assert_eq!(
-            problems(&hep),
-            [
-                pair("spec.ports[0].name", port_name_reason),
-                pair(
-                    "spec.ports[0].protocol",
-                    "EndpointPort protocol does not support ports."
-                ),
-                pair(
-                    "spec.ports[0].port",
-                    "port number must be between 1 and 65535"
-                ),
-                // Lower-case names carry ports but are not valid protocol names.
-                pair("spec.ports[1].protocol", "protocol name invalid"),
-                pair("spec.ports[2].protocol", "protocol number invalid"),
-                pair(
-                    "spec.ports[2].protocol",
-                    "EndpointPort protocol does not support ports."
-                ),
-            ]
-        );
     }
 }

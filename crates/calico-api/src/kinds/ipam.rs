@@ -198,28 +198,18 @@ impl Kind for IPAMConfigurationSpec {
     const SCOPE: Scope = Scope::Cluster;
     type Status = NoStatus;
 
-    /// A singleton: the name must be `default`.
-    fn validate_name(name: &str, v: &mut Validator) {
-        if name != IPAM_CONFIGURATION_NAME {
-            v.error(
-                name,
-                "Cannot create an IPAMConfiguration resource with a name other than \"default\"",
-            );
-        }
-    }
-
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
+        if spec.max_blocks_per_host < 0 {
+            v.go(
+                "MaxBlocksPerHost",
+                spec.max_blocks_per_host,
+                "must be greater than or equal to 0",
+            );
+        }
         v.field("spec", |v| {
             v.field("maxBlocksPerHost", |v| {
-                if spec.max_blocks_per_host < 0 {
-                    v.error(
-                        spec.max_blocks_per_host,
-                        "must be greater than or equal to 0",
-                    );
-                } else {
-                    checks::in_range(v, spec.max_blocks_per_host.into(), 0, 1_000_000);
-                }
+                checks::in_range(v, spec.max_blocks_per_host.into(), 0, 1_000_000);
             });
             if !(0..=1200).contains(&spec.ip_cooldown_seconds) {
                 v.field("ipCooldownSeconds", |v| {

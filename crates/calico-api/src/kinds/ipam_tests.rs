@@ -168,52 +168,6 @@ fn handle_and_config_round_trip() {
     ));
 }
 
-#[test]
-fn ipam_configuration_rules() {
-    let mut config = IPAMConfiguration::new(
-        "global",
-        IPAMConfigurationSpec {
-            max_blocks_per_host: -1,
-            ip_cooldown_seconds: 1201,
-            kube_virt_vm_address_persistence: Some("Sometimes".into()),
-            ..Default::default()
-        },
-    );
-    let errs = field_reasons(config.validate());
-    assert_has(
-        &errs,
-        "metadata.name",
-        "Cannot create an IPAMConfiguration resource with a name other than \"default\"",
-    );
-    assert_has(
-        &errs,
-        "spec.maxBlocksPerHost",
-        "must be greater than or equal to 0",
-    );
-    assert_has(
-        &errs,
-        "spec.ipCooldownSeconds",
-        "must be between 0 and 1200",
-    );
-    assert_has(
-        &errs,
-        "spec.kubeVirtVMAddressPersistence",
-        "must be one of 'Enabled', 'Disabled'",
-    );
-    config.metadata.name = "default".into();
-    config.spec = IPAMConfigurationSpec {
-        max_blocks_per_host: 1_000_001,
-        ..Default::default()
-    };
-    assert_eq!(
-        field_reasons(config.validate()),
-        [(
-            "spec.maxBlocksPerHost".to_string(),
-            "must be between 0 and 1000000".to_string()
-        )]
-    );
-}
-
 fn affinity(deleted: bool) -> BlockAffinity {
     BlockAffinity::new(
         "node1-10-0-0-0-26",
@@ -225,37 +179,6 @@ fn affinity(deleted: bool) -> BlockAffinity {
             deleted,
         },
     )
-}
-
-#[test]
-fn block_affinity_round_trip_and_rules() {
-    let decoded = round_trip(&doc(
-        "BlockAffinity",
-        "node1-10-0-0-0-26",
-        json!({"state": "pending", "node": "node1", "type": "host", "cidr": "10.0.0.0/26", "deleted": false}),
-    ));
-    decoded.validate().unwrap();
-    round_trip(&doc(
-        "BlockAffinity",
-        "a",
-        json!({"state": "", "node": "", "cidr": "", "deleted": false}),
-    ));
-
-    let mut bad = affinity(true);
-    bad.spec.state = "stale".into();
-    bad.spec.cidr = "10.0.0.0/40".into();
-    let errs = field_reasons(bad.validate());
-    assert_has(
-        &errs,
-        "spec.deleted",
-        "spec.Deleted cannot be set to \"true\"",
-    );
-    assert_has(
-        &errs,
-        "spec.state",
-        "must be one of '', 'confirmed', 'pending', 'pendingDeletion'",
-    );
-    assert_has(&errs, "spec.cidr", "must be of type cidr");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::meta::Condition;
 use crate::resource::{Kind, NoStatus, Resource, Scope};
 use crate::serde_helpers::{is_false, is_zero_i64};
 use crate::validation::checks::{self, Family};
-use crate::validation::{ValidationError, Validator};
+use crate::validation::{gofmt, ValidationError, Validator};
 
 /// Encapsulation modes accepted by `ipipMode` and `vxlanMode`.
 pub const ENCAP_MODES: &[&str] = &["Never", "Always", "CrossSubnet"];
@@ -219,69 +219,102 @@ impl Kind for IPPoolSpec {
 }
 
 fn validate_pool_spec(spec: &IPPoolSpec, v: &mut Validator) {
-    let net = v.field("cidr", |v| go_pool_cidr(&spec.cidr, v));
+    go_pool_checks(spec, v);
     schema_pool_checks(spec, v);
-    if let Some(net) = net {
-        go_pool_checks(spec, &net, v);
-    }
     cel_pool_checks(spec, v);
 }
 
-/// The CIDR presence and syntax checks; `Some` when the rest of the Go checks can run.
-fn go_pool_cidr(cidr: &str, v: &mut Validator) -> Option<IpNet> {
-    if cidr.is_empty() {
-        v.error(cidr, "IPPool CIDR must be specified");
+/// Calico's Go checks, in its order: the field tags (`CIDR` as a masked network, the selectors),
+/// then its IPPool struct check.
+fn go_pool_checks(spec: &IPPoolSpec, v: &mut Validator) {
+    if !spec.cidr.is_empty() {
+        checks::masked_net(v, "CIDR", &spec.cidr);
     }
-    let net = parse_pool_cidr(cidr);
-    if net.is_none() {
-        v.error(cidr, "IPPool CIDR must be a valid subnet");
+    if !spec.node_selector.is_empty() {
+        checks::selector(v, "NodeSelector", &spec.node_selector);
     }
-    checks::max_length(v, cidr, 48);
-    net
+    if !spec.namespace_selector.is_empty() {
+        checks::selector(v, "NamespaceSelector", &spec.namespace_selector);
+    }
+    if spec.cidr.is_empty() {
+        v.go("IPpool.CIDR", &spec.cidr, "IPPool CIDR must be specified");
+    } else {
+        match checks::parse_cidr_or_ip(&spec.cidr) {
+            None => {
+                v.go(
+                    "IPpool.CIDR",
+                    &spec.cidr,
+                    "IPPool CIDR must be a valid subnet",
+                );
+                return;
+            }
+            Some(net) if !checks::is_strictly_masked(&net) => {
+                v.go(
+                    "IPpool.CIDR",
+                    &spec.cidr,
+                    "IP pool CIDR is not strictly masked",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for used in &spec.allowed_uses {
+        if ![
+            ALLOWED_USE_LOAD_BALANCER,
+            ALLOWED_USE_WORKLOAD,
+            ALLOWED_USE_TUNNEL,
+        ]
+        .contains(&used.as_str())
+        {
+            v.go(
+                "IPpool.AllowedUses",
+                gofmt::slice(&spec.allowed_uses),
+                format!("unknown use: {used}"),
+            );
+        }
+    }
 }
 
-/// Enumerations, ranges, lengths and selector syntax (Go tags and the CRD schema).
+/// The CRD schema's checks, properties in the CRD's (alphabetical) order.
 fn schema_pool_checks(spec: &IPPoolSpec, v: &mut Validator) {
-    for (name, mode) in [
-        ("vxlanMode", &spec.vxlan_mode),
-        ("ipipMode", &spec.ipip_mode),
-    ] {
-        if !mode.is_empty() {
-            v.field(name, |v| checks::one_of(v, mode, ENCAP_MODES));
-        }
-    }
-    if !(0..=128).contains(&spec.block_size) {
-        v.field("blockSize", |v| {
-            checks::in_range(v, spec.block_size, 0, 128);
-        });
-    }
-    for (name, selector) in [
-        ("nodeSelector", &spec.node_selector),
-        ("namespaceSelector", &spec.namespace_selector),
-    ] {
-        if !selector.is_empty() {
-            v.field(name, |v| {
-                checks::selector(v, selector);
-                checks::max_length(v, selector, 1024);
-            });
-        }
-    }
-    checks::max_items(v, "allowedUses", &spec.allowed_uses, 10);
-    let load_balancer = spec.is_load_balancer();
     v.each("allowedUses", &spec.allowed_uses, |v, used| {
-        match used.as_str() {
-            ALLOWED_USE_LOAD_BALANCER => {}
-            ALLOWED_USE_WORKLOAD | ALLOWED_USE_TUNNEL if load_balancer => v.error(
-                used,
-                format!("LoadBalancer cannot be used at the same time as: {used}"),
-            ),
-            ALLOWED_USE_WORKLOAD | ALLOWED_USE_TUNNEL => {}
-            other => v.error(other, format!("unknown use: {other}")),
-        };
+        checks::schema_enum(
+            v,
+            used,
+            &[
+                ALLOWED_USE_WORKLOAD,
+                ALLOWED_USE_TUNNEL,
+                ALLOWED_USE_LOAD_BALANCER,
+            ],
+        )
     });
+    checks::schema_max_items(v, "allowedUses", &spec.allowed_uses, 10);
     if let Some(mode) = &spec.assignment_mode {
         v.field("assignmentMode", |v| {
-            checks::one_of(v, mode, ASSIGNMENT_MODES)
+            checks::schema_enum(v, mode, ASSIGNMENT_MODES)
+        });
+    }
+    v.field("blockSize", |v| {
+        checks::schema_range(v, spec.block_size, Some(0), Some(128))
+    });
+    v.field("cidr", |v| {
+        checks::schema_cidr(v, &spec.cidr);
+        checks::schema_max_length(v, &spec.cidr, 48);
+    });
+    if !spec.ipip_mode.is_empty() {
+        v.field("ipipMode", |v| {
+            checks::schema_enum(v, &spec.ipip_mode, ENCAP_MODES)
+        });
+    }
+    v.field("namespaceSelector", |v| {
+        checks::schema_max_length(v, &spec.namespace_selector, 1024)
+    });
+    v.field("nodeSelector", |v| {
+        checks::schema_max_length(v, &spec.node_selector, 1024)
+    });
+    if !spec.vxlan_mode.is_empty() {
+        v.field("vxlanMode", |v| {
+            checks::schema_enum(v, &spec.vxlan_mode, ENCAP_MODES)
         });
     }
 }
@@ -302,70 +335,15 @@ pub fn nets_overlap(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// `validateIPPoolSpec`'s checks that need the parsed network.
-fn go_pool_checks(spec: &IPPoolSpec, net: &IpNet, v: &mut Validator) {
-    let family = Family::of_net(net);
-    let load_balancer = spec.is_load_balancer();
-    v.field("ipipMode", |v| {
-        if family == Family::V6 && encap_enabled(&spec.ipip_mode) {
-            v.error(
-                &spec.ipip_mode,
-                "IPIPMode other than 'Never' is not supported on an IPv6 IP pool",
-            );
-        }
-        let any_encap = encap_enabled(&spec.ipip_mode) || encap_enabled(&spec.vxlan_mode);
-        if encap_enabled(&spec.ipip_mode) && encap_enabled(&spec.vxlan_mode) {
-            // Calico's wording, although the rule applies to every pool.
-            v.error(
-                &spec.ipip_mode,
-                "IPIPMode and VXLANMode cannot be enabled on LoadBalancer IP pool",
-            );
-        }
-        if load_balancer && any_encap {
-            v.error(
-                &spec.ipip_mode,
-                "Neither IPIPMode nor VXLANMode can be enabled on AllowedUses LoadBalancer IP pool",
-            );
-        }
-    });
-    v.field("cidr", |v| {
-        if !spec.disabled && i64::from(net.prefix_len()) > spec.effective_block_size(family) {
-            v.error(&spec.cidr, MSG_TOO_SMALL);
-        }
-        if !checks::is_strictly_masked(net) {
-            v.error(&spec.cidr, "IP pool CIDR is not strictly masked");
-        }
-        if nets_overlap(net, &link_local_net(family)) {
-            let reason = match family {
-                Family::V4 => "IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16",
-                Family::V6 => "IP pool range overlaps with IPv6 Link Local range fe80::/10",
-            };
-            v.error(&spec.cidr, reason);
-        }
-    });
-    if load_balancer && spec.disable_bgp_export {
-        // Calico's wording (the rule forbids `true`).
-        v.error_at(
-            "disableBGPExport",
-            spec.disable_bgp_export,
-            "IP Pool with AllowedUse LoadBalancer must have DisableBGPExport set to true",
-        );
-    }
-    if load_balancer && spec.node_selector != ALL_SELECTOR {
-        v.error_at(
-            "nodeSelector",
-            &spec.node_selector,
-            "IP Pool with AllowedUse LoadBalancer must have node selector set to all()",
-        );
-    }
-}
-
 /// The CEL rules of the IPPool CRD, all reported at `spec`.
 fn cel_pool_checks(spec: &IPPoolSpec, v: &mut Validator) {
     let load_balancer = spec.is_load_balancer();
+    // Rules that read `cidr(self.cidr)` fail to evaluate when the CIDR does not parse; Calico
+    // then reports the evaluation error in the rule's place.
+    let cidr_error = cel_cidr_error(&spec.cidr);
     let mut fail = |broken: bool, message: &str| {
         if broken {
-            v.error_no_value(message);
+            v.cel(message);
         }
     };
     fail(
@@ -382,9 +360,13 @@ fn cel_pool_checks(spec: &IPPoolSpec, v: &mut Validator) {
     );
     let net = parse_pool_cidr(&spec.cidr);
     let family = net.as_ref().map(Family::of_net);
+    let ipip = |message: &str| match &cidr_error {
+        Some(err) => format!("{err} evaluating rule: {message}"),
+        None => message.to_string(),
+    };
     fail(
-        family == Some(Family::V6) && encap_enabled(&spec.ipip_mode),
-        "IPIP is not supported on IPv6 pools",
+        encap_enabled(&spec.ipip_mode) && (family == Some(Family::V6) || cidr_error.is_some()),
+        &ipip("IPIP is not supported on IPv6 pools"),
     );
     fail(
         load_balancer && spec.disable_bgp_export,
@@ -406,21 +388,76 @@ fn cel_pool_checks(spec: &IPPoolSpec, v: &mut Validator) {
         spec.namespace_selector.contains("global("),
         "global() selector is not valid for IPPool namespaceSelector",
     );
-    if let Some(net) = net {
-        cel_pool_network_checks(spec, &net, v);
+    match (net, cidr_error) {
+        (Some(net), _) => cel_pool_network_checks(spec, &net, v),
+        (None, Some(err)) => {
+            for message in [
+                "IPPool CIDR must be strictly masked",
+                "IPPool CIDR overlaps with IPv4 link local range 169.254.0.0/16",
+                "IPPool CIDR overlaps with IPv6 link local range fe80::/10",
+            ] {
+                v.cel(format!("{err} evaluating rule: {message}"));
+            }
+            if spec.block_size != 0 {
+                v.cel(format!(
+                    "{err} evaluating rule: blockSize must be between 20 and 32 for IPv4 pools, \
+                     and between 116 and 128 for IPv6 pools"
+                ));
+            }
+            if !spec.disabled {
+                v.cel(format!("{err} evaluating rule: {MSG_TOO_SMALL}"));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+/// The error Calico's CEL library gives when `cidr()` cannot parse `text` (Go's
+/// `netip.ParsePrefix` texts, hand-written to match), or `None` when it parses.
+pub fn cel_cidr_error(text: &str) -> Option<String> {
+    let problem = netip_parse_prefix_problem(text)?;
+    Some(format!(
+        "network address parse error during conversion from string: network address parse \
+         error during conversion from string: netip.ParsePrefix({}): {problem}",
+        checks::go_quote(text)
+    ))
+}
+
+/// Why Go's `netip.ParsePrefix` refuses `text`, or `None` when it accepts it.
+fn netip_parse_prefix_problem(text: &str) -> Option<String> {
+    let Some((addr, bits)) = text.rsplit_once('/') else {
+        return Some("no '/'".to_string());
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return Some(format!(
+            "ParseAddr({}): unable to parse IP",
+            checks::go_quote(addr)
+        ));
+    };
+    let digits_ok = !bits.is_empty()
+        && bits.len() <= 3
+        && bits.bytes().all(|b| b.is_ascii_digit())
+        && !(bits.len() > 1 && bits.starts_with('0'));
+    if !digits_ok {
+        return Some(format!("bad bits after slash: {}", checks::go_quote(bits)));
+    }
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    match bits.parse::<u32>() {
+        Ok(n) if n <= max => None,
+        _ => Some("prefix length out of range".to_string()),
     }
 }
 
 fn cel_pool_network_checks(spec: &IPPoolSpec, net: &IpNet, v: &mut Validator) {
     let family = Family::of_net(net);
     if !checks::is_strictly_masked(net) {
-        v.error_no_value("IPPool CIDR must be strictly masked");
+        v.cel("IPPool CIDR must be strictly masked");
     }
     // The CEL rule tests the address as written (not the masked network) in one direction and
     // the link-local base address in the other.
     let link_local = link_local_net(family);
     if link_local.contains(&net.addr()) || net.contains(&link_local.network()) {
-        v.error_no_value(match family {
+        v.cel(match family {
             Family::V4 => "IPPool CIDR overlaps with IPv4 link local range 169.254.0.0/16",
             Family::V6 => "IPPool CIDR overlaps with IPv6 link local range fe80::/10",
         });
@@ -430,12 +467,12 @@ fn cel_pool_network_checks(spec: &IPPoolSpec, net: &IpNet, v: &mut Validator) {
         Family::V6 => (116, 128),
     };
     if spec.block_size != 0 && !(low..=high).contains(&spec.block_size) {
-        v.error_no_value(
+        v.cel(
             "blockSize must be between 20 and 32 for IPv4 pools, and between 116 and 128 for IPv6 pools",
         );
     }
     if !spec.disabled && i64::from(net.prefix_len()) > spec.effective_block_size(family) {
-        v.error_no_value(MSG_TOO_SMALL);
+        v.cel(MSG_TOO_SMALL);
     }
 }
 
@@ -443,22 +480,20 @@ fn cel_pool_network_checks(spec: &IPPoolSpec, net: &IpNet, v: &mut Validator) {
 /// and `spec.blockSize`). Compares the values as given, so apply defaults to both first.
 pub fn validate_ippool_update(old: &IPPool, new: &IPPool) -> Result<(), ValidationError> {
     let mut v = Validator::new();
-    v.field("spec", |v| {
-        if old.spec.cidr != new.spec.cidr {
-            v.error_at(
-                "cidr",
-                &new.spec.cidr,
-                "CIDR cannot be changed; follow IP pool migration guide to avoid corruption.",
-            );
-        }
-        if old.spec.block_size != new.spec.block_size {
-            v.error_at(
-                "blockSize",
-                new.spec.block_size,
-                "Block size cannot be changed; follow IP pool migration guide to avoid corruption.",
-            );
-        }
-    });
+    if old.spec.cidr != new.spec.cidr {
+        v.go(
+            "IPPool.Spec.CIDR",
+            &new.spec.cidr,
+            "IPPool CIDR cannot be modified",
+        );
+    }
+    if old.spec.block_size != new.spec.block_size {
+        v.go(
+            "IPPool.Spec.BlockSize",
+            new.spec.block_size,
+            "IPPool BlockSize cannot be modified",
+        );
+    }
     v.finish()
 }
 
@@ -472,18 +507,16 @@ pub fn ippool_overlap(new: &IPPool, existing: &[IPPool]) -> Result<(), Validatio
                 continue;
             };
             if nets_overlap(&net, &other_net) {
-                v.field("spec", |v| {
-                    v.error_at(
-                        "cidr",
-                        &new.spec.cidr,
-                        format!(
-                            "IPPool({}) CIDR overlaps with IPPool({}) CIDR {}",
-                            new.name(),
-                            other.name(),
-                            other.spec.cidr
-                        ),
-                    )
-                });
+                v.go(
+                    "IPPool.Spec.CIDR",
+                    &new.spec.cidr,
+                    format!(
+                        "IPPool({}) CIDR overlaps with IPPool({}) CIDR {}",
+                        new.name(),
+                        other.name(),
+                        other.spec.cidr
+                    ),
+                );
             }
         }
     }
@@ -497,9 +530,13 @@ impl Kind for IPReservationSpec {
     type Status = NoStatus;
 
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
+        let cidrs = &resource.spec.reserved_cidrs;
+        if cidrs.iter().any(|c| checks::parse_cidr_or_ip(c).is_none()) {
+            v.go_tag("ReservedCIDRs", gofmt::slice(cidrs), "cidrs");
+        }
         v.field("spec", |v| {
-            v.each("reservedCIDRs", &resource.spec.reserved_cidrs, |v, cidr| {
-                checks::cidr(v, cidr);
+            v.each("reservedCIDRs", cidrs, |v, cidr| {
+                checks::schema_cidr(v, cidr);
             })
         });
     }

@@ -278,7 +278,7 @@ fn optional_one_of(v: &mut Validator, name: &'static str, value: &str, allowed: 
 mod tests {
     use super::*;
     use crate::kinds::test_support::{
-        assert_unknown_field, decode_as, field_reasons, named_doc, pair, round_trip_bytes,
+        assert_unknown_field, decode_as, named_doc, round_trip_bytes,
     };
     use serde_json::{json, Value};
 
@@ -314,13 +314,6 @@ mod tests {
         r#""numberNotEstablishedV6":0},"routes":{}}}"#
     );
 
-    fn errors(spec: Value, status: Value) -> Vec<(String, String)> {
-        let mut doc = named_doc("CalicoNodeStatus", "s", spec);
-        doc["status"] = status;
-        let cns: CalicoNodeStatus = decode_as(doc);
-        field_reasons(cns.validate())
-    }
-
     #[test]
     fn full_document_round_trips_byte_for_byte() {
         let cns: CalicoNodeStatus = round_trip_bytes(FULL);
@@ -352,65 +345,5 @@ mod tests {
         let before = cns.clone();
         cns.apply_defaults();
         assert_eq!(cns, before);
-    }
-
-    #[test]
-    fn spec_rules() {
-        assert_eq!(
-            errors(json!({}), json!({})),
-            [
-                pair("spec.node", "must be specified"),
-                pair("spec.classes", "must be specified"),
-                pair("spec.updatePeriodSeconds", "must be specified"),
-            ]
-        );
-        assert_eq!(
-            errors(
-                json!({"node": "Worker_1", "classes": ["BGP", "Bird", "BGP"], "updatePeriodSeconds": 86401}),
-                json!({})
-            ),
-            [
-                pair(
-                    "spec.node",
-                    "name must consist of lower case alphanumeric characters, '-' or '.', and \
-                     must start and end with an alphanumeric character"
-                ),
-                pair("spec.classes[1]", "must be one of 'Agent', 'BGP', 'Routes'"),
-                pair("spec.classes[2]", "duplicate value"),
-                pair("spec.updatePeriodSeconds", "must be between 0 and 86400"),
-            ]
-        );
-    }
-
-    #[test]
-    fn status_enums() {
-        let spec = json!({"node": "n", "classes": ["Agent"], "updatePeriodSeconds": 86400});
-        let status = json!({
-            "agent": {"birdV6": {"state": "Up"}},
-            "bgp": {"peersV6": [{"type": "Mesh", "state": "Established"}, {"state": "Down"}]},
-            "routes": {"routesV4": [{"type": "FIB", "learnedFrom": {"sourceType": "OSPF"}}]}
-        });
-        assert_eq!(
-            errors(spec, status),
-            [
-                pair(
-                    "status.agent.birdV6.state",
-                    "must be one of 'Ready', 'NotReady'"
-                ),
-                pair(
-                    "status.bgp.peersV6[0].type",
-                    "must be one of 'NodeMesh', 'NodePeer', 'GlobalPeer'"
-                ),
-                pair(
-                    "status.bgp.peersV6[1].state",
-                    "must be one of 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', \
-                     'Established', 'Close'"
-                ),
-                pair(
-                    "status.routes.routesV4[0].learnedFrom.sourceType",
-                    "must be one of 'Kernel', 'Static', 'Direct', 'NodeMesh', 'BGPPeer'"
-                ),
-            ]
-        );
     }
 }

@@ -8,12 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::rule::{
-    validate_rules, validate_selector_field, Rule, GLOBAL_SELECTOR_MISUSE, POLICY_TYPES,
-    POLICY_TYPE_EGRESS, POLICY_TYPE_INGRESS,
+    validate_rules, Rule, GLOBAL_SELECTOR_MISUSE, POLICY_TYPES, POLICY_TYPE_EGRESS,
+    POLICY_TYPE_INGRESS,
 };
 use crate::resource::{Kind, NoStatus, Resource, Scope};
 use crate::serde_helpers::{go_float_opt, is_false};
-use crate::validation::{checks, names, Validator};
+use crate::validation::{checks, gofmt, names, Validator};
 
 /// The label every tiered policy carries, naming its tier.
 pub const TIER_LABEL: &str = "projectcalico.org/tier";
@@ -84,6 +84,7 @@ macro_rules! policy_spec {
                     types: &self.types,
                     service_account_selector: &self.service_account_selector,
                     performance_hints: &self.performance_hints,
+                    order: self.order,
                 }
             }
         }
@@ -169,6 +170,7 @@ pub struct PolicyView<'a> {
     pub types: &'a [String],
     pub service_account_selector: &'a str,
     pub performance_hints: &'a [String],
+    pub order: Option<f64>,
 }
 
 /// Borrowed view of the global-only fields.
@@ -287,12 +289,13 @@ macro_rules! policy_kind {
                 apply_policy_defaults(resource);
             }
 
-            fn validate_name(name: &str, v: &mut Validator) {
-                $name_rule(name, v);
-            }
-
             fn validate(resource: &Resource<Self>, v: &mut Validator) {
                 v.field("spec", |v| validate_policy_spec(v, &resource.spec));
+                // Calico's policy-level check, after the spec's fields: the kind's name rule,
+                // annotations and labels again, then the spec's cross-rule checks.
+                $name_rule(&resource.metadata, v);
+                policy_level_checks(v, &resource.spec);
+                v.field("spec", |v| spec_schema_and_cel(v, &resource.spec));
             }
         }
     };
@@ -378,82 +381,68 @@ pub fn apply_policy_defaults<K: Kind + PolicySpec>(resource: &mut Resource<K>) {
     }
 }
 
-/// Reports every repeated entry of `items` at its index.
-pub(crate) fn reject_duplicates(
-    v: &mut Validator,
-    name: &'static str,
-    items: &[String],
-    reason: impl Fn(&str) -> String,
-) {
-    let mut seen = std::collections::BTreeSet::new();
-    v.each(name, items, |v, item| {
-        if !seen.insert(item.clone()) {
-            v.error(item, reason(item));
-        }
-    });
-}
-
-/// Validates a policy spec at the current path (`spec`).
+/// The Go checks of a policy spec's fields, in Calico's struct order, at the current path
+/// (`spec`).
 pub fn validate_policy_spec<K: PolicySpec>(v: &mut Validator, spec: &K) {
     let view = spec.view();
     let global = spec.global();
-    let staged_delete = validate_staged_action(v, spec);
-    if !view.tier.is_empty() && !checks::is_dns1123_subdomain(view.tier) {
-        v.error_at(
-            "tier",
-            view.tier,
-            "tier must consist of lower case alphanumeric characters, '-' or '.', and must \
-             start and end with an alphanumeric character",
-        );
+    if !view.tier.is_empty() {
+        checks::name_tag(v, "Tier", view.tier);
     }
     validate_rules(v, "ingress", view.ingress);
     validate_rules(v, "egress", view.egress);
-    validate_selector_field(v, "selector", view.selector);
-    checks::max_items(v, "types", view.types, 2);
-    v.each("types", view.types, |v, t| {
-        checks::one_of(v, t, POLICY_TYPES)
-    });
-    reject_duplicates(v, "types", view.types, |t| {
-        format!("'{t}' type specified more than once")
-    });
-    validate_selector_field(v, "serviceAccountSelector", view.service_account_selector);
+    checks::selector(v, "Selector", view.selector);
+    checks::selector(v, "ServiceAccountSelector", view.service_account_selector);
     if let Some(global) = global {
-        validate_selector_field(v, "namespaceSelector", global.namespace_selector);
+        checks::selector(v, "NamespaceSelector", global.namespace_selector);
     }
-    v.each("performanceHints", view.performance_hints, |v, hint| {
-        checks::one_of(v, hint, PERFORMANCE_HINTS)
-    });
-    reject_duplicates(v, "performanceHints", view.performance_hints, |h| {
-        format!("'{h}' specified more than once")
-    });
-    spec_cel_checks(v, &view, global.as_ref());
-    if !staged_delete {
-        rule_placement_checks(v, &view, global.is_some());
+    let hints = view.performance_hints;
+    let mut seen = std::collections::BTreeSet::new();
+    if !hints.iter().all(|h| seen.insert(h.as_str())) {
+        v.go_tag("PerformanceHints", gofmt::slice(hints), "unique");
+    } else {
+        for (i, hint) in hints.iter().enumerate() {
+            checks::one_of_tag(
+                v,
+                &format!("PerformanceHints[{i}]"),
+                hint,
+                PERFORMANCE_HINTS,
+            );
+        }
     }
 }
 
-/// Checks `stagedAction` and, for `Delete`, that nothing but the tier is set. Returns whether
-/// the action is `Delete`.
-fn validate_staged_action<K: PolicySpec>(v: &mut Validator, spec: &K) -> bool {
-    let Some(action) = spec.staged_action() else {
-        return false;
-    };
-    if !action.is_empty() {
-        v.field("stagedAction", |v| {
-            checks::one_of(v, action, STAGED_ACTIONS)
+/// The schema and CEL rules of a policy spec (reported after every Go check).
+fn spec_schema_and_cel<K: PolicySpec>(v: &mut Validator, spec: &K) {
+    let view = spec.view();
+    let global = spec.global();
+    // Properties in the CRD's (alphabetical) order.
+    if let Some(global) = &global {
+        v.field("namespaceSelector", |v| {
+            checks::schema_max_length(v, global.namespace_selector, 1024)
         });
     }
-    if action != STAGED_ACTION_DELETE {
-        return false;
+    v.each("performanceHints", view.performance_hints, |v, hint| {
+        checks::schema_enum(v, hint, PERFORMANCE_HINTS)
+    });
+    v.field("selector", |v| {
+        checks::schema_max_length(v, view.selector, 1024)
+    });
+    v.field("serviceAccountSelector", |v| {
+        checks::schema_max_length(v, view.service_account_selector, 1024)
+    });
+    if let Some(action) = spec.staged_action() {
+        if !action.is_empty() {
+            v.field("stagedAction", |v| {
+                checks::schema_enum(v, action, STAGED_ACTIONS)
+            });
+        }
     }
-    let mut rest = spec.clone();
-    rest.clear_tier_and_action();
-    if rest != K::default() {
-        v.error_no_value(
-            "Spec fields, except Tier, should all be zero-value if stagedAction is Delete",
-        );
-    }
-    true
+    checks::schema_max_items(v, "types", view.types, 2);
+    v.each("types", view.types, |v, t| {
+        checks::schema_enum(v, t, POLICY_TYPES)
+    });
+    spec_cel_checks(v, &view, global.as_ref());
 }
 
 /// The CEL rules on the policy specs, reported at `spec`.
@@ -461,75 +450,170 @@ fn spec_cel_checks(v: &mut Validator, view: &PolicyView<'_>, global: Option<&Glo
     let mut selectors = vec![view.selector, view.service_account_selector];
     if let Some(global) = global {
         if global.pre_dnat && global.do_not_track {
-            v.error_no_value("preDNAT and doNotTrack cannot both be true");
+            v.cel("preDNAT and doNotTrack cannot both be true");
         }
         if global.pre_dnat && !view.egress.is_empty() {
-            v.error_no_value("preDNAT policy cannot have any egress rules");
+            v.cel("preDNAT policy cannot have any egress rules");
         }
         if global.pre_dnat && view.types.iter().any(|t| t == POLICY_TYPE_EGRESS) {
-            v.error_no_value("preDNAT policy cannot have 'Egress' type");
+            v.cel("preDNAT policy cannot have 'Egress' type");
         }
         if !global.apply_on_forward && (global.pre_dnat || global.do_not_track) {
-            v.error_no_value("applyOnForward must be true if either preDNAT or doNotTrack is true");
+            v.cel("applyOnForward must be true if either preDNAT or doNotTrack is true");
         }
         selectors.push(global.namespace_selector);
     }
     for selector in selectors {
         if selector.contains("global(") {
-            v.error_no_value(GLOBAL_SELECTOR_MISUSE);
+            v.cel(GLOBAL_SELECTOR_MISUSE);
         }
     }
 }
 
-/// Calico's Go checks on where services and HTTP matches may appear in a policy's rules.
-fn rule_placement_checks(v: &mut Validator, view: &PolicyView<'_>, global: bool) {
-    let http_reason = if global {
+/// Calico's policy-level Go checks: a staged `Delete` must carry nothing but the tier; otherwise
+/// no repeated type, and where services and HTTP matches may appear.
+fn policy_level_checks<K: PolicySpec>(v: &mut Validator, spec: &K) {
+    let view = spec.view();
+    let global = spec.global();
+    let spec_name = match (global.is_some(), spec.staged_action().is_some()) {
+        (false, false) => "NetworkPolicySpec",
+        (true, false) => "GlobalNetworkPolicySpec",
+        (false, true) => "StagedNetworkPolicySpec",
+        (true, true) => "StagedGlobalNetworkPolicySpec",
+    };
+    if spec.staged_action() == Some(STAGED_ACTION_DELETE) {
+        let mut rest = spec.clone();
+        rest.clear_tier_and_action();
+        if rest != K::default() {
+            v.go(
+                spec_name,
+                staged_spec_go_value(spec),
+                "Spec fields, except Tier, should all be zero-value if stagedAction is Delete",
+            );
+        }
+        return;
+    }
+    let types_name = if global.is_some() {
+        "GlobalNetworkPolicySpec.Types"
+    } else {
+        "NetworkPolicySpec.Types"
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for t in view.types {
+        if !seen.insert(t.as_str()) {
+            v.go(
+                types_name,
+                gofmt::slice(view.types),
+                format!("'{t}' type specified more than once"),
+            );
+        }
+    }
+    let http_reason = if global.is_some() {
         "not allowed in egress rules"
     } else {
         "not allowed in egress rule"
     };
-    v.each("egress", view.egress, |v, rule| {
-        if rule.source.services.is_some() {
-            v.field("source", |v| {
-                v.field("services", |v| {
-                    v.error_no_value("not allowed in egress rule source")
-                })
-            });
+    for rule in view.egress {
+        if let Some(services) = &rule.source.services {
+            v.go(
+                "Services",
+                service_match_go_value(services),
+                "not allowed in egress rule source",
+            );
         }
-        if rule.http.is_some() {
-            v.field("http", |v| v.error_no_value(http_reason));
+        if let Some(http) = &rule.http {
+            v.go("HTTP", http_match_go_value(http), http_reason);
         }
-        if global {
-            require_service_namespace(v, "destination", rule.destination.services.as_ref());
+    }
+    for rule in view.ingress {
+        if let Some(services) = &rule.destination.services {
+            v.go(
+                "Services",
+                service_match_go_value(services),
+                "not allowed in ingress rule destination",
+            );
         }
-    });
-    v.each("ingress", view.ingress, |v, rule| {
-        if rule.destination.services.is_some() {
-            v.field("destination", |v| {
-                v.field("services", |v| {
-                    v.error_no_value("not allowed in ingress rule destination")
-                })
-            });
+    }
+    if global.is_some() {
+        for rule in view.egress {
+            if rule
+                .destination
+                .services
+                .as_ref()
+                .is_some_and(|s| s.namespace.is_empty())
+            {
+                v.go("Namespace", "", "must specify a namespace");
+            }
         }
-        if global {
-            require_service_namespace(v, "source", rule.source.services.as_ref());
+        for rule in view.ingress {
+            if rule
+                .source
+                .services
+                .as_ref()
+                .is_some_and(|s| s.namespace.is_empty())
+            {
+                v.go("Namespace", "", "must specify a namespace");
+            }
         }
-    });
+    }
 }
 
-/// Service names are not qualified at global scope, so a global policy must name the namespace.
-fn require_service_namespace(
-    v: &mut Validator,
-    side: &'static str,
-    services: Option<&super::rule::ServiceMatch>,
-) {
-    if services.is_some_and(|s| s.namespace.is_empty()) {
-        v.field(side, |v| {
-            v.field("services", |v| {
-                v.error_at("namespace", "", "must specify a namespace")
-            })
-        });
+/// `%v` of a `*ServiceMatch`: `&{name namespace}`.
+fn service_match_go_value(services: &super::rule::ServiceMatch) -> String {
+    format!("&{{{} {}}}", services.name, services.namespace)
+}
+
+/// `%v` of a `*HTTPMatch`: `&{[methods] [paths]}`.
+fn http_match_go_value(http: &super::rule::HttpMatch) -> String {
+    let paths: Vec<String> = http
+        .paths
+        .iter()
+        .map(|p| format!("{{{} {}}}", p.exact, p.prefix))
+        .collect();
+    format!(
+        "&{{{} {}}}",
+        gofmt::slice(&http.methods),
+        gofmt::slice(&paths)
+    )
+}
+
+/// `%v` of a staged policy spec as Calico prints it in the staged `Delete` check. Rules and a
+/// set `order` print as Go structs and pointers do; a pointer's address cannot be reproduced, so
+/// a set order prints as its value.
+fn staged_spec_go_value<K: PolicySpec>(spec: &K) -> String {
+    let view = spec.view();
+    let order = view
+        .order
+        .map_or_else(|| "<nil>".to_string(), |o| o.to_string());
+    let rules = |rules: &[Rule]| format!("[{}]", " ".repeat(rules.len().saturating_sub(1)));
+    let mut parts = vec![
+        spec.staged_action().unwrap_or_default().to_string(),
+        view.tier.to_string(),
+        order,
+        if view.ingress.is_empty() {
+            "[]".to_string()
+        } else {
+            rules(view.ingress)
+        },
+        if view.egress.is_empty() {
+            "[]".to_string()
+        } else {
+            rules(view.egress)
+        },
+        view.selector.to_string(),
+        gofmt::slice(view.types),
+    ];
+    if let Some(global) = spec.global() {
+        parts.push(global.do_not_track.to_string());
+        parts.push(global.pre_dnat.to_string());
+        parts.push(global.apply_on_forward.to_string());
+        parts.push(view.service_account_selector.to_string());
+        parts.push(global.namespace_selector.to_string());
+    } else {
+        parts.push(view.service_account_selector.to_string());
     }
+    parts.push(gofmt::slice(view.performance_hints));
+    format!("{{{}}}", parts.join(" "))
 }
 
 #[cfg(test)]

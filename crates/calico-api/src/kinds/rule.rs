@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::numorstring::{Port, Protocol, PROTOCOL_NAMES};
-use crate::validation::{checks, metadata, Validator};
+use crate::numorstring::{Port, Protocol};
+use crate::validation::{checks, gofmt, metadata, Validator};
 
 /// Rule actions.
 pub const RULE_ACTIONS: &[&str] = &["Allow", "Deny", "Log", "Pass"];
@@ -39,8 +39,6 @@ const NUMERIC_PORTS_NEED_PROTOCOL: &str =
 const PORT_OUT_OF_RANGE: &str = "port range invalid, port number must be between 1 and 65535";
 const CATCH_ALL_NEGATION: &str =
     "catch-all CIDR in negation creates logical contradiction (matches no traffic)";
-const SUBDOMAIN_NAME: &str = "name must consist of lower case alphanumeric characters, '-' or \
-                              '.', and must start and end with an alphanumeric character";
 
 /// A rule: match criteria and the action taken when they all match.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -174,66 +172,71 @@ pub struct RuleMetadata {
 
 /// Checks a list of rules (`ingress` or `egress`) at `name`.
 pub fn validate_rules(v: &mut Validator, name: &'static str, rules: &[Rule]) {
-    checks::max_items(v, name, rules, MAX_RULES);
+    checks::schema_max_items(v, name, rules, MAX_RULES);
     v.each(name, rules, validate_rule);
 }
 
-/// Checks one rule at the current path: Calico's Go rule checks plus the CRD's CEL rules.
+/// Checks one rule at the current path, as Calico's validator walks it: the Go checks of its
+/// fields in struct order, then the rule's own Go checks; the CRD schema and CEL rules at their
+/// JSON paths.
 pub fn validate_rule(v: &mut Validator, rule: &Rule) {
-    v.field("action", |v| checks::one_of(v, &rule.action, RULE_ACTIONS));
+    v.field("action", |v| {
+        checks::schema_enum(v, &rule.action, RULE_ACTIONS)
+    });
     if let Some(version) = rule.ip_version {
         if version != 4 && version != 6 {
-            v.error_at("ipVersion", version, "must be one of 4, 6");
+            v.field("ipVersion", |v| v.schema_enum(&["4", "6"]));
         }
     }
     if let Some(protocol) = &rule.protocol {
-        v.field("protocol", |v| validate_protocol(v, protocol));
-    }
-    if let Some(protocol) = &rule.not_protocol {
-        v.field("notProtocol", |v| validate_protocol(v, protocol));
+        checks::protocol(v, protocol);
     }
     if let Some(icmp) = &rule.icmp {
         v.field("icmp", |v| validate_icmp(v, icmp));
     }
+    if let Some(protocol) = &rule.not_protocol {
+        checks::protocol(v, protocol);
+    }
     if let Some(icmp) = &rule.not_icmp {
         v.field("notICMP", |v| validate_icmp(v, icmp));
     }
-    rule_cel_checks(v, rule);
     v.field("source", |v| validate_entity_rule(v, &rule.source));
     v.field("destination", |v| {
         validate_entity_rule(v, &rule.destination)
     });
-    check_ports_against_protocol(v, rule);
-    check_nets(v, rule);
     if let Some(http) = &rule.http {
         v.field("http", |v| validate_http(v, http));
     }
     if let Some(meta) = &rule.metadata {
-        v.field("metadata", |v| metadata::annotations(v, &meta.annotations));
+        metadata::annotations(v, &meta.annotations);
     }
+    check_ports_against_protocol(v, rule);
+    check_nets(v, rule);
+    rule_cel_checks(v, rule);
 }
 
-fn validate_protocol(v: &mut Validator, protocol: &Protocol) {
-    match protocol.number() {
-        Some(0) => v.error(protocol, "protocol number invalid"),
-        Some(_) => {}
-        None => {
-            if !PROTOCOL_NAMES.contains(&protocol.to_string().as_str()) {
-                v.error(protocol, "protocol name invalid");
-            }
-        }
-    }
-}
-
+/// ICMP type and code: Go's `gte`/`lte` tags, the schema's range, and the CEL rule.
 fn validate_icmp(v: &mut Validator, icmp: &IcmpFields) {
-    if let Some(icmp_type) = icmp.icmp_type {
-        v.field("type", |v| checks::in_range(v, icmp_type, 0, 254));
-    }
-    if let Some(code) = icmp.code {
-        v.field("code", |v| checks::in_range(v, code, 0, 255));
-        if icmp.icmp_type.is_none() {
-            v.error_no_value("ICMP code specified without an ICMP type");
+    for (go_name, value, max) in [("Type", icmp.icmp_type, 254), ("Code", icmp.code, 255)] {
+        match value {
+            Some(value) if value < 0 => v.go_tag(go_name, value, "gte"),
+            Some(value) if value > max => v.go_tag(go_name, value, "lte"),
+            _ => {}
         }
+    }
+    // The schema's properties, in the CRD's (alphabetical) order.
+    if let Some(code) = icmp.code {
+        v.field("code", |v| {
+            checks::schema_range(v, code, Some(0), Some(255))
+        });
+    }
+    if let Some(icmp_type) = icmp.icmp_type {
+        v.field("type", |v| {
+            checks::schema_range(v, icmp_type, Some(0), Some(254))
+        });
+    }
+    if icmp.code.is_some() && icmp.icmp_type.is_none() {
+        v.cel("ICMP code specified without an ICMP type");
     }
 }
 
@@ -245,51 +248,51 @@ fn is_tcp(protocol: &Protocol) -> bool {
 fn rule_cel_checks(v: &mut Validator, rule: &Rule) {
     if rule.http.is_some() {
         if rule.protocol.as_ref().is_some_and(|p| !is_tcp(p)) {
-            v.error_no_value("rules with HTTP match must have protocol TCP or unset");
+            v.cel("rules with HTTP match must have protocol TCP or unset");
         }
         if rule.action != "Allow" {
-            v.error_no_value("HTTP match is only valid on Allow rules");
+            v.cel("HTTP match is only valid on Allow rules");
         }
     }
     let destination = &rule.destination;
     if destination.services.is_some()
         && (!destination.ports.is_empty() || !destination.not_ports.is_empty())
     {
-        v.error_no_value("ports and notPorts cannot be specified with services");
+        v.cel("ports and notPorts cannot be specified with services");
     }
     let icmp_protocol = rule
         .protocol
         .as_ref()
         .is_some_and(|p| p.is_icmp() || p.is_icmpv6());
     if rule.icmp.is_some() && !icmp_protocol {
-        v.error_no_value("ICMP fields require protocol to be ICMP or ICMPv6");
+        v.cel("ICMP fields require protocol to be ICMP or ICMPv6");
     }
     for protocol in [&rule.protocol, &rule.not_protocol].into_iter().flatten() {
         match rule.ip_version {
             Some(version) if protocol.is_icmp() && version != 4 => {
-                v.error_no_value("protocol ICMP requires ipVersion 4")
+                v.cel("protocol ICMP requires ipVersion 4")
             }
             Some(version) if protocol.is_icmpv6() && version != 6 => {
-                v.error_no_value("protocol ICMPv6 requires ipVersion 6")
+                v.cel("protocol ICMPv6 requires ipVersion 6")
             }
             _ => {}
         }
     }
 }
 
-/// The four port lists of a rule with their JSON paths.
-fn port_lists(rule: &Rule) -> [(&'static str, &'static str, &[Port]); 4] {
+/// The four port lists of a rule with the names Calico reports them under.
+fn port_lists(rule: &Rule) -> [(&'static str, &[Port]); 4] {
     [
-        ("source", "ports", &rule.source.ports),
-        ("source", "notPorts", &rule.source.not_ports),
-        ("destination", "ports", &rule.destination.ports),
-        ("destination", "notPorts", &rule.destination.not_ports),
+        ("Source.Ports", &rule.source.ports),
+        ("Source.NotPorts", &rule.source.not_ports),
+        ("Destination.Ports", &rule.destination.ports),
+        ("Destination.NotPorts", &rule.destination.not_ports),
     ]
 }
 
 /// Without a protocol only named ports are allowed; with a protocol that has no ports, none.
 fn check_ports_against_protocol(v: &mut Validator, rule: &Rule) {
-    for (side, list, ports) in port_lists(rule) {
+    for (name, ports) in port_lists(rule) {
         let reason = match &rule.protocol {
             None if ports.iter().any(|p| !p.is_named()) => NUMERIC_PORTS_NEED_PROTOCOL,
             Some(protocol) if !protocol.supports_ports() && !ports.is_empty() => {
@@ -297,7 +300,7 @@ fn check_ports_against_protocol(v: &mut Validator, rule: &Rule) {
             }
             _ => continue,
         };
-        v.field(side, |v| v.field(list, |v| v.error_no_value(reason)));
+        v.go(name, gofmt::slice(ports), reason);
     }
 }
 
@@ -310,35 +313,52 @@ fn is_catch_all(text: &str, net: &ipnet::IpNet) -> bool {
     }
 }
 
-/// Per-net syntax, then the family consistency of the rule's four net lists, in Calico's order
-/// (source nets, source notNets, destination nets, destination notNets).
+/// Calico's per-rule net checks, in its order (source nets, source notNets, destination nets,
+/// destination notNets): each net a CIDR with a prefix length, no catch-all in a negation, the
+/// family matching `ipVersion`, and one family across the rule.
 fn check_nets(v: &mut Validator, rule: &Rule) {
-    let lists: [(&'static str, &'static str, &[String]); 4] = [
-        ("source", "nets", &rule.source.nets),
-        ("source", "notNets", &rule.source.not_nets),
-        ("destination", "nets", &rule.destination.nets),
-        ("destination", "notNets", &rule.destination.not_nets),
+    let lists: [(&'static str, &[String]); 4] = [
+        ("Source.Nets", &rule.source.nets),
+        ("Source.NotNets", &rule.source.not_nets),
+        ("Destination.Nets", &rule.destination.nets),
+        ("Destination.NotNets", &rule.destination.not_nets),
     ];
     let (mut seen_v4, mut seen_v6) = (false, false);
-    for (side, list, nets) in lists {
-        v.field(side, |v| {
-            v.field(list, |v| {
-                let negated = list == "notNets";
-                let (v4, v6) = scan_nets(v, nets, negated);
-                let wrong_version = match rule.ip_version {
-                    Some(version) => (v4 && version != 4) || (v6 && version != 6),
-                    None => false,
-                };
-                if wrong_version {
-                    v.error_no_value("rule IP version doesn't match CIDR version");
-                }
-                if (v4 && seen_v6) || (v6 && seen_v4) || (v4 && v6) {
-                    v.error_no_value("rule contains both IPv4 and IPv6 CIDRs");
-                }
-                seen_v4 |= v4;
-                seen_v6 |= v6;
-            })
-        });
+    for (name, nets) in lists {
+        let negated = name.ends_with("NotNets");
+        let (mut v4, mut v6) = (false, false);
+        for text in nets {
+            let Some(net) = parse_prefixed_cidr(text) else {
+                v.go(name, text, "invalid CIDR");
+                continue;
+            };
+            v4 |= net.addr().is_ipv4();
+            v6 |= net.addr().is_ipv6();
+            if negated && is_catch_all(text, &net) {
+                v.go(name, text, CATCH_ALL_NEGATION);
+            }
+        }
+        let wrong_version = match rule.ip_version {
+            Some(version) => (v4 && version != 4) || (v6 && version != 6),
+            None => false,
+        };
+        if wrong_version {
+            // Calico prints the rule's source nets here, whichever list is at fault.
+            v.go(
+                name,
+                gofmt::slice(&rule.source.nets),
+                "rule IP version doesn't match CIDR version",
+            );
+        }
+        if (v4 && seen_v6) || (v6 && seen_v4) || (v4 && v6) {
+            v.go(
+                name,
+                gofmt::slice(nets),
+                "rule contains both IPv4 and IPv6 CIDRs",
+            );
+        }
+        seen_v4 |= v4;
+        seen_v6 |= v6;
     }
 }
 
@@ -347,48 +367,6 @@ pub(crate) fn parse_prefixed_cidr(text: &str) -> Option<ipnet::IpNet> {
     text.contains('/')
         .then(|| checks::parse_cidr_or_ip(text))
         .flatten()
-}
-
-/// Checks each net of one list and returns which families it holds. Calico wants a CIDR with a
-/// prefix length here (a bare address is "invalid CIDR") and no host bits.
-fn scan_nets(v: &mut Validator, nets: &[String], negated: bool) -> (bool, bool) {
-    let (mut v4, mut v6) = (false, false);
-    for (i, text) in nets.iter().enumerate() {
-        v.index(i, |v| {
-            let Some(net) = parse_prefixed_cidr(text) else {
-                v.error(text, "invalid CIDR");
-                return;
-            };
-            v4 |= net.addr().is_ipv4();
-            v6 |= net.addr().is_ipv6();
-            if !checks::is_strictly_masked(&net) {
-                v.error(text, "network is not strictly masked");
-            }
-            if negated && is_catch_all(text, &net) {
-                v.error(text, CATCH_ALL_NEGATION);
-            }
-        });
-    }
-    (v4, v6)
-}
-
-/// A selector field: parses and fits in 1024 characters (empty means "not set").
-pub(crate) fn validate_selector_field(v: &mut Validator, name: &'static str, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    v.field(name, |v| {
-        checks::max_length(v, text, MAX_SELECTOR_LENGTH);
-        checks::selector(v, text);
-    });
-}
-
-/// Selectors where `global()` has no meaning: Calico's CRD rules only police `selector`, but the
-/// selector language reserves `global()` for an EntityRule's `namespaceSelector`.
-fn reject_global(v: &mut Validator, name: &'static str, text: &str) {
-    if text.contains("global(") {
-        v.error_at(name, text, GLOBAL_SELECTOR_MISUSE);
-    }
 }
 
 /// Whether `text` is the single token `global()`: Calico tokenizes the selector and wants
@@ -400,120 +378,162 @@ fn is_bare_global(text: &str) -> bool {
         .is_some_and(|rest| rest.trim_start_matches(blank) == ")")
 }
 
-/// Checks the `namespaceSelector` of an entity rule: `global()` must stand alone.
-fn validate_entity_namespace_selector(v: &mut Validator, text: &str) {
-    if text.contains("global(") && !is_bare_global(text) {
-        v.error_at("namespaceSelector", text, GLOBAL_SELECTOR_COMBINED);
-    }
-}
-
-/// Checks a source or destination at the current path.
+/// Checks a source or destination at the current path, in the order of Calico's `EntityRule`
+/// fields, then its struct check, then the schema and CEL rules.
 pub fn validate_entity_rule(v: &mut Validator, entity: &EntityRule) {
-    checks::max_items(v, "nets", &entity.nets, MAX_NETS);
-    checks::max_items(v, "notNets", &entity.not_nets, MAX_NETS);
-    validate_selector_field(v, "selector", &entity.selector);
-    validate_selector_field(v, "notSelector", &entity.not_selector);
-    validate_selector_field(v, "namespaceSelector", &entity.namespace_selector);
-    reject_global(v, "notSelector", &entity.not_selector);
-    validate_entity_namespace_selector(v, &entity.namespace_selector);
-    validate_ports(v, "ports", &entity.ports);
-    validate_ports(v, "notPorts", &entity.not_ports);
-    if let Some(services) = &entity.services {
-        v.field("services", |v| validate_service_match(v, services));
+    v.each("nets", &entity.nets, |v, net| {
+        let name = format!("Nets[{}]", v.current_index());
+        checks::masked_net(v, &name, net);
+    });
+    if !entity.selector.is_empty() {
+        checks::selector(v, "Selector", &entity.selector);
     }
+    if !entity.namespace_selector.is_empty() {
+        checks::selector(v, "NamespaceSelector", &entity.namespace_selector);
+    }
+    if let Some(services) = &entity.services {
+        for (name, value) in [("Name", &services.name), ("Namespace", &services.namespace)] {
+            if !value.is_empty() {
+                checks::name_tag(v, name, value);
+            }
+        }
+    }
+    validate_ports(v, &entity.ports);
+    v.each("notNets", &entity.not_nets, |v, net| {
+        let name = format!("NotNets[{}]", v.current_index());
+        checks::masked_net(v, &name, net);
+    });
+    if !entity.not_selector.is_empty() {
+        checks::selector(v, "NotSelector", &entity.not_selector);
+    }
+    validate_ports(v, &entity.not_ports);
     if let Some(accounts) = &entity.service_accounts {
-        v.field("serviceAccounts", |v| {
-            validate_selector_field(v, "selector", &accounts.selector);
-            reject_global(v, "selector", &accounts.selector);
+        if !accounts.selector.is_empty() {
+            checks::selector(v, "Selector", &accounts.selector);
+        }
+    }
+    let ns = &entity.namespace_selector;
+    if ns.contains("global(") && ns != "global()" && !is_bare_global(ns) {
+        v.go("NamespaceSelector field", ns, GLOBAL_SELECTOR_COMBINED);
+    }
+    // The schema, in the CRD's (alphabetical) property order.
+    v.field("namespaceSelector", |v| {
+        checks::schema_max_length(v, ns, MAX_SELECTOR_LENGTH)
+    });
+    checks::schema_max_items(v, "nets", &entity.nets, MAX_NETS);
+    checks::schema_max_items(v, "notNets", &entity.not_nets, MAX_NETS);
+    checks::schema_max_items(v, "notPorts", &entity.not_ports, MAX_PORTS);
+    v.field("notSelector", |v| {
+        checks::schema_max_length(v, &entity.not_selector, MAX_SELECTOR_LENGTH)
+    });
+    checks::schema_max_items(v, "ports", &entity.ports, MAX_PORTS);
+    v.field("selector", |v| {
+        checks::schema_max_length(v, &entity.selector, MAX_SELECTOR_LENGTH)
+    });
+    if let Some(services) = &entity.services {
+        v.field("services", |v| {
+            for (name, value) in [("name", &services.name), ("namespace", &services.namespace)] {
+                v.field(name, |v| {
+                    checks::schema_max_length(v, value, MAX_SERVICE_NAME_LENGTH)
+                });
+            }
         });
     }
     entity_cel_checks(v, entity);
 }
 
-fn validate_ports(v: &mut Validator, name: &'static str, ports: &[Port]) {
-    checks::max_items(v, name, ports, MAX_PORTS);
-    v.each(name, ports, |v, port| {
-        if matches!(port, Port::Range { min: 0, .. }) {
-            v.error(port, PORT_OUT_OF_RANGE);
-        }
-    });
-}
-
-fn validate_service_match(v: &mut Validator, services: &ServiceMatch) {
-    for (name, value) in [("name", &services.name), ("namespace", &services.namespace)] {
-        if value.is_empty() {
-            continue;
-        }
-        v.field(name, |v| {
-            checks::max_length(v, value, MAX_SERVICE_NAME_LENGTH);
-            if !checks::is_dns1123_subdomain(value) {
-                v.error(value, SUBDOMAIN_NAME);
+/// Calico's `Port` struct check on each port of a list.
+fn validate_ports(v: &mut Validator, ports: &[Port]) {
+    for port in ports {
+        if let Port::Range { min, max } = port {
+            if min > max {
+                v.go("Port", max, "port range invalid");
             }
-        });
+            if *min < 1 {
+                v.go("Port", min, PORT_OUT_OF_RANGE);
+            } else if *max < 1 {
+                v.go("Port", max, PORT_OUT_OF_RANGE);
+            }
+        }
     }
 }
 
 /// The CEL rules on `EntityRule`, reported at the entity rule itself.
 fn entity_cel_checks(v: &mut Validator, entity: &EntityRule) {
     if entity.selector.contains("global(") {
-        v.error_no_value(GLOBAL_SELECTOR_MISUSE);
+        v.cel(GLOBAL_SELECTOR_MISUSE);
     }
     let Some(services) = &entity.services else {
         return;
     };
     if !entity.namespace_selector.is_empty() {
-        v.error_no_value("cannot specify NamespaceSelector and Services on the same rule");
+        v.cel("cannot specify NamespaceSelector and Services on the same rule");
     }
     if entity.service_accounts.is_some() {
-        v.error_no_value("cannot specify ServiceAccounts and Services on the same rule");
+        v.cel("cannot specify ServiceAccounts and Services on the same rule");
     }
     if services.name.is_empty() {
-        v.error_no_value("services must specify a service name");
+        v.cel("services must specify a service name");
     }
     if !entity.selector.is_empty() || !entity.not_selector.is_empty() {
-        v.error_no_value("cannot specify Selector/NotSelector and Services on the same rule");
+        v.cel("cannot specify Selector/NotSelector and Services on the same rule");
     }
     if !entity.nets.is_empty() || !entity.not_nets.is_empty() {
-        v.error_no_value("cannot specify Nets/NotNets and Services on the same rule");
+        v.cel("cannot specify Nets/NotNets and Services on the same rule");
     }
 }
 
-/// Calico's HTTP match checks: no duplicate methods; each path has exactly one of `exact` and
-/// `prefix`, starting with `/` and free of `?`, `#` and spaces.
+/// Calico's HTTP match check (no duplicate methods; the first bad path: exactly one of `exact`
+/// and `prefix`, starting with `/` and free of `?`, `#` and spaces), then the schema's limits.
 fn validate_http(v: &mut Validator, http: &HttpMatch) {
-    checks::max_items(v, "methods", &http.methods, MAX_HTTP_ITEMS);
-    checks::max_items(v, "paths", &http.paths, MAX_HTTP_ITEMS);
     let mut seen = std::collections::BTreeSet::new();
     if !http.methods.iter().all(|m| seen.insert(m.as_str())) {
-        let methods = format!("[{}]", http.methods.join(" "));
-        v.error_at(
-            "methods",
+        let methods = gofmt::slice(&http.methods);
+        v.go(
+            "Methods",
             &methods,
             format!("Invalid methods (duplicates): {methods}"),
         );
     }
+    if let Some(reason) = http_paths_problem(&http.paths) {
+        let paths: Vec<String> = http
+            .paths
+            .iter()
+            .map(|p| format!("{{{} {}}}", p.exact, p.prefix))
+            .collect();
+        v.go("Paths", gofmt::slice(&paths), reason);
+    }
+    checks::schema_max_items(v, "methods", &http.methods, MAX_HTTP_ITEMS);
     v.each("paths", &http.paths, |v, path| {
         for (name, value) in [("exact", &path.exact), ("prefix", &path.prefix)] {
-            if !value.is_empty() {
-                v.field(name, |v| checks::max_length(v, value, MAX_HTTP_PATH_LENGTH));
-            }
+            v.field(name, |v| {
+                checks::schema_max_length(v, value, MAX_HTTP_PATH_LENGTH)
+            });
+        }
+    });
+    checks::schema_max_items(v, "paths", &http.paths, MAX_HTTP_ITEMS);
+}
+
+fn http_paths_problem(paths: &[HttpPath]) -> Option<String> {
+    for path in paths {
+        if !path.exact.is_empty() && !path.prefix.is_empty() {
+            return Some("Invalid path match. Both 'exact' and 'prefix' are set".to_string());
         }
         let value = if path.exact.is_empty() {
             &path.prefix
         } else {
             &path.exact
         };
-        if !path.exact.is_empty() && !path.prefix.is_empty() {
-            v.error_no_value("Invalid path match. Both 'exact' and 'prefix' are set");
-        } else if value.is_empty() {
-            v.error_no_value("Invalid path match. Either 'exact' or 'prefix' must be set");
-        } else if !value.starts_with('/') || value.contains(['?', ' ', '#']) {
-            v.error(
-                value,
-                format!("Invalid path {value}. (must start with `/` and not contain `?` or `#`"),
-            );
+        if value.is_empty() {
+            return Some("Invalid path match. Either 'exact' or 'prefix' must be set".to_string());
         }
-    });
+        if !value.starts_with('/') || value.contains(['?', ' ', '#']) {
+            return Some(format!(
+                "Invalid path {value}. (must start with `/` and not contain `?` or `#`"
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -88,21 +88,32 @@ impl Kind for TierSpec {
             .get_or_insert_with(|| DEFAULT_TIER_ACTION.to_string());
     }
 
-    fn validate_name(name: &str, v: &mut Validator) {
-        names::validate_tier_name(name, v);
-    }
-
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         let spec = &resource.spec;
-        v.field("spec", |v| {
-            if let Some(action) = &spec.default_action {
-                v.field("defaultAction", |v| checks::one_of(v, action, TIER_ACTIONS));
+        // Go: the `oneof=Deny Pass` tag, then Calico's Tier check (name, annotations, labels).
+        if let Some(action) = &spec.default_action {
+            checks::one_of_tag(v, "DefaultAction", action, &["Deny", "Pass"]);
+        }
+        names::validate_tier_name(&resource.metadata, v);
+        // Schema: `defaultAction` is `allOf` two enums; each failing one is reported, then the
+        // `allOf` itself at the root.
+        if let Some(action) = &spec.default_action {
+            v.field("spec", |v| {
+                v.field("defaultAction", |v| {
+                    checks::schema_enum(v, action, super::rule::RULE_ACTIONS);
+                    checks::schema_enum(v, action, &["Pass", "Deny"]);
+                })
+            });
+            if !["Pass", "Deny"].contains(&action.as_str()) {
+                v.schema(
+                    "\"spec.defaultAction\" must validate all the schemas (allOf). None validated",
+                );
             }
-        });
-        protected_tier_checks(v, resource.name(), spec);
+        }
         v.field("status", |v| {
             checks::conditions(v, &resource.status.0.conditions)
         });
+        protected_tier_checks(v, resource.name(), spec);
     }
 }
 
@@ -114,14 +125,13 @@ fn protected_tier_checks(v: &mut Validator, name: &str, spec: &TierSpec) {
     else {
         return;
     };
-    v.field_owned(TierSpec::KIND.to_string(), |v| {
-        if spec.default_action.as_deref() != Some(action) {
-            v.error_no_value(action_message);
-        }
-        if spec.order != Some(order) {
-            v.error_no_value(order_message);
-        }
-    });
+    // Rules on the whole object: Calico names the kind for their empty path.
+    if spec.default_action.as_deref() != Some(action) {
+        v.cel(action_message);
+    }
+    if spec.order != Some(order) {
+        v.cel(order_message);
+    }
 }
 
 #[cfg(test)]
@@ -252,27 +262,5 @@ mod tests {
                 "The 'kube-baseline' tier must have default action 'Pass'".into()
             )]
         );
-    }
-
-    #[test]
-    fn field_rules() -> Result<(), Box<dyn std::error::Error>> {
-        let mut t: Tier = decode_as(full());
-        t.spec.default_action = Some("Allow".into());
-        t.metadata.name = "has.dot".into();
-        t.status.0.conditions[0].status = "Maybe".into();
-        t.status.0.conditions[0].reason = String::new();
-        let got = problems(&t);
-        let fields: Vec<_> = got.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "metadata.name",
-                "spec.defaultAction",
-                "status.conditions[0].status",
-                "status.conditions[0].reason"
-            ]
-        );
-        assert_eq!(got[1].1, "must be one of 'Pass', 'Deny'");
-        Ok(())
     }
 }

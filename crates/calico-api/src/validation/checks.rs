@@ -55,98 +55,179 @@ impl Family {
     }
 }
 
-/// `cidr` tag: any CIDR or bare IP, host bits allowed.
-pub fn cidr(v: &mut Validator, value: &str) -> Option<IpNet> {
+/// `cidr` tag: any CIDR or bare IP, host bits allowed. `name` is the Go field name Calico
+/// reports (`Nets[0]`).
+pub fn cidr(v: &mut Validator, name: &str, value: &str) -> Option<IpNet> {
     let parsed = parse_cidr_or_ip(value);
     if parsed.is_none() {
-        v.error(value, "invalid CIDR or IP address");
+        v.go_tag(name, value, "cidr");
     }
     parsed
 }
 
-/// `cidr` tag restricted to one family (`cidrv4` / `cidrv6`).
-pub fn cidr_of_family(v: &mut Validator, value: &str, family: Family) -> Option<IpNet> {
+/// `cidrv4` / `cidrv6` tags: a CIDR or IP of one family.
+pub fn cidr_of_family(v: &mut Validator, name: &str, value: &str, family: Family) -> Option<IpNet> {
     match parse_cidr_or_ip(value) {
         Some(net) if Family::of_net(&net) == family => Some(net),
         _ => {
-            v.error(value, format!("invalid IPv{} CIDR", family.number()));
+            v.go_tag(name, value, &format!("cidrv{}", family.number()));
             None
         }
     }
 }
 
 /// `net` tag: a strictly masked network, or a bare IP.
-pub fn masked_net(v: &mut Validator, value: &str) -> Option<IpNet> {
+pub fn masked_net(v: &mut Validator, name: &str, value: &str) -> Option<IpNet> {
     match parse_cidr_or_ip(value) {
         Some(net) if is_strictly_masked(&net) => Some(net),
-        Some(_) => {
-            v.error(value, "network is not strictly masked");
-            None
-        }
-        None => {
-            v.error(value, "invalid CIDR or IP address");
+        _ => {
+            v.go_tag(name, value, "net");
             None
         }
     }
 }
 
 /// `netv4` / `netv6` tags: a strictly masked network (or bare IP) of one family.
-pub fn masked_net_of_family(v: &mut Validator, value: &str, family: Family) -> Option<IpNet> {
+pub fn masked_net_of_family(
+    v: &mut Validator,
+    name: &str,
+    value: &str,
+    family: Family,
+) -> Option<IpNet> {
     match parse_cidr_or_ip(value) {
         Some(net) if Family::of_net(&net) == family && is_strictly_masked(&net) => Some(net),
-        Some(net) if Family::of_net(&net) == family => {
-            v.error(value, "network is not strictly masked");
-            None
-        }
         _ => {
-            v.error(value, format!("invalid IPv{} network", family.number()));
+            v.go_tag(name, value, &format!("netv{}", family.number()));
             None
         }
     }
 }
 
 /// `ip` tag: a bare address of any family.
-pub fn ip(v: &mut Validator, value: &str) -> Option<IpAddr> {
+pub fn ip(v: &mut Validator, name: &str, value: &str) -> Option<IpAddr> {
     let parsed = value.parse::<IpAddr>().ok();
     if parsed.is_none() {
-        v.error(value, "invalid IP address");
+        v.go_tag(name, value, "ip");
     }
     parsed
 }
 
 /// `ipv4` / `ipv6` tags.
-pub fn ip_of_family(v: &mut Validator, value: &str, family: Family) -> Option<IpAddr> {
+pub fn ip_of_family(v: &mut Validator, name: &str, value: &str, family: Family) -> Option<IpAddr> {
     match value.parse::<IpAddr>() {
         Ok(addr) if Family::of_addr(&addr) == family => Some(addr),
         _ => {
-            v.error(value, format!("invalid IPv{} address", family.number()));
+            v.go_tag(name, value, &format!("ipv{}", family.number()));
             None
         }
     }
 }
 
-/// A selector field: must parse; `global()` is refused unless the caller allows it.
-/// Returns the parsed selector when it is valid.
-pub fn selector(v: &mut Validator, value: &str) -> Option<calico_selector::Selector> {
+/// `selector` tag: the selector must parse. Returns the parsed selector when it is valid.
+pub fn selector(v: &mut Validator, name: &str, value: &str) -> Option<calico_selector::Selector> {
     match calico_selector::parse(value) {
         Ok(parsed) => Some(parsed),
-        Err(err) => {
-            v.error(value, format!("invalid selector: {err}"));
+        Err(_) => {
+            v.go_tag(name, value, "selector");
             None
         }
     }
 }
 
-/// A selector that may not use `global()` (everything except an EntityRule's
-/// `namespaceSelector`).
-pub fn selector_without_global(v: &mut Validator, value: &str) {
-    if let Some(parsed) = selector(v, value) {
-        if parsed.contains_global() {
-            v.error(
-                value,
-                "global() can only be used in an EntityRule namespaceSelector",
-            );
+/// `name` tag: the DNS-1123 subdomain pattern (no length limit).
+pub fn name_tag(v: &mut Validator, name: &str, value: &str) {
+    if !matches_name_pattern(value) {
+        v.go_tag(name, value, "name");
+    }
+}
+
+/// Go's `%q` of a string, as the apiserver quotes values in its messages (hand-written to match
+/// Go's `strconv.Quote` for the characters manifests carry).
+pub fn go_quote(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
         }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `net.ParseCIDR` acceptance: an address, `/`, and a prefix length in range.
+pub fn go_parse_cidr(value: &str) -> Option<IpNet> {
+    if !value.contains('/') {
+        return None;
+    }
+    value.parse::<IpNet>().ok()
+}
+
+/// Schema `format: cidr` at the current path.
+pub fn schema_cidr(v: &mut Validator, value: &str) -> Option<IpNet> {
+    let parsed = go_parse_cidr(value);
+    if parsed.is_none() {
+        let path = v.path();
+        v.schema(format!(
+            "{path} in body must be of type cidr: {}",
+            go_quote(value)
+        ));
+    }
+    parsed
+}
+
+/// Schema `pattern` at the current path.
+pub fn schema_pattern(v: &mut Validator, value: &str, re: &Regex, pattern: &str) {
+    if !re.is_match(value) {
+        let path = v.path();
+        v.schema(format!("{path} in body should match '{pattern}'"));
+    }
+}
+
+/// Schema `minimum` / `maximum` at the current path.
+pub fn schema_range(v: &mut Validator, value: i64, min: Option<i64>, max: Option<i64>) {
+    let path = v.path();
+    if let Some(min) = min.filter(|m| value < *m) {
+        v.schema(format!(
+            "{path} in body should be greater than or equal to {min}"
+        ));
+    }
+    if let Some(max) = max.filter(|m| value > *m) {
+        v.schema(format!(
+            "{path} in body should be less than or equal to {max}"
+        ));
+    }
+}
+
+/// Schema `maxLength` at the current path.
+pub fn schema_max_length(v: &mut Validator, value: &str, max: usize) {
+    if value.chars().count() > max {
+        let unit = if max == 1 { "byte" } else { "bytes" };
+        v.schema(format!("may not be more than {max} {unit}"));
+    }
+}
+
+/// Schema `maxItems` on the list `name` under the current path.
+pub fn schema_max_items<T>(v: &mut Validator, name: &'static str, items: &[T], max: usize) {
+    if items.len() > max {
+        let unit = if max == 1 { "item" } else { "items" };
+        v.field(name, |v| {
+            v.schema(format!("must have at most {max} {unit}"))
+        });
+    }
+}
+
+/// Schema `enum` at the current path.
+pub fn schema_enum(v: &mut Validator, value: &str, allowed: &[&str]) {
+    if !allowed.contains(&value) {
+        v.schema_enum(allowed);
     }
 }
 
@@ -178,43 +259,99 @@ pub fn is_dns1123_label(value: &str) -> bool {
     value.len() <= 63 && DNS1123_LABEL.is_match(value)
 }
 
-/// Problems with a Kubernetes qualified name (`[prefix/]name`), empty when valid.
+/// Kubernetes' `RegexError` text (hand-written to match apimachinery's wording byte for byte).
+pub fn regex_error(msg: &str, format: &str, examples: &[&str]) -> String {
+    if examples.is_empty() {
+        return format!("{msg} (regex used for validation is '{format}')");
+    }
+    let mut out = format!("{msg} (e.g. ");
+    for (i, example) in examples.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" or ");
+        }
+        out.push_str(&format!("'{example}', "));
+    }
+    out.push_str(&format!("regex used for validation is '{format}')"));
+    out
+}
+
+const LABEL_KEY_FORMAT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const LABEL_KEY_MESSAGE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and \
+must start and end with an alphanumeric character";
+
+/// Problems with a Kubernetes qualified name / label key (`[prefix/]name`), in apimachinery's
+/// words (`IsQualifiedName`); empty when valid.
 pub fn qualified_name_problems(value: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let (prefix, name) = match value.split_once('/') {
-        None => (None, value),
-        Some((prefix, name)) => {
-            if name.contains('/') {
-                problems.push(
-                    "a qualified name must consist of alphanumeric characters, '-', '_' or '.', \
-                     and must start and end with an alphanumeric character, with an optional \
-                     DNS subdomain prefix and '/'"
-                        .to_string(),
-                );
-                return problems;
+    let parts: Vec<&str> = value.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                problems.push("prefix part must be non-empty".to_string());
+            } else {
+                if prefix.len() > 253 {
+                    problems.push("prefix part must be no more than 253 characters".to_string());
+                }
+                if !DNS1123_SUBDOMAIN.is_match(prefix) {
+                    problems.push(format!(
+                        "prefix part {}",
+                        regex_error(
+                            "a lowercase RFC 1123 subdomain must consist of lower case \
+                             alphanumeric characters, '-' or '.', and must start and end with an \
+                             alphanumeric character",
+                            r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+                            &["example.com"],
+                        )
+                    ));
+                }
             }
-            (Some(prefix), name)
+            name
+        }
+        _ => {
+            problems.push(format!(
+                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. \
+                 'example.com/MyName')",
+                regex_error(
+                    LABEL_KEY_MESSAGE,
+                    LABEL_KEY_FORMAT,
+                    &["MyName", "my.name", "123-abc"]
+                )
+            ));
+            return problems;
         }
     };
-    if let Some(prefix) = prefix {
-        if prefix.is_empty() {
-            problems.push("prefix part must be non-empty".to_string());
-        } else if !is_dns1123_subdomain(prefix) {
-            problems.push(format!(
-                "prefix part {prefix:?} must be a lowercase RFC 1123 subdomain"
-            ));
-        }
-    }
     if name.is_empty() {
         problems.push("name part must be non-empty".to_string());
     } else if name.len() > 63 {
         problems.push("name part must be no more than 63 characters".to_string());
-    } else if !QUALIFIED_NAME_PART.is_match(name) {
-        problems.push(
-            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start \
-             and end with an alphanumeric character"
-                .to_string(),
-        );
+    }
+    if !QUALIFIED_NAME_PART.is_match(name) {
+        problems.push(format!(
+            "name part {}",
+            regex_error(
+                LABEL_KEY_MESSAGE,
+                LABEL_KEY_FORMAT,
+                &["MyName", "my.name", "123-abc"]
+            )
+        ));
+    }
+    problems
+}
+
+/// Problems with a Kubernetes label value, in apimachinery's words (`IsValidLabelValue`).
+pub fn label_value_problems(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > 63 {
+        problems.push("must be no more than 63 characters".to_string());
+    }
+    if !value.is_empty() && !QUALIFIED_NAME_PART.is_match(value) {
+        problems.push(regex_error(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', \
+             '_' or '.', and must start and end with an alphanumeric character",
+            "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?",
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     problems
 }
@@ -224,33 +361,30 @@ pub fn is_label_value(value: &str) -> bool {
     value.is_empty() || (value.len() <= 63 && QUALIFIED_NAME_PART.is_match(value))
 }
 
-/// Checks a label map (keys qualified names, values label values), reporting each bad entry
-/// at `<path>.<key>`.
-pub fn labels(v: &mut Validator, labels: &std::collections::BTreeMap<String, String>) {
-    for (key, value) in labels {
-        let problems = qualified_name_problems(key);
-        if !problems.is_empty() {
-            v.field_owned(key.clone(), |v| {
-                v.error(key, format!("invalid label key: {}", problems.join("; ")))
-            });
-        } else if !is_label_value(value) {
-            v.field_owned(key.clone(), |v| {
-                v.error(
-                    value,
-                    "invalid label value: must be no more than 63 characters, consist of \
-                     alphanumeric characters, '-', '_' or '.', and start and end with an \
-                     alphanumeric character",
-                )
-            });
-        }
+/// `labels` tag (a label map that must hold valid keys and values); `name` is the Go field.
+pub fn labels_tag(
+    v: &mut Validator,
+    name: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) {
+    let bad = labels.iter().any(|(key, value)| {
+        !qualified_name_problems(key).is_empty() || !label_value_problems(value).is_empty()
+    });
+    if bad {
+        v.go_tag(name, super::gofmt::string_map(labels), "labels");
     }
 }
 
 /// `interface` tag: `*` or 1–15 characters of `[a-zA-Z0-9_.-]`.
-pub fn interface_name(v: &mut Validator, value: &str) {
+pub fn interface_name(v: &mut Validator, name: &str, value: &str) {
     if value != "*" && !INTERFACE.is_match(value) {
-        v.error(value, "invalid interface name");
+        v.go_tag(name, value, "interface");
     }
+}
+
+/// Whether `value` passes the `interface` tag.
+pub fn is_interface_name(value: &str) -> bool {
+    value == "*" || INTERFACE.is_match(value)
 }
 
 /// Kubernetes port-name rules (IANA service names): at most 15 characters, lower-case
@@ -267,85 +401,68 @@ pub fn is_port_name(value: &str) -> bool {
         && !value.contains("--")
 }
 
-/// A string enumeration: `value` must be one of `allowed` (exact case). Empty is accepted
-/// when the field is optional (`omitempty` in Go), which the caller decides by not calling.
-pub fn one_of(v: &mut Validator, value: &str, allowed: &[&str]) {
+/// `oneof` tag: `value` must be one of `allowed` (exact case).
+pub fn one_of_tag(v: &mut Validator, name: &str, value: &str, allowed: &[&str]) {
     if !allowed.contains(&value) {
-        v.error(value, format!("must be one of {}", quoted_list(allowed)));
+        v.go_tag(name, value, "oneof");
     }
 }
 
-/// Like [`one_of`] but case-insensitive, for CRD patterns written with `(?i)`.
+/// A schema `enum` (exact case), reported in the apiserver's words.
+pub fn one_of(v: &mut Validator, value: &str, allowed: &[&str]) {
+    schema_enum(v, value, allowed);
+}
+
+/// A schema `pattern` of the form `^(?i)(A|B|…)?$`, reported in the apiserver's words.
 pub fn one_of_ignore_case(v: &mut Validator, value: &str, allowed: &[&str]) {
-    if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
-        v.error(
-            value,
-            format!("must be one of {} (any case)", quoted_list(allowed)),
-        );
+    if !value.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+        let path = v.path();
+        v.schema(format!(
+            "{path} in body should match '^(?i)({})?$'",
+            allowed.join("|")
+        ));
     }
 }
 
-fn quoted_list(allowed: &[&str]) -> String {
-    allowed
-        .iter()
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A CRD `pattern`: `value` must match `re`; `pattern` is the schema's text, quoted in the error.
+/// A schema `pattern`; `pattern` is the schema's text.
 pub fn matches_pattern(v: &mut Validator, value: &str, re: &Regex, pattern: &str) {
-    if !re.is_match(value) {
-        v.error(value, format!("must match the pattern '{pattern}'"));
-    }
+    schema_pattern(v, value, re, pattern);
 }
 
-/// An integer range check.
+/// A schema `minimum` and `maximum`.
 pub fn in_range(v: &mut Validator, value: i64, min: i64, max: i64) {
-    if value < min || value > max {
-        v.error(value, format!("must be between {min} and {max}"));
-    }
+    schema_range(v, value, Some(min), Some(max));
 }
 
-/// A maximum list length (CRD `maxItems`).
+/// A schema `maxItems`.
 pub fn max_items<T>(v: &mut Validator, name: &'static str, items: &[T], max: usize) {
-    if items.len() > max {
-        v.field(name, |v| {
-            v.error_no_value(format!(
-                "must have at most {max} items, has {}",
-                items.len()
-            ))
-        });
-    }
+    schema_max_items(v, name, items, max);
 }
 
-/// A maximum string length (CRD `maxLength`).
+/// A schema `maxLength`.
 pub fn max_length(v: &mut Validator, value: &str, max: usize) {
-    if value.chars().count() > max {
-        v.error(value, format!("must be no more than {max} characters"));
+    schema_max_length(v, value, max);
+}
+
+/// `name` tag on a spec field, reported under its JSON path (for kinds not yet reporting Go
+/// field names).
+pub fn resource_name(v: &mut Validator, value: &str) {
+    if !matches_name_pattern(value) {
+        let name = v.go_name();
+        v.go_tag(&name, value, "name");
     }
 }
 
-/// `name` tag on a spec field (a node, profile or pod name): the DNS-1123 subdomain pattern,
-/// with no length limit (Calico's tag checks only the pattern).
-pub fn resource_name(v: &mut Validator, value: &str) {
-    if !DNS1123_SUBDOMAIN.is_match(value) {
-        v.error(
-            value,
-            "name must consist of lower case alphanumeric characters, '-' or '.', and must \
-             start and end with an alphanumeric character",
-        );
-    }
+/// A label map under the `labels` tag, reported under the Go name of the current field.
+pub fn labels(v: &mut Validator, labels: &std::collections::BTreeMap<String, String>) {
+    let name = v.go_name();
+    labels_tag(v, &name, labels);
 }
 
 /// `portName` tag: a non-empty Kubernetes port name (see [`is_port_name`]).
-pub fn port_name(v: &mut Validator, value: &str) {
+pub fn port_name(v: &mut Validator, name: &str, value: &str) {
     if !is_port_name(value) {
-        v.error(
-            value,
-            "port name must be 1-15 lower case alphanumeric characters or '-', contain a \
-             letter, and not begin or end with '-' or contain '--'",
-        );
+        v.go_tag(name, value, "portName");
     }
 }
 
@@ -353,11 +470,11 @@ pub fn port_name(v: &mut Validator, value: &str) {
 /// of [`PROTOCOL_NAMES`](crate::numorstring::PROTOCOL_NAMES), case-sensitive.
 pub fn protocol(v: &mut Validator, value: &crate::numorstring::Protocol) {
     match value.number() {
-        Some(0) => v.error(value, "protocol number invalid"),
+        Some(0) => v.go("Protocol", value, "protocol number invalid"),
         Some(_) => {}
         None => {
             if !crate::numorstring::PROTOCOL_NAMES.contains(&value.to_string().as_str()) {
-                v.error(value, "protocol name invalid");
+                v.go("Protocol", value, "protocol name invalid");
             }
         }
     }
@@ -389,9 +506,10 @@ pub fn is_mac_address(value: &str) -> bool {
 }
 
 /// `mac` tag.
-pub fn mac_address(v: &mut Validator, value: &str) {
+/// `mac` tag.
+pub fn mac_address(v: &mut Validator, name: &str, value: &str) {
     if !is_mac_address(value) {
-        v.error(value, "invalid MAC address");
+        v.go_tag(name, value, "mac");
     }
 }
 
@@ -412,32 +530,33 @@ fn is_condition_reason(reason: &str) -> bool {
 pub fn conditions(v: &mut Validator, conditions: &[crate::meta::Condition]) {
     v.each("conditions", conditions, |v, condition| {
         if condition.condition_type.is_empty() {
-            v.error_at("type", "", "Required value");
+            v.schema_at("type", "");
         }
         v.field("status", |v| {
-            one_of(v, &condition.status, &["True", "False", "Unknown"])
+            schema_enum(v, &condition.status, &["True", "False", "Unknown"])
         });
         let reason = &condition.reason;
         if reason.is_empty() {
-            v.error_at("reason", "", "Required value");
+            v.schema_at("reason", "");
         } else if !is_condition_reason(reason) {
-            v.error_at(
-                "reason",
-                reason,
-                "reason must start with a letter and consist of letters, digits, '_', ',' or ':'",
-            );
+            v.field("reason", |v| {
+                let path = v.path();
+                v.schema(format!(
+                    "{path} in body should match '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$'"
+                ))
+            });
         }
         if condition.last_transition_time.is_none() {
-            v.field("lastTransitionTime", |v| v.error_no_value("Required value"));
+            v.schema_at("lastTransitionTime", "");
         }
         if condition.observed_generation < 0 {
-            v.error_at(
-                "observedGeneration",
-                condition.observed_generation,
-                "must be greater than or equal to 0",
-            );
+            v.field("observedGeneration", |v| {
+                schema_range(v, condition.observed_generation, Some(0), None)
+            });
         }
-        v.field("message", |v| max_length(v, &condition.message, 32768));
+        v.field("message", |v| {
+            schema_max_length(v, &condition.message, 32768)
+        });
     });
 }
 
@@ -471,6 +590,16 @@ mod tests {
         assert!(!qualified_name_problems(&"x".repeat(64)).is_empty());
         assert!(is_label_value(""));
         assert!(!is_label_value("bad value"));
+        assert_eq!(
+            qualified_name_problems("bad key!"),
+            vec![
+                "name part must consist of alphanumeric characters, '-', '_' or '.', and must \
+                  start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  \
+                  or '123-abc', regex used for validation is \
+                  '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::checks::{is_dns1123_label, is_dns1123_subdomain};
+use super::metadata::{annotations_and_labels, name_too_long, LABEL_FORMAT};
 use super::Validator;
+use crate::meta::ObjectMeta;
 
 const LABEL: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 
@@ -22,105 +23,76 @@ static GLOBAL_NETWORK_POLICY_NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 const MAX_NAME_LENGTH: usize = 253;
+const MAX_LABEL_LENGTH: usize = 63;
 
-fn too_long(v: &mut Validator, name: &str, max: usize) -> bool {
-    if name.len() > max {
-        v.error(
-            name,
-            format!("name is too long by {} bytes", name.len() - max),
-        );
-        true
-    } else {
-        false
-    }
+fn label_format_error(v: &mut Validator, name: &str) {
+    v.go(
+        "Metadata.Name",
+        name,
+        format!(
+            "name must consist of lower case alphanumeric characters or '-' (regex: {LABEL_FORMAT})"
+        ),
+    );
 }
 
-fn missing(v: &mut Validator, name: &str) -> bool {
-    if name.is_empty() {
-        v.error(name, "name must be specified");
-        true
-    } else {
-        false
+/// Tiers (Calico's Tier check, after the spec): a DNS-1123 label of at most 63 bytes; then the
+/// annotations and labels again, as Calico repeats them.
+pub fn validate_tier_name(meta: &ObjectMeta, v: &mut Validator) {
+    if meta.name.len() > MAX_LABEL_LENGTH {
+        name_too_long(v, &meta.name, MAX_LABEL_LENGTH);
     }
-}
-
-/// The generic rule: a DNS-1123 subdomain of at most 253 characters.
-pub fn validate_subdomain_name(name: &str, v: &mut Validator) {
-    if missing(v, name) || too_long(v, name, MAX_NAME_LENGTH) {
-        return;
+    if !is_dns1123_label_pattern(&meta.name) {
+        label_format_error(v, &meta.name);
     }
-    if !is_dns1123_subdomain(name) {
-        v.error(
-            name,
-            "name must consist of lower case alphanumeric characters, '-' or '.', and must \
-             start and end with an alphanumeric character",
-        );
-    }
-}
-
-/// Tiers: a single DNS-1123 label (no dots), at most 63 characters.
-pub fn validate_tier_name(name: &str, v: &mut Validator) {
-    if missing(v, name) || too_long(v, name, 63) {
-        return;
-    }
-    if !is_dns1123_label(name) {
-        v.error(
-            name,
-            "tier name must consist of lower case alphanumeric characters or '-', and must \
-             start and end with an alphanumeric character",
-        );
-    }
+    annotations_and_labels(v, meta);
 }
 
 /// NetworkPolicy and StagedNetworkPolicy: `label`, `label.label`, or `knp.default.<subdomain>`
-/// / `ossg.default.<subdomain>`.
-pub fn validate_network_policy_name(name: &str, v: &mut Validator) {
-    if missing(v, name) || too_long(v, name, MAX_NAME_LENGTH) {
-        return;
+/// / `ossg.default.<subdomain>`; then the annotations and labels again.
+pub fn validate_network_policy_name(meta: &ObjectMeta, v: &mut Validator) {
+    if meta.name.len() > MAX_NAME_LENGTH {
+        name_too_long(v, &meta.name, MAX_NAME_LENGTH);
     }
-    if !NETWORK_POLICY_NAME.is_match(name) {
-        v.error(
-            name,
-            "name must be a DNS-1123 label, optionally followed by one '.' and another label",
-        );
+    if !NETWORK_POLICY_NAME.is_match(&meta.name) {
+        label_format_error(v, &meta.name);
     }
+    annotations_and_labels(v, meta);
 }
 
-/// GlobalNetworkPolicy and StagedGlobalNetworkPolicy: `label` or `label.label`.
-pub fn validate_global_network_policy_name(name: &str, v: &mut Validator) {
-    if missing(v, name) || too_long(v, name, MAX_NAME_LENGTH) {
-        return;
+/// GlobalNetworkPolicy and StagedGlobalNetworkPolicy: `label` or `label.label`; then the
+/// annotations and labels again.
+pub fn validate_global_network_policy_name(meta: &ObjectMeta, v: &mut Validator) {
+    if meta.name.len() > MAX_NAME_LENGTH {
+        name_too_long(v, &meta.name, MAX_NAME_LENGTH);
     }
-    if !GLOBAL_NETWORK_POLICY_NAME.is_match(name) {
-        v.error(
-            name,
-            "name must be a DNS-1123 label, optionally followed by one '.' and another label",
-        );
+    if !GLOBAL_NETWORK_POLICY_NAME.is_match(&meta.name) {
+        label_format_error(v, &meta.name);
     }
+    annotations_and_labels(v, meta);
 }
 
-/// Singleton kinds (ClusterInformation, KubeControllersConfiguration, IPAMConfiguration): the
-/// name must be `default`; `reason` is the Calico client's message for that kind.
-pub fn validate_default_name(name: &str, v: &mut Validator, reason: &str) {
-    if name != "default" {
-        v.error(name, reason);
+/// StagedKubernetesNetworkPolicy: only the length; then the annotations and labels again.
+pub fn validate_name_length_only(meta: &ObjectMeta, v: &mut Validator) {
+    if meta.name.len() > MAX_NAME_LENGTH {
+        name_too_long(v, &meta.name, MAX_NAME_LENGTH);
     }
+    annotations_and_labels(v, meta);
 }
 
-/// Only the length is checked (StagedKubernetesNetworkPolicy).
-pub fn validate_name_length_only(name: &str, v: &mut Validator) {
-    if !missing(v, name) {
-        too_long(v, name, MAX_NAME_LENGTH);
-    }
+fn is_dns1123_label_pattern(name: &str) -> bool {
+    DNS1123_LABEL_PATTERN.is_match(name)
 }
+
+static DNS1123_LABEL_PATTERN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^{LABEL}$")).unwrap_or_else(|_| unreachable!()));
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ok(f: fn(&str, &mut Validator), name: &str) -> bool {
+    fn ok(f: fn(&ObjectMeta, &mut Validator), name: &str) -> bool {
         let mut v = Validator::new();
-        f(name, &mut v);
+        f(&ObjectMeta::named(name), &mut v);
         !v.has_errors()
     }
 
@@ -136,8 +108,19 @@ mod tests {
         assert!(!ok(validate_global_network_policy_name, "knp.default.x"));
         assert!(ok(validate_tier_name, "security"));
         assert!(!ok(validate_tier_name, "sec.urity"));
-        assert!(ok(validate_subdomain_name, "a.b-c.d"));
-        assert!(!ok(validate_subdomain_name, ""));
-        assert!(!ok(validate_subdomain_name, &"a".repeat(254)));
+        assert!(!ok(validate_tier_name, &"a".repeat(64)));
+        assert!(ok(validate_name_length_only, "Any_Name"));
+        assert!(!ok(validate_name_length_only, &"a".repeat(254)));
+    }
+
+    #[test]
+    fn tier_name_errors_in_calicos_words() {
+        let mut v = Validator::new();
+        validate_tier_name(&ObjectMeta::named("a.b"), &mut v);
+        assert_eq!(
+            v.finish().unwrap_err().to_string(),
+            "error with field Metadata.Name = 'a.b' (name must consist of lower case alphanumeric \
+             characters or '-' (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?))"
+        );
     }
 }

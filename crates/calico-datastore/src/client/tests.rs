@@ -84,7 +84,10 @@ async fn pools_get_defaults_and_refuse_overlap_and_cidr_changes() {
         p.spec.cidr = "10.9.0.0/16".into();
     }
     let err = f.client.update(moved).await.unwrap_err();
-    assert!(err.to_string().contains("CIDR cannot be changed"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "error with field IPPool.Spec.CIDR = '10.9.0.0/16' (IPPool CIDR cannot be modified)"
+    );
 }
 
 #[tokio::test]

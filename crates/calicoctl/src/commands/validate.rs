@@ -15,14 +15,23 @@ pub fn run(args: &FileArgs) -> Result<String, Failure> {
     let outcomes: Vec<Outcome> = entries
         .into_iter()
         .map(|mut entry| {
-            entry.resource.apply_defaults();
+            // Calico validates the resource as written, with only its CRD schema defaults
+            // applied, after calicoctl's namespace check.
+            calico_api::validation::schema_defaults::apply_schema_defaults(&mut entry.resource);
+            let resource = &entry.resource;
+            let namespace_error = (!resource.info().is_namespaced()
+                && !resource.metadata().namespace.is_empty())
+            .then(|| {
+                format!(
+                    "namespace should not be specified for a non-namespaced resource. {} is not \
+                     a namespaced resource",
+                    resource.kind()
+                )
+            });
             Outcome {
-                kind: entry.resource.kind(),
-                error: entry
-                    .resource
-                    .validate()
-                    .err()
-                    .map(|e| format!("{}: {e}", entry.origin)),
+                kind: resource.kind(),
+                // Calico's words only, as its calicoctl prints them.
+                error: namespace_error.or_else(|| resource.validate().err().map(|e| e.to_string())),
             }
         })
         .collect();

@@ -298,101 +298,119 @@ fn optional_enums(v: &mut Validator, s: &FelixConfigurationSpec) {
 }
 
 /// Bounds from the CRD schema and from the Go struct tags (`gte`/`lte`).
+/// A Go field with `gte`/`gt` and `lte`/`lt` tags: its name, value, and each tag with its bound.
+type TaggedBound<'a> = (&'a str, Option<i64>, (&'a str, i64), (&'a str, i64));
+
 fn numeric_ranges(v: &mut Validator, s: &FelixConfigurationSpec) {
     const ROUTE_PRIORITY_MAX: i64 = 2_147_483_646;
-    let bounded: [(&'static str, Option<i64>, i64, i64); 13] = [
+    // Go's `gte`/`gt` and `lte`/`lt` tags: (Go name, value, lower tag and bound, upper tag and
+    // bound), in the struct's order.
+    let tagged: [TaggedBound; 14] = [
+        ("DebugPort", s.debug_port, ("gte", 0), ("lte", 65535)),
         (
-            "logActionRateLimitBurst",
-            s.log_action_rate_limit_burst,
-            0,
-            9999,
-        ),
-        ("debugPort", s.debug_port, 0, 65535),
-        (
-            "bpfExtToServiceConnmark",
+            "BPFExtToServiceConnmark",
             s.bpf_ext_to_service_connmark,
-            0,
-            0xffff_ffff,
+            ("gte", 0),
+            ("lte", 0xffff_ffff),
         ),
         (
-            "bpfKubeProxyHealthzPort",
+            "BPFKubeProxyHealthzPort",
             s.bpf_kube_proxy_healthz_port,
-            0,
-            65535,
+            ("gte", 0),
+            ("lte", 65535),
         ),
         (
-            "ipv4NormalRoutePriority",
+            "BPFMapSizeConntrackCleanupQueue",
+            s.bpf_map_size_conntrack_cleanup_queue,
+            ("gte", 1),
+            ("lte", i64::MAX),
+        ),
+        (
+            "IPv4NormalRoutePriority",
             s.ipv4_normal_route_priority,
-            1,
-            ROUTE_PRIORITY_MAX,
+            ("gte", 1),
+            ("lte", ROUTE_PRIORITY_MAX),
         ),
         (
-            "ipv4ElevatedRoutePriority",
+            "IPv4ElevatedRoutePriority",
             s.ipv4_elevated_route_priority,
-            1,
-            ROUTE_PRIORITY_MAX,
+            ("gte", 1),
+            ("lte", ROUTE_PRIORITY_MAX),
         ),
         (
-            "ipv6NormalRoutePriority",
+            "IPv6NormalRoutePriority",
             s.ipv6_normal_route_priority,
-            1,
-            ROUTE_PRIORITY_MAX,
+            ("gte", 1),
+            ("lte", ROUTE_PRIORITY_MAX),
         ),
         (
-            "ipv6ElevatedRoutePriority",
+            "IPv6ElevatedRoutePriority",
             s.ipv6_elevated_route_priority,
-            1,
-            ROUTE_PRIORITY_MAX,
+            ("gte", 1),
+            ("lte", ROUTE_PRIORITY_MAX),
         ),
         (
-            "wireguardListeningPort",
+            "WireguardListeningPort",
             s.wireguard_listening_port,
-            1,
-            65535,
+            ("gt", 1),
+            ("lte", 65535),
         ),
         (
-            "wireguardListeningPortV6",
+            "WireguardListeningPortV6",
             s.wireguard_listening_port_v6,
-            1,
-            65535,
+            ("gt", 1),
+            ("lte", 65535),
         ),
         (
-            "wireguardRoutingRulePriority",
+            "WireguardRoutingRulePriority",
             s.wireguard_routing_rule_priority,
-            1,
-            32765,
+            ("gt", 1),
+            ("lt", 32765),
         ),
         (
-            "bpfMaglevMaxEndpointsPerService",
-            s.bpf_maglev_max_endpoints_per_service,
-            1,
-            3000,
+            "GoGCThreshold",
+            s.go_gc_threshold,
+            ("gte", -1),
+            ("lte", i64::MAX),
         ),
-        ("bpfMaglevMaxServices", s.bpf_maglev_max_services, 1, 3000),
+        (
+            "GoMemoryLimitMB",
+            s.go_memory_limit_mb,
+            ("gte", -1),
+            ("lte", i64::MAX),
+        ),
+        ("GoMaxProcs", s.go_max_procs, ("gte", -1), ("lte", i64::MAX)),
     ];
-    for (name, value, min, max) in bounded {
-        if let Some(value) = value {
-            v.field(name, |v| checks::in_range(v, value, min, max));
+    for (go_name, value, (low_tag, low), (high_tag, high)) in tagged {
+        match value {
+            Some(value) if value < low => v.go_tag(go_name, value, low_tag),
+            Some(value) if value > high => v.go_tag(go_name, value, high_tag),
+            _ => {}
         }
     }
-    let at_least: [(&'static str, Option<i64>, i64); 4] = [
+    for (go_name, value) in [
         (
-            "bpfMapSizeConntrackCleanupQueue",
-            s.bpf_map_size_conntrack_cleanup_queue,
-            1,
+            "BPFMaglevMaxEndpointsPerService",
+            s.bpf_maglev_max_endpoints_per_service,
         ),
-        ("goGCThreshold", s.go_gc_threshold, -1),
-        ("goMemoryLimitMB", s.go_memory_limit_mb, -1),
-        ("goMaxProcs", s.go_max_procs, -1),
-    ];
-    for (name, value, min) in at_least {
-        if let Some(value) = value.filter(|value| *value < min) {
-            v.error_at(
-                name,
-                value,
-                format!("must be greater than or equal to {min}"),
-            );
+        ("BPFMaglevMaxServices", s.bpf_maglev_max_services),
+    ] {
+        match value {
+            Some(value) if value < 1 => v.go_tag(go_name, value, "gt"),
+            Some(value) if value > 3000 => v.go_tag(go_name, value, "lte"),
+            _ => {}
         }
+    }
+    // The schema's ranges.
+    if let Some(queue) = s.bpf_map_size_conntrack_cleanup_queue {
+        v.field("bpfMapSizeConntrackCleanupQueue", |v| {
+            checks::schema_range(v, queue, Some(1), None)
+        });
+    }
+    if let Some(burst) = s.log_action_rate_limit_burst {
+        v.field("logActionRateLimitBurst", |v| {
+            checks::schema_range(v, burst, Some(0), Some(9999))
+        });
     }
 }
 
@@ -437,11 +455,7 @@ fn patterns(v: &mut Validator, s: &FelixConfigurationSpec) {
     }
     let host = &s.prometheus_metrics_host;
     if !host.is_empty() && !PROMETHEUS_HOST.is_match(host) {
-        v.error_at(
-            "prometheusMetricsHost",
-            host,
-            "invalid Prometheus metrics host",
-        );
+        v.go_tag("PrometheusMetricsHost", host, "prometheusHost");
     }
 }
 
@@ -463,7 +477,10 @@ fn interfaces_and_regexps(v: &mut Validator, s: &FelixConfigurationSpec) {
         ("wireguardInterfaceNameV6", &s.wireguard_interface_name_v6),
     ] {
         if !value.is_empty() {
-            v.field(name, |v| checks::interface_name(v, value));
+            v.field(name, |v| {
+                let go_name = v.go_name();
+                checks::interface_name(v, &go_name, value)
+            });
         }
     }
     if !s.iptables_nat_outgoing_interface_filter.is_empty() {
@@ -477,16 +494,21 @@ fn interfaces_and_regexps(v: &mut Validator, s: &FelixConfigurationSpec) {
         });
     }
     if let Some(filters) = &s.bpf_log_filters {
-        v.field("bpfLogFilters", |v| {
-            for key in filters.keys() {
-                // Keys are interface names or `all`/`weps`/`heps`; the wildcard is not allowed.
-                if key == "*" {
-                    v.field_owned(key.clone(), |v| v.error(key, "invalid interface name"));
-                } else {
-                    v.field_owned(key.clone(), |v| checks::interface_name(v, key));
-                }
-            }
-        });
+        // Keys are interface names (no wildcard).
+        if filters
+            .keys()
+            .any(|key| key == "*" || !checks::is_interface_name(key))
+        {
+            let map: std::collections::BTreeMap<String, String> = filters
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect();
+            v.go_tag(
+                "BPFLogFilters",
+                crate::validation::gofmt::string_map(&map),
+                "bpfLogFilters",
+            );
+        }
     }
     for (name, value) in [
         ("logDebugFilenameRegex", &s.log_debug_filename_regex),
@@ -534,54 +556,58 @@ fn addresses(v: &mut Validator, s: &FelixConfigurationSpec) {
             DEVICE_ROUTE_SOURCE_ADDRESS_IPV6_CEL,
         ),
     ];
+    if let Some(cidrs) = &s.external_nodes_cidr_list {
+        for cidr in cidrs {
+            match checks::parse_cidr_or_ip(cidr) {
+                None => v.go("ExternalNodesCIDRList", cidr, "has invalid CIDR(s)"),
+                Some(net) if Family::of_net(&net) != Family::V4 => {
+                    v.go("ExternalNodesCIDRList", cidr, "has invalid IPv6 CIDR")
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    openstack_region(v, &s.openstack_region);
     for (name, value, family, cel_message) in single {
         if value.is_empty() {
             continue;
         }
         v.field(name, |v| checks::max_length(v, value, 45));
-        let ok = value
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|addr| Family::of_addr(&addr) == family);
-        if !ok {
-            v.error_at(
-                name,
-                value,
-                format!("is not a valid IPv{} address", family.number()),
-            );
-            v.error_no_value(cel_message);
+        let addr = value.parse::<std::net::IpAddr>();
+        if addr.is_err() {
+            let go_name = match name {
+                "natOutgoingAddress" => "NATOutgoingAddress",
+                "deviceRouteSourceAddress" => "DeviceRouteSourceAddress",
+                _ => "DeviceRouteSourceAddressIPv6",
+            };
+            v.go(go_name, value, "is not a valid IP address");
         }
-    }
-    if let Some(cidrs) = &s.external_nodes_cidr_list {
-        v.each(
-            "externalNodesList",
-            cidrs,
-            |v, cidr| match checks::parse_cidr_or_ip(cidr) {
-                None => v.error(cidr, "has invalid CIDR(s)"),
-                Some(net) if Family::of_net(&net) != Family::V4 => {
-                    v.error(cidr, "has invalid IPv6 CIDR")
-                }
-                Some(_) => {}
-            },
-        );
+        if !addr.is_ok_and(|addr| Family::of_addr(&addr) == family) {
+            v.cel(cel_message);
+        }
     }
     for (name, cidrs) in [
         ("bpfDSROptoutCIDRs", &s.bpf_dsr_optout_cidrs),
         ("bpfExcludeCIDRsFromNAT", &s.bpf_exclude_cidrs_from_nat),
     ] {
         if let Some(cidrs) = cidrs {
-            v.each(name, cidrs, |v, cidr| {
-                checks::cidr(v, cidr);
-            });
+            // The `cidrs` tag on the whole list.
+            if cidrs.iter().any(|c| checks::parse_cidr_or_ip(c).is_none()) {
+                let go_name = match name {
+                    "bpfDSROptoutCIDRs" => "BPFDSROptoutCIDRs",
+                    _ => "BPFExcludeCIDRsFromNAT",
+                };
+                v.go_tag(go_name, crate::validation::gofmt::slice(cidrs), "cidrs");
+            }
         }
     }
-    openstack_region(v, &s.openstack_region);
 }
 
 fn openstack_region(v: &mut Validator, region: &str) {
     if region.len() > OPENSTACK_REGION_MAX_LENGTH {
-        v.error_at("openstackRegion", region, "is too long");
+        v.go("OpenstackRegion", region, "is too long");
     } else if !region.is_empty() && !checks::is_dns1123_label(region) {
-        v.error_at("openstackRegion", region, "must be a valid DNS label");
+        v.go("OpenstackRegion", region, "must be a valid DNS label");
     }
 }
 
@@ -594,83 +620,135 @@ fn ports(v: &mut Validator, s: &FelixConfigurationSpec) {
         v.field("bpfPSNATPorts", |v| port_value(v, port));
     }
     if let Some(ranges) = &s.kube_node_port_ranges {
-        checks::max_items(v, "kubeNodePortRanges", ranges, 7);
-        v.each("kubeNodePortRanges", ranges, |v, port| {
+        for port in ranges {
             port_value(v, port);
-            if port.is_named() {
-                v.error(port, "node port ranges should not contain named ports");
-            }
-        });
+        }
+        let value = crate::validation::gofmt::slice(ranges);
+        if ranges.len() > 7 {
+            v.go(
+                "KubeNodePortRanges",
+                &value,
+                "node port ranges list is too long (max 7)",
+            );
+        }
+        for port in ranges.iter().filter(|p| p.is_named()) {
+            let _ = port;
+            v.go(
+                "KubeNodePortRanges",
+                &value,
+                "node port ranges should not contain named ports",
+            );
+        }
+        checks::max_items(v, "kubeNodePortRanges", ranges, 7);
     }
 }
 
+/// Calico's `Port` check.
 fn port_value(v: &mut Validator, port: &Port) {
     if let Port::Range { min, max } = port {
         if min > max {
-            v.error(port, "port range invalid");
+            v.go("Port", max, "port range invalid");
         }
-        if *min < 1 || *max < 1 {
-            v.error(
-                port,
+        if *min < 1 {
+            v.go(
+                "Port",
+                min,
+                "port range invalid, port number must be between 1 and 65535",
+            );
+        } else if *max < 1 {
+            v.go(
+                "Port",
+                max,
                 "port range invalid, port number must be between 1 and 65535",
             );
         }
     }
 }
 
-/// `routeTableRange` / `routeTableRanges`: the CEL rules, plus Go's limits on table indices.
+/// `routeTableRange` / `routeTableRanges`: Calico's Go checks on each range, then its Felix
+/// check on the total; the CEL rules.
 fn route_tables(v: &mut Validator, s: &FelixConfigurationSpec) {
-    if s.route_table_range.is_some() && s.route_table_ranges.is_some() {
-        v.error_no_value(ROUTE_TABLE_RANGE_AND_RANGES);
-    }
     if let Some(range) = &s.route_table_range {
         if !(range.min >= 1 && range.max >= range.min && range.max <= 250) {
-            v.field("routeTableRange", |v| {
-                v.error_no_value(ROUTE_TABLE_RANGE_CEL)
-            });
+            v.go(
+                "RouteTableRange",
+                format!("{{{} {}}}", range.min, range.max),
+                ROUTE_TABLE_RANGE_CEL,
+            );
+            v.field("routeTableRange", |v| v.cel(ROUTE_TABLE_RANGE_CEL));
         }
+    }
+    if s.route_table_range.is_some() && s.route_table_ranges.is_some() {
+        v.cel(ROUTE_TABLE_RANGE_AND_RANGES);
     }
     let Some(ranges) = &s.route_table_ranges else {
         return;
     };
-    v.each("routeTableRanges", ranges, route_table_id_range);
+    for range in ranges {
+        route_table_id_range_go(v, range);
+    }
     let tables: i128 = ranges
         .iter()
         .map(|r| i128::from(r.max) - i128::from(r.min) + 1)
         .sum();
     if tables > ROUTE_TABLE_RANGES_MAX_TABLES {
-        v.field("routeTableRanges", |v| {
-            v.error_no_value("targets too many tables")
-        });
+        let value: Vec<String> = ranges
+            .iter()
+            .map(|r| format!("{{{} {}}}", r.min, r.max))
+            .collect();
+        v.go(
+            "RouteTableRanges",
+            crate::validation::gofmt::slice(&value),
+            "targets too many tables",
+        );
     }
+    v.each("routeTableRanges", ranges, |v, range| {
+        if range.min < 1 {
+            v.cel(ROUTE_TABLE_RANGES_MIN_CEL);
+        }
+        if range.min > range.max {
+            v.cel(ROUTE_TABLE_RANGES_ORDER_CEL);
+        }
+    });
 }
 
-fn route_table_id_range(v: &mut Validator, range: &RouteTableIdRange) {
-    if range.min < 1 {
-        v.error_no_value(ROUTE_TABLE_RANGES_MIN_CEL);
-    }
+/// Calico's `RouteTableIDRange` check.
+fn route_table_id_range_go(v: &mut Validator, range: &RouteTableIdRange) {
+    let value = format!("{{{} {}}}", range.min, range.max);
     if range.min > range.max {
-        v.error_no_value(ROUTE_TABLE_RANGES_ORDER_CEL);
+        v.go(
+            "RouteTableRange",
+            &value,
+            "min value cannot be greater than max value",
+        );
+    }
+    if range.min <= 0 {
+        v.go("RouteTableRange", &value, "cannot target indices < 1");
     }
     if range.max > ROUTE_TABLE_MAX_INDEX {
-        v.error_at("max", range.max, "max index too high");
+        v.go("RouteTableRange", &value, "max index too high");
     }
 }
 
-/// Go's `validateHealthTimeoutOverride`.
+/// Go's `validateHealthTimeoutOverride` (the value is the whole override, as Go prints it).
 fn health_timeout_overrides(v: &mut Validator, overrides: &[HealthTimeoutOverride]) {
-    v.each("healthTimeoutOverrides", overrides, |v, o| {
+    for o in overrides {
+        let value = format!("{{{} {{{}}}}}", o.name, o.timeout);
         if !HEALTH_TIMEOUT_NAME.is_match(&o.name) {
-            v.error_at(
-                "name",
-                &o.name,
+            v.go(
+                "HealthTimeoutOverride.Name",
+                &value,
                 format!("name should match regex {}", HEALTH_TIMEOUT_NAME.as_str()),
             );
         }
         if o.timeout.as_nanos() < 0 {
-            v.error_at("timeout", o.timeout, "Timeout should not be negative");
+            v.go(
+                "HealthTimeoutOverride.Timeout",
+                &value,
+                "Timeout should not be negative",
+            );
         }
-    });
+    }
 }
 
 fn conntrack_timeouts(v: &mut Validator, s: &FelixConfigurationSpec) {
@@ -696,7 +774,7 @@ fn node_selector(v: &mut Validator, name: &str, selector: &str) {
     }
     v.field("nodeSelector", |v| {
         checks::max_length(v, selector, 1024);
-        checks::selector(v, selector);
+        checks::selector(v, "NodeSelector", selector);
         if name == "default" || name.starts_with("node.") {
             v.error(selector, NODE_SELECTOR_FORBIDDEN);
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
 use crate::resource::{Always, Kind, Resource, Scope};
-use crate::validation::{checks, metadata, names, Validator};
+use crate::validation::{checks, metadata, Validator};
 
 /// `spec` of a KubeControllersConfiguration (also the shape of `status.runningConfig`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -219,10 +219,6 @@ impl Kind for KubeControllersConfigurationSpec {
         }
     }
 
-    fn validate_name(name: &str, v: &mut Validator) {
-        names::validate_default_name(name, v, KCC_NAME_REASON);
-    }
-
     fn validate(resource: &Resource<Self>, v: &mut Validator) {
         v.field("spec", |v| validate_spec(v, &resource.spec, true));
         if let Some(running) = &resource.status.0.running_config {
@@ -337,7 +333,8 @@ fn validate_template(v: &mut Validator, template: &HostEndpointTemplate) {
         );
     }
     v.each("interfaceCIDRs", &template.interface_cidrs, |v, cidr| {
-        checks::cidr(v, cidr);
+        let go_name = v.go_name();
+        checks::cidr(v, &go_name, cidr);
     });
     let pattern = &template.interface_pattern;
     if !pattern.is_empty() && regex::Regex::new(pattern).is_err() {
@@ -346,9 +343,7 @@ fn validate_template(v: &mut Validator, template: &HostEndpointTemplate) {
     v.field("labels", |v| checks::labels(v, &template.labels));
     metadata::annotations(v, &template.annotations);
     if !template.node_selector.is_empty() {
-        v.field("nodeSelector", |v| {
-            checks::selector(v, &template.node_selector);
-        });
+        checks::selector(v, "NodeSelector", &template.node_selector);
     }
 }
 

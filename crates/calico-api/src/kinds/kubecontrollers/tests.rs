@@ -1,9 +1,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::kinds::test_support::{
-    assert_unknown_field, decode_as, named_doc, pair, problems, round_trip_bytes,
-};
+use crate::kinds::test_support::{assert_unknown_field, decode_as, named_doc, round_trip_bytes};
 
 /// Every field of spec and status set, in Go's field order, as Go writes it.
 const FULL: &str = concat!(
@@ -32,10 +30,6 @@ const MINIMAL: &str = r#"{"kind":"KubeControllersConfiguration","apiVersion":"pr
 
 fn with_spec(name: &str, spec: Value) -> KubeControllersConfiguration {
     decode_as(named_doc("KubeControllersConfiguration", name, spec))
-}
-
-fn template(value: Value) -> Value {
-    json!({"controllers": {"node": {"hostEndpoint": {"templates": value}}}})
 }
 
 #[test]
@@ -129,153 +123,4 @@ fn defaults() {
     let before = set.clone();
     set.apply_defaults();
     assert_eq!(set, before);
-}
-
-#[test]
-fn name_must_be_default() {
-    let kcc = with_spec("kcc", json!({}));
-    assert_eq!(problems(&kcc), [pair("metadata.name", KCC_NAME_REASON)]);
-}
-
-#[test]
-fn enums_and_ranges() {
-    let kcc = with_spec(
-        "default",
-        json!({
-            "logSeverityScreen": "Trace",
-            "healthChecks": "enabled",
-            "prometheusMetricsPort": 65536,
-            "debugProfilePort": -1,
-            "controllers": {
-                "node": {"syncLabels": "Yes", "hostEndpoint": {"autoCreate": "On", "createDefaultHostEndpoint": "Off"}},
-                "loadBalancer": {"assignIPs": "Some"},
-                "migration": {"policyNameMigrator": "enabled"}
-            }
-        }),
-    );
-    assert_eq!(
-        problems(&kcc),
-        [
-            pair(
-                "spec.logSeverityScreen",
-                "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
-            ),
-            pair("spec.healthChecks", "must be one of 'Enabled', 'Disabled'"),
-            pair("spec.prometheusMetricsPort", "must be between 0 and 65535"),
-            pair("spec.debugProfilePort", "must be between 0 and 65535"),
-            pair(
-                "spec.controllers.node.syncLabels",
-                "must be one of 'Enabled', 'Disabled'"
-            ),
-            pair(
-                "spec.controllers.node.hostEndpoint.autoCreate",
-                "must be one of 'Enabled', 'Disabled'"
-            ),
-            pair(
-                "spec.controllers.node.hostEndpoint.createDefaultHostEndpoint",
-                "must be one of 'Enabled', 'Disabled'"
-            ),
-            pair(
-                "spec.controllers.loadBalancer.assignIPs",
-                "must be one of 'AllServices', 'RequestedServicesOnly'"
-            ),
-            pair(
-                "spec.controllers.migration.policyNameMigrator",
-                "must be one of 'Enabled', 'Disabled'"
-            ),
-        ]
-    );
-}
-
-#[test]
-fn template_field_rules() {
-    let kcc = with_spec(
-        "default",
-        template(json!([{
-            "generateName": "Bad_Name",
-            "interfaceCIDRs": ["10.0.0.0/8", "10.0.0.0/33"],
-            "interfacePattern": "(eth",
-            "labels": {"bad key!": "x"},
-            "annotations": {"-bad": "x"}
-        }])),
-    );
-    let found = problems(&kcc);
-    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
-    let base = "spec.controllers.node.hostEndpoint.templates[0]";
-    assert_eq!(
-        paths,
-        [
-            format!("{base}.generateName"),
-            format!("{base}.interfaceCIDRs[1]"),
-            format!("{base}.interfacePattern"),
-            format!("{base}.labels.bad key!"),
-            format!("{base}.annotations.-bad"),
-        ]
-    );
-    assert_eq!(found[1].1, "invalid CIDR or IP address");
-    assert_eq!(found[2].1, "invalid regular expression");
-}
-
-#[test]
-fn client_template_checks() {
-    let long = "a".repeat(254);
-    let kcc = with_spec(
-        "default",
-        template(json!([
-            {"interfaceCIDRs": ["10.0.0.0/8"]},
-            {"generateName": "one", "interfaceCIDRs": ["10.0.0.0/8"]},
-            {"generateName": "one", "interfaceCIDRs": ["10.1.0.0/16"]},
-            {"generateName": "two"},
-            {"generateName": long, "interfaceCIDRs": ["10.0.0.0/8"]}
-        ])),
-    );
-    let base = "spec.controllers.node.hostEndpoint.templates";
-    assert_eq!(
-        problems(&kcc),
-        [
-            pair(
-                &format!("{base}[0].generateName"),
-                "Template name must be specified"
-            ),
-            pair(
-                &format!("{base}[2].generateName"),
-                "Template name must be unique"
-            ),
-            pair(
-                &format!("{base}[3].interfaceCIDRs"),
-                "CIDR can not be empty"
-            ),
-            pair(
-                &format!("{base}[4].generateName"),
-                "Template name must be shorter than 253 characters"
-            ),
-        ]
-    );
-}
-
-#[test]
-fn running_config_is_checked_by_the_schema_only() {
-    let mut kcc = with_spec("default", json!({}));
-    kcc.status.0.running_config = Some(KubeControllersConfigurationSpec {
-        log_severity_screen: "Loud".into(),
-        controllers: ControllersConfig {
-            node: Some(NodeControllerConfig {
-                host_endpoint: Some(AutoHostEndpointConfig {
-                    // No name and no CIDRs: only the client would object.
-                    templates: vec![HostEndpointTemplate::default()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    });
-    assert_eq!(
-        problems(&kcc),
-        [pair(
-            "status.runningConfig.logSeverityScreen",
-            "must be one of 'None', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'Panic'"
-        )]
-    );
 }

@@ -12,7 +12,7 @@ use ipnet::IpNet;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::hostendpoint::{validate_port_protocol_and_number, validate_profiles, zero_protocol};
+use super::hostendpoint::{validate_profiles, zero_protocol};
 use super::sets::RESERVED_NAMESPACE_LABEL;
 use crate::numorstring::{Dscp, Protocol};
 use crate::resource::{Kind, NoStatus, Resource, Scope};
@@ -259,20 +259,14 @@ fn validate_spec(v: &mut Validator, spec: &WorkloadEndpointSpec) {
     });
     validate_profiles(v, &spec.profiles);
     // Unlike most fields this one is not optional: an empty name fails the interface check.
-    v.field("interfaceName", |v| {
-        checks::interface_name(v, &spec.interface_name)
-    });
+    checks::interface_name(v, "InterfaceName", &spec.interface_name);
     if !spec.mac.is_empty() {
-        v.field("mac", |v| checks::mac_address(v, &spec.mac));
+        checks::mac_address(v, "MAC", &spec.mac);
     }
     v.each("ports", &spec.ports, validate_port);
-    v.each(
-        "allowSpoofedSourcePrefixes",
-        &spec.allow_spoofed_source_prefixes,
-        |v, prefix| {
-            checks::cidr(v, prefix);
-        },
-    );
+    for (i, prefix) in spec.allow_spoofed_source_prefixes.iter().enumerate() {
+        checks::cidr(v, &format!("AllowSpoofedSourcePrefixes[{i}]"), prefix);
+    }
 }
 
 /// Checks each network is one address and returns the parsed ones (for the NAT check).
@@ -307,7 +301,12 @@ impl NatAddress {
         if text.is_empty() {
             return NatAddress::Empty;
         }
-        match v.field(field, |v| checks::ip(v, text)) {
+        let go_name = if field == "internalIP" {
+            "InternalIP"
+        } else {
+            "ExternalIP"
+        };
+        match checks::ip(v, go_name, text) {
             Some(addr) => NatAddress::Valid(addr),
             None => NatAddress::Invalid,
         }
@@ -364,7 +363,7 @@ fn gateway(v: &mut Validator, text: &str, family: Family) {
 
 fn validate_port(v: &mut Validator, port: &WorkloadEndpointPort) {
     if !port.name.is_empty() {
-        v.field("name", |v| checks::port_name(v, &port.name));
+        checks::port_name(v, "Name", &port.name);
     } else if port.host_port == 0 {
         v.error_at(
             "name",
@@ -372,10 +371,18 @@ fn validate_port(v: &mut Validator, port: &WorkloadEndpointPort) {
             "WorkloadEndpointPort name must not be empty if no HostPort is specified",
         );
     }
-    validate_port_protocol_and_number(v, "WorkloadEndpointPort", &port.protocol, port.port);
+    checks::protocol(v, &port.protocol);
+    if port.port == 0 {
+        v.go_tag("Port", port.port, "gt");
+    }
+    if !port.protocol.supports_ports() {
+        v.go(
+            "WorkloadEndpointPort.Protocol",
+            &port.protocol,
+            "WorkloadEndpointPort protocol does not support ports.",
+        );
+    }
     if !port.host_ip.is_empty() {
-        v.field("hostIP", |v| {
-            checks::masked_net(v, &port.host_ip);
-        });
+        checks::masked_net(v, "HostIP", &port.host_ip);
     }
 }
