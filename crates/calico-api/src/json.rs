@@ -38,15 +38,30 @@ impl<F: Formatter> Formatter for GoEscaping<F> {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Scans bytes, not chars (this is the hot loop of printing large lists): U+2028 and
+        // U+2029 are the only escaped characters outside ASCII, E2 80 A8/A9 in UTF-8.
+        let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, ch) in fragment.char_indices() {
-            if matches!(ch, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') {
-                writer.write_all(&fragment.as_bytes()[start..i])?;
-                write_unicode_escape(writer, ch as u32)?;
-                start = i + ch.len_utf8();
-            }
+        let mut i = 0;
+        while i < bytes.len() {
+            let (code, len) = match bytes[i] {
+                b'<' | b'>' | b'&' => (u32::from(bytes[i]), 1),
+                0xe2 if bytes.get(i + 1) == Some(&0x80)
+                    && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+                {
+                    (0x2000 | u32::from(bytes[i + 2] - 0x80), 3)
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            writer.write_all(&bytes[start..i])?;
+            write_unicode_escape(writer, code)?;
+            i += len;
+            start = i;
         }
-        writer.write_all(&fragment.as_bytes()[start..])
+        writer.write_all(&bytes[start..])
     }
 
     fn write_char_escape<W: ?Sized + io::Write>(
@@ -321,6 +336,14 @@ mod tests {
         for (value, text) in cases {
             assert_eq!(format_go_float(*value, 'g'), *text);
         }
+    }
+
+    #[test]
+    fn escapes_line_separators_but_no_other_non_ascii() {
+        // E2 80 A8/A9 are U+2028/U+2029; other characters starting E2 (…, €) stay as they are.
+        let value = json!("\u{2029}…€\u{2028}x&\u{e9}\u{2027}\u{202a}");
+        let text = String::from_utf8(to_vec(&value).unwrap()).unwrap();
+        assert_eq!(text, "\"\\u2029…€\\u2028x\\u0026\u{e9}\u{2027}\u{202a}\"");
     }
 
     #[test]

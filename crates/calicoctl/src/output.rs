@@ -133,10 +133,22 @@ impl<W: std::io::Write> ListWriter<W> {
     pub fn item(&mut self, item: &AnyResource) -> Result<(), OutputError> {
         let mut text = String::new();
         if self.json {
+            // Indented four more spaces: JSON's only raw newlines are between tokens (strings
+            // escape theirs), so each line of the item's own text is written after "\n    ".
             let pretty = calico_api::json::to_vec_pretty(item).map_err(encode_error)?;
-            let pretty = String::from_utf8(pretty).map_err(|e| OutputError(e.to_string()))?;
-            text.push_str(if self.items == 0 { "\n    " } else { ",\n    " });
-            text.push_str(&pretty.replace('\n', "\n    "));
+            let out = &mut self.out;
+            out.write_all(if self.items == 0 {
+                b"\n    "
+            } else {
+                b",\n    "
+            })
+            .map_err(write_error)?;
+            for (index, line) in pretty.split(|&byte| byte == b'\n').enumerate() {
+                if index > 0 {
+                    out.write_all(b"\n    ").map_err(write_error)?;
+                }
+                out.write_all(line).map_err(write_error)?;
+            }
         } else {
             if self.items == 0 {
                 text.push('\n');

@@ -299,9 +299,7 @@ impl Kind for NodeSpec {
 mod tests {
     use super::*;
     use crate::decode::decode_value;
-    use crate::kinds::test_support::{
-        assert_field_error, assert_unknown_field, decode_as, pair, problems, round_trip,
-    };
+    use crate::kinds::test_support::{assert_unknown_field, decode_as, round_trip};
     use serde_json::json;
 
     const KEY: &str = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
