@@ -126,7 +126,7 @@ fn every_example_fits_its_crd_in_both_groups() {
 
 fn decode(document: Value) -> AnyResource {
     let kind = document["kind"].as_str().unwrap();
-    (KindInfo::lookup(kind).unwrap().decode)(document).unwrap()
+    (KindInfo::lookup(kind).unwrap().decode)(&document, calico_api::DecodeOptions::STRICT).unwrap()
 }
 
 #[test]
