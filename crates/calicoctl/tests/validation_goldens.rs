@@ -21,8 +21,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("bgppeer-asn-bad", "decoder error text"),
     ("bgppeer-asn-string", "decoder error text"),
     ("bgppeer-maxrestart-bad", "decoder error text"),
-    ("bgppeer-ttl-bad", "decoder error text"),
-    ("cns-bad", "decoder error text"),
     ("felix-iptables-refresh-bad", "decoder error text"),
     ("felix-natportrange-bad", "decoder error text"),
     ("gnp-port-zero", "decoder error text"),
@@ -31,8 +29,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("kcc-policy-bad", "decoder error text"),
     ("node-bgp-bad", "decoder error text"),
     ("np-ports-bad", "decoder error text"),
-    ("gnp-service-with-ports", "unknown-field error text"),
-    ("gns-allowed-egress-bad", "unknown-field error text"),
     (
         "blockaffinity-bad",
         "BlockAffinity is not a calicoctl kind in Calico",
@@ -44,10 +40,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "kcc-enums-bad",
         "KubeControllersConfiguration's Go oneof tags are not reported",
-    ),
-    (
-        "np-ok-then-bad",
-        "outcome line: Calico counts the failed resource as handled",
     ),
 ];
 

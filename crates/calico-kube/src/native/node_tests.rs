@@ -116,18 +116,10 @@ fn converts_every_annotation() {
             addresses: vec!["172.18.0.3".into()]
         }]
     );
-    // Calico's CalicoNodeIP addresses keep the host bits of the BGP address, which our
-    // validator reports (writes of such a node are refused before they reach the store);
-    // everything else in the converted node is valid.
-    let problems: Vec<String> = node
-        .validate()
-        .err()
-        .map(|e| e.fields.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default();
-    assert_eq!(
-        problems,
-        vec!["spec.addresses[0].address", "spec.addresses[1].address"]
-    );
+    // Calico's CalicoNodeIP addresses keep the host bits of the BGP address; Calico's
+    // validator does not look inside `addresses`, so the converted node is valid as it is
+    // (and `label node` can write it back).
+    assert!(node.validate().is_ok(), "{:?}", node.validate());
 }
 
 #[test]

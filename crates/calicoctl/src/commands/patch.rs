@@ -21,16 +21,11 @@ fn hit(err: impl std::fmt::Display) -> Failure {
 
 /// calicoctl rewrites any error naming an unknown field into this text (its `MassageError`).
 fn decode_failure(err: &calico_api::DecodeError) -> Failure {
-    let text = err.to_string();
-    let unknown = text
-        .split_once("unknown field `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(field, _)| field.to_string());
-    match unknown {
-        Some(field) => Failure::message(format!(
+    match err {
+        calico_api::DecodeError::UnknownField { field, .. } => Failure::message(format!(
             "field in document is not recognized or is in the wrong location: {field}"
         )),
-        None => hit(format!("creating resource from patched data: {text}")),
+        other => hit(format!("creating resource from patched data: {other}")),
     }
 }
 
