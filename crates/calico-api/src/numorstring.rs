@@ -102,13 +102,14 @@ impl<'de> Deserialize<'de> for Port {
                 f.write_str("a port number, a \"min:max\" port range or a port name")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Port, E> {
+                // Go reads the number as a uint16 and words the overflow so.
                 u16::try_from(n)
                     .map(Port::single)
-                    .map_err(|_| E::custom(format!("port number {n} is out of range (0-65535)")))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &"uint16"))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Port, E> {
                 u64::try_from(n)
-                    .map_err(|_| E::custom(format!("port number {n} is out of range (0-65535)")))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &"uint16"))
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Port, E> {
@@ -222,13 +223,14 @@ impl<'de> Deserialize<'de> for Uint8OrString {
                 f.write_str("a number from 0 to 255 or a string")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+                // Go reads the number as a uint8 and words the overflow so.
                 u8::try_from(n)
                     .map(Uint8OrString::Num)
-                    .map_err(|_| E::custom(format!("number {n} is out of range (0-255)")))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &"uint8"))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
                 u64::try_from(n)
-                    .map_err(|_| E::custom(format!("number {n} is out of range (0-255)")))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &"uint8"))
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
@@ -289,13 +291,15 @@ impl<'de> Deserialize<'de> for AsNumber {
                 f.write_str("an AS number (a 32-bit number or \"X.Y\")")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<AsNumber, E> {
+                // Go fails to read the number as a uint32, then reads it as a string and
+                // reports that.
                 u32::try_from(n)
                     .map(AsNumber)
-                    .map_err(|_| E::custom(format!("AS number {n} is out of range")))
+                    .map_err(|_| E::invalid_type(de::Unexpected::Unsigned(n), &"string"))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<AsNumber, E> {
                 u64::try_from(n)
-                    .map_err(|_| E::custom(format!("AS number {n} is out of range")))
+                    .map_err(|_| E::invalid_type(de::Unexpected::Signed(n), &"string"))
                     .and_then(|n| self.visit_u64(n))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<AsNumber, E> {

@@ -104,9 +104,10 @@ const JSON_ERROR_PREFIX: &str = "error unmarshaling JSON: while decoding JSON: "
 
 fn render_decode(error: &DecodeError) -> String {
     match error {
-        DecodeError::Go { message, .. } => format!("{JSON_ERROR_PREFIX}{message}"),
-        DecodeError::Field { path, message } if !path.is_empty() => {
-            format!("{JSON_ERROR_PREFIX}{message} (field {path})")
+        // Errors of Calico's own decoders (port ranges, AS numbers, timestamps) carry no field
+        // in Go: they are printed as they are.
+        DecodeError::Go { message, .. } | DecodeError::Field { message, .. } => {
+            format!("{JSON_ERROR_PREFIX}{message}")
         }
         other => format!("{JSON_ERROR_PREFIX}{other}"),
     }

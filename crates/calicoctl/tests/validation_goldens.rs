@@ -17,18 +17,6 @@ use std::path::{Path, PathBuf};
 
 /// Cases whose `validate` output differs from Calico's, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("bgpconfig-restarttime-bad", "decoder error text"),
-    ("bgppeer-asn-bad", "decoder error text"),
-    ("bgppeer-asn-string", "decoder error text"),
-    ("bgppeer-maxrestart-bad", "decoder error text"),
-    ("felix-iptables-refresh-bad", "decoder error text"),
-    ("felix-natportrange-bad", "decoder error text"),
-    ("gnp-port-zero", "decoder error text"),
-    ("gnp-protocol-num-bad", "decoder error text"),
-    ("kcc-loglevel-bad", "decoder error text"),
-    ("kcc-policy-bad", "decoder error text"),
-    ("node-bgp-bad", "decoder error text"),
-    ("np-ports-bad", "decoder error text"),
     (
         "blockaffinity-bad",
         "BlockAffinity is not a calicoctl kind in Calico",

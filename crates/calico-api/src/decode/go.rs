@@ -135,6 +135,33 @@ impl de::Error for GoError {
         }
     }
 
+    /// A number a visitor could not fit in the Go integer type named by `expected` (`uint16`,
+    /// `uint8`, …): Go's `UnmarshalTypeError` for an overflow, `number <N>`, once its path is
+    /// known (see [`at_path`]).
+    fn invalid_value(unexpected: de::Unexpected<'_>, expected: &dyn Expected) -> Self {
+        let go_type = expected.to_string();
+        let number = match unexpected {
+            de::Unexpected::Unsigned(n) => Some(n.to_string()),
+            de::Unexpected::Signed(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match number {
+            Some(n) if go_type.starts_with("int") || go_type.starts_with("uint") => {
+                let what = format!("number {n}");
+                GoError {
+                    message: format!(
+                        "json: cannot unmarshal {what} into Go value of type {go_type}"
+                    ),
+                    kind: GoErrorKind::PendingType { what, go_type },
+                    path: None,
+                }
+            }
+            _ => de::Error::custom(format_args!(
+                "invalid value: {unexpected}, expected {go_type}"
+            )),
+        }
+    }
+
     /// A visitor refused a value: when it expects a Go type by name (`uint16`, `string`), the
     /// error becomes Go's `UnmarshalTypeError` once its path is known (see [`at_path`]).
     fn invalid_type(unexpected: de::Unexpected<'_>, expected: &dyn Expected) -> Self {
