@@ -194,12 +194,33 @@ pub fn format_go_float(value: f64, format: char) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "+Inf" } else { "-Inf" }.into();
     }
-    let negative = value.is_sign_negative();
     let (digits, exp) = if value == 0.0 {
         ("0".to_string(), 0)
     } else {
         shortest_digits(&format!("{:e}", value.abs()))
     };
+    format_go_digits(value.is_sign_negative(), &digits, exp, format)
+}
+
+/// Go's `strconv.FormatFloat(value, format, -1, 32)`: as [`format_go_float`], with the
+/// shortest digits that read back as the same `float32`.
+pub fn format_go_float32(value: f32, format: char) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let (digits, exp) = if value == 0.0 {
+        ("0".to_string(), 0)
+    } else {
+        shortest_digits(&format!("{:e}", value.abs()))
+    };
+    format_go_digits(value.is_sign_negative(), &digits, exp, format)
+}
+
+/// Lays out shortest `digits` with decimal exponent `exp` in Go's `format`.
+fn format_go_digits(negative: bool, digits: &str, exp: i32, format: char) -> String {
     let e_form = match format {
         'e' => true,
         // Shortest 'g' chooses the exponent form below 1e-4 and from 1e6 up (Go uses
@@ -207,7 +228,7 @@ pub fn format_go_float(value: f64, format: char) -> String {
         'g' => !(-4..6).contains(&exp),
         _ => false,
     };
-    layout(negative, &digits, exp, e_form)
+    layout(negative, digits, exp, e_form)
 }
 
 /// A `float64` as Go's `encoding/json` writes it: `'f'` for magnitudes in [1e-6, 1e21), `'e'`
@@ -318,6 +339,21 @@ mod tests {
         }
         assert_eq!(format_float32(0.1), "0.1");
         assert_eq!(format_float32(1e-7), "1e-7");
+    }
+
+    #[test]
+    fn float32s_like_go_strconv_g() {
+        // Go's strconv.FormatFloat(float64(float32(x)), 'g', -1, 32).
+        for (value, text) in [
+            (0.1f32, "0.1"),
+            (123456789.0, "1.2345679e+08"),
+            (1e-5, "1e-05"),
+            (26.0, "26"),
+            (-2.5, "-2.5"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(format_go_float32(value, 'g'), text);
+        }
     }
 
     #[test]

@@ -418,110 +418,22 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 32)` for what `sigs.k8s.io/yaml` writes when a YAML
-/// float fills a string field: the shortest text that reads back as the same float32, in `%e`
-/// form when the exponent is < -4 or >= the number of digits.
+/// float fills a string field: the shortest text that reads back as the same float32.
 pub fn go_format_float32_g(value: f64) -> String {
     // The narrowing is the point: Go formats with 32-bit precision.
     #[allow(clippy::cast_possible_truncation)]
     let f = value as f32;
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    go_format_g(&format!("{f:e}"))
+    crate::json::format_go_float32(f, 'g')
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
 pub fn go_format_float64_g(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    go_format_g(&format!("{value:e}"))
+    crate::json::format_go_float(value, 'g')
 }
 
-/// From Rust's shortest `{:e}` text (`1.2345e8`, `-5e-7`) to Go's shortest `%g`: `%e` (two-digit
-/// exponent at least) when the exponent is < -4 or >= 6 (Go's rule for shortest precision),
-/// else plain digits.
-fn go_format_g(e_text: &str) -> String {
-    let (mantissa, exp) = e_text.split_once('e').unwrap_or((e_text, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    if digits.is_empty() || digits.chars().all(|c| c == '0') {
-        out.push('0');
-        return out;
-    }
-    if !(-4..6).contains(&exp) {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&format!("{:02}", exp.abs()));
-        return out;
-    }
-    if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-    } else {
-        let point = usize::try_from(exp + 1).unwrap_or(0);
-        if digits.len() <= point {
-            out.push_str(&digits);
-            for _ in digits.len()..point {
-                out.push('0');
-            }
-        } else {
-            out.push_str(&digits[..point]);
-            out.push('.');
-            out.push_str(&digits[point..]);
-        }
-    }
-    out
-}
-
-/// Go's `json.Marshal` of a float64: `%f` layout for 1e-6 <= |f| < 1e21, else shortest `%e`
-/// with a two-digit exponent, `e-07` cleaned up to `e-7`.
+/// Go's `json.Marshal` of a float64 (see [`crate::json::format_float`]).
 pub fn go_json_float(value: f64) -> String {
-    let abs = value.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = format!("{value:e}");
-        let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        let digits = exp.abs();
-        if exp < 0 && digits < 10 {
-            return format!("{mantissa}e-{digits}");
-        }
-        return format!("{mantissa}e{sign}{digits:02}");
-    }
-    // Rust's Display gives the shortest round-trip digits without exponent.
-    let text = format!("{value}");
-    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+    crate::json::format_float(value)
 }
 
 /// The text a number stands for when it fills a string field after YAML-to-JSON.
