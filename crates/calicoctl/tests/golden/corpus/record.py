@@ -7,7 +7,7 @@ compares ours with). It only runs the binary it is given; it starts etcd on PORT
 """
 import json, subprocess, sys, os, shlex, tempfile, time
 bin, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..'))
 d = tempfile.mkdtemp()
 etcd = subprocess.Popen(['etcd','--data-dir',d,'--listen-client-urls',f'http://127.0.0.1:{port}','--advertise-client-urls',f'http://127.0.0.1:{port}','--listen-peer-urls',f'http://127.0.0.1:{port+1}','--initial-advertise-peer-urls',f'http://127.0.0.1:{port+1}','--initial-cluster',f'default=http://127.0.0.1:{port+1}'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(1.5)
