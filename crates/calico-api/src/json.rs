@@ -188,23 +188,18 @@ fn layout(negative: bool, digits: &str, exp: i32, e_form: bool) -> String {
 /// Go's `strconv.FormatFloat(value, format, -1, 64)` for `format` one of `'f'`, `'e'`, `'g'`
 /// (Go's `%v` of a `float64` is `'g'`). Infinities and NaN read `+Inf`, `-Inf`, `NaN`.
 pub fn format_go_float(value: f64, format: char) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let (digits, exp) = if value == 0.0 {
-        ("0".to_string(), 0)
-    } else {
-        shortest_digits(&format!("{:e}", value.abs()))
-    };
-    format_go_digits(value.is_sign_negative(), &digits, exp, format)
+    // Rust's `{:e}` gives the shortest digits that read back as the same float64.
+    format_go_any(value, format!("{:e}", value.abs()), format)
 }
 
 /// Go's `strconv.FormatFloat(value, format, -1, 32)`: as [`format_go_float`], with the
 /// shortest digits that read back as the same `float32`.
 pub fn format_go_float32(value: f32, format: char) -> String {
+    format_go_any(f64::from(value), format!("{:e}", value.abs()), format)
+}
+
+/// Shared by the two widths: `e_text` is the magnitude's shortest `{:e}` at that width.
+fn format_go_any(value: f64, e_text: String, format: char) -> String {
     if value.is_nan() {
         return "NaN".into();
     }
@@ -214,7 +209,7 @@ pub fn format_go_float32(value: f32, format: char) -> String {
     let (digits, exp) = if value == 0.0 {
         ("0".to_string(), 0)
     } else {
-        shortest_digits(&format!("{:e}", value.abs()))
+        shortest_digits(&e_text)
     };
     format_go_digits(value.is_sign_negative(), &digits, exp, format)
 }
