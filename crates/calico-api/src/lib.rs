@@ -33,7 +33,7 @@ pub use decode::{
 };
 pub use duration::Duration;
 pub use kinds::*;
-pub use meta::{ObjectMeta, OwnerReference, Time, API_GROUP, API_VERSION};
+pub use meta::{ManagedFieldsEntry, ObjectMeta, OwnerReference, Time, API_GROUP, API_VERSION};
 pub use numorstring::{AsNumber, Dscp, IntOrString, Port, Protocol, Uint8OrString};
 pub use resource::{Always, Kind, NoStatus, Resource, Scope, StatusSlot};
 pub use unknown::Unknown;

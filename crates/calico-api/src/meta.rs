@@ -126,9 +126,34 @@ pub struct ObjectMeta {
     pub owner_references: Vec<OwnerReference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
-    /// Kept verbatim: Calico never interprets server-side-apply bookkeeping.
+    /// Server-side-apply bookkeeping, which Calico never interprets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub managed_fields: Vec<serde_json::Value>,
+    pub managed_fields: Vec<ManagedFieldsEntry>,
+}
+
+/// Kubernetes `metav1.ManagedFieldsEntry`, its fields in Go's order (what `-o json` prints);
+/// fields a newer server adds are kept, after those.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedFieldsEntry {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manager: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Time>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fields_type: String,
+    /// `fieldsV1`: the field set, verbatim.
+    #[serde(default, rename = "fieldsV1", skip_serializing_if = "Option::is_none")]
+    pub fields_v1: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 impl ObjectMeta {

@@ -331,7 +331,13 @@ fn in_cluster_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigError> 
 
 /// Builds the client.
 pub async fn connect(spec: &ApiConfigSpec) -> Result<Connection, ConfigError> {
-    let config = kube_config(spec).await?;
+    let mut config = kube_config(spec).await?;
+    // What Calico's calicoctl sends: the API server names the manager of the fields it writes
+    // after the user agent (`managedFields[].manager: Go-http-client`).
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static("Go-http-client/1.1"),
+    ));
     let url = config
         .cluster_url
         .to_string()

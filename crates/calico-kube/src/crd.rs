@@ -36,14 +36,6 @@ pub const METADATA_ANNOTATION: &str = "projectcalico.org/metadata";
 /// Kinds that are not custom resources (the native stores serve them).
 pub const NATIVE_KINDS: &[&str] = &["Node", "Profile", "WorkloadEndpoint"];
 
-/// Kinds whose CRD has a status subresource.
-const STATUS_KINDS: &[&str] = &[
-    "CalicoNodeStatus",
-    "IPPool",
-    "KubeControllersConfiguration",
-    "Tier",
-];
-
 /// Policy kinds whose stored metadata keeps the name (and whose legacy names lose `default.`).
 const TIERED_KINDS: &[&str] = &[
     "GlobalNetworkPolicy",
@@ -543,23 +535,8 @@ impl KindStore for CrdStore {
             .replace(&key.name, &PostParams::default(), &object)
             .await
             .map_err(|e| map_error(e, Some(&key), self.op("update")))?;
-        let wanted_status = object.data.get("status");
-        if STATUS_KINDS.contains(&self.kind.kind())
-            && wanted_status.is_some()
-            && wanted_status != updated.data.get("status")
-        {
-            // The main resource ignores status when the CRD has a status subresource.
-            let mut status_object = updated.clone();
-            if let (Some(data), Some(status)) = (status_object.data.as_object_mut(), wanted_status)
-            {
-                data.insert("status".into(), status.clone());
-            }
-            let with_status = api
-                .replace_status(&key.name, &PostParams::default(), &status_object)
-                .await
-                .map_err(|e| map_error(e, Some(&key), self.op("update status of")))?;
-            return self.decode_object(with_status);
-        }
+        // Like Calico's customResourceClient.Update: the main resource only. Where the CRD has
+        // a status subresource the server keeps the status its controllers wrote.
         self.decode_object(updated)
     }
 

@@ -323,8 +323,10 @@ async fn v3_storage_format() {
     assert_eq!(backend.info().datastore_type, "kubernetes");
 }
 
+/// An update writes the main resource only, as Calico's customResourceClient.Update does: where
+/// the CRD has a status subresource, the status its controllers wrote stays.
 #[tokio::test]
-async fn status_changes_go_through_the_status_subresource() {
+async fn updates_leave_the_status_to_its_subresource() {
     for (crds, group, version) in [
         (V1_CRDS, "crd.projectcalico.org", "v1"),
         (V3_CRDS, "projectcalico.org", "v3"),
@@ -347,14 +349,17 @@ async fn status_changes_go_through_the_status_subresource() {
         let updated = backend.update(resource(doc)).await.unwrap();
         let json = updated.to_json_value().unwrap();
         assert_eq!(json["spec"]["disabled"], true, "{group}");
-        assert_eq!(
-            json["status"]["conditions"][0]["reason"], "Disabled",
-            "{group}"
+        assert!(
+            json["status"].get("conditions").is_none(),
+            "{group}: {json}"
         );
         let stored = raw(&emu, group, version, "ippools", None, "pool-a");
-        assert_eq!(
-            stored["status"]["conditions"][0]["reason"], "Disabled",
-            "{group}"
+        assert_eq!(stored["spec"]["disabled"], true, "{group}");
+        assert!(
+            stored
+                .get("status")
+                .is_none_or(|s| s.get("conditions").is_none()),
+            "{group}: {stored}"
         );
     }
 }

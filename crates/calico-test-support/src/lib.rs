@@ -1,11 +1,14 @@
 //! Test helpers: throw-away etcd servers on loopback ports (plain, TLS with client
-//! certificates, or with username/password authentication).
+//! certificates, or with username/password authentication), and a real kube-apiserver
+//! ([`kube_apiserver`]).
 //!
 //! Needs Debian's `etcd` and `etcdctl` (packages `etcd-server`, `etcd-client`) on `PATH`.
 //! Every server listens on 127.0.0.1 only, keeps its data in a temporary directory (in
 //! `/dev/shm` when there is one, so fsync is cheap) and is killed, by its PID, on drop.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod kube_apiserver;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -126,11 +126,12 @@ impl Etcd {
     }
 }
 
-/// A throw-away Kubernetes API (the in-process kube-emulator) for one test, with the kubeconfig
-/// calicoctl and kubectl both use.
+/// A throw-away Kubernetes API for one test (the in-process kube-emulator, or a real
+/// kube-apiserver), with the kubeconfig calicoctl and kubectl both use.
 pub struct Kube {
     runtime: tokio::runtime::Runtime,
     emulator: Option<kube_emulator::RunningEmulator>,
+    real: Option<calico_test_support::kube_apiserver::KubeApiServer>,
     pub home: tempfile::TempDir,
 }
 
@@ -168,8 +169,35 @@ impl Kube {
         Kube {
             runtime,
             emulator: Some(emulator),
+            real: None,
             home,
         }
+    }
+
+    /// A real kube-apiserver (built once from `tools/kube-apiserver`), as its admin
+    /// (`system:masters`).
+    pub fn real() -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let server = calico_test_support::kube_apiserver::KubeApiServer::start();
+        server.write_kubeconfig(
+            &home.path().join("kubeconfig"),
+            calico_test_support::kube_apiserver::ADMIN_TOKEN,
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Kube {
+            runtime,
+            emulator: None,
+            real: Some(server),
+            home,
+        }
+    }
+
+    /// Whether this is a real kube-apiserver (no kubelet, no controllers).
+    pub fn is_real(&self) -> bool {
+        self.real.is_some()
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -177,10 +205,11 @@ impl Kube {
     }
 
     pub fn url(&self) -> String {
-        self.emulator
-            .as_ref()
-            .map(|e| e.url().to_string())
-            .unwrap_or_default()
+        match (&self.emulator, &self.real) {
+            (Some(emulator), _) => emulator.url().to_string(),
+            (None, Some(real)) => real.url(),
+            (None, None) => String::new(),
+        }
     }
 
     /// calicoctl pointed at this API server through the environment.
