@@ -17,7 +17,6 @@ use calico_datastore::{
 use crate::config::{self, ConfigError, Connection};
 use crate::crd::{CrdStore, NATIVE_KINDS};
 use crate::mode::{self, Mode};
-use crate::native::netpol::MergedNetworkPolicyStore;
 use crate::native::{self, NativeSettings};
 use crate::store::KindStore;
 
@@ -86,17 +85,14 @@ impl KubeBackend {
         backend
     }
 
-    /// Registers the kinds backed by native objects, and serves NetworkPolicies as Calico's
-    /// custom resources plus the cluster's Kubernetes NetworkPolicies (`knp.default.<name>`).
+    /// Registers the kinds backed by native objects. NetworkPolicies are Calico's custom
+    /// resources alone, as in Calico's KDD at the reference snapshot: Kubernetes
+    /// NetworkPolicies are not shown among them (an embedder that wants the older releases'
+    /// `knp.default.<name>` view can register
+    /// [`MergedNetworkPolicyStore`](crate::native::netpol::MergedNetworkPolicyStore) itself).
     pub fn add_native_kinds(&mut self, settings: &NativeSettings) {
         for (kind, store) in native::stores(&self.client, settings) {
             self.register(kind, store);
-        }
-        if let Some(policy) = KindRef::lookup("NetworkPolicy") {
-            if let Some(custom) = self.stores.get(&policy).cloned() {
-                let merged = MergedNetworkPolicyStore::new(custom, self.client.clone());
-                self.register(policy, Arc::new(merged));
-            }
         }
     }
 
@@ -224,7 +220,8 @@ impl Backend for KubeBackend {
                     return Err(DatastoreError::UpdateConflict {
                         key: key.clone(),
                         detail: Some(format!(
-                            "resource version '{revision}' is out of date (latest: {})",
+                            "resource version '{revision}' is out of date (latest: {}). Delete it \
+                             by name, or update the resource YAML/JSON, to delete the current version",
                             live_meta.resource_version
                         )),
                     });

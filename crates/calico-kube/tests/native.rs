@@ -337,10 +337,6 @@ async fn workload_endpoints_from_pods() {
         "operation Update is not supported on WorkloadEndpoint(prod/kind--worker-k8s-web--0-eth0): \
          unsupported PatchMode: patchModeUnspecified"
     );
-    assert!(matches!(
-        store.delete(&key, None).await,
-        Err(DatastoreError::OperationNotSupported { .. })
-    ));
 
     // Watch from the list's revision: a new pod is reported, a host-networked one is not.
     let mut watch = store
@@ -371,6 +367,24 @@ async fn workload_endpoints_from_pods() {
         err.as_deref(),
         Some("cannot watch a specific WorkloadEndpoint without a namespace")
     );
+
+    // Delete, as Calico's: the pod's IP annotations are blanked through its status; the pod
+    // stays. A UID that is not the pod's is refused (the server keeps UIDs immutable).
+    assert!(store.delete(&key, Some("0000-not-the-uid")).await.is_err());
+    let deleted = store.delete(&key, None).await.unwrap();
+    assert_eq!(deleted.metadata().name, "kind--worker-k8s-web--0-eth0");
+    let pod = pods.get("web-0").await.unwrap();
+    let annotations = pod.metadata.annotations.unwrap_or_default();
+    assert_eq!(annotations["cni.projectcalico.org/podIP"], "");
+    assert_eq!(annotations["cni.projectcalico.org/podIPs"], "");
+    let err = store
+        .delete(
+            &ResourceKey::new(wep_kind, "prod", "kind--worker-k8s-gone-eth0"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
 }
 
 #[tokio::test]

@@ -311,7 +311,15 @@ fn tour_on_projectcalico_org_v3_crds(kube: &Kube) {
 
 #[test]
 fn kubernetes_objects_show_as_calico_resources() {
-    let kube = Kube::new();
+    kubernetes_objects(&Kube::new());
+}
+
+#[test]
+fn kubernetes_objects_show_as_calico_resources_on_a_real_apiserver() {
+    kubernetes_objects(&Kube::real());
+}
+
+fn kubernetes_objects(kube: &Kube) {
     kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
     let objects = kube.home.path().join("objects.yaml");
     std::fs::write(
@@ -366,6 +374,20 @@ spec:
     )
     .unwrap();
     kube.kubectl(&["apply", "-f", &objects.to_string_lossy()]);
+    if kube.is_real() {
+        // No kubelet: the pod's IP goes through its status subresource.
+        kube.kubectl(&[
+            "patch",
+            "pod",
+            "web-0",
+            "-n",
+            "shop",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"podIP":"10.244.1.5","podIPs":[{"ip":"10.244.1.5"}]}}"#,
+        ]);
+    }
 
     let weps = stdout_of(
         kube.calicoctl()
@@ -385,16 +407,16 @@ spec:
     ] {
         assert!(profiles.contains(name), "{profiles}");
     }
+    // Kubernetes policies are not Calico NetworkPolicies (as in Calico's KDD).
     let policies = stdout_of(
         kube.calicoctl()
             .args(["get", "networkpolicies", "-n", "shop"]),
     );
-    assert!(policies.contains("knp.default.web-ingress"), "{policies}");
-    // Kubernetes policies are read-only here.
+    assert_eq!(policies, "NAMESPACE   NAME   TIER   \n\n");
     let out = kube
         .calicoctl()
         .args([
-            "delete",
+            "get",
             "networkpolicy",
             "knp.default.web-ingress",
             "-n",
@@ -403,11 +425,10 @@ spec:
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("kubernetes network policies must be managed through the kubernetes API"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "resource does not exist: NetworkPolicy(shop/knp.default.web-ingress) with error: \
+         networkpolicies.crd.projectcalico.org \"knp.default.web-ingress\" not found\n"
     );
     // A Calico node label lands in the Node's annotations; Kubernetes labels stay as they are.
     stdout_of(
@@ -427,6 +448,21 @@ spec:
             .args(["get", "node", "kind-worker", "-o", "yaml"]),
     );
     assert!(shown.contains("rack: r1"), "{shown}");
+
+    // Deleting a workload endpoint blanks its pod's Calico IP annotations, as Calico's does.
+    let wep = "kind--worker-k8s-web--0-eth0";
+    assert_eq!(
+        stdout_of(
+            kube.calicoctl()
+                .args(["delete", "workloadendpoint", wep, "-n", "shop"])
+        ),
+        "Successfully deleted 1 'WorkloadEndpoint' resource(s)\n"
+    );
+    let pod = json(&kube.kubectl(&["get", "pod", "web-0", "-n", "shop", "-o", "json"]));
+    assert_eq!(
+        pod["metadata"]["annotations"]["cni.projectcalico.org/podIPs"],
+        ""
+    );
 }
 
 /// `cali` + the first 11 hex digits of SHA-1("<namespace>.<pod>"), computed with sha1sum so

@@ -670,15 +670,43 @@ impl Store {
         if !body_rv.is_empty() && body_rv != meta_str(&old, "resourceVersion") {
             return Err(ApiError::modified(def, name));
         }
+        let body_uid = meta_str(&obj, "uid");
+        if !body_uid.is_empty() && body_uid != meta_str(&old, "uid") {
+            return Err(ApiError::invalid(
+                def,
+                name,
+                &[(
+                    "metadata.uid",
+                    "FieldValueInvalid",
+                    format!("Invalid value: \"{body_uid}\": field is immutable"),
+                )],
+            ));
+        }
         if status {
-            // Status writes change only the status.
+            // Status writes change only the status; for built-in kinds (Pods, Nodes) also the
+            // labels and annotations, as the API server's status strategies allow (Calico
+            // writes a pod's IP annotations and a node's BGP annotations this way).
             let new_status = obj.get("status").cloned();
+            let new_meta = obj.get("metadata").cloned();
             obj = old.clone();
             if let Some(o) = obj.as_object_mut() {
                 match new_status {
                     Some(s) => o.insert("status".into(), s),
                     None => o.remove("status"),
                 };
+            }
+            if !self.is_custom(def) {
+                if let (Some(new_meta), Some(meta)) = (
+                    new_meta,
+                    obj.get_mut("metadata").and_then(Value::as_object_mut),
+                ) {
+                    for field in ["labels", "annotations"] {
+                        match new_meta.get(field) {
+                            Some(v) => meta.insert(field.into(), v.clone()),
+                            None => meta.remove(field),
+                        };
+                    }
+                }
             }
         } else if def.status_subresource {
             // Main-resource writes keep the stored status.

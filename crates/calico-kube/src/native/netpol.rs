@@ -3,10 +3,11 @@
 //!
 //! Calico's KDD at HEAD keeps them apart: a separate internal kind, KubernetesNetworkPolicy,
 //! named without prefix and only listed and watched by Felix's syncer, while the v3
-//! NetworkPolicy client serves the CRDs alone. Earlier releases (and kube-controllers' copies
-//! in etcd mode) showed them among NetworkPolicies as `knp.default.<name>`, which is what
-//! calicoctl users see and what [`MergedNetworkPolicyStore`] does, with the composite
-//! `<crdRV>/<k8sRV>` list and watch revisions those releases used.
+//! NetworkPolicy client serves the CRDs alone, and so does our backend by default. Earlier
+//! releases (and kube-controllers' copies in etcd mode) showed them among NetworkPolicies as
+//! `knp.default.<name>`: [`MergedNetworkPolicyStore`] offers that view, with the composite
+//! `<crdRV>/<k8sRV>` list and watch revisions those releases used, to embedders that register
+//! it; the conversion itself is what a syncer needs for Felix's KubernetesNetworkPolicy.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -21,7 +21,7 @@ use calico_datastore::{
 use futures::StreamExt;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{Container, Pod};
-use kube::api::{ListParams, WatchParams};
+use kube::api::{ListParams, Patch, PatchParams, WatchParams};
 use kube::{Api, Client};
 use sha1::{Digest, Sha1};
 
@@ -433,12 +433,38 @@ impl KindStore for WorkloadEndpointStore {
         ))
     }
 
-    /// Calico's delete blanks the pod's IP annotations (in any mode: it is the CNI plugin's
-    /// teardown signal, telling Felix the pod lost its IPs). From calicoctl that would cut a
-    /// running pod off, so it is refused like the other writes; endpoints go away with their
-    /// pods.
-    async fn delete(&self, key: &ResourceKey, _uid: Option<&str>) -> Result<AnyResource> {
-        Err(not_supported("Delete", key, Some(UNSUPPORTED_PATCH_MODE)))
+    /// As Calico's WorkloadEndpointClient.Delete: the pod's IP annotations are set to empty
+    /// strings through the status subresource (the CNI plugin's teardown signal: Felix then
+    /// treats the pod as having lost its addresses), the container ID is left in place, and
+    /// the endpoint is returned as the patched pod shows it.
+    async fn delete(&self, key: &ResourceKey, uid: Option<&str>) -> Result<AnyResource> {
+        let parsed = parse_workload_endpoint_name(&key.name).unwrap_or_default();
+        if parsed.pod.is_empty() {
+            return Err(malformed(key));
+        }
+        let mut metadata = serde_json::json!({
+            "annotations": {POD_IP: "", POD_IPS: ""},
+        });
+        if let Some(uid) = uid.filter(|u| !u.is_empty()) {
+            metadata["uid"] = serde_json::Value::from(uid);
+        }
+        let patch = serde_json::json!({ "metadata": metadata });
+        let pod = self
+            .api(Some(&key.namespace))
+            .patch_status(
+                &parsed.pod,
+                &PatchParams::default(),
+                &Patch::Strategic(patch),
+            )
+            .await
+            .map_err(|e| from_kube(e, Some(key)))?;
+        let all = ListOptions {
+            namespace: Some(key.namespace.clone()),
+            ..ListOptions::all(key.kind)
+        };
+        convert_and_filter(&pod, &self.interface_prefix, &all)?
+            .pop()
+            .ok_or_else(|| DatastoreError::does_not_exist(key))
     }
 
     async fn get(&self, key: &ResourceKey) -> Result<AnyResource> {

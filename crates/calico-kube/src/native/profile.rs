@@ -253,11 +253,9 @@ impl KindStore for ProfileStore {
                     .map_err(|e| from_kube(e, Some(key)))?;
                 service_account_to_profile(&sa).map(AnyResource::from)
             }
-            // Calico fails such names with a plain error; nothing can exist under them.
-            Source::Unknown => Err(DatastoreError::DoesNotExist {
-                key: key.clone(),
-                cause: Some(format!("Invalid name {}", key.name)),
-            }),
+            // Calico fails such names with a plain error (`get`, `apply` and `replace` print
+            // just `Invalid name <name>`); nothing can exist under them.
+            Source::Unknown => Err(DatastoreError::Store(format!("Invalid name {}", key.name))),
         }
     }
 
