@@ -122,6 +122,148 @@ pub fn crds(group: Group) -> Result<Vec<Value>, CrdError> {
     Ok(crds)
 }
 
+/// The `default:` values Calico's CRDs carry (its kubebuilder markers), which the API server
+/// fills in on every write: `(v3 plural, field path, value, v3 CRDs only)`. Calico's client
+/// leaves these fields unset and relies on the server, so a cluster installed from our
+/// manifests stores what one installed from Calico's does.
+fn schema_defaults() -> Vec<(&'static str, &'static str, Value, bool)> {
+    vec![
+        (
+            "bgpconfigurations",
+            "spec.logSeverityScreen",
+            json!("Info"),
+            false,
+        ),
+        (
+            "bgpconfigurations",
+            "spec.nodeMeshPassword.secretKeyRef.name",
+            json!(""),
+            false,
+        ),
+        (
+            "bgpconfigurations",
+            "spec.serviceLoadBalancerAggregation",
+            json!("Enabled"),
+            false,
+        ),
+        (
+            "bgppeers",
+            "spec.password.secretKeyRef.name",
+            json!(""),
+            false,
+        ),
+        // The v1 BlockAffinity keeps `deleted` as a string, without a default.
+        ("blockaffinities", "spec.deleted", json!(false), true),
+        (
+            "felixconfigurations",
+            "spec.nftablesFlowTableOffload",
+            json!("Disabled"),
+            false,
+        ),
+        (
+            "felixconfigurations",
+            "spec.nftablesMode",
+            json!("Auto"),
+            false,
+        ),
+        (
+            "globalnetworkpolicies",
+            "spec.tier",
+            json!("default"),
+            false,
+        ),
+        ("ipamblocks", "spec.sequenceNumber", json!(0), false),
+        (
+            "ipamconfigurations",
+            "spec.autoAllocateBlocks",
+            json!(true),
+            true,
+        ),
+        (
+            "ipamconfigurations",
+            "spec.maxBlocksPerHost",
+            json!(0),
+            true,
+        ),
+        (
+            "ipamconfigurations",
+            "spec.strictAffinity",
+            json!(false),
+            true,
+        ),
+        ("ippools", "spec.assignmentMode", json!("Automatic"), false),
+        ("ippools", "spec.nodeSelector", json!("all()"), false),
+        (
+            "kubecontrollersconfigurations",
+            "spec.controllers.loadBalancer.assignIPs",
+            json!("AllServices"),
+            false,
+        ),
+        (
+            "kubecontrollersconfigurations",
+            "spec.controllers.migration.policyNameMigrator",
+            json!("Enabled"),
+            false,
+        ),
+        (
+            "kubecontrollersconfigurations",
+            "spec.healthChecks",
+            json!("Enabled"),
+            false,
+        ),
+        (
+            "kubecontrollersconfigurations",
+            "status.runningConfig.controllers.loadBalancer.assignIPs",
+            json!("AllServices"),
+            false,
+        ),
+        (
+            "kubecontrollersconfigurations",
+            "status.runningConfig.controllers.migration.policyNameMigrator",
+            json!("Enabled"),
+            false,
+        ),
+        (
+            "kubecontrollersconfigurations",
+            "status.runningConfig.healthChecks",
+            json!("Enabled"),
+            false,
+        ),
+        ("networkpolicies", "spec.tier", json!("default"), false),
+        (
+            "stagedglobalnetworkpolicies",
+            "spec.stagedAction",
+            json!("Set"),
+            false,
+        ),
+        (
+            "stagedglobalnetworkpolicies",
+            "spec.tier",
+            json!("default"),
+            false,
+        ),
+        (
+            "stagedkubernetesnetworkpolicies",
+            "spec.stagedAction",
+            json!("Set"),
+            false,
+        ),
+        (
+            "stagednetworkpolicies",
+            "spec.stagedAction",
+            json!("Set"),
+            false,
+        ),
+        (
+            "stagednetworkpolicies",
+            "spec.tier",
+            json!("default"),
+            false,
+        ),
+        ("tiers", "spec.defaultAction", json!("Deny"), false),
+    ]
+}
+
 /// One kind's CRD in `group`.
 pub fn crd(kind: &CrdKind, group: Group) -> Result<Value, CrdError> {
     let (kind_name, plural) = match group {
@@ -135,12 +277,40 @@ pub fn crd(kind: &CrdKind, group: Group) -> Result<Value, CrdError> {
         // type (datastore model §3.2).
         spec["properties"]["deleted"] = json!({"type": "string"});
     }
+    let mut status = schema.status;
+    for (plural, path, value, v3_only) in schema_defaults() {
+        if plural != kind.plural || (v3_only && group != Group::V3) {
+            continue;
+        }
+        let (root, rest) = match path.split_once('.') {
+            Some(("spec", rest)) => (Some(&mut spec), rest),
+            Some(("status", rest)) => (status.as_mut(), rest),
+            _ => (None, path),
+        };
+        let node = root.and_then(|root| {
+            rest.split('.').try_fold(root, |node, field| {
+                node.get_mut("properties")?.get_mut(field)
+            })
+        });
+        match node.and_then(Value::as_object_mut) {
+            Some(node) => {
+                node.insert("default".into(), value);
+            }
+            None => {
+                return Err(CrdError::NotStructural {
+                    kind: kind.kind.to_string(),
+                    path: path.to_string(),
+                    reason: "a default is set for a field the type does not have".into(),
+                })
+            }
+        }
+    }
     let mut properties = Map::new();
     properties.insert("apiVersion".into(), json!({"type": "string"}));
     properties.insert("kind".into(), json!({"type": "string"}));
     properties.insert("metadata".into(), json!({"type": "object"}));
     properties.insert("spec".into(), spec);
-    if let Some(status) = schema.status {
+    if let Some(status) = status {
         properties.insert("status".into(), status);
     }
     let mut version = Map::new();

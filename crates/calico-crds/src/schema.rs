@@ -44,8 +44,9 @@ pub(crate) fn schema_of<T: JsonSchema>(kind: &str) -> Result<Value, CrdError> {
 type Problem = (String, String);
 
 /// Keywords that carry no meaning for the API server, or a meaning we do not want there:
-/// `default` would make the server fill in values Calico's clients leave out, and `required`
-/// follows our decoder's leniency rules, not Calico's.
+/// schemars' `default` (serde's defaults) is not Calico's — the defaults Calico's CRDs carry are
+/// set from a table afterwards (`schema_defaults` in the crate root) — and `required` follows
+/// our decoder's leniency rules, not Calico's.
 const DROPPED: &[&str] = &[
     "$schema",
     "$defs",

@@ -75,6 +75,17 @@ fn typed_paths(schema: &Value) -> BTreeMap<String, String> {
     out
 }
 
+/// Each property path that has a `default:`, with it.
+fn defaults(schema: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    walk(schema, "", &mut |path, node| {
+        if let Some(value) = node.get("default") {
+            out.insert(path.to_string(), value.clone());
+        }
+    });
+    out
+}
+
 fn compare(group: Group, official_file: &str) {
     let ours = by_name(crds(group).unwrap());
     let official = by_name(crds_in(&fixture(official_file)));
@@ -102,6 +113,13 @@ fn compare(group: Group, official_file: &str) {
         if !missing.is_empty() || !extra.is_empty() {
             problems.push(format!(
                 "{name}: properties missing {missing:?}, extra {extra:?}"
+            ));
+        }
+        let (ours_defaults, their_defaults) =
+            (defaults(schema_of(crd)), defaults(schema_of(theirs)));
+        if ours_defaults != their_defaults {
+            problems.push(format!(
+                "{name}: defaults {ours_defaults:?}, official {their_defaults:?}"
             ));
         }
         let (ours_types, their_types) =

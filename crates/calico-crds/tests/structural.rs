@@ -28,7 +28,6 @@ fn problems_in(crd: &Value) -> Vec<String> {
             "oneOf",
             "not",
             "const",
-            "default",
             "$schema",
         ] {
             if map.contains_key(key) {

@@ -13,6 +13,12 @@
 //! has its output left out of the transcript (ours differs there for the reason given, which
 //! `docs/compatibility.md` lists); what it stores still counts.
 //!
+//! The cases under `tests/goldens/oracle-kdd/` run the same way on the Kubernetes datastore: a
+//! fresh real kube-apiserver per case (see `calico-test-support`), `kubectl ARGS…` lines in
+//! place of `etcdctl` ones (their output goes into the transcript, which so shows what is
+//! stored), `{repo}` in a line standing for the repository root, and no `stored` file.
+//! managedFields times are masked too.
+//!
 //! To record a case, run the test with `CALICOCTL_ORACLE=/path/to/calico/calicoctl`: the
 //! script then runs with that binary and the goldens are rewritten.
 
@@ -29,6 +35,10 @@ fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/oracle")
 }
 
+fn kdd_cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/oracle-kdd")
+}
+
 /// Masks the values that differ on every run (uid, creation time, cluster GUID) and the
 /// resource versions.
 fn mask(text: &str) -> String {
@@ -42,7 +52,13 @@ fn mask(text: &str) -> String {
 fn mask_line(line: &str) -> String {
     let mut line = line.to_string();
     // JSON (stored values and -o json): "field":"value" and "field": "value".
-    for field in ["uid", "creationTimestamp", "clusterGUID", "resourceVersion"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "clusterGUID",
+        "resourceVersion",
+        "time",
+    ] {
         for marker in [format!("\"{field}\":\""), format!("\"{field}\": \"")] {
             let mut from = 0;
             while let Some(start) = line[from..].find(&marker) {
@@ -62,6 +78,7 @@ fn mask_line(line: &str) -> String {
         "creationTimestamp: ",
         "clusterGUID: ",
         "resourceVersion: ",
+        "time: ",
     ] {
         if let Some(value) = trimmed.strip_prefix(field) {
             if value.trim() != "null" {
@@ -73,11 +90,40 @@ fn mask_line(line: &str) -> String {
     line
 }
 
+/// Where a case runs.
+enum Datastore {
+    Etcd(Box<common::Etcd>),
+    Kube(Box<common::Kube>),
+}
+
+impl Datastore {
+    fn home(&self) -> &Path {
+        match self {
+            Datastore::Etcd(etcd) => etcd.home.path(),
+            Datastore::Kube(kube) => kube.home.path(),
+        }
+    }
+
+    fn point(&self, cmd: &mut Command) {
+        match self {
+            Datastore::Etcd(etcd) => {
+                cmd.env("DATASTORE_TYPE", "etcdv3")
+                    .env("ETCD_ENDPOINTS", etcd.server.endpoint());
+            }
+            Datastore::Kube(kube) => {
+                cmd.env("DATASTORE_TYPE", "kubernetes")
+                    .env("KUBECONFIG", kube.kubeconfig());
+            }
+        }
+    }
+}
+
 /// Runs a case's script with `binary` (ours when `None`); returns the transcript and the
-/// stored data.
-fn run_case(dir: &Path, binary: Option<&Path>) -> (String, String) {
-    let etcd = common::Etcd::new();
+/// stored data (etcd only).
+fn run_case(dir: &Path, binary: Option<&Path>, datastore: &Datastore) -> (String, String) {
     let script = std::fs::read_to_string(dir.join("script")).expect("read script");
+    let repo = common::tour::repo_root();
+    let repo = repo.to_string_lossy();
     let mut transcript = String::new();
     for line in script.lines() {
         let line = line.trim();
@@ -89,80 +135,117 @@ fn run_case(dir: &Path, binary: Option<&Path>) -> (String, String) {
             None => (line, false),
         };
         transcript.push_str(&format!("$ {line}\n"));
-        let words = shell_words::split(command).expect("script line parses");
-        match words.first().map(String::as_str) {
-            Some("etcdctl") => {
+        let words =
+            shell_words::split(&command.replace("{repo}", &repo)).expect("script line parses");
+        let out = match (words.first().map(String::as_str), datastore) {
+            (Some("etcdctl"), Datastore::Etcd(etcd)) => {
                 let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
                 etcd.server.etcdctl(&args);
+                continue;
             }
-            Some("calicoctl") => {
+            (Some("kubectl"), Datastore::Kube(kube)) => std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(kube.kubeconfig())
+                .arg("--cache-dir")
+                .arg(kube.home.path().join("kube-cache"))
+                .args(&words[1..])
+                .current_dir(dir)
+                .output()
+                .expect("kubectl runs"),
+            (Some("calicoctl"), _) => {
                 let mut cmd = match binary {
                     Some(path) => {
                         let mut cmd = Command::new(path);
                         cmd.env_clear()
                             .env("PATH", std::env::var("PATH").unwrap_or_default())
-                            .env("HOME", etcd.home.path());
+                            .env("HOME", datastore.home());
                         cmd
                     }
-                    None => common::bare(etcd.home.path()),
+                    None => common::bare(datastore.home()),
                 };
-                let out = cmd
-                    .env("DATASTORE_TYPE", "etcdv3")
-                    .env("ETCD_ENDPOINTS", etcd.server.endpoint())
-                    .current_dir(dir)
+                datastore.point(&mut cmd);
+                cmd.current_dir(dir)
                     .args(&words[1..])
                     .output()
-                    .expect("calicoctl runs");
-                if stored_only {
-                    continue;
-                }
-                transcript.push_str(&String::from_utf8_lossy(&out.stdout));
-                for err in String::from_utf8_lossy(&out.stderr).lines() {
-                    transcript.push_str(&format!("ERR: {err}\n"));
-                }
-                transcript.push_str(&format!("rc={}\n", out.status.code().unwrap_or(-1)));
+                    .expect("calicoctl runs")
             }
-            other => panic!("unknown script command {other:?} in {}", dir.display()),
+            (other, _) => panic!("unknown script command {other:?} in {}", dir.display()),
+        };
+        if stored_only {
+            continue;
         }
+        transcript.push_str(&String::from_utf8_lossy(&out.stdout));
+        for err in String::from_utf8_lossy(&out.stderr).lines() {
+            transcript.push_str(&format!("ERR: {err}\n"));
+        }
+        transcript.push_str(&format!("rc={}\n", out.status.code().unwrap_or(-1)));
     }
-    let stored = etcd.server.etcdctl(&["get", "--prefix", "/calico"]);
+    let stored = match datastore {
+        Datastore::Etcd(etcd) => etcd.server.etcdctl(&["get", "--prefix", "/calico"]),
+        Datastore::Kube(_) => String::new(),
+    };
     (mask(&transcript), mask(&stored))
 }
 
-#[test]
-fn ours_prints_and_stores_what_calicos_calicoctl_did() {
-    let oracle = std::env::var_os("CALICOCTL_ORACLE").map(PathBuf::from);
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+/// The cases (folders with a `script`) under `dir`, in order.
+fn cases_in(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("goldens folder")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.join("script").is_file())
         .collect();
     cases.sort();
-    assert!(!cases.is_empty(), "no golden cases found");
+    assert!(!cases.is_empty(), "no golden cases in {}", dir.display());
+    cases
+}
+
+/// Runs every case in `dir` on a fresh datastore from `fresh`: records with the oracle when
+/// `CALICOCTL_ORACLE` is set, else compares ours with the goldens (and, `with_stored`, what
+/// etcd holds).
+fn check_cases(dir: &Path, with_stored: bool, fresh: impl Fn() -> Datastore) {
+    let oracle = std::env::var_os("CALICOCTL_ORACLE").map(PathBuf::from);
     let mut failures = Vec::new();
-    for case in &cases {
+    for case in &cases_in(dir) {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         if let Some(oracle) = &oracle {
-            let (transcript, stored) = run_case(case, Some(oracle));
+            let (transcript, stored) = run_case(case, Some(oracle), &fresh());
             std::fs::write(case.join("transcript"), transcript).unwrap();
-            std::fs::write(case.join("stored"), stored).unwrap();
+            if with_stored {
+                std::fs::write(case.join("stored"), stored).unwrap();
+            }
             continue;
         }
-        let (transcript, stored) = run_case(case, None);
+        let (transcript, stored) = run_case(case, None, &fresh());
         let want_transcript = std::fs::read_to_string(case.join("transcript")).unwrap();
-        let want_stored = std::fs::read_to_string(case.join("stored")).unwrap();
         if transcript != want_transcript {
             failures.push(format!(
                 "{name}: transcript differs\n--- Calico's\n{want_transcript}\n--- ours\n{transcript}"
             ));
         }
-        if stored != want_stored {
-            failures.push(format!(
-                "{name}: stored data differs\n--- Calico's\n{want_stored}\n--- ours\n{stored}"
-            ));
+        if with_stored {
+            let want_stored = std::fs::read_to_string(case.join("stored")).unwrap();
+            if stored != want_stored {
+                failures.push(format!(
+                    "{name}: stored data differs\n--- Calico's\n{want_stored}\n--- ours\n{stored}"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn ours_prints_and_stores_what_calicos_calicoctl_did() {
+    check_cases(&cases_dir(), true, || {
+        Datastore::Etcd(Box::new(common::Etcd::new()))
+    });
+}
+
+#[test]
+fn ours_prints_what_calicos_calicoctl_did_on_a_real_apiserver() {
+    check_cases(&kdd_cases_dir(), false, || {
+        Datastore::Kube(Box::new(common::Kube::real()))
+    });
 }
 
 #[test]

@@ -72,7 +72,8 @@ fn setup_error(message: impl std::fmt::Display) -> Failure {
     Failure::message(format!("failed to get resources: {message}"))
 }
 
-/// Clears what `--export` leaves out.
+/// Clears what `--export` leaves out: exactly what Calico's clears (generation, selfLink and
+/// managedFields stay).
 fn export(resource: &mut AnyResource) {
     let meta = resource.metadata_mut();
     meta.namespace.clear();
@@ -81,8 +82,6 @@ fn export(resource: &mut AnyResource) {
     meta.creation_timestamp = None;
     meta.deletion_timestamp = None;
     meta.deletion_grace_period_seconds = None;
-    meta.generation = 0;
-    meta.self_link.clear();
 }
 
 /// Tiers list in order of `spec.order`, unset orders last (calicoctl sorts them).
