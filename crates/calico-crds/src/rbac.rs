@@ -2,7 +2,8 @@
 //!
 //! What the driver touches (datastore model §3.2): Calico's custom resources in whichever group
 //! is in use (discovery needs no RBAC), core Nodes (Calico Node; updates write labels
-//! and annotations through the Node's `status` subresource), Pods (WorkloadEndpoints, read-only),
+//! and annotations through the Node's `status` subresource), Pods (WorkloadEndpoints: read, and
+//! a delete patches the pod's status),
 //! Namespaces and ServiceAccounts (Profiles, read-only) and Kubernetes NetworkPolicies (shown
 //! as Calico policies, read-only).
 
@@ -28,17 +29,9 @@ pub fn rbac_kdd() -> Vec<Value> {
         };
         let mut plurals: Vec<&str> = CRD_KINDS.iter().map(plural).collect();
         plurals.sort_unstable();
+        // No `/status` rule: like Calico's client, calicoctl writes the main resource only
+        // (the status is the controllers' to write).
         rules.push(json!({"apiGroups": [group.name()], "resources": plurals, "verbs": ALL_VERBS}));
-        // UpdateStatus writes `/status` of the kinds that have that subresource.
-        let mut status: Vec<String> = CRD_KINDS
-            .iter()
-            .filter(|k| k.status_subresource)
-            .map(|k| format!("{}/status", plural(k)))
-            .collect();
-        status.sort_unstable();
-        rules.push(
-            json!({"apiGroups": [group.name()], "resources": status, "verbs": ["patch", "update"]}),
-        );
     }
     rules.extend([
         // Calico Node reads the core Node and writes its annotations and labels through the
@@ -46,6 +39,9 @@ pub fn rbac_kdd() -> Vec<Value> {
         json!({"apiGroups": [""], "resources": ["nodes"], "verbs": READ_VERBS}),
         json!({"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch", "update"]}),
         json!({"apiGroups": [""], "resources": ["namespaces", "pods", "serviceaccounts"], "verbs": READ_VERBS}),
+        // Deleting a WorkloadEndpoint blanks its pod's IP annotations through the pod's status
+        // subresource, as Calico's client does.
+        json!({"apiGroups": [""], "resources": ["pods/status"], "verbs": ["patch"]}),
         json!({"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ_VERBS}),
     ]);
     let role = json!({
@@ -77,10 +73,12 @@ pub fn rbac_kdd_yaml() -> String {
 #
 # The ClusterRole grants the least the KDD driver needs: full access to Calico's custom
 # resources in both groups (crd.projectcalico.org/v1 and projectcalico.org/v3, whichever
-# the cluster uses) and their status subresources; read access to Nodes and writes to
-# nodes/status (Calico Node lives in the core Node's annotations and is written through
-# that subresource, as calico-node does); read-only access to Pods (WorkloadEndpoints),
-# Namespaces and ServiceAccounts (Profiles) and Kubernetes NetworkPolicies.
+# the cluster uses), not their status subresources (calicoctl leaves status to the
+# controllers); read access to Nodes and writes to nodes/status (Calico Node lives in the
+# core Node's annotations and is written through that subresource, as calico-node does);
+# read access to Pods (WorkloadEndpoints) and patches of pods/status (deleting a
+# WorkloadEndpoint blanks its pod's IP annotations, as Calico's client does); read-only
+# access to Namespaces and ServiceAccounts (Profiles) and Kubernetes NetworkPolicies.
 #
 # The binding below is a template: it binds the role to the kube-system/calicoctl
 # ServiceAccount; change the subject to bind a user or group instead.

@@ -294,6 +294,25 @@ pub fn from_custom_resource(kind: KindRef, mode: Mode, cr: Value) -> Result<AnyR
     Ok(resource)
 }
 
+/// How Calico's client names a resource in its requests: for the v1 CRDs the kind's camel case
+/// in the plural (`IPPools`, `NetworkPolicies`, `CalicoNodeStatuses`, as libcalico-go's
+/// `*ResourceName` constants), for the v3 ones the plural itself.
+fn go_resource_name(kind: &str, plural: &str, mode: Mode) -> String {
+    if mode != Mode::V1 {
+        return plural.to_string();
+    }
+    let lower = kind.to_ascii_lowercase();
+    if let Some(rest) = plural.strip_prefix(lower.as_str()) {
+        return format!("{kind}{rest}");
+    }
+    if let Some(stem) = kind.strip_suffix('y') {
+        if let Some(rest) = plural.strip_prefix(stem.to_ascii_lowercase().as_str()) {
+            return format!("{stem}{rest}");
+        }
+    }
+    plural.to_string()
+}
+
 /// One Calico kind stored as a custom resource.
 #[derive(Clone)]
 pub struct CrdStore {
@@ -303,6 +322,9 @@ pub struct CrdStore {
     resource: ApiResource,
     /// `ippools.crd.projectcalico.org`, for messages.
     qualified: String,
+    /// `IPPools.crd.projectcalico.org`: the resource as Calico's client names it in the texts
+    /// client-go writes.
+    go_resource: String,
     url: String,
     watch_timeout: u32,
 }
@@ -340,6 +362,11 @@ impl CrdStore {
             kind,
             mode,
             qualified: format!("{plural}.{}", mode.group()),
+            go_resource: format!(
+                "{}.{}",
+                go_resource_name(backing_kind, plural, mode),
+                mode.group()
+            ),
             resource,
             url: url.to_string(),
             watch_timeout: WATCH_TIMEOUT_SECONDS,
@@ -356,8 +383,8 @@ impl CrdStore {
         Op {
             verb,
             resource: &self.qualified,
+            go_resource: &self.go_resource,
             url: &self.url,
-            crd_manifest: self.mode.crd_manifest(),
         }
     }
 
@@ -445,10 +472,12 @@ impl CrdStore {
         options: &ListOptions,
         mut params: ListParams,
     ) -> Result<(Vec<AnyResource>, Option<String>, Option<ListParams>)> {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|e| map_error(e, None, self.op("list")))?;
+        let page = match api.list(&params).await {
+            Ok(page) => page,
+            // Calico's list of a type the cluster does not serve is empty.
+            Err(e) if crate::error::is_not_served(&e) => return Ok((Vec::new(), None, None)),
+            Err(e) => return Err(map_error(e, None, self.op("list"))),
+        };
         let revision = page.metadata.resource_version.clone();
         let mut items = Vec::with_capacity(page.items.len());
         for object in page.items {
@@ -643,6 +672,7 @@ impl CrdStore {
             mode: self.mode,
             resource: self.resource.clone(),
             qualified: self.qualified.clone(),
+            go_resource: self.go_resource.clone(),
             url: self.url.clone(),
             watch_timeout: self.watch_timeout,
         }

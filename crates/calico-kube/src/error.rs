@@ -15,10 +15,11 @@ pub struct Op<'a> {
     pub verb: &'a str,
     /// `ippools.crd.projectcalico.org`.
     pub resource: &'a str,
+    /// The resource as Calico's client-go requests name it (`IPPools.crd.projectcalico.org`
+    /// for the v1 CRDs), for the texts that quote it.
+    pub go_resource: &'a str,
     /// The API server URL.
     pub url: &'a str,
-    /// The manifest that installs the CRDs this resource needs.
-    pub crd_manifest: &'a str,
 }
 
 /// Maps a kube error for an operation on `key` (`None` for lists and watches).
@@ -39,16 +40,16 @@ pub fn map_status(status: &Status, key: Option<&ResourceKey>, op: Op<'_>) -> Dat
         .map(|d| d.causes.iter().map(|c| c.field.as_str()).collect())
         .unwrap_or_default();
     match (status.code, reason, key) {
-        // Reading one object of a type the cluster does not serve: it does not exist (so
-        // calicoctl's version check and `get` behave as Calico's, which maps every 404 so),
-        // with the hint as the cause. Lists and creates say plainly that the CRDs are missing.
-        (404, _, Some(key)) if is_type_not_served(status) && op.verb != "create" => {
-            DatastoreError::DoesNotExist {
-                key: key.clone(),
-                cause: Some(not_served_text(op)),
-            }
-        }
-        (404, _, _) if is_type_not_served(status) => not_served(op),
+        // A type the cluster does not serve (the CRDs are not installed): every 404 is "does
+        // not exist" in Calico's client, with client-go's text for a 404 without a Status.
+        (404, _, Some(key)) if is_type_not_served(status) => DatastoreError::DoesNotExist {
+            key: key.clone(),
+            cause: Some(not_served_text(
+                op,
+                (op.verb != "create").then_some(&key.name),
+            )),
+        },
+        (404, _, None) if is_type_not_served(status) => not_served(op),
         (404, _, Some(key)) => DatastoreError::DoesNotExist {
             key: key.clone(),
             cause: Some(message),
@@ -107,22 +108,38 @@ fn compacted(message: &str) -> DatastoreError {
     }
 }
 
-/// A 404 for the resource type rather than for an object: no details naming an object, or the
-/// generic "could not find the requested resource" text.
+/// A 404 for the resource type rather than for an object: no details naming an object, the
+/// generic "could not find the requested resource" text, or a real API server's plain-text
+/// `404 page not found` for a group it does not serve.
 fn is_type_not_served(status: &Status) -> bool {
     let named = status.details.as_ref().is_some_and(|d| !d.name.is_empty());
-    status.message == NOT_SERVED || (!named && !status.message.contains("not found"))
+    status.message == NOT_SERVED
+        || status.message.trim() == "404 page not found"
+        || (!named && !status.message.contains("not found"))
 }
 
-fn not_served_text(op: Op<'_>) -> String {
-    format!(
-        "{NOT_SERVED} ({}): is Calico installed? run: kubectl apply -f {}",
-        op.resource, op.crd_manifest
-    )
+/// Whether `error` says the resource type is not served (Calico's lists are then empty).
+pub fn is_not_served(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404 && is_type_not_served(status))
+}
+
+/// client-go's text for a 404 without a Status body: `the server could not find the
+/// requested resource (get IPPools.crd.projectcalico.org p1)`, with the HTTP verb.
+fn not_served_text(op: Op<'_>, name: Option<&str>) -> String {
+    let verb = match op.verb {
+        "create" => "post",
+        "update" => "put",
+        "delete" => "delete",
+        _ => "get",
+    };
+    match name {
+        Some(name) => format!("{NOT_SERVED} ({verb} {} {name})", op.go_resource),
+        None => format!("{NOT_SERVED} ({verb} {})", op.go_resource),
+    }
 }
 
 fn not_served(op: Op<'_>) -> DatastoreError {
-    DatastoreError::Store(not_served_text(op))
+    DatastoreError::Store(not_served_text(op, None))
 }
 
 /// Transport failures in one line: the OS error nearest the root, with the server URL.
@@ -160,8 +177,8 @@ mod tests {
         Op {
             verb: "get",
             resource: "ippools.crd.projectcalico.org",
+            go_resource: "IPPools.crd.projectcalico.org",
             url: "https://127.0.0.1:6443",
-            crd_manifest: "manifests/crds.yaml",
         }
     }
 
@@ -191,23 +208,40 @@ mod tests {
     }
 
     #[test]
-    fn type_not_served_says_to_install_crds() {
-        let s = status(404, "NotFound", NOT_SERVED, "");
-        let hint = "the server could not find the requested resource (ippools.crd.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/crds.yaml";
-        // A list (or a create) fails plainly...
-        assert_eq!(map_status(&s, None, op()).to_string(), hint);
-        let create = Op {
-            verb: "create",
-            ..op()
-        };
-        assert_eq!(map_status(&s, Some(&key()), create).to_string(), hint);
-        // ...a read of one object finds nothing, and says why.
-        let read = map_status(&s, Some(&key()), op());
-        assert!(read.is_not_found());
-        assert_eq!(
-            read.to_string(),
-            format!("resource does not exist: IPPool(pool-a) with error: {hint}")
-        );
+    fn type_not_served_is_does_not_exist_in_client_gos_words() {
+        for s in [
+            status(404, "NotFound", NOT_SERVED, ""),
+            // A real API server's plain-text answer for a group it does not serve.
+            status(
+                404,
+                "Failed to parse error data",
+                "404 page not found\n",
+                "",
+            ),
+        ] {
+            // A list fails plainly (the CRD store turns it into an empty list)...
+            assert_eq!(
+                map_status(&s, None, op()).to_string(),
+                "the server could not find the requested resource (get IPPools.crd.projectcalico.org)"
+            );
+            // ...one object does not exist, with the HTTP verb and (but for a create) its name.
+            let read = map_status(&s, Some(&key()), op());
+            assert!(read.is_not_found());
+            assert_eq!(
+                read.to_string(),
+                "resource does not exist: IPPool(pool-a) with error: the server could not find \
+                 the requested resource (get IPPools.crd.projectcalico.org pool-a)"
+            );
+            let create = Op {
+                verb: "create",
+                ..op()
+            };
+            assert_eq!(
+                map_status(&s, Some(&key()), create).to_string(),
+                "resource does not exist: IPPool(pool-a) with error: the server could not find \
+                 the requested resource (post IPPools.crd.projectcalico.org)"
+            );
+        }
     }
 
     #[test]

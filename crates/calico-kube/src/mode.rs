@@ -42,14 +42,6 @@ impl Mode {
         }
     }
 
-    /// The manifest that installs this mode's CRDs (named in "CRDs missing" errors).
-    pub fn crd_manifest(self) -> &'static str {
-        match self {
-            Mode::V1 => "manifests/crds.yaml",
-            Mode::V3 => "manifests/v3_projectcalico_org.yaml",
-        }
-    }
-
     /// The mode `calicoAPIGroup` / `CALICO_API_GROUP` forces, if set: v3 only for
     /// `projectcalico.org/v3` (any case), every other value means v1.
     pub fn from_setting(setting: &str) -> Option<Mode> {

@@ -448,13 +448,16 @@ async fn unknown_kinds_are_not_supported() {
 async fn error_texts() {
     let emu = plain_emulator().await;
     let backend = backend_for(&emu).await;
-    // No CRDs at all: discovery says v1, and every operation says what to install.
+    // No CRDs at all: discovery says v1; lists are empty and single resources do not exist,
+    // in client-go's words, as with Calico's client.
     assert_eq!(backend.mode(), Mode::V1);
     let pools = ListOptions::all(kind("IPPool"));
-    let err = backend.list(&pools, None).await.unwrap_err();
+    assert!(backend.list(&pools, None).await.unwrap().items.is_empty());
+    let missing = ResourceKey::new(kind("IPPool"), "", "p1");
+    let err = backend.get(&missing, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the server could not find the requested resource (ippools.crd.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/crds.yaml"
+        "resource does not exist: IPPool(p1) with error: the server could not find the requested resource (get IPPools.crd.projectcalico.org p1)"
     );
 
     load_crds(&emu, V1_CRDS);
@@ -745,14 +748,20 @@ async fn mode_setting_overrides_discovery() {
     spec.calico_api_group = "ProjectCalico.org/v3".into();
     let backend = KubeBackend::connect(&spec).await.unwrap();
     assert_eq!(backend.mode(), Mode::V3);
-    // The v3 CRDs are not there: the error says which manifest installs them.
-    let err = backend
+    // The v3 CRDs are not there: empty lists, missing resources.
+    assert!(backend
         .list(&ListOptions::all(kind("IPPool")), None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let err = backend
+        .get(&ResourceKey::new(kind("IPPool"), "", "p1"), None)
         .await
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the server could not find the requested resource (ippools.projectcalico.org): is Calico installed? run: kubectl apply -f manifests/v3_projectcalico_org.yaml"
+        "resource does not exist: IPPool(p1) with error: the server could not find the requested resource (get ippools.projectcalico.org p1)"
     );
 
     let emu = plain_emulator().await;

@@ -12,8 +12,8 @@ use crate::error::{map_error, map_status, Op};
 const NATIVE: Op<'static> = Op {
     verb: "use",
     resource: "Kubernetes objects",
+    go_resource: "Kubernetes objects",
     url: "the Kubernetes API server",
-    crd_manifest: "manifests/crds.yaml",
 };
 
 /// Maps a kube-rs error. `key` is the resource the call was about (absent for lists and

@@ -183,6 +183,10 @@ impl Kube {
             &home.path().join("kubeconfig"),
             calico_test_support::kube_apiserver::ADMIN_TOKEN,
         );
+        server.write_kubeconfig(
+            &home.path().join("kubeconfig-calicoctl"),
+            calico_test_support::kube_apiserver::CALICOCTL_TOKEN,
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -217,6 +221,14 @@ impl Kube {
         let mut cmd = bare(self.home.path());
         cmd.env("DATASTORE_TYPE", "kubernetes")
             .env("KUBECONFIG", self.kubeconfig());
+        cmd
+    }
+
+    /// calicoctl as the restricted `calicoctl` identity (real API server only): it may do
+    /// only what RBAC grants the user `calicoctl`.
+    pub fn calicoctl_restricted(&self) -> Command {
+        let mut cmd = self.calicoctl();
+        cmd.env("KUBECONFIG", self.home.path().join("kubeconfig-calicoctl"));
         cmd
     }
 
