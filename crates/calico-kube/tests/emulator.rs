@@ -1,5 +1,6 @@
 //! The driver against the in-process Kubernetes API emulator: the datastore conformance suite in
-//! both storage modes, the stored format, client configuration and error texts.
+//! both storage modes, the stored format, client configuration and error texts. The conformance
+//! suite also runs on a real kube-apiserver, with Calico's CRDs and with ours, in both modes.
 
 // Test helpers: a failure to set up is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -142,7 +143,8 @@ impl Backend for NamespacingBackend {
 }
 
 struct KubeHarness {
-    emu: RunningEmulator,
+    /// The emulator, or `None` on a real API server (its etcd is not ours to compact).
+    emu: Option<RunningEmulator>,
     backend: Arc<NamespacingBackend>,
 }
 
@@ -157,7 +159,7 @@ impl Harness for KubeHarness {
     }
 
     async fn compact(&self, _revision: &str) -> Option<()> {
-        self.emu.compact();
+        self.emu.as_ref()?.compact();
         Some(())
     }
 }
@@ -169,11 +171,72 @@ async fn conformance_in(crds: &str, expected: Mode) {
     assert_eq!(backend.mode(), expected);
     let harness = KubeHarness {
         backend: Arc::new(NamespacingBackend { inner: backend }),
-        emu,
+        emu: Some(emu),
     };
     if let Err(failures) = conformance::run_all(&harness).await {
         panic!("conformance failures:\n{failures}");
     }
+}
+
+/// The same suite on a real kube-apiserver, with the CRDs of `crds` installed by kubectl.
+async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
+    use calico_test_support::kube_apiserver::{KubeApiServer, ADMIN_TOKEN};
+    let server = tokio::task::spawn_blocking(KubeApiServer::start)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig, ADMIN_TOKEN);
+    let applied = server
+        .kubectl_as(ADMIN_TOKEN)
+        .args(["apply", "-f", crds])
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    for crd in String::from_utf8_lossy(&applied.stdout).lines() {
+        let name = crd.split_whitespace().next().unwrap_or_default();
+        let established = server
+            .kubectl_as(ADMIN_TOKEN)
+            .args(["wait", "--for=condition=Established", "--timeout=60s", name])
+            .output()
+            .unwrap();
+        assert!(established.status.success(), "{name}");
+    }
+    let spec = ApiConfigSpec {
+        datastore_type: "kubernetes".into(),
+        kubeconfig: kubeconfig.display().to_string(),
+        ..ApiConfigSpec::default()
+    };
+    let backend = KubeBackend::connect(&spec).await.unwrap();
+    assert_eq!(backend.mode(), expected);
+    let harness = KubeHarness {
+        backend: Arc::new(NamespacingBackend { inner: backend }),
+        emu: None,
+    };
+    let result = conformance::run_all(&harness).await;
+    drop(server);
+    if let Err(failures) = result {
+        panic!("conformance failures on a real kube-apiserver ({crds}):\n{failures}");
+    }
+}
+
+const OUR_V1_CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../manifests/crds.yaml");
+const OUR_V3_CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../manifests/v3-crds.yaml");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_on_a_real_apiserver_with_calicos_crds() {
+    conformance_on_a_real_apiserver(V1_CRDS, Mode::V1).await;
+    conformance_on_a_real_apiserver(V3_CRDS, Mode::V3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_on_a_real_apiserver_with_our_crds() {
+    conformance_on_a_real_apiserver(OUR_V1_CRDS, Mode::V1).await;
+    conformance_on_a_real_apiserver(OUR_V3_CRDS, Mode::V3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
