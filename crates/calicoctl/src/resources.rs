@@ -5,13 +5,19 @@
 use std::time::Duration;
 
 use calico_api::{AnyResource, ObjectMeta};
+use calico_datastore::backoff::Backoff;
 use calico_datastore::client::Client;
 use calico_datastore::{DatastoreError, ResourceKey};
 
-/// How many times an update without a resourceVersion is retried on conflict.
-const UPDATE_ATTEMPTS: usize = 5;
-/// Pause between those attempts.
-const UPDATE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// How an update without a resourceVersion is retried on conflict. Calico retries 5 times with
+/// a fixed 1 s pause, which runs out when many writers update one resource at once; pauses
+/// with exponential growth and full jitter spread the writers out, and the retries go on for
+/// up to a minute in total.
+const UPDATE_RETRIES: Backoff = Backoff {
+    base: Duration::from_millis(20),
+    cap: Duration::from_secs(1),
+    budget: Duration::from_secs(60),
+};
 
 /// Applies calicoctl's namespace rules to a resource from a file.
 pub fn handle_namespace(resource: &mut AnyResource, cli_namespace: &str) -> Result<(), String> {
@@ -158,21 +164,22 @@ pub async fn update(client: &Client, input: AnyResource) -> Result<AnyResource, 
         }
         return client.update(merge_for_update(&stored, &input)).await;
     }
-    let mut last_error = None;
-    for attempt in 0..UPDATE_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(UPDATE_RETRY_PAUSE).await;
-        }
+    let mut retries = UPDATE_RETRIES.start();
+    loop {
         let stored = client.get(&key).await?;
-        match client.update(merge_for_update(&stored, &input)).await {
-            Err(err @ DatastoreError::UpdateConflict { .. }) => last_error = Some(err),
+        let err = match client.update(merge_for_update(&stored, &input)).await {
+            Err(err @ DatastoreError::UpdateConflict { .. }) => err,
             other => return other,
+        };
+        match retries.next_pause() {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => {
+                return Err(DatastoreError::Store(format!(
+                    "failed to update the resource: {err}"
+                )))
+            }
         }
     }
-    Err(DatastoreError::Store(format!(
-        "failed to update the resource: {}",
-        last_error.map(|e| e.to_string()).unwrap_or_default()
-    )))
 }
 
 /// `calicoctl delete` of one resource (honouring a resourceVersion from a file).
