@@ -11,7 +11,7 @@
 //!
 //! Batches form on their own, like a database's group commit: while [`MAX_IN_FLIGHT`]
 //! transactions are on the wire, new operations queue, and the next transaction takes all of
-//! them (distinct keys only: etcd refuses two puts of one key in a transaction). A lone operation
+//! them (writes of distinct keys only: etcd refuses two puts of one key in a transaction). A lone operation
 //! is sent as its plain transaction. If etcd refuses a batch (a server configured with a lower
 //! `--max-txn-ops` or `--max-request-bytes`), its operations are retried one by one.
 //!
@@ -60,6 +60,10 @@ impl Op {
         match self {
             Op::Create { key, .. } | Op::Update { key, .. } | Op::Get { key } => key,
         }
+    }
+
+    fn writes(&self) -> bool {
+        !matches!(self, Op::Get { .. })
     }
 
     fn bytes(&self) -> usize {
@@ -220,13 +224,18 @@ async fn work(
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
-        let mut keys = HashSet::from([first.op.key().to_string()]);
+        // Keys written in this batch (reads of one key may share a batch: etcd refuses only
+        // two writes of one key in a transaction).
+        let mut keys = HashSet::new();
+        if first.op.writes() {
+            keys.insert(first.op.key().to_string());
+        }
         let mut bytes = first.op.bytes();
         let mut batch = vec![first];
         while batch.len() < MAX_OPS && bytes < MAX_BYTES {
             let Ok(next) = receiver.try_recv() else { break };
-            if !keys.insert(next.op.key().to_string()) {
-                // A second operation on a key waits for the next batch, keeping its order.
+            if next.op.writes() && !keys.insert(next.op.key().to_string()) {
+                // A second write of a key waits for the next batch, keeping its order.
                 held = Some(next);
                 break;
             }

@@ -67,6 +67,9 @@ impl Default for Timeouts {
     }
 }
 
+/// How long the connection check waits for one member before also asking the next.
+pub const CHECK_HEAD_START: Duration = Duration::from_millis(500);
+
 /// Pauses between retries once every member has been tried.
 const RETRY_PAUSES: (Duration, Duration) = (Duration::from_millis(25), Duration::from_secs(1));
 
@@ -178,41 +181,65 @@ impl Members {
             .await
     }
 
-    /// The connection check: asks each member in turn for its status (each within
-    /// `per_member`) and prefers the first that answers. All failing gives the first member's
-    /// failure, which names the usual causes best.
+    /// The connection check: asks the members for their status, each within `per_member`,
+    /// and prefers the first that answers. Like Happy Eyeballs, member `i + 1` is asked when
+    /// member `i` has not answered within [`CHECK_HEAD_START`] (or has failed), so a member
+    /// that accepts connections but never answers (stopped with SIGSTOP) delays nothing much.
+    /// All failing gives the first member's failure, which names the usual causes best.
     pub async fn check(&self, per_member: Duration) -> Result<(), CallError> {
-        let mut first_failure = None;
-        for index in 0..self.members.len() {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let count = self.members.len();
+        let ask = |index: usize| async move {
             let attempt = async {
                 let mut client = self.client(index).await?;
                 client.status().await
             };
-            let failure = match tokio::time::timeout(per_member, attempt).await {
-                Ok(Ok(_)) => {
-                    self.preferred.store(index, Ordering::Relaxed);
-                    return Ok(());
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!(endpoint = %self.members[index].url, error = %err,
-                        "etcd member did not answer the connection check");
-                    CallError::Etcd(err)
-                }
-                Err(_) => {
-                    tracing::debug!(endpoint = %self.members[index].url,
-                        "etcd member did not answer the connection check in time");
-                    CallError::NoAnswer {
-                        endpoint: self.members[index].url.clone(),
-                        after: per_member,
-                    }
-                }
+            let result = match tokio::time::timeout(per_member, attempt).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(err)) => Err(CallError::Etcd(err)),
+                Err(_) => Err(CallError::NoAnswer {
+                    endpoint: self.members[index].url.clone(),
+                    after: per_member,
+                }),
             };
-            first_failure.get_or_insert(failure);
+            (index, result)
+        };
+        let mut asking = FuturesUnordered::new();
+        let mut failures: Vec<Option<CallError>> = (0..count).map(|_| None).collect();
+        let mut next = 0;
+        loop {
+            if asking.is_empty() && next < count {
+                asking.push(ask(next));
+                next += 1;
+            }
+            tokio::select! {
+                Some((index, result)) = asking.next() => match result {
+                    Ok(()) => {
+                        self.preferred.store(index, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    Err(failure) => {
+                        tracing::debug!(endpoint = %self.members[index].url,
+                            error = %describe(&failure),
+                            "etcd member did not answer the connection check");
+                        failures[index] = Some(failure);
+                    }
+                },
+                () = tokio::time::sleep(CHECK_HEAD_START), if next < count => {
+                    asking.push(ask(next));
+                    next += 1;
+                }
+                else => break,
+            }
         }
-        Err(first_failure.unwrap_or(CallError::NoAnswer {
-            endpoint: String::new(),
-            after: per_member,
-        }))
+        Err(failures
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or(CallError::NoAnswer {
+                endpoint: String::new(),
+                after: per_member,
+            }))
     }
 
     /// Runs `request` on the preferred member, failing over and retrying as `retry` allows,
