@@ -9,6 +9,7 @@
 
 pub mod apiconfig;
 pub mod backend;
+pub mod backoff;
 pub mod client;
 pub mod codec;
 #[cfg(any(test, feature = "conformance"))]

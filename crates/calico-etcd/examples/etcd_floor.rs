@@ -49,6 +49,7 @@ async fn run(args: &[String]) -> Result<()> {
             let options = etcd_client::DeleteOptions::new().with_prefix();
             store
                 .client()
+                .await?
                 .kv_client()
                 .delete(prefix.as_str(), Some(options))
                 .await?;

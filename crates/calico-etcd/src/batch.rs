@@ -11,17 +11,22 @@
 //!
 //! Batches form on their own, like a database's group commit: while [`MAX_IN_FLIGHT`]
 //! transactions are on the wire, new operations queue, and the next transaction takes all of
-//! them (distinct keys only: etcd refuses two puts of one key in a transaction). A lone operation
+//! them (writes of distinct keys only: etcd refuses two puts of one key in a transaction). A lone operation
 //! is sent as its plain transaction. If etcd refuses a batch (a server configured with a lower
 //! `--max-txn-ops` or `--max-request-bytes`), its operations are retried one by one.
+//!
+//! Batches and lone operations fail over and are retried like every request (see `failover`).
+//! When an earlier attempt may have been applied, a failed compare is checked against our own
+//! write before it is reported (see [`Op::outcome`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use calico_datastore::kv::{CreateOutcome, KvError, RawKv, UpdateOutcome};
-use etcd_client::{Client, Compare, CompareOp, TxnOp, TxnOpResponse, TxnResponse};
+use etcd_client::{Client, Compare, CompareOp, KeyValue, TxnOp, TxnOpResponse, TxnResponse};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::failover::{CallError, Members, Retry};
 use crate::{first_kv, header_revision, raw_kv, unexpected};
 
 /// Operations per batch. etcd's default `--max-txn-ops` is 128 and counts a nested
@@ -57,6 +62,10 @@ impl Op {
         }
     }
 
+    fn writes(&self) -> bool {
+        !matches!(self, Op::Get { .. })
+    }
+
     fn bytes(&self) -> usize {
         match self {
             Op::Create { key, value } | Op::Update { key, value, .. } => key.len() + value.len(),
@@ -88,8 +97,48 @@ impl Op {
 
     /// Reads this operation's outcome from its transaction's answer; `revision` is the revision
     /// the (outer) transaction ran at.
-    fn outcome(&self, response: &TxnResponse, revision: i64) -> Result<OpResult, KvError> {
+    ///
+    /// `uncertain` says that an earlier attempt of this very transaction failed after it may
+    /// have been applied (a lost connection, a deadline, etcd's "request timed out"). Then a
+    /// failed compare may be our own earlier write, and is taken as ours when the key holds
+    /// exactly the bytes we wrote and:
+    /// - create: the key has not changed since it was created (`version == 1`);
+    /// - update: the key changed after the revision we updated from (`mod_revision >
+    ///   expected`).
+    ///
+    /// Anyone else writing the same bytes in that window would leave the store exactly as our
+    /// write would have, so reporting success is true to the store's content either way; and a
+    /// value Calico's client writes on create carries a fresh UID and creation time, so an
+    /// identical foreign create is not a practical case. A key changed again after our
+    /// uncertain write is reported as the conflict it now is.
+    fn outcome(
+        &self,
+        response: &TxnResponse,
+        revision: i64,
+        uncertain: bool,
+    ) -> Result<OpResult, KvError> {
         let first = response.op_responses().into_iter().next();
+        let ours = |current: &KeyValue| match self {
+            Op::Create { value, .. } => current.value() == value && current.version() == 1,
+            Op::Update {
+                value, expected, ..
+            } => current.value() == value && current.mod_revision() > *expected,
+            Op::Get { .. } => false,
+        };
+        if uncertain && !response.succeeded() {
+            if let Some(current) = first_key_value(first.as_ref()).filter(|kv| ours(kv)) {
+                tracing::debug!(
+                    key = %String::from_utf8_lossy(current.key()),
+                    revision = current.mod_revision(),
+                    "an etcd write whose answer was lost had been applied"
+                );
+                let revision = current.mod_revision();
+                return Ok(match self {
+                    Op::Create { .. } => OpResult::Create(CreateOutcome::Created { revision }),
+                    _ => OpResult::Update(UpdateOutcome::Updated { revision }),
+                });
+            }
+        }
         match self {
             Op::Create { .. } if response.succeeded() => {
                 Ok(OpResult::Create(CreateOutcome::Created { revision }))
@@ -109,6 +158,14 @@ impl Op {
     }
 }
 
+/// The key-value a nested transaction's `Else(Get)` returned.
+fn first_key_value(response: Option<&TxnOpResponse>) -> Option<&KeyValue> {
+    match response {
+        Some(TxnOpResponse::Get(get)) => get.kvs().first(),
+        _ => None,
+    }
+}
+
 /// What an [`Op`] came to.
 #[derive(Clone, Debug)]
 pub enum OpResult {
@@ -122,19 +179,16 @@ struct Pending {
     reply: oneshot::Sender<Result<OpResult, KvError>>,
 }
 
-/// Turns an etcd client error into the store's one-line error.
-pub type DescribeError = Arc<dyn Fn(etcd_client::Error) -> KvError + Send + Sync>;
-
 /// The queue in front of etcd. Dropping every handle ends its worker.
 pub struct Batcher {
     queue: mpsc::UnboundedSender<Pending>,
 }
 
 impl Batcher {
-    /// Starts the worker on the current tokio runtime.
-    pub fn start(client: Client, describe: DescribeError) -> Batcher {
+    /// Starts the worker on the current tokio runtime; `location` names the cluster in errors.
+    pub fn start(members: Arc<Members>, location: String) -> Batcher {
         let (queue, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(work(client, describe, receiver));
+        tokio::spawn(work(members, Arc::new(location), receiver));
         Batcher { queue }
     }
 
@@ -151,8 +205,8 @@ impl Batcher {
 }
 
 async fn work(
-    client: Client,
-    describe: DescribeError,
+    members: Arc<Members>,
+    location: Arc<String>,
     mut receiver: mpsc::UnboundedReceiver<Pending>,
 ) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -170,32 +224,37 @@ async fn work(
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
         };
-        let mut keys = HashSet::from([first.op.key().to_string()]);
+        // Keys written in this batch (reads of one key may share a batch: etcd refuses only
+        // two writes of one key in a transaction).
+        let mut keys = HashSet::new();
+        if first.op.writes() {
+            keys.insert(first.op.key().to_string());
+        }
         let mut bytes = first.op.bytes();
         let mut batch = vec![first];
         while batch.len() < MAX_OPS && bytes < MAX_BYTES {
             let Ok(next) = receiver.try_recv() else { break };
-            if !keys.insert(next.op.key().to_string()) {
-                // A second operation on a key waits for the next batch, keeping its order.
+            if next.op.writes() && !keys.insert(next.op.key().to_string()) {
+                // A second write of a key waits for the next batch, keeping its order.
                 held = Some(next);
                 break;
             }
             bytes += next.op.bytes();
             batch.push(next);
         }
-        let client = client.clone();
-        let describe = describe.clone();
+        let members = members.clone();
+        let location = location.clone();
         tokio::spawn(async move {
-            execute(&client, &describe, batch).await;
+            execute(&members, &location, batch).await;
             drop(permit);
         });
     }
 }
 
-async fn execute(client: &Client, describe: &DescribeError, batch: Vec<Pending>) {
+async fn execute(members: &Members, location: &str, batch: Vec<Pending>) {
     if let [_] = batch.as_slice() {
         for pending in batch {
-            let result = execute_one(client, describe, &pending.op).await;
+            let result = execute_one(members, location, &pending.op).await;
             let _ = pending.reply.send(result);
         }
         return;
@@ -206,32 +265,38 @@ async fn execute(client: &Client, describe: &DescribeError, batch: Vec<Pending>)
             .map(|pending| TxnOp::txn(pending.op.txn()))
             .collect::<Vec<_>>(),
     );
-    match client.kv_client().txn(outer).await {
-        Ok(response) => {
+    // Every nested transaction is a read or a conditional write whose outcome `Op::outcome`
+    // can tell on a retry, and etcd applies the whole batch or none of it: always retried.
+    let send = |client: Client| {
+        let outer = outer.clone();
+        async move { client.kv_client().txn(outer).await }
+    };
+    match members.call("batch", Retry::Always, send).await {
+        Ok(answer) => {
+            let response = answer.value;
             let revision = header_revision(response.header());
             let mut answers = response.op_responses().into_iter();
             for pending in batch {
                 let result = match answers.next() {
-                    Some(TxnOpResponse::Txn(inner)) => pending.op.outcome(&inner, revision),
+                    Some(TxnOpResponse::Txn(inner)) => {
+                        pending.op.outcome(&inner, revision, answer.uncertain)
+                    }
                     _ => Err(unexpected("a batch of transactions")),
                 };
                 let _ = pending.reply.send(result);
             }
         }
-        Err(err) if refused_as_a_whole(&err) => {
+        Err(CallError::Etcd(err)) if refused_as_a_whole(&err) => {
             // etcd refused the batch itself (its operation or size limits) before applying
             // anything: each operation now gets its own transaction and its own answer.
             let retries = batch.into_iter().map(|pending| async move {
-                let result = execute_one(client, describe, &pending.op).await;
+                let result = execute_one(members, location, &pending.op).await;
                 let _ = pending.reply.send(result);
             });
             futures::future::join_all(retries).await;
         }
-        Err(err) => {
-            // Anything else (a lost connection, a timeout) may have come after etcd applied the
-            // batch, so retrying could turn a create that happened into "already exists": every
-            // operation reports the failure, as a lone transaction would.
-            let error = describe(err);
+        Err(failure) => {
+            let error = failure.into_kv(location);
             for pending in batch {
                 let _ = pending.reply.send(Err(error.clone()));
             }
@@ -252,22 +317,30 @@ fn refused_as_a_whole(err: &etcd_client::Error) -> bool {
     )
 }
 
-async fn execute_one(
-    client: &Client,
-    describe: &DescribeError,
-    op: &Op,
-) -> Result<OpResult, KvError> {
-    let result = match op {
+async fn execute_one(members: &Members, location: &str, op: &Op) -> Result<OpResult, KvError> {
+    match op {
         // A lone read needs no transaction.
-        Op::Get { key } => client
-            .kv_client()
-            .get(key.as_str(), None)
-            .await
-            .map(|response| OpResult::Get(response.kvs().first().map(raw_kv))),
-        _ => match client.kv_client().txn(op.txn()).await {
-            Ok(response) => return op.outcome(&response, header_revision(response.header())),
-            Err(err) => Err(err),
-        },
-    };
-    result.map_err(|err| describe(err))
+        Op::Get { key } => {
+            let read =
+                |client: Client| async move { client.kv_client().get(key.as_str(), None).await };
+            members
+                .call("get", Retry::Always, read)
+                .await
+                .map(|answer| OpResult::Get(answer.value.kvs().first().map(raw_kv)))
+                .map_err(|failure| failure.into_kv(location))
+        }
+        _ => {
+            let txn = op.txn();
+            let send = |client: Client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            };
+            let answer = members
+                .call("write", Retry::Always, send)
+                .await
+                .map_err(|failure| failure.into_kv(location))?;
+            let revision = header_revision(answer.value.header());
+            op.outcome(&answer.value, revision, answer.uncertain)
+        }
+    }
 }

@@ -16,6 +16,9 @@
 //!
 //! Connection settings come from Calico's `ApiConfigSpec` ([`EtcdSettings::from_spec`]), with
 //! Calico's checks and error texts. Secrets never appear in `Debug` output or errors.
+//!
+//! Every request has a deadline and fails over between the listed members, retrying what etcd
+//! says is retryable without ever applying a write twice (see `failover`).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -36,10 +39,17 @@ use etcd_client::{
 mod batch;
 mod discovery;
 mod errors;
+mod failover;
 
 use batch::{Batcher, Op, OpResult};
+use failover::{CallError as CallFailure, Members, Retry};
 
 pub use errors::describe_error;
+pub use failover::{Timeouts, DEFAULT_REQUEST_TIMEOUT, MAX_ATTEMPT_TIMEOUT};
+
+/// The environment variable that sets the deadline of one etcd request, retries included
+/// (`30s`, `1m`, `500ms`, or a number of seconds).
+pub const REQUEST_TIMEOUT_ENV: &str = "ETCD_REQUEST_TIMEOUT";
 
 /// Calico's dial timeout.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,6 +92,8 @@ pub struct EtcdSettings {
     pub discovery_srv: Option<String>,
     /// Where SRV queries go; `None` uses the system's resolver configuration.
     pub srv_nameserver: Option<std::net::SocketAddr>,
+    /// Deadlines of one request and of one attempt on one member.
+    pub timeouts: Timeouts,
 }
 
 impl fmt::Debug for EtcdSettings {
@@ -96,6 +108,7 @@ impl fmt::Debug for EtcdSettings {
             .field("tls", &self.tls)
             .field("page_size", &self.page_size)
             .field("discovery_srv", &self.discovery_srv)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -130,6 +143,7 @@ impl EtcdSettings {
             page_size: DEFAULT_PAGE_SIZE,
             discovery_srv: None,
             srv_nameserver: None,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -192,6 +206,7 @@ impl EtcdSettings {
             page_size: DEFAULT_PAGE_SIZE,
             discovery_srv,
             srv_nameserver: None,
+            timeouts: request_timeout_from_env()?,
         })
     }
 
@@ -239,10 +254,59 @@ impl EtcdSettings {
     }
 }
 
+/// `ETCD_REQUEST_TIMEOUT`, or the default deadlines.
+fn request_timeout_from_env() -> Result<Timeouts, KvError> {
+    let Ok(text) = std::env::var(REQUEST_TIMEOUT_ENV) else {
+        return Ok(Timeouts::default());
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Timeouts::default());
+    }
+    parse_timeout(text)
+        .filter(|d| !d.is_zero())
+        .map(Timeouts::for_request)
+        .ok_or_else(|| {
+            KvError::Store(format!(
+                "invalid {REQUEST_TIMEOUT_ENV} \"{text}\": expected a duration such as 30s, 2m \
+                 or 500ms"
+            ))
+        })
+}
+
+/// A duration as `1m30s`, `30s`, `500ms`, `1.5s` or plain seconds.
+fn parse_timeout(text: &str) -> Option<Duration> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).ok();
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += Duration::try_from_secs_f64(number * scale).ok()?;
+    }
+    Some(total)
+}
+
 /// An etcd v3 cluster as a [`KvStore`].
 #[derive(Clone)]
 pub struct EtcdStore {
-    client: Client,
+    members: std::sync::Arc<Members>,
     endpoints: Vec<String>,
     page_size: i64,
     batcher: std::sync::Arc<Batcher>,
@@ -258,13 +322,16 @@ impl fmt::Debug for EtcdStore {
 }
 
 impl EtcdStore {
-    /// Runs one transaction, mapping transport failures to one-line errors.
-    async fn txn(&self, txn: etcd_client::Txn) -> Result<etcd_client::TxnResponse, KvError> {
-        self.client
-            .kv_client()
-            .txn(txn)
+    /// Runs a request with failover and retries (`failover::Members::call`).
+    async fn call<T, F, Fut>(&self, what: &str, retry: Retry, request: F) -> Result<T, CallFailure>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        self.members
+            .call(what, retry, request)
             .await
-            .map_err(|e| self.error(e))
+            .map(|answer| answer.value)
     }
 
     /// Connects with Calico's settings.
@@ -295,53 +362,47 @@ impl EtcdStore {
         let location = urls.join(",");
         let options = settings.connect_options()?;
         errors::probe_tcp(&urls, &location).await?;
-        let fail = |err: etcd_client::Error| {
-            KvError::Store(errors::connect_failure(&location, settings, &err))
-        };
-        let timed_out = || {
-            KvError::Store(format!(
-                "failed to connect to etcd at {location}: no answer within {}s",
-                DIAL_TIMEOUT.as_secs()
-            ))
-        };
-        let mut client = tokio::time::timeout(DIAL_TIMEOUT, Client::connect(&urls, Some(options)))
+        let members = std::sync::Arc::new(Members::new(&urls, options, settings.timeouts));
+        // Like clientv3's dial: the first member that answers will do.
+        members
+            .check(DIAL_TIMEOUT.min(settings.timeouts.request))
             .await
-            .map_err(|_| timed_out())?
-            .map_err(fail)?;
-        tokio::time::timeout(DIAL_TIMEOUT, client.status())
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(fail)?;
-        let describe_location = location.clone();
-        let batcher = Batcher::start(
-            client.clone(),
-            std::sync::Arc::new(move |err| {
-                KvError::Store(errors::describe_error(&describe_location, &err))
-            }),
-        );
+            .map_err(|failure| match failure {
+                CallFailure::Etcd(err) => {
+                    KvError::Store(errors::connect_failure(&location, settings, &err))
+                }
+                CallFailure::NoAnswer { after, .. } => KvError::Store(format!(
+                    "failed to connect to etcd at {location}: no answer within {}s",
+                    after.as_secs()
+                )),
+            })?;
+        let batcher = Batcher::start(members.clone(), location.clone());
         Ok(EtcdStore {
-            client,
+            members,
             endpoints: urls,
             page_size: settings.page_size.max(1),
             batcher: std::sync::Arc::new(batcher),
         })
     }
 
-    /// The underlying client (for tools and tests).
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// A client of the member requests currently go to (for tools and tests).
+    pub async fn client(&self) -> Result<Client, KvError> {
+        self.members
+            .any_client()
+            .await
+            .map_err(|e| self.error(CallFailure::Etcd(e)))
     }
 
-    fn error(&self, err: etcd_client::Error) -> KvError {
-        KvError::Store(errors::describe_error(&self.location(), &err))
+    fn error(&self, failure: CallFailure) -> KvError {
+        failure.into_kv(&self.location())
     }
 
     /// Maps etcd's "compacted" and "future revision" answers for a read at `at`.
-    async fn read_error(&self, key: &str, at: Option<i64>, err: etcd_client::Error) -> KvError {
-        let Some(requested) = at else {
-            return self.error(err);
+    async fn read_error(&self, key: &str, at: Option<i64>, failure: CallFailure) -> KvError {
+        let (Some(requested), CallFailure::Etcd(err)) = (at, &failure) else {
+            return self.error(failure);
         };
-        match errors::revision_problem(&err) {
+        match errors::revision_problem(err) {
             Some(errors::RevisionProblem::Compacted) => KvError::Compacted {
                 requested,
                 compacted: self.compacted_revision(key).await.unwrap_or(requested + 1),
@@ -350,15 +411,18 @@ impl EtcdStore {
                 Ok(current) => KvError::FutureRevision { requested, current },
                 Err(other) => other,
             },
-            None => self.error(err),
+            None => self.error(failure),
         }
     }
 
     async fn current_revision(&self) -> Result<i64, KvError> {
         let response = self
-            .client
-            .kv_client()
-            .get("/", Some(GetOptions::new().with_count_only()))
+            .call("revision", Retry::Always, |client| async move {
+                client
+                    .kv_client()
+                    .get("/", Some(GetOptions::new().with_count_only()))
+                    .await
+            })
             .await
             .map_err(|e| self.error(e))?;
         Ok(response.header().map_or(0, |h| h.revision()))
@@ -367,9 +431,12 @@ impl EtcdStore {
     /// etcd does not report the compaction revision on reads; a watch from revision 1 does.
     async fn compacted_revision(&self, key: &str) -> Option<i64> {
         let mut watch = self
-            .client
-            .watch_client()
-            .watch(key, Some(WatchOptions::new().with_start_revision(1)))
+            .call("watch", Retry::Always, |client| async move {
+                client
+                    .watch_client()
+                    .watch(key, Some(WatchOptions::new().with_start_revision(1)))
+                    .await
+            })
             .await
             .ok()?;
         for _ in 0..3 {
@@ -434,8 +501,11 @@ impl KvStore for EtcdStore {
                 _ => Err(unexpected("a read")),
             };
         }
-        let options = at.map(|at| GetOptions::new().with_revision(at));
-        match self.client.kv_client().get(key, options).await {
+        let read = |client: Client| async move {
+            let options = at.map(|at| GetOptions::new().with_revision(at));
+            client.kv_client().get(key, options).await
+        };
+        match self.call("get", Retry::Always, read).await {
             Ok(response) => Ok(response.kvs().first().map(raw_kv)),
             Err(err) => Err(self.read_error(key, at, err).await),
         }
@@ -483,7 +553,11 @@ impl KvStore for EtcdStore {
         if let Some(at) = at {
             options = options.with_revision(at);
         }
-        match self.client.kv_client().get(from, Some(options)).await {
+        let read = |client: Client| {
+            let (from, options) = (from.clone(), options.clone());
+            async move { client.kv_client().get(from, Some(options)).await }
+        };
+        match self.call("range", Retry::Always, read).await {
             Ok(page) => Ok(RawPage {
                 revision: header_revision(page.header()),
                 more: page.more() && !page.kvs().is_empty(),
@@ -522,10 +596,12 @@ impl KvStore for EtcdStore {
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError> {
+        let write = |client: Client| {
+            let value = value.clone();
+            async move { client.kv_client().put(key, value, None::<PutOptions>).await }
+        };
         let response = self
-            .client
-            .kv_client()
-            .put(key, value, None::<PutOptions>)
+            .call("put", Retry::OnlyIfNotSent, write)
             .await
             .map_err(|e| self.error(e))?;
         Ok(header_revision(response.header()))
@@ -543,7 +619,13 @@ impl KvStore for EtcdStore {
                 Some(DeleteOptions::new().with_prev_key()),
             )])
             .or_else([TxnOp::get(key, None)]);
-        let response = self.txn(txn).await?;
+        let response = self
+            .call("delete", Retry::OnlyIfNotSent, |client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            })
+            .await
+            .map_err(|e| self.error(e))?;
         let revision = header_revision(response.header());
         let first = response.op_responses().into_iter().next();
         if response.succeeded() {
@@ -574,9 +656,10 @@ impl KvStore for EtcdStore {
             .with_start_revision(after.max(1))
             .with_prev_key();
         let stream = self
-            .client
-            .watch_client()
-            .watch(prefix, Some(options))
+            .call("watch", Retry::Always, |client| {
+                let options = options.clone();
+                async move { client.watch_client().watch(prefix, Some(options)).await }
+            })
             .await
             .map_err(|e| self.error(e))?;
         let state = WatchState {
@@ -590,15 +673,16 @@ impl KvStore for EtcdStore {
     }
 
     async fn compact(&self, revision: i64) -> Result<(), KvError> {
-        match self
-            .client
-            .kv_client()
-            .compact(revision, Some(CompactionOptions::new().with_physical()))
-            .await
-        {
+        let compact = |client: Client| async move {
+            client
+                .kv_client()
+                .compact(revision, Some(CompactionOptions::new().with_physical()))
+                .await
+        };
+        match self.call("compact", Retry::OnlyIfNotSent, compact).await {
             Ok(_) => Ok(()),
             // Already compacted at or beyond `revision`: nothing left to do.
-            Err(err)
+            Err(CallFailure::Etcd(err))
                 if errors::revision_problem(&err) == Some(errors::RevisionProblem::Compacted) =>
             {
                 Ok(())

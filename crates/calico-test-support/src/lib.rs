@@ -5,6 +5,7 @@
 //! Needs Debian's `etcd` and `etcdctl` (packages `etcd-server`, `etcd-client`) on `PATH`.
 //! Every server listens on 127.0.0.1 only, keeps its data in a temporary directory (in
 //! `/dev/shm` when there is one, so fsync is cheap) and is killed, by its PID, on drop.
+//! [`EtcdCluster`] runs several members as one cluster, for failover tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -285,5 +286,255 @@ fn write_certificates(dir: &Path) -> TlsFiles {
         server_key: write("server-key.pem", server_key.serialize_pem()),
         client_cert: write("client.pem", client_cert.pem()),
         client_key: write("client-key.pem", client_key.serialize_pem()),
+    }
+}
+
+/// A multi-member etcd cluster on loopback ports, each member in its own temporary directory,
+/// with ways to kill, stop (SIGSTOP), continue and restart single members. Every member is
+/// continued and killed, by its PID, on drop.
+pub struct EtcdCluster {
+    members: Vec<ClusterMember>,
+    initial_cluster: String,
+}
+
+struct ClusterMember {
+    name: String,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    client_url: String,
+    peer_url: String,
+    stopped: bool,
+}
+
+impl ClusterMember {
+    fn spawn(&mut self, initial_cluster: &str) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("etcd.log"))
+            .expect("log file");
+        let child = Command::new("etcd")
+            .arg("--name")
+            .arg(&self.name)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--listen-client-urls")
+            .arg(&self.client_url)
+            .arg("--advertise-client-urls")
+            .arg(&self.client_url)
+            .arg("--listen-peer-urls")
+            .arg(&self.peer_url)
+            .arg("--initial-advertise-peer-urls")
+            .arg(&self.peer_url)
+            .arg("--initial-cluster")
+            .arg(initial_cluster)
+            .arg("--initial-cluster-state")
+            .arg("new")
+            .arg("--initial-cluster-token")
+            .arg(format!("calico-test-{}", std::process::id()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start etcd (install Debian's etcd-server)");
+        self.child = Some(child);
+        self.stopped = false;
+    }
+
+    fn signal(&mut self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -{signal} {}", child.id());
+        }
+    }
+
+    fn kill(&mut self) {
+        if self.stopped {
+            self.signal("CONT");
+            self.stopped = false;
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn etcdctl_at(endpoints: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("etcdctl");
+    command
+        .env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={endpoints}"))
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+impl EtcdCluster {
+    /// Starts `size` plain-HTTP members and waits until every one is healthy.
+    pub fn start(size: usize) -> Self {
+        let mut members: Vec<ClusterMember> = (0..size)
+            .map(|index| ClusterMember {
+                name: format!("member{index}"),
+                child: None,
+                dir: scratch_dir(),
+                client_url: format!("http://127.0.0.1:{}", free_port()),
+                peer_url: format!("http://127.0.0.1:{}", free_port()),
+                stopped: false,
+            })
+            .collect();
+        let initial_cluster = members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url))
+            .collect::<Vec<_>>()
+            .join(",");
+        for member in &mut members {
+            member.spawn(&initial_cluster);
+        }
+        let cluster = EtcdCluster {
+            members,
+            initial_cluster,
+        };
+        for index in 0..size {
+            cluster.wait_until_healthy(index);
+        }
+        cluster
+    }
+
+    /// The client URLs of all members, in order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.client_url.clone()).collect()
+    }
+
+    /// The client URL of member `index`.
+    pub fn endpoint(&self, index: usize) -> &str {
+        &self.members[index].client_url
+    }
+
+    /// Kills member `index` (SIGKILL; continued first if stopped).
+    pub fn kill(&mut self, index: usize) {
+        self.members[index].kill();
+    }
+
+    /// Stops member `index` with SIGSTOP: it keeps its sockets but answers nothing.
+    pub fn pause(&mut self, index: usize) {
+        self.members[index].signal("STOP");
+        self.members[index].stopped = true;
+    }
+
+    /// Continues a member stopped with [`EtcdCluster::pause`].
+    pub fn resume(&mut self, index: usize) {
+        if self.members[index].stopped {
+            self.members[index].signal("CONT");
+            self.members[index].stopped = false;
+        }
+    }
+
+    /// Starts a killed member again on its data directory and waits until it is healthy.
+    pub fn restart(&mut self, index: usize) {
+        self.members[index].kill();
+        let initial_cluster = self.initial_cluster.clone();
+        self.members[index].spawn(&initial_cluster);
+        self.wait_until_healthy(index);
+    }
+
+    /// The index of the current leader, asked of any live member.
+    pub fn leader(&self) -> Option<usize> {
+        for member in &self.members {
+            if member.child.is_none() || member.stopped {
+                continue;
+            }
+            let output = etcdctl_at(
+                &member.client_url,
+                &["endpoint", "status", "-w", "json", "--command-timeout=2s"],
+            )
+            .output()
+            .ok()?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            // `"leader":N` is the leader's member id; `"member_id":N` is this member's.
+            let id = |field: &str| {
+                let start = text.find(&format!("\"{field}\":"))? + field.len() + 3;
+                let digits: String = text[start..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                Some(digits)
+            };
+            let leader = id("leader")?;
+            for (index, other) in self.members.iter().enumerate() {
+                if other.child.is_none() || other.stopped {
+                    continue;
+                }
+                let output = etcdctl_at(
+                    &other.client_url,
+                    &["endpoint", "status", "-w", "json", "--command-timeout=2s"],
+                )
+                .output()
+                .ok()?;
+                let other_text = String::from_utf8_lossy(&output.stdout);
+                if other_text.contains(&format!("\"member_id\":{leader},")) {
+                    return Some(index);
+                }
+            }
+            return None;
+        }
+        None
+    }
+
+    /// Runs etcdctl against the live members and returns its stdout.
+    pub fn etcdctl(&self, args: &[&str]) -> String {
+        let live: Vec<&str> = self
+            .members
+            .iter()
+            .filter(|m| m.child.is_some() && !m.stopped)
+            .map(|m| m.client_url.as_str())
+            .collect();
+        let output = etcdctl_at(&live.join(","), args)
+            .output()
+            .expect("run etcdctl (install Debian's etcd-client)");
+        assert!(
+            output.status.success(),
+            "etcdctl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn wait_until_healthy(&self, index: usize) {
+        let member = &self.members[index];
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let status = etcdctl_at(
+                &member.client_url,
+                &["endpoint", "health", "--command-timeout=2s"],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+            if matches!(status, Ok(s) if s.success()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(member.dir.path().join("etcd.log")).unwrap_or_default();
+                panic!(
+                    "etcd member {} did not become healthy; its log:\n{log}",
+                    member.client_url
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for member in &mut self.members {
+            member.kill();
+        }
     }
 }

@@ -5,13 +5,19 @@
 use std::time::Duration;
 
 use calico_api::{AnyResource, ObjectMeta};
+use calico_datastore::backoff::Backoff;
 use calico_datastore::client::Client;
 use calico_datastore::{DatastoreError, ResourceKey};
 
-/// How many times an update without a resourceVersion is retried on conflict.
-const UPDATE_ATTEMPTS: usize = 5;
-/// Pause between those attempts.
-const UPDATE_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// How an update without a resourceVersion is retried on conflict. Calico retries 5 times with
+/// a fixed 1 s pause, which runs out when many writers update one resource at once; pauses
+/// with exponential growth (to 2 s) and full jitter spread the writers out, and the retries go
+/// on for up to a minute in total.
+const UPDATE_RETRIES: Backoff = Backoff {
+    base: Duration::from_millis(20),
+    cap: Duration::from_secs(2),
+    budget: Duration::from_secs(60),
+};
 
 /// Applies calicoctl's namespace rules to a resource from a file.
 pub fn handle_namespace(resource: &mut AnyResource, cli_namespace: &str) -> Result<(), String> {
@@ -158,21 +164,22 @@ pub async fn update(client: &Client, input: AnyResource) -> Result<AnyResource, 
         }
         return client.update(merge_for_update(&stored, &input)).await;
     }
-    let mut last_error = None;
-    for attempt in 0..UPDATE_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(UPDATE_RETRY_PAUSE).await;
-        }
+    let mut retries = UPDATE_RETRIES.start();
+    loop {
         let stored = client.get(&key).await?;
-        match client.update(merge_for_update(&stored, &input)).await {
-            Err(err @ DatastoreError::UpdateConflict { .. }) => last_error = Some(err),
+        let err = match client.update(merge_for_update(&stored, &input)).await {
+            Err(err @ DatastoreError::UpdateConflict { .. }) => err,
             other => return other,
+        };
+        match retries.next_pause() {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => {
+                return Err(DatastoreError::Store(format!(
+                    "failed to update the resource: {err}"
+                )))
+            }
         }
     }
-    Err(DatastoreError::Store(format!(
-        "failed to update the resource: {}",
-        last_error.map(|e| e.to_string()).unwrap_or_default()
-    )))
 }
 
 /// `calicoctl delete` of one resource (honouring a resourceVersion from a file).
@@ -224,6 +231,52 @@ mod tests {
         assert_eq!(
             handle_namespace(&mut global, "").unwrap_err(),
             "namespace should not be specified for a non-namespaced resource. GlobalNetworkSet is not a namespaced resource"
+        );
+    }
+
+    /// Many writers (of several clients, as several calicoctl processes would be) updating one
+    /// resource at once: with jittered, growing pauses none runs out of retries, and each
+    /// update is stored exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_updates_of_one_resource_all_succeed() {
+        use calico_datastore::kvbackend::KvBackend;
+        use std::sync::Arc;
+        const WRITERS: usize = 600;
+        const CLIENTS: usize = 12;
+        let server = calico_test_support::EtcdServer::start();
+        let settings = calico_etcd::EtcdSettings::new([server.endpoint()]);
+        let mut clients = Vec::new();
+        for _ in 0..CLIENTS {
+            let store = calico_etcd::EtcdStore::connect(&settings).await.unwrap();
+            clients.push(Arc::new(Client::new(Arc::new(KvBackend::new(store)))));
+        }
+        let set: AnyResource = GlobalNetworkSet::new("contended", Default::default()).into();
+        apply(&clients[0], set.clone()).await.unwrap();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let client = clients[i % CLIENTS].clone();
+                let mut input = set.clone();
+                input
+                    .metadata_mut()
+                    .labels
+                    .insert("writer".into(), i.to_string());
+                tokio::spawn(async move { apply(&client, input).await })
+            })
+            .collect();
+        for (i, writer) in writers.into_iter().enumerate() {
+            if let Err(err) = writer.await.unwrap() {
+                panic!("writer {i}: {err}");
+            }
+        }
+        let stored = server.etcdctl(&[
+            "get",
+            "/calico/resources/v3/projectcalico.org/globalnetworksets/contended",
+            "-w",
+            "json",
+        ]);
+        assert!(
+            stored.contains(&format!("\"version\":{},", WRITERS + 1)),
+            "{stored}"
         );
     }
 }
