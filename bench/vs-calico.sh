@@ -6,7 +6,8 @@
 # ours / Calico's. Calico's binary is taken from CALICO_CALICOCTL; without it only ours runs.
 #   CALICO_CALICOCTL=/path/to/calicoctl bench/vs-calico.sh [N] [W]
 # ONLY=get runs only (b) (the datastore is filled by our apply, untimed); ONLY=apply only (a).
-# OURS_CALICOCTL=/path/to/our/calicoctl uses that binary instead of building the release one.
+# OURS_CALICOCTL=/path/to/our/calicoctl uses that binary instead of building the release one;
+# ETCD_FLOOR=/path/to/etcd_floor likewise for the example that fills and counts the datastore.
 # ETCD_PORT picks the etcd client port (the peer port is the next one); default: a free port.
 # Needs etcd, etcdctl, python3; builds the release binaries first. Results: docs/benchmarks.md.
 set -euo pipefail
@@ -18,9 +19,11 @@ ONLY=${ONLY:-all}
 case $ONLY in all | get | apply) ;; *) echo "ONLY must be all, get or apply" >&2; exit 1 ;; esac
 TARGET=${CARGO_TARGET_DIR:-target}
 if [ -z "${OURS_CALICOCTL:-}" ]; then cargo build --release -q -p calicoctl; fi
-[ "$ONLY" = apply ] || cargo build --release -q -p calico-etcd --example etcd_floor
+if [ "$ONLY" != apply ] && [ -z "${ETCD_FLOOR:-}" ]; then
+  cargo build --release -q -p calico-etcd --example etcd_floor
+fi
 OURS=${OURS_CALICOCTL:-$TARGET/release/calicoctl}
-FLOOR=$TARGET/release/examples/etcd_floor
+FLOOR=${ETCD_FLOOR:-$TARGET/release/examples/etcd_floor}
 THEIRS=${CALICO_CALICOCTL:-}
 if [ -n "$THEIRS" ] && [ ! -x "$THEIRS" ]; then
   echo "CALICO_CALICOCTL=$THEIRS is not an executable" >&2
