@@ -5,6 +5,9 @@
 # Best of RUNS (default 3) wall times, with peak RSS (/usr/bin/time -f %M), and the ratio
 # ours / Calico's. Calico's binary is taken from CALICO_CALICOCTL; without it only ours runs.
 #   CALICO_CALICOCTL=/path/to/calicoctl bench/vs-calico.sh [N] [W]
+# ONLY=get runs only (b) (the datastore is filled by our apply, untimed); ONLY=apply only (a).
+# OURS_CALICOCTL=/path/to/our/calicoctl uses that binary instead of building the release one;
+# ETCD_FLOOR=/path/to/etcd_floor likewise for the example that fills and counts the datastore.
 # ETCD_PORT picks the etcd client port (the peer port is the next one); default: a free port.
 # Needs etcd, etcdctl, python3; builds the release binaries first. Results: docs/benchmarks.md.
 set -euo pipefail
@@ -12,11 +15,15 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}
 W=${2:-50000}
 RUNS=${RUNS:-3}
+ONLY=${ONLY:-all}
+case $ONLY in all | get | apply) ;; *) echo "ONLY must be all, get or apply" >&2; exit 1 ;; esac
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p calicoctl
-cargo build --release -q -p calico-etcd --example etcd_floor
-OURS=$TARGET/release/calicoctl
-FLOOR=$TARGET/release/examples/etcd_floor
+if [ -z "${OURS_CALICOCTL:-}" ]; then cargo build --release -q -p calicoctl; fi
+if [ "$ONLY" != apply ] && [ -z "${ETCD_FLOOR:-}" ]; then
+  cargo build --release -q -p calico-etcd --example etcd_floor
+fi
+OURS=${OURS_CALICOCTL:-$TARGET/release/calicoctl}
+FLOOR=${ETCD_FLOOR:-$TARGET/release/examples/etcd_floor}
 THEIRS=${CALICO_CALICOCTL:-}
 if [ -n "$THEIRS" ] && [ ! -x "$THEIRS" ]; then
   echo "CALICO_CALICOCTL=$THEIRS is not an executable" >&2
@@ -61,27 +68,49 @@ apply_with() { # BIN: best of RUNS applies into an empty datastore (cluster keys
     timed /dev/null "$1" apply -f "$WORK/mixed.yaml"
   done | best
 }
-get_with() { # BIN OUT: best of RUNS
-  for _ in $(seq "$RUNS"); do timed "$2" "$1" get workloadendpoints -A -o json; done | best
-}
 
-read -r A_OURS_T A_OURS_M < <(apply_with "$OURS")
-if [ -n "$THEIRS" ]; then read -r A_THEIRS_T A_THEIRS_M < <(apply_with "$THEIRS"); fi
+if [ "$ONLY" = get ]; then
+  "$OURS" apply -f "$WORK/mixed.yaml" >/dev/null
+else
+  read -r A_OURS_T A_OURS_M < <(apply_with "$OURS")
+  if [ -n "$THEIRS" ]; then read -r A_THEIRS_T A_THEIRS_M < <(apply_with "$THEIRS"); fi
+  if [ "$ONLY" = apply ]; then
+    echo "best of $RUNS runs; time in seconds, peak RSS in KiB"
+    echo "(a) apply -f of $N mixed resources: ours ${A_OURS_T}s ${A_OURS_M}KiB"
+    if [ -n "$THEIRS" ]; then
+      echo "    Calico's ${A_THEIRS_T}s ${A_THEIRS_M}KiB; ours/Calico's: time $(ratio "$A_OURS_T" "$A_THEIRS_T"), RSS $(ratio "$A_OURS_M" "$A_THEIRS_M")"
+    fi
+    exit 0
+  fi
+fi
 
 # W endpoints: those the mixed file made, plus copies of the first.
 HAVE=$("$FLOOR" "$EP" range "${PREFIX}workloadendpoints/" | cut -d' ' -f1)
 [ "$W" -gt "$HAVE" ] && "$FLOOR" "$EP" clone-weps "$((W - HAVE))" >/dev/null
-read -r G_OURS_T G_OURS_M < <(get_with "$OURS" "$WORK/ours.json")
+# Ours and Calico's take turns, so both see the same load on the machine.
+: >"$WORK/get-ours"
+: >"$WORK/get-theirs"
+for _ in $(seq "$RUNS"); do
+  timed "$WORK/ours.json" "$OURS" get workloadendpoints -A -o json >>"$WORK/get-ours"
+  if [ -n "$THEIRS" ]; then
+    timed "$WORK/theirs.json" "$THEIRS" get workloadendpoints -A -o json >>"$WORK/get-theirs"
+  fi
+done
+read -r G_OURS_T G_OURS_M < <(best <"$WORK/get-ours")
+if [ -n "$THEIRS" ]; then read -r G_THEIRS_T G_THEIRS_M < <(best <"$WORK/get-theirs"); fi
 WEPS=$("$FLOOR" "$EP" range "${PREFIX}workloadendpoints/" | cut -d' ' -f1)
 SIZE=$(du -h "$WORK/ours.json" | cut -f1)
-if [ -n "$THEIRS" ]; then read -r G_THEIRS_T G_THEIRS_M < <(get_with "$THEIRS" "$WORK/theirs.json"); fi
 
 echo "best of $RUNS runs; time in seconds, peak RSS in KiB"
-echo "(a) apply -f of $N mixed resources: ours ${A_OURS_T}s ${A_OURS_M}KiB"
-if [ -n "$THEIRS" ]; then
-  echo "    Calico's ${A_THEIRS_T}s ${A_THEIRS_M}KiB; ours/Calico's: time $(ratio "$A_OURS_T" "$A_THEIRS_T"), RSS $(ratio "$A_OURS_M" "$A_THEIRS_M")"
+if [ "$ONLY" = all ]; then
+  echo "(a) apply -f of $N mixed resources: ours ${A_OURS_T}s ${A_OURS_M}KiB"
+  if [ -n "$THEIRS" ]; then
+    echo "    Calico's ${A_THEIRS_T}s ${A_THEIRS_M}KiB; ours/Calico's: time $(ratio "$A_OURS_T" "$A_THEIRS_T"), RSS $(ratio "$A_OURS_M" "$A_THEIRS_M")"
+  fi
 fi
 echo "(b) get workloadendpoints -A -o json of $WEPS endpoints ($SIZE of JSON): ours ${G_OURS_T}s ${G_OURS_M}KiB"
+echo "    all runs (s KiB), ours: $(tr '\n' ' ' <"$WORK/get-ours")"
+[ -z "$THEIRS" ] || echo "    all runs (s KiB), Calico's: $(tr '\n' ' ' <"$WORK/get-theirs")"
 if [ -n "$THEIRS" ]; then
   same=differs; cmp -s "$WORK/ours.json" "$WORK/theirs.json" && same=identical
   echo "    Calico's ${G_THEIRS_T}s ${G_THEIRS_M}KiB; ours/Calico's: time $(ratio "$G_OURS_T" "$G_THEIRS_T"), RSS $(ratio "$G_OURS_M" "$G_THEIRS_M"); output $same"

@@ -288,10 +288,113 @@ pub fn to_vec_pretty<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_
     Ok(out)
 }
 
+/// Appends `value` as [`to_vec_pretty`] writes it, but as if nested `depth` levels deep: every
+/// line after the first is indented by `depth` more steps of two spaces (an item of a list
+/// printed one item at a time).
+pub fn write_pretty_at<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    depth: usize,
+) -> Result<(), serde_json::Error> {
+    let formatter = GoEscaping(NestedPretty {
+        depth,
+        has_value: false,
+    });
+    let mut serializer = serde_json::Serializer::with_formatter(out, formatter);
+    value.serialize(&mut serializer)
+}
+
+/// serde_json's `PrettyFormatter` (two-space steps) starting at a given depth.
+struct NestedPretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl NestedPretty {
+    fn newline<W: ?Sized + io::Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        let mut width = self.depth * 2;
+        while width > 0 {
+            let step = width.min(SPACES.len());
+            writer.write_all(&SPACES[..step])?;
+            width -= step;
+        }
+        Ok(())
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(writer, true)?;
+        }
+        writer.write_all(bracket)
+    }
+}
+
+impl Formatter for NestedPretty {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.newline(writer, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.newline(writer, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nested_pretty_is_pretty_indented() {
+        let value = json!({"a": [], "b": {}, "c": [1, {"d": "x\ny", "e": [[]]}], "f": {"g": null}});
+        let pretty = String::from_utf8(to_vec_pretty(&value).unwrap()).unwrap();
+        for depth in 0..3 {
+            let mut nested = Vec::new();
+            write_pretty_at(&mut nested, &value, depth).unwrap();
+            let indent = format!("\n{}", "  ".repeat(depth));
+            assert_eq!(
+                String::from_utf8(nested).unwrap(),
+                pretty.replace('\n', &indent)
+            );
+        }
+    }
 
     #[test]
     fn escapes_like_go() {

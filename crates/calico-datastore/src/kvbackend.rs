@@ -73,6 +73,33 @@ fn decode_kv(key: &ResourceKey, kv: &RawKv) -> Result<AnyResource> {
     codec::decode(key.kind, &kv.key, &kv.value, kv.mod_revision)
 }
 
+/// One page of raw values as read, with the revision the whole list is read at.
+struct RawPageAt {
+    kvs: Vec<RawKv>,
+    revision: i64,
+    /// Whether this is the list's last page (the built-ins follow it).
+    last: bool,
+}
+
+fn decode_page(options: &ListOptions, page: RawPageAt) -> ResourceList {
+    let mut items = Vec::with_capacity(page.kvs.len());
+    for kv in page.kvs {
+        if let Some(key) = options.key_from_path(&kv.key) {
+            // As in `list`: an unreadable value is left out.
+            if let Ok(resource) = decode_kv(&key, &kv) {
+                items.push(resource);
+            }
+        }
+    }
+    if page.last {
+        items.extend(codec::builtins_for(options));
+    }
+    ResourceList {
+        items,
+        revision: page.revision.to_string(),
+    }
+}
+
 fn key_and_value(resource: &AnyResource) -> Result<(ResourceKey, Vec<u8>)> {
     let key = ResourceKey::of(resource);
     let value = codec::encode(resource)?;
@@ -190,60 +217,66 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
     }
 
     async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {
-        struct State<S> {
-            store: Arc<S>,
-            options: ListOptions,
-            prefix: String,
-            page_size: usize,
-            /// Last key read, and the revision every page is read at (after the first page).
-            after: Option<(String, i64)>,
-            done: bool,
-        }
-        let state = State {
-            store: self.store.clone(),
-            options: options.clone(),
-            prefix: options.path_prefix(),
-            page_size: page_size.max(1),
-            after: None,
-            done: false,
-        };
-        let pages = futures::stream::try_unfold(state, |mut state| async move {
-            if state.done {
-                return Ok(None);
-            }
-            let (start_after, at) = match &state.after {
-                Some((key, revision)) => (Some(key.as_str()), Some(*revision)),
-                None => (None, None),
-            };
-            let page = state
-                .store
-                .range_page(&state.prefix, start_after, at, state.page_size)
-                .await
-                .map_err(store_error)?;
-            let revision = at.unwrap_or(page.revision);
-            let mut items = Vec::with_capacity(page.kvs.len());
-            let last = page.kvs.last().map(|kv| kv.key.clone());
-            for kv in page.kvs {
-                if let Some(key) = state.options.key_from_path(&kv.key) {
-                    // As in `list`: an unreadable value is left out.
-                    if let Ok(resource) = decode_kv(&key, &kv) {
-                        items.push(resource);
+        // The pages are read one after another on their own task (each starts after the last
+        // key of the one before, all at the first page's revision), so the next page is on the
+        // wire while earlier ones are decoded; pages are decoded on the runtime's workers, two at
+        // a time, and handed out in order. At most a few pages are held at once.
+        let (sender, raw_pages) = tokio::sync::mpsc::channel::<Result<RawPageAt>>(1);
+        let store = self.store.clone();
+        let prefix = options.path_prefix();
+        let page_size = page_size.max(1);
+        tokio::spawn(async move {
+            let mut after: Option<(String, i64)> = None;
+            loop {
+                let (start_after, at) = match &after {
+                    Some((key, revision)) => (Some(key.as_str()), Some(*revision)),
+                    None => (None, None),
+                };
+                let page = store
+                    .range_page(&prefix, start_after, at, page_size)
+                    .await
+                    .map_err(store_error);
+                let (next, item) = match page {
+                    Ok(page) => {
+                        let revision = at.unwrap_or(page.revision);
+                        let next = match page.kvs.last() {
+                            Some(last) if page.more => Some((last.key.clone(), revision)),
+                            _ => None,
+                        };
+                        let last = next.is_none();
+                        let item = RawPageAt {
+                            kvs: page.kvs,
+                            revision,
+                            last,
+                        };
+                        (next, Ok(item))
                     }
+                    Err(err) => (None, Err(err)),
+                };
+                if sender.send(item).await.is_err() {
+                    break;
+                }
+                match next {
+                    Some(next) => after = Some(next),
+                    None => break,
                 }
             }
-            match last {
-                Some(last) if page.more => state.after = Some((last, revision)),
-                _ => {
-                    state.done = true;
-                    items.extend(codec::builtins_for(&state.options));
-                }
-            }
-            let list = ResourceList {
-                items,
-                revision: revision.to_string(),
-            };
-            Ok(Some((list, state)))
         });
+        let options = Arc::new(options.clone());
+        let raw_pages = futures::stream::unfold(raw_pages, |mut receiver| async move {
+            receiver.recv().await.map(|page| (page, receiver))
+        });
+        let pages = raw_pages
+            .map(move |page| {
+                let options = options.clone();
+                async move {
+                    let page = page?;
+                    tokio::spawn(async move { decode_page(&options, page) })
+                        .await
+                        .map_err(|err| DatastoreError::Store(format!("decoding a page: {err}")))
+                }
+            })
+            .buffered(2);
         Ok(Box::pin(pages))
     }
 

@@ -464,6 +464,21 @@ fn raw_kv(kv: &KeyValue) -> RawKv {
     }
 }
 
+/// [`raw_kv`] without copying the value.
+fn owned_raw_kv(kv: KeyValue) -> RawKv {
+    let create_revision = kv.create_revision();
+    let mod_revision = kv.mod_revision();
+    let (key, value) = kv.into_key_value();
+    let key = String::from_utf8(key)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+    RawKv {
+        key,
+        value,
+        create_revision,
+        mod_revision,
+    }
+}
+
 /// etcd's end of the range "every key starting with `prefix`".
 fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
@@ -558,10 +573,10 @@ impl KvStore for EtcdStore {
             async move { client.kv_client().get(from, Some(options)).await }
         };
         match self.call("range", Retry::Always, read).await {
-            Ok(page) => Ok(RawPage {
+            Ok(mut page) => Ok(RawPage {
                 revision: header_revision(page.header()),
                 more: page.more() && !page.kvs().is_empty(),
-                kvs: page.kvs().iter().map(raw_kv).collect(),
+                kvs: page.take_kvs().into_iter().map(owned_raw_kv).collect(),
             }),
             Err(err) => Err(self.read_error(prefix, at, err).await),
         }

@@ -78,6 +78,40 @@ pub fn json(results: &[GetResult]) -> Result<String, OutputError> {
     String::from_utf8(bytes).map_err(|e| OutputError(e.to_string()))
 }
 
+/// Items of a list printed by a [`ListWriter`], each as it would follow another item.
+pub struct RenderedItems {
+    text: Vec<u8>,
+    count: usize,
+}
+
+/// Renders items for [`ListWriter::items`]; rendering is independent of where the items fall
+/// in the list, so parts of a list can be rendered in parallel.
+pub fn render_items<'a>(
+    json: bool,
+    items: impl IntoIterator<Item = &'a AnyResource>,
+) -> Result<RenderedItems, OutputError> {
+    let mut text = Vec::new();
+    let mut count = 0;
+    for item in items {
+        if json {
+            // Nested in the list's `items`, two levels deep.
+            text.extend_from_slice(b",\n    ");
+            calico_api::json::write_pretty_at(&mut text, item, 2).map_err(encode_error)?;
+        } else {
+            // A one-item sequence at the top level sits at the very columns the item has
+            // under `items:` (go-yaml does not indent sequences below their key), so long
+            // scalars fold exactly where they would in the whole list.
+            let value = serde_json::to_value(item).map_err(encode_error)?;
+            text.extend_from_slice(
+                calico_manifest::yaml::to_yaml_string(&serde_json::Value::Array(vec![value]))
+                    .as_bytes(),
+            );
+        }
+        count += 1;
+    }
+    Ok(RenderedItems { text, count })
+}
+
 /// Writes one `<Kind>List` exactly as [`json`] or [`yaml`] would print it, an item at a time, so
 /// a list of any size is printed without holding all of it.
 pub struct ListWriter<W: std::io::Write> {
@@ -130,39 +164,29 @@ impl<W: std::io::Write> ListWriter<W> {
         })
     }
 
+    /// Writes one item.
+    #[cfg(test)]
     pub fn item(&mut self, item: &AnyResource) -> Result<(), OutputError> {
-        let mut text = String::new();
-        if self.json {
-            // Indented four more spaces: JSON's only raw newlines are between tokens (strings
-            // escape theirs), so each line of the item's own text is written after "\n    ".
-            let pretty = calico_api::json::to_vec_pretty(item).map_err(encode_error)?;
-            let out = &mut self.out;
-            out.write_all(if self.items == 0 {
-                b"\n    "
-            } else {
-                b",\n    "
-            })
-            .map_err(write_error)?;
-            for (index, line) in pretty.split(|&byte| byte == b'\n').enumerate() {
-                if index > 0 {
-                    out.write_all(b"\n    ").map_err(write_error)?;
-                }
-                out.write_all(line).map_err(write_error)?;
-            }
-        } else {
-            if self.items == 0 {
-                text.push('\n');
-            }
-            // A one-item sequence at the top level sits at the very columns the item has
-            // under `items:` (go-yaml does not indent sequences below their key), so long
-            // scalars fold exactly where they would in the whole list.
-            let value = serde_json::to_value(item).map_err(encode_error)?;
-            text.push_str(&calico_manifest::yaml::to_yaml_string(
-                &serde_json::Value::Array(vec![value]),
-            ));
+        let rendered = render_items(self.json, [item])?;
+        self.items(&rendered)
+    }
+
+    /// Writes items rendered by [`render_items`] (in any thread, in any order), in list order.
+    pub fn items(&mut self, rendered: &RenderedItems) -> Result<(), OutputError> {
+        if rendered.count == 0 {
+            return Ok(());
         }
-        self.out.write_all(text.as_bytes()).map_err(write_error)?;
-        self.items += 1;
+        let mut text = rendered.text.as_slice();
+        if self.items == 0 {
+            if self.json {
+                // The first item has no comma before it.
+                text = text.strip_prefix(b",").unwrap_or(text);
+            } else {
+                self.out.write_all(b"\n").map_err(write_error)?;
+            }
+        }
+        self.out.write_all(text).map_err(write_error)?;
+        self.items += rendered.count;
         Ok(())
     }
 
