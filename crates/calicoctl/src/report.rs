@@ -108,6 +108,40 @@ fn grouped(verb: &str, past: &str, single_kind: Option<&str>, outcomes: &[Outcom
         Some(kind) => format!("'{kind}' resources"),
         None => "resources".to_string(),
     };
+    let mut summary = format!(
+        "{} of {} {what} {past}",
+        thousands(succeeded),
+        thousands(total)
+    );
+    if failed > 0 {
+        summary.push_str(&format!(", {} failed", thousands(failed)));
+    }
+    if unknown > 0 {
+        summary.push_str(&format!(
+            ", {} not known whether {past} (replies lost)",
+            thousands(unknown)
+        ));
+    }
+    let mut message = if succeeded == 0 {
+        format!("failed to {verb} any {what}: {summary}:")
+    } else {
+        format!("hit error: {summary}:")
+    };
+    message.push_str(&cause_lines(single_kind, outcomes));
+    let stdout = if prefix > 0 {
+        format!(
+            "Partial success: {past} the first {} out of {} {what}:\n",
+            prefix, total
+        )
+    } else {
+        String::new()
+    };
+    Failure { stdout, message }
+}
+
+/// One line per distinct cause of the failed `outcomes` (each starting with a newline): the
+/// count, the cause, and the first few resources.
+pub fn cause_lines(single_kind: Option<&str>, outcomes: &[Outcome]) -> String {
     // (unknown, cause) → names, in the order the causes first appear.
     let mut causes: Vec<((bool, &str), Vec<String>)> = Vec::new();
     for outcome in outcomes {
@@ -131,25 +165,7 @@ fn grouped(verb: &str, past: &str, single_kind: Option<&str>, outcomes: &[Outcom
             None => causes.push((cause, vec![name])),
         }
     }
-    let mut summary = format!(
-        "{} of {} {what} {past}",
-        thousands(succeeded),
-        thousands(total)
-    );
-    if failed > 0 {
-        summary.push_str(&format!(", {} failed", thousands(failed)));
-    }
-    if unknown > 0 {
-        summary.push_str(&format!(
-            ", {} not known whether {past} (replies lost)",
-            thousands(unknown)
-        ));
-    }
-    let mut message = if succeeded == 0 {
-        format!("failed to {verb} any {what}: {summary}:")
-    } else {
-        format!("hit error: {summary}:")
-    };
+    let mut message = String::new();
     for ((unknown, cause), names) in &causes {
         let count = names.len();
         let noun = if count == 1 { "resource" } else { "resources" };
@@ -172,19 +188,11 @@ fn grouped(verb: &str, past: &str, single_kind: Option<&str>, outcomes: &[Outcom
             thousands(count)
         ));
     }
-    let stdout = if prefix > 0 {
-        format!(
-            "Partial success: {past} the first {} out of {} {what}:\n",
-            prefix, total
-        )
-    } else {
-        String::new()
-    };
-    Failure { stdout, message }
+    message
 }
 
 /// A count with thousands separators: `1,116`.
-fn thousands(n: usize) -> String {
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {

@@ -354,6 +354,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     };
     let mut deleted = 0;
     let mut failures = String::new();
+    let mut failed = Vec::new();
     let progress = Progress::new("deleting", targets.len());
     for (key, revision) in &targets {
         progress.inc();
@@ -374,13 +375,34 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
         match result {
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
-            Err(err) => match single_kind {
-                Some(kind) => {
-                    failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n"))
+            Err(err) => {
+                match single_kind {
+                    Some(kind) => {
+                        failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n"))
+                    }
+                    None => failures.push_str(&format!("Failed to delete resource: {err}\n")),
                 }
-                None => failures.push_str(&format!("Failed to delete resource: {err}\n")),
-            },
+                failed.push(Outcome {
+                    kind: key.kind.kind(),
+                    error: Some(err.to_string()),
+                    name: key.to_string(),
+                    cause: Some(cause_of(&err)),
+                    unknown: false,
+                });
+            }
         }
+    }
+    // Many failures: one line per cause instead of one per resource.
+    if failed.len() > crate::report::GROUP_ABOVE {
+        let what = match single_kind {
+            Some(kind) => format!("'{kind}' resources"),
+            None => "resources".to_string(),
+        };
+        failures = format!(
+            "Failed to delete {} {what}:{}\n",
+            crate::report::thousands(failed.len()),
+            crate::report::cause_lines(single_kind, &failed)
+        );
     }
     let success = if deleted > 0 {
         match single_kind {
