@@ -343,7 +343,15 @@ pub async fn connect(spec: &ApiConfigSpec) -> Result<Connection, ConfigError> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let client = kube::Client::try_from(config).map_err(|e| ConfigError::Invalid(summary(e)))?;
+    let resilience = crate::resilience::Resilience::from_env(&url).map_err(ConfigError::Invalid)?;
+    let mut config = config;
+    // kube's own retry has no bound on the total time and retries creates whose outcome is
+    // unknown; the resilience layer does both within bounds.
+    config.default_retry = false;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| ConfigError::Invalid(summary(e)))?
+        .with_layer(&resilience)
+        .build();
     Ok(Connection { client, url })
 }
 

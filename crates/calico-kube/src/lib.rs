@@ -9,6 +9,7 @@
 //! - [`error`]: Kubernetes errors as Calico's datastore errors.
 //! - [`native`]: kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
+//! - [`resilience`]: a deadline on every request, bounded retries of what is safe to retry.
 //! - [`backend`]: [`KubeBackend`], the [`calico_datastore::Backend`] implementation.
 
 pub mod backend;
@@ -17,6 +18,7 @@ pub mod crd;
 pub mod error;
 pub mod mode;
 pub mod native;
+pub mod resilience;
 pub mod store;
 pub mod uid;
 

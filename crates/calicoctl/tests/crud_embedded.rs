@@ -285,3 +285,26 @@ fn an_invalid_resource_fails_alone() {
         .success()
         .stdout("NAME      \nblocked   \n\n");
 }
+
+/// Up to ten failed deletes are reported one line each, as calicoctl reports them; more are
+/// grouped by cause with a count.
+#[test]
+fn many_failed_deletes_are_grouped_by_cause() {
+    let store = Store::new();
+    let ten: Vec<String> = (1..=10).map(|i| format!("n{i}")).collect();
+    let mut args = vec!["delete", "globalnetworkset"];
+    args.extend(ten.iter().map(String::as_str));
+    let stderr = store.fails(&args);
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("Failed")).count(),
+        10
+    );
+
+    let many: Vec<String> = (1..=1200).map(|i| format!("n{i}")).collect();
+    let mut args = vec!["delete", "globalnetworkset"];
+    args.extend(many.iter().map(String::as_str));
+    assert_eq!(
+        store.fails(&args),
+        "Failed to delete 1,200 'GlobalNetworkSet' resources:\n  1,200 resources: resource does not exist (n1, n2, n3 and 1,197 more)\n\n"
+    );
+}

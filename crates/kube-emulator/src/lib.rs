@@ -135,6 +135,16 @@ pub struct RunningEmulator {
 impl Emulator {
     /// Binds, writes the kubeconfig, and starts serving on the current tokio runtime.
     pub async fn start(config: Config) -> Result<RunningEmulator, Error> {
+        let store = Store::new(config.watch_history);
+        Self::start_with_store(config, store).await
+    }
+
+    /// As [`Emulator::start`], serving an existing store: an API server "restarted" on the
+    /// same address with the same objects (after [`RunningEmulator::shutdown`]).
+    pub async fn start_with_store(
+        config: Config,
+        store: Arc<Store>,
+    ) -> Result<RunningEmulator, Error> {
         if !config.listen.ip().is_loopback() {
             return Err(Error::NotLoopback(config.listen.to_string()));
         }
@@ -171,7 +181,6 @@ impl Emulator {
             kubeconfig_yaml(&url, identity.as_ref(), config.token.as_deref()),
         )?;
 
-        let store = Store::new(config.watch_history);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let app = Arc::new(http::App {
             store: store.clone(),

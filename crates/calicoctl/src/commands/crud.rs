@@ -68,22 +68,91 @@ async fn run_group(
     futures::stream::iter(group)
         .map(|(index, resource)| async move {
             let kind = resource.kind();
+            let name = ResourceKey::of(&resource).to_string();
+            let input = resource.clone();
             // Each resource is its own task, so validation and encoding run on every core
             // while earlier resources wait for the datastore.
-            let client = client.clone();
-            let task = tokio::spawn(async move { action(&client, resource).await });
-            let error = match task.await {
-                Ok(Ok(_)) => None,
-                Ok(Err(err)) if tolerate(&err) => None,
-                Ok(Err(err)) => Some(err.to_string()),
-                Err(join) => Some(format!("internal error: {join}")),
+            let task = {
+                let client = client.clone();
+                tokio::spawn(async move { action(&client, resource).await })
             };
+            let mut outcome = Outcome {
+                kind,
+                name,
+                ..Outcome::default()
+            };
+            match task.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) if tolerate(&err) => {}
+                Ok(Err(err)) if outcome_uncertain(&err) => {
+                    outcome = settle(client, input, err, outcome).await;
+                }
+                Ok(Err(err)) => {
+                    outcome.cause = Some(cause_of(&err));
+                    outcome.error = Some(err.to_string());
+                }
+                Err(join) => outcome.error = Some(format!("internal error: {join}")),
+            }
             progress.inc();
-            (index, Outcome { kind, error })
+            (index, outcome)
         })
         .buffered(WINDOW)
         .collect()
         .await
+}
+
+/// A write that failed on the way to or from the datastore (not refused by it or by the
+/// client's checks) may have been stored. A connection that could not be made means it was
+/// never sent.
+fn outcome_uncertain(err: &DatastoreError) -> bool {
+    matches!(err, DatastoreError::Store(text)
+        if !text.contains("connection refused") && !text.contains("tcp connect error"))
+}
+
+/// What failures are grouped by: the failure without the resource's own name.
+fn cause_of(err: &DatastoreError) -> String {
+    match err {
+        DatastoreError::DoesNotExist { .. } => "resource does not exist".to_string(),
+        DatastoreError::AlreadyExists { .. } => "resource already exists".to_string(),
+        DatastoreError::UpdateConflict { .. } => "update conflict".to_string(),
+        DatastoreError::OperationNotSupported { operation, .. } => {
+            format!("operation {operation} is not supported")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Learns what became of a write whose reply was lost, by reading the resource back: stored
+/// with the input's spec, labels and annotations, it was written (by this command or, with
+/// the same content, by another); absent or different, it failed; unreadable, the outcome is
+/// unknown and is reported so.
+async fn settle(
+    client: &Client,
+    input: AnyResource,
+    err: DatastoreError,
+    mut outcome: Outcome,
+) -> Outcome {
+    let key = ResourceKey::of(&input);
+    let mut expected = input;
+    expected.apply_defaults();
+    let expected = calico_datastore::rules::after_get(expected);
+    match client.get(&key).await {
+        Ok(stored) if same_content(&stored, &expected) => return outcome,
+        Ok(_) => {}
+        Err(read) if read.is_not_found() => {}
+        Err(_) => outcome.unknown = true,
+    }
+    outcome.cause = Some(cause_of(&err));
+    outcome.error = Some(err.to_string());
+    outcome
+}
+
+/// Whether a stored resource holds what was written: spec, labels and annotations.
+fn same_content(stored: &AnyResource, expected: &AnyResource) -> bool {
+    let spec = |r: &AnyResource| r.to_json_value().ok().and_then(|v| v.get("spec").cloned());
+    stored.metadata().labels == expected.metadata().labels
+        && stored.metadata().annotations == expected.metadata().annotations
+        && spec(stored) == spec(expected)
 }
 
 /// How many resources are in flight at once within a run of independent resources.
@@ -121,6 +190,7 @@ async fn each(
             outcomes[index] = Some(Outcome {
                 kind: resource.kind(),
                 error: Some(message),
+                ..Outcome::default()
             });
             continue;
         }
@@ -284,6 +354,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     };
     let mut deleted = 0;
     let mut failures = String::new();
+    let mut failed = Vec::new();
     let progress = Progress::new("deleting", targets.len());
     for (key, revision) in &targets {
         progress.inc();
@@ -304,13 +375,34 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
         match result {
             Ok(_) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
-            Err(err) => match single_kind {
-                Some(kind) => {
-                    failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n"))
+            Err(err) => {
+                match single_kind {
+                    Some(kind) => {
+                        failures.push_str(&format!("Failed to delete '{kind}' resource: {err}\n"))
+                    }
+                    None => failures.push_str(&format!("Failed to delete resource: {err}\n")),
                 }
-                None => failures.push_str(&format!("Failed to delete resource: {err}\n")),
-            },
+                failed.push(Outcome {
+                    kind: key.kind.kind(),
+                    error: Some(err.to_string()),
+                    name: key.to_string(),
+                    cause: Some(cause_of(&err)),
+                    unknown: false,
+                });
+            }
         }
+    }
+    // Many failures: one line per cause instead of one per resource.
+    if failed.len() > crate::report::GROUP_ABOVE {
+        let what = match single_kind {
+            Some(kind) => format!("'{kind}' resources"),
+            None => "resources".to_string(),
+        };
+        failures = format!(
+            "Failed to delete {} {what}:{}\n",
+            crate::report::thousands(failed.len()),
+            crate::report::cause_lines(single_kind, &failed)
+        );
     }
     let success = if deleted > 0 {
         match single_kind {

@@ -32,6 +32,7 @@ pub fn run(args: &FileArgs) -> Result<String, Failure> {
                 kind: resource.kind(),
                 // Calico's words only, as its calicoctl prints them.
                 error: namespace_error.or_else(|| resource.validate().err().map(|e| e.to_string())),
+                ..Outcome::default()
             }
         })
         .collect();
