@@ -100,11 +100,38 @@ fn redacted(value: &str) -> &'static str {
     }
 }
 
+/// A URL (or a comma-separated list of them) with any password in its user info replaced by
+/// `xxxxx`, as Go's `url.URL.Redacted` does: `http://user:xxxxx@host:2379`. For errors, logs
+/// and `Debug`, wherever an endpoint is shown.
+pub fn redact_urls(urls: &str) -> String {
+    urls.split(',')
+        .map(redact_url)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let Some((user, _password)) = user_info.split_once(':') else {
+        return url.to_string();
+    };
+    let scheme = scheme.map(|s| format!("{s}://")).unwrap_or_default();
+    format!("{scheme}{user}:xxxxx@{host}{path}")
+}
+
 impl fmt::Debug for ApiConfigSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiConfigSpec")
             .field("datastore_type", &self.datastore_type)
-            .field("etcd_endpoints", &self.etcd_endpoints)
+            .field("etcd_endpoints", &redact_urls(&self.etcd_endpoints))
             .field("etcd_discovery_srv", &self.etcd_discovery_srv)
             .field("etcd_username", &self.etcd_username)
             .field("etcd_password", &redacted(&self.etcd_password))
@@ -116,7 +143,7 @@ impl fmt::Debug for ApiConfigSpec {
             .field("etcd_ca_cert", &redacted(&self.etcd_ca_cert))
             .field("kubeconfig", &self.kubeconfig)
             .field("kubeconfig_inline", &redacted(&self.kubeconfig_inline))
-            .field("k8s_api_endpoint", &self.k8s_api_endpoint)
+            .field("k8s_api_endpoint", &redact_urls(&self.k8s_api_endpoint))
             .field("k8s_key_file", &self.k8s_key_file)
             .field("k8s_cert_file", &self.k8s_cert_file)
             .field("k8s_ca_file", &self.k8s_ca_file)

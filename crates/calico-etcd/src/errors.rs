@@ -139,6 +139,45 @@ pub fn describe_error(location: &str, err: &etcd_client::Error) -> String {
     }
 }
 
+/// A certificate or key file must hold PEM of its kind: the TLS stack silently skips anything
+/// else, and a CA file without a certificate would surface later as an untrusted server.
+pub(crate) fn check_pem(kind: &str, path: &str, bytes: &[u8]) -> Result<(), KvError> {
+    let text = String::from_utf8_lossy(bytes);
+    let found = if kind == "key" {
+        text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----")
+    } else {
+        text.contains("-----BEGIN CERTIFICATE-----")
+    };
+    if found {
+        return Ok(());
+    }
+    let what = if kind == "key" {
+        "a PEM private key"
+    } else {
+        "a PEM certificate"
+    };
+    Err(KvError::Store(format!(
+        "the etcd {kind} file {path} does not hold {what}"
+    )))
+}
+
+/// Whether a failure says nothing answered at all (a dead or unreachable member), rather than
+/// that something answered in a way gRPC could not use (a TLS server spoken to in plain text).
+fn unreachable(message: &str) -> bool {
+    const DEAD: &[&str] = &[
+        "tcp connect error",
+        "connection refused",
+        "timed out",
+        "timeout",
+        "no route to host",
+        "network is unreachable",
+        "dns error",
+        "failed to lookup address",
+    ];
+    let message = message.to_ascii_lowercase();
+    DEAD.iter().any(|dead| message.contains(dead))
+}
+
 /// A failure while connecting, worded for the usual causes (credentials, TLS).
 pub(crate) fn connect_failure(
     location: &str,
@@ -156,6 +195,11 @@ pub(crate) fn connect_failure(
         }
         if message.contains("user name is empty") || message.contains("invalid auth token") {
             return format!("etcd at {location} requires a username and password");
+        }
+        if matches!(code.as_str(), "Cancelled" | "Unavailable" | "Unknown") && unreachable(&message)
+        {
+            // Nothing answered: neither TLS nor credentials are the question.
+            return format!("failed to connect to etcd at {location}: {message}");
         }
         if settings.tls.is_some()
             && matches!(code.as_str(), "Cancelled" | "Unavailable" | "Unknown")
@@ -190,4 +234,31 @@ pub(crate) fn connect_failure(
         }
     }
     describe_error(location, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_files_must_hold_pem() {
+        let pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert!(check_pem("CA certificate", "/ca.pem", pem).is_ok());
+        assert_eq!(
+            check_pem("CA certificate", "/ca.der", b"\x30\x82\x01")
+                .unwrap_err()
+                .to_string(),
+            "the etcd CA certificate file /ca.der does not hold a PEM certificate"
+        );
+        assert!(check_pem("key", "/k.pem", b"-----BEGIN EC PRIVATE KEY-----\n").is_ok());
+        assert!(check_pem("key", "/k.pem", pem).is_err());
+    }
+
+    #[test]
+    fn a_dead_member_is_not_a_tls_question() {
+        assert!(unreachable("tcp connect error"));
+        assert!(unreachable("Connection refused"));
+        assert!(!unreachable("h2 protocol error: http2 error"));
+        assert!(!unreachable("connection reset by peer"));
+    }
 }

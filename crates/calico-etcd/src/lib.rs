@@ -25,7 +25,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use calico_datastore::apiconfig::ApiConfigSpec;
+use calico_datastore::apiconfig::{redact_urls, ApiConfigSpec};
 use calico_datastore::kv::{
     boxed_watch, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawPage,
     RawRange, RawWatch, UpdateOutcome,
@@ -99,7 +99,7 @@ pub struct EtcdSettings {
 impl fmt::Debug for EtcdSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EtcdSettings")
-            .field("endpoints", &self.endpoints)
+            .field("endpoints", &redact_urls(&self.endpoints.join(",")))
             .field(
                 "username",
                 &self.credentials.as_ref().map(|(user, _)| user.as_str()),
@@ -117,12 +117,14 @@ fn read_pem(kind: &str, path: &str) -> Result<Option<Vec<u8>>, KvError> {
     if path.is_empty() {
         return Ok(None);
     }
-    std::fs::read(path).map(Some).map_err(|err| {
+    let bytes = std::fs::read(path).map_err(|err| {
         KvError::Store(format!(
             "could not read the etcd {kind} file {path}: {}",
             errors::io_text(&err)
         ))
-    })
+    })?;
+    errors::check_pem(kind, path, &bytes)?;
+    Ok(Some(bytes))
 }
 
 fn inline_pem(value: &str) -> Option<Vec<u8>> {
@@ -315,7 +317,7 @@ pub struct EtcdStore {
 impl fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EtcdStore")
-            .field("endpoints", &self.endpoints)
+            .field("endpoints", &self.location())
             .field("page_size", &self.page_size)
             .finish_non_exhaustive()
     }
@@ -359,7 +361,7 @@ impl EtcdStore {
             _ => settings,
         };
         let urls = settings.urls();
-        let location = urls.join(",");
+        let location = redact_urls(&urls.join(","));
         let options = settings.connect_options()?;
         errors::probe_tcp(&urls, &location).await?;
         let members = std::sync::Arc::new(Members::new(&urls, options, settings.timeouts));
@@ -707,7 +709,7 @@ impl KvStore for EtcdStore {
     }
 
     fn location(&self) -> String {
-        self.endpoints.join(",")
+        redact_urls(&self.endpoints.join(","))
     }
 
     fn datastore_type(&self) -> &'static str {

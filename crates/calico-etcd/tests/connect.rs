@@ -169,3 +169,24 @@ async fn secrets_never_show_in_errors_or_debug_output() {
         assert!(!debug.contains(leaked), "{debug}");
     }
 }
+
+#[tokio::test]
+async fn a_password_inside_an_endpoint_url_is_redacted() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let endpoint = format!("http://root:url-pass-9@127.0.0.1:{port}");
+    let secret = spec(&endpoint);
+    let message = connect_error(&secret).await;
+    assert_eq!(
+        message,
+        format!(
+            "failed to connect to etcd at http://root:xxxxx@127.0.0.1:{port}: connection refused"
+        )
+    );
+    let settings = calico_etcd::EtcdSettings::from_spec(&secret).unwrap();
+    let debug = format!("{settings:?} {secret:?}");
+    assert!(!debug.contains("url-pass-9"), "{debug}");
+    assert!(debug.contains("root:xxxxx@"), "{debug}");
+}

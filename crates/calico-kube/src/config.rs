@@ -283,13 +283,97 @@ pub async fn kube_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigErr
             .clone()
             .ok_or(ConfigError::NoContext)?
     };
+    withhold_credentials_from_plain_http(&mut kubeconfig, &context);
+    let ca_source = ca_source(&kubeconfig, &context);
     let options = KubeConfigOptions {
         context: Some(context),
         ..KubeConfigOptions::default()
     };
-    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| ConfigError::Invalid(summary(e)))
+        .map_err(|e| ConfigError::Invalid(summary(e)))?;
+    // kube keeps only the CERTIFICATE blocks of a CA bundle and says nothing when there are
+    // none, which would surface later as an untrusted server.
+    if let (Some(source), Some(certs)) = (ca_source, &config.root_cert) {
+        if certs.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "the Kubernetes CA {source} does not hold a PEM certificate"
+            )));
+        }
+    }
+    Ok(config)
+}
+
+/// Where the selected context's cluster takes its CA from, for errors.
+fn ca_source(kubeconfig: &Kubeconfig, context_name: &str) -> Option<String> {
+    let cluster_name = &kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)?
+        .context
+        .as_ref()?
+        .cluster;
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| &c.name == cluster_name)?
+        .cluster
+        .as_ref()?;
+    if cluster.certificate_authority_data.is_some() {
+        return Some(format!(
+            "data (certificate-authority-data of cluster \"{cluster_name}\")"
+        ));
+    }
+    cluster
+        .certificate_authority
+        .as_ref()
+        .map(|path| format!("file {path}"))
+}
+
+/// client-go (`DirectClientConfig.ClientConfig`, "only try to read the auth information if we
+/// are secure") uses a context's user (token, token file, client certificate, exec plugin,
+/// auth provider, basic auth) only when the server URL is `https`: kubectl and Calico's
+/// calicoctl never send credentials over plain `http://`. So the context's user is emptied here
+/// for any other URL, keeping only impersonation (which client-go applies either way).
+fn withhold_credentials_from_plain_http(kubeconfig: &mut Kubeconfig, context_name: &str) {
+    let Some(context) = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.as_ref())
+    else {
+        return;
+    };
+    let server = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == context.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.as_deref())
+        .unwrap_or_default();
+    if server
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        return;
+    }
+    let Some(user_name) = context.user.clone() else {
+        return;
+    };
+    for named in kubeconfig
+        .auth_infos
+        .iter_mut()
+        .filter(|a| a.name == user_name)
+    {
+        if let Some(user) = named.auth_info.take() {
+            named.auth_info = Some(AuthInfo {
+                impersonate: user.impersonate,
+                impersonate_uid: user.impersonate_uid,
+                impersonate_groups: user.impersonate_groups,
+                ..AuthInfo::default()
+            });
+        }
+    }
 }
 
 /// In-cluster configuration, with the same overrides (certificates, token) applied.
@@ -323,6 +407,12 @@ fn in_cluster_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigError> 
         let pem = std::fs::read(&spec.k8s_ca_file).map_err(|e| {
             ConfigError::Invalid(format!("failed to read {}: {e}", spec.k8s_ca_file))
         })?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(ConfigError::Invalid(format!(
+                "the Kubernetes CA file {} does not hold a PEM certificate",
+                spec.k8s_ca_file
+            )));
+        }
         config.root_cert = Some(vec![pem]);
         config.root_cert_file = None;
     }
@@ -478,6 +568,53 @@ current-context: ctx-a
         assert!(
             err.to_string().starts_with("failed to read kubeconfig "),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_are_never_sent_over_plain_http() {
+        // As client-go: a token (from the settings or the kubeconfig) or a client certificate
+        // is used only with an https server.
+        let mut s = spec();
+        s.k8s_api_endpoint = "http://127.0.0.1:8080".into();
+        s.k8s_api_token = "plain-token".into();
+        let config = kube_config(&s).await.unwrap();
+        assert!(config.auth_info.token.is_none());
+        assert!(!format!("{config:?}").contains("plain-token"));
+
+        let mut s = spec();
+        s.kubeconfig_inline = TWO_CONTEXTS.replace("https://a.example", "http://a.example");
+        let config = kube_config(&s).await.unwrap();
+        assert_eq!(config.cluster_url.to_string(), "http://a.example:6443/");
+        assert!(config.auth_info.token.is_none());
+        assert!(config.auth_info.token_file.is_none());
+
+        // https keeps them.
+        s.kubeconfig_inline = TWO_CONTEXTS.into();
+        let config = kube_config(&s).await.unwrap();
+        assert!(config.auth_info.token.is_some());
+        let mut s = spec();
+        s.k8s_api_endpoint = "HTTPS://127.0.0.1:6443".into();
+        s.k8s_api_token = "tls-token".into();
+        let config = kube_config(&s).await.unwrap();
+        assert!(config.auth_info.token.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_ca_file_without_pem_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.der");
+        std::fs::write(&ca, b"\x30\x82\x01\x0a not pem").unwrap();
+        let mut s = spec();
+        s.k8s_api_endpoint = "https://127.0.0.1:6443".into();
+        s.k8s_ca_file = ca.display().to_string();
+        let err = kube_config(&s).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid Kubernetes client configuration: the Kubernetes CA file {} does not hold a PEM certificate",
+                ca.display()
+            )
         );
     }
 

@@ -4,12 +4,17 @@
 //! of Calico's reader (`sigs.k8s.io/yaml` over go-yaml v2, then Go's `encoding/json` with
 //! unknown fields refused): YAML 1.1 scalars, case-insensitive field names, Go's error texts.
 //!
-//! No IO here: callers hand in the text and a name for it (a path, or `-` for stdin); each
+//! Callers hand in the text, or a reader to stream it from ([`read_manifest_stream`]: one
+//! document held at a time, the documents and resources of a command bounded), and a name for
+//! it (a path, or `-` for stdin); each
 //! error knows which file and document it is about ([`ManifestError::origin`]) and displays as
 //! Calico words it.
 
 pub mod goyaml;
+pub mod stream;
 pub mod yaml;
+
+pub use stream::{read_manifest_stream, DocumentSplitter, StreamError, MAX_RESOURCES};
 
 use std::fmt;
 
@@ -19,7 +24,7 @@ use serde_json::Value;
 
 use crate::goyaml::{yaml_to_json, YamlError};
 
-/// calicoctl refuses documents larger than this.
+/// calicoctl refuses documents larger than this (its scanner's buffer, 10 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 
 /// Where a resource came from: the source name and the 1-based document number in it, plus the
@@ -55,9 +60,12 @@ pub enum ManifestError {
     /// The document is not valid YAML/JSON, or not representable as JSON.
     #[error("error converting YAML to JSON: {message}")]
     Syntax { origin: Origin, message: String },
-    /// The document is larger than calicoctl accepts.
-    #[error("bufio.Scanner: token too long")]
+    /// The document is larger than calicoctl accepts: Calico's text, then where.
+    #[error("bufio.Scanner: token too long ({origin} is larger than 10 MiB)")]
     TooLarge { origin: Origin },
+    /// One command would hold more resources than [`MAX_RESOURCES`].
+    #[error("too many resources: one command reads at most {limit}, and {origin} holds one more")]
+    TooMany { origin: Origin, limit: usize },
     /// The document does not hold resources (the message is Calico's).
     #[error("{message}")]
     Shape { origin: Origin, message: String },
@@ -78,6 +86,7 @@ impl ManifestError {
         match self {
             ManifestError::Syntax { origin, .. }
             | ManifestError::TooLarge { origin }
+            | ManifestError::TooMany { origin, .. }
             | ManifestError::Shape { origin, .. }
             | ManifestError::DuplicateKeys { origin, .. }
             | ManifestError::Decode { origin, .. } => origin,
@@ -149,14 +158,21 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
 /// Reads every resource in `text`. Stops at the first bad document, as calicoctl treats any
 /// parse failure as "file invalid" before doing anything.
 pub fn read_manifest(source: &str, text: &str) -> Result<Vec<Entry>, ManifestError> {
-    let documents = split_documents(text);
+    read_documents_parallel(source, &split_documents(text))
+}
+
+/// Decodes documents in order, large runs of them on every core.
+fn read_documents_parallel(
+    source: &str,
+    documents: &[(usize, String)],
+) -> Result<Vec<Entry>, ManifestError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(documents.len() / DOCUMENTS_PER_THREAD)
         .max(1);
     if threads == 1 {
-        return read_documents(source, &documents);
+        return read_documents(source, documents);
     }
     // Large manifests are parsed on every core, in contiguous runs of documents, so the result
     // keeps document order and the first bad document (in file order) is the one reported.

@@ -199,3 +199,74 @@ fn large_manifests_keep_document_order_and_report_the_first_bad_document() {
     let err = read_manifest("big.yaml", &text).unwrap_err();
     assert_eq!(err.origin().document, 121);
 }
+
+fn stream_documents(text: &[u8]) -> Result<Vec<(usize, String)>, String> {
+    DocumentSplitter::new("s", text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
+}
+
+proptest! {
+    #[test]
+    fn streaming_splits_as_the_text_splitter(text in "[a-z\\-\\n ]{0,120}") {
+        prop_assert_eq!(stream_documents(text.as_bytes()), Ok(split_documents(&text)));
+    }
+
+    #[test]
+    fn streaming_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut entries = Vec::new();
+        let _ = read_manifest_stream("fuzz", bytes.as_slice(), &mut entries);
+    }
+}
+
+#[test]
+fn a_line_without_end_stops_at_the_document_limit() {
+    // An endless stream of one line (`/dev/zero`): an error after one document's bytes.
+    let endless = std::io::BufReader::new(std::io::repeat(b'a'));
+    let mut entries = Vec::new();
+    let err = read_manifest_stream("/dev/zero", endless, &mut entries).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bufio.Scanner: token too long (/dev/zero: document 1 is larger than 10 MiB)"
+    );
+    // The same for a separator line with no end.
+    let endless = std::io::Read::chain(&b"a: 1\n---"[..], std::io::repeat(b'-'));
+    let err =
+        read_manifest_stream("s", std::io::BufReader::new(endless), &mut entries).unwrap_err();
+    assert!(matches!(
+        err,
+        StreamError::Manifest(ManifestError::TooLarge { .. })
+    ));
+    // A document just under the limit is read (and then judged on its content).
+    let mut big = "#".repeat(MAX_DOCUMENT_BYTES - 1);
+    big.push('\n');
+    let err = read_manifest_stream("s", big.as_bytes(), &mut entries).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown resource type () and/or version ()"
+    );
+}
+
+#[test]
+fn too_many_resources_name_the_first_one_over() {
+    let doc =
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: s}\n---\n";
+    let mut entries = Vec::new();
+    read_manifest_stream("a.yaml", doc.repeat(3).as_bytes(), &mut entries).unwrap();
+    assert_eq!(entries.len(), 3);
+    // Fill up to the limit cheaply, then read one more file.
+    let one = entries[0].clone();
+    entries.resize(MAX_RESOURCES - 1, one);
+    let err = read_manifest_stream("b.yaml", doc.repeat(2).as_bytes(), &mut entries).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("too many resources: one command reads at most {MAX_RESOURCES}, and b.yaml: document 2 holds one more")
+    );
+}
+
+#[test]
+fn invalid_utf8_is_an_io_error() {
+    let mut entries = Vec::new();
+    let err = read_manifest_stream("b.yaml", &b"kind: \xff\n"[..], &mut entries).unwrap_err();
+    assert!(matches!(err, StreamError::Io(_)), "{err}");
+}

@@ -8,6 +8,8 @@ use crate::cobra::{self, Invocation};
 /// The global flags and the command to run.
 #[derive(Debug)]
 pub struct Cli {
+    /// `-l/--log-level`, a logrus level name (checked by the parser).
+    pub log_level: String,
     pub context: String,
     pub allow_version_mismatch: bool,
     pub command: Command,
@@ -267,6 +269,7 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         other => Command::Unimplemented(other),
     };
     Parsed::Run(Cli {
+        log_level: run.string("log-level"),
         context: run.string("context"),
         allow_version_mismatch: run.bool("allow-version-mismatch"),
         command,

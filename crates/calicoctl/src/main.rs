@@ -10,6 +10,7 @@ mod cobra_spec;
 mod commands;
 mod gotemplate;
 mod input;
+mod logging;
 mod output;
 mod progress;
 mod registry;
@@ -18,7 +19,8 @@ mod resources;
 mod table;
 mod tabwriter;
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -32,25 +34,70 @@ fn main() -> ExitCode {
             stderr,
             code,
         } => {
-            print!("{stdout}");
-            eprint!("{stderr}");
+            write_out(&stdout);
+            eprint!("{}", terminal_safe(&stderr));
             return ExitCode::from(code);
         }
     };
+    logging::init(&cli.log_level);
     match commands::run(cli) {
         Ok(output) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed stdout (e.g. piped into `head`) is not worth a second error.
-            let _ = stdout.write_all(output.as_bytes());
-            let _ = stdout.flush();
+            write_out(&output);
             ExitCode::SUCCESS
         }
         Err(failure) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(failure.stdout.as_bytes());
-            let _ = stdout.flush();
-            eprintln!("{}", failure.message);
+            write_out(&failure.stdout);
+            eprintln!("{}", terminal_safe(&failure.message));
             ExitCode::from(1)
         }
+    }
+}
+
+/// Writes to stdout: as it is into a pipe or file (byte-identical with Calico's), with control
+/// characters escaped on a terminal.
+fn write_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let text = if stdout.is_terminal() {
+        terminal_safe(text)
+    } else {
+        Cow::Borrowed(text)
+    };
+    // A closed stdout (e.g. piped into `head`) is not worth a second error.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Control characters other than newline and tab (escape sequences that could rewrite the
+/// terminal, quoted from input into an error) escaped as `\x1b`, `\u{9b}`. Used for stderr
+/// always (Calico prints them raw) and for stdout on a terminal.
+fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("plain\n\ttext"), "plain\n\ttext");
+        assert_eq!(
+            terminal_safe("name \u{1b}[31mred\u{7}\r\u{9b}2J"),
+            "name \\x1b[31mred\\x07\\x0d\\u{9b}2J"
+        );
     }
 }

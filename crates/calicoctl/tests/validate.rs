@@ -134,3 +134,50 @@ fn reads_directories_in_lexical_order() {
         .success()
         .stdout("Successfully validated 4 'GlobalNetworkSet' resource(s)\n");
 }
+
+#[test]
+fn control_characters_from_input_are_escaped_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esc.yaml");
+    fs::write(
+        &path,
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: \"a\\e[31mred\"\n",
+    )
+    .unwrap();
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("Metadata.Name = 'a\\x1b[31mred'"))
+        .stderr(predicate::str::contains("\u{1b}").not());
+}
+
+#[test]
+fn log_level_debug_prints_library_events_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sets.yaml");
+    fs::write(&path, GOOD).unwrap();
+    calicoctl()
+        .args(["validate", "-l", "debug", "-f"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout("Successfully validated 2 'GlobalNetworkSet' resource(s)\n")
+        .stderr(predicate::str::contains("reading manifest"));
+    // The default level prints nothing.
+    calicoctl()
+        .args(["validate", "-f"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr("");
+    calicoctl()
+        .args(["validate", "-l", "bogus", "-f"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(
+            "unknown log level: bogus, expected one of: panic, fatal, error, warn, info, debug\n",
+        );
+}

@@ -158,3 +158,22 @@ fn config_file_only() {
         .to_string()
         .starts_with("syntax error in /c.cfg: failed to parse config as YAML/JSON"));
 }
+
+#[test]
+fn passwords_in_urls_are_redacted() {
+    assert_eq!(
+        redact_urls("http://user:s3cret@10.0.0.1:2379,https://b:2379,c:2379"),
+        "http://user:xxxxx@10.0.0.1:2379,https://b:2379,c:2379"
+    );
+    assert_eq!(redact_urls("u:p@host:2379/x"), "u:xxxxx@host:2379/x");
+    // A user without a password, and an `@` after the authority, are left alone.
+    assert_eq!(redact_urls("http://user@h:1"), "http://user@h:1");
+    assert_eq!(redact_urls("http://h:1/a@b:c"), "http://h:1/a@b:c");
+    // The last `@` of the authority ends the user info (a password may hold `@`).
+    assert_eq!(redact_urls("http://u:p@ss@h:1"), "http://u:xxxxx@h:1");
+    let spec = ApiConfigSpec {
+        etcd_endpoints: "http://root:hunter2@127.0.0.1:2379".into(),
+        ..ApiConfigSpec::default()
+    };
+    assert!(!format!("{spec:?}").contains("hunter2"));
+}

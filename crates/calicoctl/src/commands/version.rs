@@ -1,6 +1,6 @@
 //! `calicoctl version`, and the client/cluster version check other commands run first.
 
-use calico_datastore::{KindRef, ResourceKey};
+use calico_datastore::{DatastoreError, KindRef, ResourceKey};
 
 use crate::cli::VersionArgs;
 use crate::clientmgr::Connection;
@@ -146,6 +146,14 @@ pub async fn check_mismatch(connection: &Connection) -> Result<(), Failure> {
     let info = match connection.client.get(&key).await {
         Ok(info) => info,
         Err(err) if err.is_not_found() => return Ok(()),
+        // A datastore that cannot be reached or refuses the credentials is not a version
+        // question: the flag would only move the same failure to the next request, so
+        // Calico's hint is left out there.
+        Err(err @ (DatastoreError::Unauthorized(_) | DatastoreError::Store(_))) => {
+            return Err(Failure::message(format!(
+                "unable to get Cluster Information to verify version mismatch: {err}"
+            )))
+        }
         Err(err) => {
             return Err(Failure::message(format!(
                 "unable to get Cluster Information to verify version mismatch: {err}\nUse --allow-version-mismatch to override"
