@@ -25,7 +25,7 @@
 //!   failure: their outcome cannot be told from the store's state.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use calico_datastore::backoff::Backoff;
@@ -139,6 +139,11 @@ struct Member {
 pub struct Members {
     members: Vec<Member>,
     preferred: AtomicUsize,
+    /// Set when a request spent its whole budget without any member answering, cleared by
+    /// the next answer: while set, requests try each member once and give up without pausing,
+    /// so a command over thousands of resources against a lost cluster ends in about one
+    /// budget instead of one budget per resource.
+    unreachable: AtomicBool,
     options: ConnectOptions,
     timeouts: Timeouts,
 }
@@ -154,6 +159,7 @@ impl Members {
                 })
                 .collect(),
             preferred: AtomicUsize::new(0),
+            unreachable: AtomicBool::new(false),
             options,
             timeouts,
         }
@@ -216,6 +222,7 @@ impl Members {
                 Some((index, result)) = asking.next() => match result {
                     Ok(()) => {
                         self.preferred.store(index, Ordering::Relaxed);
+                        self.unreachable.store(false, Ordering::Relaxed);
                         return Ok(());
                     }
                     Err(failure) => {
@@ -244,6 +251,10 @@ impl Members {
 
     /// Runs `request` on the preferred member, failing over and retrying as `retry` allows,
     /// within the request deadline.
+    ///
+    /// A request that fails after an attempt whose outcome is unknown fails with that
+    /// attempt's error (a lost reply, no answer), not with a later "connection refused": the
+    /// request may have been applied, and callers tell the two apart by the error.
     pub async fn call<T, F, Fut>(
         &self,
         what: &str,
@@ -261,7 +272,8 @@ impl Members {
             budget: self.timeouts.request,
         }
         .start();
-        let mut uncertain = false;
+        // The error of the first attempt that may have been applied.
+        let mut uncertain: Option<CallError> = None;
         let mut tried_in_round = 0usize;
         loop {
             let index = self.preferred.load(Ordering::Relaxed) % count;
@@ -272,13 +284,24 @@ impl Members {
                 request(client).await
             };
             let (failure, error) = match tokio::time::timeout(deadline, attempt).await {
-                Ok(Ok(value)) => return Ok(Answer { value, uncertain }),
+                Ok(Ok(value)) => {
+                    self.unreachable.store(false, Ordering::Relaxed);
+                    return Ok(Answer {
+                        value,
+                        uncertain: uncertain.is_some(),
+                    });
+                }
                 Ok(Err(err)) => (classify(&err), CallError::Etcd(err)),
                 Err(_) => (
                     Failure::Unknown,
                     CallError::NoAnswer {
                         endpoint: url.clone(),
-                        after: deadline,
+                        // Cut short by the request's budget, the wait was the whole budget.
+                        after: if deadline < self.timeouts.attempt {
+                            self.timeouts.request
+                        } else {
+                            deadline
+                        },
                     },
                 ),
             };
@@ -288,9 +311,20 @@ impl Members {
                 (Failure::Unknown, Retry::OnlyIfNotSent) => false,
             };
             if !retryable {
-                return Err(error);
+                return Err(uncertain.unwrap_or(error));
             }
-            uncertain |= failure == Failure::Unknown;
+            tracing::debug!(
+                %what,
+                endpoint = %url,
+                error = %describe(&error),
+                "etcd request failed on one member"
+            );
+            let error = if failure == Failure::Unknown && uncertain.is_none() {
+                uncertain = Some(error);
+                None
+            } else {
+                Some(error)
+            };
             // Move on to the next member, unless a concurrent request already has.
             let next = (index + 1) % count;
             let _ =
@@ -299,19 +333,26 @@ impl Members {
             tried_in_round += 1;
             let pause = if tried_in_round < count {
                 Some(Duration::ZERO)
+            } else if self.unreachable.load(Ordering::Relaxed) {
+                // The cluster was lost before this request: one round is enough.
+                None
             } else {
                 tried_in_round = 0;
                 pauses.next_pause()
             };
-            let Some(pause) = pause.filter(|_| !pauses.remaining().is_zero()) else {
+            let Some(pause) = pause.filter(|pause| *pause < pauses.remaining()) else {
                 tracing::debug!(%what, endpoint = %url, "etcd request ran out of time");
-                return Err(error);
+                if tried_in_round == 0 || tried_in_round >= count {
+                    self.unreachable.store(true, Ordering::Relaxed);
+                }
+                return Err(uncertain.or(error).unwrap_or(CallError::NoAnswer {
+                    endpoint: url.clone(),
+                    after: self.timeouts.request,
+                }));
             };
             tracing::debug!(
                 %what,
-                endpoint = %url,
                 next = %self.members[self.preferred.load(Ordering::Relaxed) % count].url,
-                error = %describe(&error),
                 pause_ms = pause.as_millis() as u64,
                 "retrying etcd request"
             );
