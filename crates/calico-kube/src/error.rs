@@ -69,10 +69,8 @@ pub fn map_status(status: &Status, key: Option<&ResourceKey>, op: Op<'_>) -> Dat
             key: key.clone(),
             detail: Some(message),
         },
-        (401, _, _) => DatastoreError::Unauthorized(format!(
-            "{message} (while trying to {} {})",
-            op.verb, op.resource
-        )),
+        // Calico's text: client-go's message alone (`Unauthorized`).
+        (401, _, _) => DatastoreError::Unauthorized(message),
         // The server's Forbidden text already names the user, verb and resource.
         (403, _, _) => DatastoreError::Unauthorized(message),
         (422, _, Some(key)) if causes == ["metadata.uid"] => DatastoreError::DoesNotExist {
@@ -269,11 +267,19 @@ mod tests {
     }
 
     #[test]
-    fn unauthorized_names_the_verb() {
+    fn unauthorized_is_the_servers_message_as_calico_prints_it() {
         let s = status(401, "Unauthorized", "Unauthorized", "");
         assert_eq!(
-            map_status(&s, None, Op { verb: "list", ..op() }).to_string(),
-            "connection is unauthorized: Unauthorized (while trying to list ippools.crd.projectcalico.org)"
+            map_status(
+                &s,
+                None,
+                Op {
+                    verb: "list",
+                    ..op()
+                }
+            )
+            .to_string(),
+            "connection is unauthorized: Unauthorized"
         );
         let s = status(403, "Forbidden", "ippools.crd.projectcalico.org is forbidden: User \"x\" cannot list resource \"ippools\" in API group \"crd.projectcalico.org\" at the cluster scope", "");
         assert_eq!(

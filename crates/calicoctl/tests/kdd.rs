@@ -7,6 +7,7 @@ mod common;
 
 use common::tour::repo_root;
 use common::Kube;
+use std::path::Path;
 
 const NODES: &str = "\
 apiVersion: v1
@@ -551,16 +552,19 @@ fn rbac_refusals_say_which_verb_on_which_resource() {
     );
 }
 
-/// A kubeconfig with two contexts: `good` reaches `url` without credentials, `dead` reaches
-/// nothing; `dead` is the current one.
-fn two_context_kubeconfig(url: &str) -> String {
+/// A kubeconfig with two contexts: `good` reaches `url` (trusting `ca`) without credentials,
+/// `dead` reaches nothing; `dead` is the current one.
+fn two_context_kubeconfig(url: &str, ca: Option<&Path>) -> String {
+    let ca = ca.map_or(String::new(), |ca| {
+        format!("\n    certificate-authority: {}", ca.display())
+    });
     format!(
         "apiVersion: v1
 kind: Config
 clusters:
 - name: good
   cluster:
-    server: {url}
+    server: {url}{ca}
 - name: dead
   cluster:
     server: http://127.0.0.1:9
@@ -579,10 +583,10 @@ users:
 
 #[test]
 fn context_flag_and_token_variables_reach_the_driver() {
-    // (kubectl sends no token over plain HTTP, so this cluster has no CRDs; Nodes need none.)
-    let kube = Kube::with_token("s3cret-token");
+    let kube = Kube::real();
+    let ca = kube.ca_cert();
     let config = kube.home.path().join("contexts");
-    std::fs::write(&config, two_context_kubeconfig(&kube.url())).unwrap();
+    std::fs::write(&config, two_context_kubeconfig(&kube.url(), ca.as_deref())).unwrap();
     let calicoctl = || {
         let mut cmd = kube.calicoctl();
         cmd.env("KUBECONFIG", &config);
@@ -595,38 +599,62 @@ fn context_flag_and_token_variables_reach_the_driver() {
         .unwrap()
         .status
         .success());
-    // --context picks the live cluster, which wants the token: K8S_TOKEN, or Calico's own
-    // CALICO_K8SAPITOKEN, supplies it.
+    // --context picks the live cluster, where a request without credentials is anonymous;
+    // K8S_TOKEN, or Calico's own CALICO_K8SAPITOKEN, supplies the token.
     let refused = calicoctl()
         .args(["--context", "good", "get", "nodes"])
         .output()
         .unwrap();
     assert!(!refused.status.success());
     assert!(
-        String::from_utf8_lossy(&refused.stdout).contains("Unauthorized")
-            || String::from_utf8_lossy(&refused.stderr).contains("Unauthorized"),
+        String::from_utf8_lossy(&refused.stderr).contains("User \"system:anonymous\""),
         "{refused:?}"
     );
+    let token = calico_test_support::kube_apiserver::ADMIN_TOKEN;
     for variable in ["K8S_TOKEN", "CALICO_K8SAPITOKEN"] {
         assert_eq!(
-            stdout_of(calicoctl().env(variable, "s3cret-token").args([
-                "--context",
-                "good",
-                "get",
-                "nodes"
-            ])),
+            stdout_of(
+                calicoctl()
+                    .env(variable, token)
+                    .args(["--context", "good", "get", "nodes"])
+            ),
             "NAME   \n\n",
             "{variable}"
         );
     }
     // The token never shows, even in errors.
     let out = calicoctl()
-        .env("K8S_TOKEN", "s3cret-token")
+        .env("K8S_TOKEN", token)
         .args(["get", "nodes"])
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(token));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(token));
+}
+
+#[test]
+fn tokens_are_not_sent_over_plain_http() {
+    // As Calico's calicoctl (client-go uses a context's credentials only with https): a
+    // server on plain http that wants a token refuses every request, token or not.
+    let kube = Kube::with_token("s3cret-token");
+    let config = kube.home.path().join("contexts");
+    std::fs::write(&config, two_context_kubeconfig(&kube.url(), None)).unwrap();
+    for variable in ["K8S_TOKEN", "CALICO_K8SAPITOKEN"] {
+        let out = kube
+            .calicoctl()
+            .env("KUBECONFIG", &config)
+            .env(variable, "s3cret-token")
+            .args(["--context", "good", "get", "nodes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "failed to get resources: unable to get Cluster Information to verify version \
+             mismatch: connection is unauthorized: Unauthorized\n",
+            "{variable}"
+        );
+    }
 }
 
 /// Lists longer than one page of the API server print page by page as one list.

@@ -204,6 +204,11 @@ impl Kube {
         self.real.is_some()
     }
 
+    /// The CA of a real kube-apiserver's serving certificate.
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.real.as_ref().map(|real| real.ca_cert().to_path_buf())
+    }
+
     pub fn kubeconfig(&self) -> PathBuf {
         self.home.path().join("kubeconfig")
     }
