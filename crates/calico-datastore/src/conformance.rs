@@ -343,6 +343,65 @@ pub async fn list(h: &dyn Harness) -> CheckResult {
     Ok(())
 }
 
+/// A list read page by page yields what one list does, in order, all at the first page's
+/// revision, and no page larger than asked for (a driver that does not page returns one).
+pub async fn list_in_pages(h: &dyn Harness) -> CheckResult {
+    const ITEMS: usize = 23;
+    const PAGE: usize = 2;
+    let backend = h.backend().await;
+    let ns = unique("ns-pages");
+    let sets = kind("NetworkSet")?;
+    for i in 0..ITEMS {
+        backend
+            .create(namespaced_set(&ns, &format!("set-{i:02}")))
+            .await
+            .map_err(|e| format!("create failed: {e}"))?;
+    }
+    let options = ListOptions::in_namespace(sets, ns.clone());
+    let whole = backend
+        .list(&options, None)
+        .await
+        .map_err(|e| format!("list failed: {e}"))?;
+    let mut pages = backend
+        .list_pages(&options, PAGE)
+        .await
+        .map_err(|e| format!("list_pages failed: {e}"))?;
+    let mut names = Vec::new();
+    let mut sizes = Vec::new();
+    let mut revisions = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("a page failed: {e}"))?;
+        if sizes.is_empty() {
+            // Written after the first page: a consistent read does not see it.
+            backend
+                .create(namespaced_set(&ns, "set-99-late"))
+                .await
+                .map_err(|e| format!("create failed: {e}"))?;
+        }
+        sizes.push(page.items.len());
+        revisions.push(page.revision.clone());
+        names.extend(page.items.iter().map(|r| r.metadata().name.clone()));
+    }
+    let expected: Vec<String> = whole
+        .items
+        .iter()
+        .map(|r| r.metadata().name.clone())
+        .collect();
+    ensure!(
+        names == expected,
+        "pages listed {names:?}, one list {expected:?}"
+    );
+    ensure!(
+        sizes.len() == 1 || sizes.iter().all(|&size| size <= PAGE),
+        "pages of {sizes:?} items for a page size of {PAGE}"
+    );
+    ensure!(
+        revisions.windows(2).all(|pair| pair[0] == pair[1]),
+        "pages at revisions {revisions:?}"
+    );
+    Ok(())
+}
+
 /// A watch reports changes in order, and can resume from any event's revision.
 pub async fn watch_order_and_resume(h: &dyn Harness) -> CheckResult {
     let backend = h.backend().await;
@@ -527,6 +586,7 @@ pub async fn run_all(h: &dyn Harness) -> Result<(), String> {
     check!(update_and_apply);
     check!(delete);
     check!(list);
+    check!(list_in_pages);
     check!(watch_order_and_resume);
     check!(watch_compacted);
     check!(concurrent_writers);

@@ -81,6 +81,38 @@ struct RawPageAt {
     last: bool,
 }
 
+/// How many times `page_size` keys one read of a long list grows to.
+const MAX_READ_GROWTH: usize = 8;
+
+/// Cuts one read into pages of at most `page_size` keys (the list's last page stays last).
+fn split_read(read: Result<RawPageAt>, page_size: usize) -> Vec<Result<RawPageAt>> {
+    let read = match read {
+        Ok(read) if read.kvs.len() > page_size => read,
+        other => return vec![other],
+    };
+    let RawPageAt {
+        mut kvs,
+        revision,
+        last,
+    } = read;
+    let mut pages = Vec::with_capacity(kvs.len().div_ceil(page_size));
+    while kvs.len() > page_size {
+        let rest = kvs.split_off(page_size);
+        pages.push(Ok(RawPageAt {
+            kvs,
+            revision,
+            last: false,
+        }));
+        kvs = rest;
+    }
+    pages.push(Ok(RawPageAt {
+        kvs,
+        revision,
+        last,
+    }));
+    pages
+}
+
 fn decode_page(options: &ListOptions, page: RawPageAt) -> ResourceList {
     let mut items = Vec::with_capacity(page.kvs.len());
     for kv in page.kvs {
@@ -219,21 +251,25 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
     async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {
         // The pages are read one after another on their own task (each starts after the last
         // key of the one before, all at the first page's revision), so the next page is on the
-        // wire while earlier ones are decoded; pages are decoded on the runtime's workers, two at
-        // a time, and handed out in order. At most a few pages are held at once.
+        // wire while earlier ones are decoded. The reads grow from `page_size` keys to
+        // `MAX_READ_GROWTH` times that (etcd 3.4 walks its index over every key left in the
+        // range for each limited read, so fewer reads cost it less) and are cut back into
+        // pages of `page_size`, decoded on the runtime's workers two at a time and handed out in
+        // order. At most a few reads are held at once.
         let (sender, raw_pages) = tokio::sync::mpsc::channel::<Result<RawPageAt>>(1);
         let store = self.store.clone();
         let prefix = options.path_prefix();
         let page_size = page_size.max(1);
         tokio::spawn(async move {
             let mut after: Option<(String, i64)> = None;
+            let mut limit = page_size;
             loop {
                 let (start_after, at) = match &after {
                     Some((key, revision)) => (Some(key.as_str()), Some(*revision)),
                     None => (None, None),
                 };
                 let page = store
-                    .range_page(&prefix, start_after, at, page_size)
+                    .range_page(&prefix, start_after, at, limit)
                     .await
                     .map_err(store_error);
                 let (next, item) = match page {
@@ -260,12 +296,16 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
                     Some(next) => after = Some(next),
                     None => break,
                 }
+                limit = limit
+                    .saturating_mul(2)
+                    .min(page_size.saturating_mul(MAX_READ_GROWTH));
             }
         });
         let options = Arc::new(options.clone());
         let raw_pages = futures::stream::unfold(raw_pages, |mut receiver| async move {
             receiver.recv().await.map(|page| (page, receiver))
-        });
+        })
+        .flat_map(move |read| futures::stream::iter(split_read(read, page_size)));
         let pages = raw_pages
             .map(move |page| {
                 let options = options.clone();
@@ -364,5 +404,75 @@ fn convert_event(options: &ListOptions, raw: RawEvent) -> Option<WatchEvent> {
                 Err(err) => WatchEvent::Error(err),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(keys: usize, last: bool) -> Result<RawPageAt> {
+        let kvs = (0..keys)
+            .map(|i| RawKv {
+                key: format!("/k/{i:03}"),
+                value: Vec::new(),
+                create_revision: 1,
+                mod_revision: 1,
+            })
+            .collect();
+        Ok(RawPageAt {
+            kvs,
+            revision: 7,
+            last,
+        })
+    }
+
+    fn shape(pages: &[Result<RawPageAt>]) -> Vec<(usize, bool, Option<String>)> {
+        pages
+            .iter()
+            .map(|page| match page {
+                Ok(page) => (
+                    page.kvs.len(),
+                    page.last,
+                    page.kvs.first().map(|kv| kv.key.clone()),
+                ),
+                Err(_) => (0, false, None),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_large_read_is_cut_into_pages_in_order_and_only_the_end_stays_last() {
+        let pages = split_read(read(25, true), 10);
+        assert_eq!(
+            shape(&pages),
+            vec![
+                (10, false, Some("/k/000".into())),
+                (10, false, Some("/k/010".into())),
+                (5, true, Some("/k/020".into())),
+            ]
+        );
+        assert!(pages
+            .iter()
+            .all(|page| matches!(page, Ok(page) if page.revision == 7)));
+        let pages = split_read(read(20, false), 10);
+        assert_eq!(
+            shape(&pages),
+            vec![
+                (10, false, Some("/k/000".into())),
+                (10, false, Some("/k/010".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn small_reads_and_errors_pass_through() {
+        assert_eq!(
+            shape(&split_read(read(10, true), 10)),
+            vec![(10, true, Some("/k/000".into()))]
+        );
+        assert_eq!(shape(&split_read(read(0, true), 10)), vec![(0, true, None)]);
+        let failed = split_read(Err(DatastoreError::Store("down".into())), 10);
+        assert!(matches!(failed.as_slice(), [Err(_)]));
     }
 }

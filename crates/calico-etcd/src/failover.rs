@@ -76,7 +76,8 @@ const RETRY_PAUSES: (Duration, Duration) = (Duration::from_millis(25), Duration:
 /// What a request may be retried after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retry {
-    /// Reads, and writes whose answer tells whether they had already been applied.
+    /// Reads, writes whose answer tells whether they had already been applied, and
+    /// unconditional puts (sending one twice leaves what sending it once does).
     Always,
     /// Writes whose outcome cannot be checked afterwards.
     OnlyIfNotSent,

@@ -505,6 +505,10 @@ fn first_kv(response: Option<TxnOpResponse>) -> Option<RawKv> {
     }
 }
 
+/// The largest answer to one range read we accept. tonic's default, 4 MiB, is less than a
+/// read of a few thousand large resources (etcd itself sends answers of any size).
+const MAX_RANGE_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
 fn unexpected(what: &str) -> KvError {
     KvError::Store(format!("unexpected answer from etcd to {what}"))
 }
@@ -572,7 +576,13 @@ impl KvStore for EtcdStore {
         }
         let read = |client: Client| {
             let (from, options) = (from.clone(), options.clone());
-            async move { client.kv_client().get(from, Some(options)).await }
+            async move {
+                client
+                    .kv_client()
+                    .max_decoding_message_size(MAX_RANGE_ANSWER_BYTES)
+                    .get(from, Some(options))
+                    .await
+            }
         };
         match self.call("range", Retry::Always, read).await {
             Ok(mut page) => Ok(RawPage {
@@ -618,7 +628,7 @@ impl KvStore for EtcdStore {
             async move { client.kv_client().put(key, value, None::<PutOptions>).await }
         };
         let response = self
-            .call("put", Retry::OnlyIfNotSent, write)
+            .call("put", Retry::Always, write)
             .await
             .map_err(|e| self.error(e))?;
         Ok(header_revision(response.header()))
