@@ -1,15 +1,11 @@
-//! Builds the datastore client from `-c` / the environment, as calicoctl's clientmgr does.
+//! Builds the datastore client from `-c` / the environment (`calico-connect`), and words its
+//! failures as calicoctl's clientmgr does.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use calico_datastore::apiconfig::{
-    self, ApiConfig, ConfigError, DatastoreType, ProcessEnvironment,
-};
+use calico_connect::ConnectError as DriverError;
+use calico_datastore::apiconfig::{ApiConfig, ConfigError};
 use calico_datastore::client::Client;
-use calico_datastore::{EmbeddedStore, KvBackend};
-use calico_etcd::EtcdStore;
-use calico_kube::KubeBackend;
 
 use crate::report::Failure;
 
@@ -46,45 +42,25 @@ impl ConnectError {
     }
 }
 
-fn read_config_file(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
-}
-
 /// Loads settings (file or environment) without connecting.
 pub fn load_config(config_path: &Path) -> Result<ApiConfig, ConfigError> {
-    apiconfig::load(config_path, &ProcessEnvironment, &read_config_file)
+    calico_connect::load_config(config_path)
 }
 
 /// Loads settings and connects to the datastore they name.
 pub async fn connect(config_path: &Path) -> Result<Connection, ConnectError> {
     let config = load_config(config_path).map_err(ConnectError::Config)?;
-    let client = match config.datastore_type {
-        DatastoreType::Embedded => {
-            let path = apiconfig::embedded_path(&config, &ProcessEnvironment);
-            if config.embedded_by_default {
-                eprintln!(
-                    "Using the embedded datastore {} because no cluster is configured \
-                     (set DATASTORE_TYPE=etcdv3 with ETCD_ENDPOINTS, or DATASTORE_TYPE=kubernetes \
-                     with KUBECONFIG, to use a cluster; DATASTORE_TYPE=embedded silences this note)",
-                    path.display()
-                );
-            }
-            let store =
-                EmbeddedStore::open(&path).map_err(|e| ConnectError::Driver(e.to_string()))?;
-            Client::new(Arc::new(KvBackend::new(store)))
-        }
-        DatastoreType::EtcdV3 => {
-            let store = EtcdStore::connect_spec(&config.spec)
-                .await
-                .map_err(|e| ConnectError::Driver(e.to_string()))?;
-            Client::new(Arc::new(KvBackend::new(store)))
-        }
-        DatastoreType::Kubernetes => {
-            let backend = KubeBackend::connect(&config.spec)
-                .await
-                .map_err(|e| ConnectError::Driver(e.to_string()))?;
-            Client::new(Arc::new(backend))
-        }
-    };
-    Ok(Connection { client })
+    if config.embedded_by_default {
+        eprintln!(
+            "Using the embedded datastore {} because no cluster is configured \
+             (set DATASTORE_TYPE=etcdv3 with ETCD_ENDPOINTS, or DATASTORE_TYPE=kubernetes \
+             with KUBECONFIG, to use a cluster; DATASTORE_TYPE=embedded silences this note)",
+            calico_connect::embedded_path(&config).display()
+        );
+    }
+    match calico_connect::connect(&config).await {
+        Ok(client) => Ok(Connection { client }),
+        Err(DriverError::Config(err)) => Err(ConnectError::Config(err)),
+        Err(err) => Err(ConnectError::Driver(err.to_string())),
+    }
 }
