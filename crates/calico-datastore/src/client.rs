@@ -16,10 +16,26 @@ use crate::error::{DatastoreError, Result};
 use crate::key::{ListOptions, ResourceKey};
 use crate::rules;
 
+/// What deleting a Node or an IPPool asks of the IPAM layer, which lives above this crate
+/// (`calico-ipam` implements it; libcalico-go's clientv3 calls its IPAM client at the same
+/// points). A datastore without IPAM answers [`DatastoreError::OperationNotSupported`], which
+/// the cascades pass over, as Calico's do.
+#[async_trait::async_trait]
+pub trait IpamCascade: Send + Sync {
+    /// Releases these addresses wherever they are allocated (`ReleaseIPs`).
+    async fn release_ips(&self, client: &Client, ips: &[std::net::IpAddr]) -> Result<()>;
+    /// Releases the host's block affinities and IPAM host data (`RemoveIPAMHost`).
+    async fn remove_host(&self, client: &Client, host: &str) -> Result<()>;
+    /// Releases every block affinity inside the pool's CIDR (`ReleasePoolAffinities`).
+    async fn release_pool_affinities(&self, client: &Client, cidr: &str) -> Result<()>;
+}
+
 /// A typed client over any backend.
 #[derive(Clone)]
 pub struct Client {
     backend: Arc<dyn Backend>,
+    /// The IPAM layer's part in the Node and IPPool delete cascades, when one is attached.
+    ipam: Option<Arc<dyn IpamCascade>>,
     /// Tiers this client has seen exist. A policy write must find its tier; checking it once
     /// per client instead of once per policy turns a bulk apply of policies from two round
     /// trips each into one. Calico's own check is a read before the write, so another
@@ -45,8 +61,21 @@ impl Client {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Client {
             backend,
+            ipam: None,
             known_tiers: Arc::default(),
         }
+    }
+
+    /// This client with the IPAM layer's cascades attached: deleting a Node then releases its
+    /// addresses and block affinities, deleting an IPPool its blocks' affinities.
+    pub fn with_ipam(mut self, ipam: Arc<dyn IpamCascade>) -> Self {
+        self.ipam = Some(ipam);
+        self
+    }
+
+    /// The IPAM layer's cascades, when attached.
+    pub(crate) fn ipam(&self) -> Option<&Arc<dyn IpamCascade>> {
+        self.ipam.as_ref()
     }
 
     pub(crate) fn tier_known(&self, name: &str) -> bool {

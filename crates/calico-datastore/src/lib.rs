@@ -24,6 +24,7 @@ pub mod lock;
 pub mod rules;
 
 pub use backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream};
+pub use client::IpamCascade;
 pub use embedded::EmbeddedStore;
 pub use error::{DatastoreError, Result};
 pub use key::{KindRef, ListOptions, ResourceKey};

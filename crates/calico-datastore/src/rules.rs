@@ -174,8 +174,12 @@ pub async fn before_delete(
             }
             delete_node_dependents(client, &key.name).await?;
         }
-        "IPPool" if disable_pool_before_delete(client, key, revision).await? => {
-            return Ok(None);
+        "IPPool" => {
+            let disabled_here = disable_pool_before_delete(client, key, revision).await?;
+            release_pool_affinities(client, key).await?;
+            if disabled_here {
+                return Ok(None);
+            }
         }
         _ => {}
     }
@@ -229,6 +233,22 @@ async fn disable_pool_before_delete(
     Ok(true)
 }
 
+/// Releases the block affinities inside the pool's CIDR through the attached IPAM layer, as
+/// Calico does before deleting a pool (whether or not it was already disabled).
+async fn release_pool_affinities(client: &Client, key: &ResourceKey) -> Result<()> {
+    let Some(ipam) = client.ipam() else {
+        return Ok(());
+    };
+    let Ok(AnyResource::IPPool(pool)) = client.get(key).await else {
+        // A missing pool is reported by the delete itself.
+        return Ok(());
+    };
+    if pool.spec.cidr.parse::<ipnet::IpNet>().is_err() {
+        return Ok(());
+    }
+    passable(ipam.release_pool_affinities(client, &pool.spec.cidr).await)
+}
+
 async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> {
     if BUILTIN_TIERS.iter().any(|(name, _, _)| *name == key.name) {
         return Err(DatastoreError::OperationNotSupported {
@@ -254,27 +274,114 @@ async fn check_tier_deletable(client: &Client, key: &ResourceKey) -> Result<()> 
     Ok(())
 }
 
-/// Deleting a Node removes what belongs to it: its workload endpoints, node-scoped BGP peers,
-/// its `node.<name>` Felix and BGP configurations, and its host endpoints (Calico's
-/// `clientv3/node.go`). Releasing its IPAM addresses belongs to the IPAM layer. The dependents
-/// have no delete rules of their own, so they go straight to the backend.
+/// Deleting a Node removes what belongs to it, in the order of Calico's `clientv3/node.go`:
+/// the addresses of its workload endpoints and its IPv4 tunnel addresses are released (IPAM),
+/// its workload endpoints deleted, its IPAM host data and block affinities removed (IPAM), then
+/// its node-scoped BGP peers, its `node.<name>` Felix and BGP configurations and its host
+/// endpoints deleted. The IPAM steps need an attached [`crate::client::IpamCascade`]; a
+/// missing resource or an IPAM layer that does not support the datastore is passed over. The
+/// dependents have no delete rules of their own, so they go straight to the backend.
 async fn delete_node_dependents(client: &Client, node: &str) -> Result<()> {
-    for dependent in ["WorkloadEndpoint", "BGPPeer", "HostEndpoint"] {
-        let Ok(dependent_kind) = kind(dependent) else {
-            continue;
-        };
-        let list = client.list(&ListOptions::all(dependent_kind)).await?;
-        for item in list.items.iter().filter(|r| owning_node(r) == Some(node)) {
-            ignore_missing(client.backend().delete(&ResourceKey::of(item), None).await)?;
+    let endpoints = match kind("WorkloadEndpoint") {
+        Ok(wep_kind) => client.list(&ListOptions::all(wep_kind)).await?.items,
+        Err(_) => Vec::new(),
+    };
+    let endpoints: Vec<&AnyResource> = endpoints
+        .iter()
+        .filter(|r| owning_node(r) == Some(node))
+        .collect();
+    if let Some(ipam) = client.ipam() {
+        let mut ips: Vec<std::net::IpAddr> = endpoints
+            .iter()
+            .flat_map(|r| match r {
+                AnyResource::WorkloadEndpoint(wep) => wep.spec.ip_networks.clone(),
+                _ => Vec::new(),
+            })
+            .filter_map(|net| parse_cidr_or_ip(&net))
+            .collect();
+        match client
+            .get(&ResourceKey::new(kind("Node")?, "", node.to_string()))
+            .await
+        {
+            Ok(AnyResource::Node(found)) => ips.extend(
+                tunnel_addresses(&found.spec)
+                    .into_iter()
+                    .filter_map(parse_cidr_or_ip),
+            ),
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err),
+        }
+        if !ips.is_empty() {
+            passable(ipam.release_ips(client, &ips).await)?;
         }
     }
+    for endpoint in &endpoints {
+        ignore_missing(
+            client
+                .backend()
+                .delete(&ResourceKey::of(endpoint), None)
+                .await,
+        )?;
+    }
+    if let Some(ipam) = client.ipam() {
+        passable(ipam.remove_host(client, node).await)?;
+    }
+    delete_owned(client, "BGPPeer", node).await?;
     for config in ["FelixConfiguration", "BGPConfiguration"] {
         if let Ok(config_kind) = kind(config) {
             let key = ResourceKey::new(config_kind, "", format!("node.{node}"));
             ignore_missing(client.backend().delete(&key, None).await)?;
         }
     }
+    delete_owned(client, "HostEndpoint", node).await
+}
+
+/// Deletes every resource of `dependent` kind that belongs to `node`.
+async fn delete_owned(client: &Client, dependent: &str, node: &str) -> Result<()> {
+    let Ok(dependent_kind) = kind(dependent) else {
+        return Ok(());
+    };
+    let list = client.list(&ListOptions::all(dependent_kind)).await?;
+    for item in list.items.iter().filter(|r| owning_node(r) == Some(node)) {
+        ignore_missing(client.backend().delete(&ResourceKey::of(item), None).await)?;
+    }
     Ok(())
+}
+
+/// The node's IPv4 tunnel addresses Calico releases with it (IPIP, VXLAN, WireGuard; Calico
+/// leaves the IPv6 ones to kube-controllers' garbage collection).
+fn tunnel_addresses(spec: &calico_api::NodeSpec) -> Vec<&str> {
+    let mut addresses = Vec::new();
+    if let Some(bgp) = &spec.bgp {
+        addresses.push(bgp.ipv4_ipip_tunnel_addr.as_str());
+    }
+    addresses.push(spec.ipv4_vxlan_tunnel_addr.as_str());
+    if let Some(wireguard) = &spec.wireguard {
+        addresses.push(wireguard.interface_ipv4_address.as_str());
+    }
+    addresses.retain(|a| !a.is_empty());
+    addresses
+}
+
+/// An address written as an address or a CIDR (Calico's `ParseCIDROrIP`); unparsable text is
+/// skipped, as Calico logs and skips it.
+fn parse_cidr_or_ip(text: impl AsRef<str>) -> Option<std::net::IpAddr> {
+    let text = text.as_ref();
+    text.split_once('/')
+        .map_or(text, |(address, _)| address)
+        .parse()
+        .ok()
+}
+
+/// The IPAM steps of a cascade pass over a missing resource and over a datastore the IPAM
+/// layer does not support, as Calico's do.
+fn passable(result: Result<()>) -> Result<()> {
+    match result {
+        Err(DatastoreError::OperationNotSupported { .. }) => Ok(()),
+        Err(err) if err.is_not_found() => Ok(()),
+        other => other,
+    }
 }
 
 fn ignore_missing(result: Result<AnyResource>) -> Result<()> {

@@ -471,3 +471,173 @@ async fn a_node_delete_at_a_stale_revision_keeps_its_dependents() {
         .unwrap_err()
         .is_not_found());
 }
+
+/// Records what the cascades ask of the IPAM layer, and what still exists when they ask.
+#[derive(Default)]
+struct RecordingIpam {
+    calls: std::sync::Mutex<Vec<String>>,
+    /// Fails `remove_host` with this error (by kind: "unsupported" or "store").
+    fail_remove_host: Option<&'static str>,
+}
+
+impl RecordingIpam {
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl IpamCascade for RecordingIpam {
+    async fn release_ips(&self, client: &Client, ips: &[std::net::IpAddr]) -> Result<()> {
+        let weps = client
+            .list(&ListOptions::all(
+                KindRef::lookup("WorkloadEndpoint").unwrap(),
+            ))
+            .await?
+            .items
+            .len();
+        let mut ips: Vec<String> = ips.iter().map(|ip| ip.to_string()).collect();
+        ips.sort();
+        self.calls.lock().unwrap().push(format!(
+            "release_ips {} (endpoints left: {weps})",
+            ips.join(",")
+        ));
+        Ok(())
+    }
+
+    async fn remove_host(&self, client: &Client, host: &str) -> Result<()> {
+        let weps = client
+            .list(&ListOptions::all(
+                KindRef::lookup("WorkloadEndpoint").unwrap(),
+            ))
+            .await?
+            .items
+            .len();
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("remove_host {host} (endpoints left: {weps})"));
+        match self.fail_remove_host {
+            Some("unsupported") => Err(DatastoreError::OperationNotSupported {
+                operation: "RemoveIPAMHost".into(),
+                identifier: host.into(),
+                reason: None,
+            }),
+            Some(_) => Err(DatastoreError::Store("IPAM is down".into())),
+            None => Ok(()),
+        }
+    }
+
+    async fn release_pool_affinities(&self, client: &Client, cidr: &str) -> Result<()> {
+        let pool = client.get(&key("IPPool", "", "p1")).await?;
+        let AnyResource::IPPool(pool) = pool else {
+            panic!("not a pool")
+        };
+        self.calls.lock().unwrap().push(format!(
+            "release_pool_affinities {cidr} (disabled: {})",
+            pool.spec.disabled
+        ));
+        Ok(())
+    }
+}
+
+async fn node_with_endpoints(f: &Fixture) {
+    f.client
+        .create(doc(
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+            "metadata": {"name": "n1"},
+            "spec": {"bgp": {"ipv4Address": "192.0.2.10/24", "ipv4IPIPTunnelAddr": "10.0.0.1"},
+                     "ipv4VXLANTunnelAddr": "10.0.0.2", "ipv6VXLANTunnelAddr": "fd00::2",
+                     "wireguard": {"interfaceIPv4Address": "10.0.0.3"}}}),
+        ))
+        .await
+        .unwrap();
+    for (node, ip) in [("n1", "10.0.1.5/32"), ("n2", "10.0.2.5/32")] {
+        f.client
+            .create(doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "WorkloadEndpoint",
+                "metadata": {"name": format!("{node}-k8s-pod-eth0"), "namespace": "default"},
+                "spec": {"node": node, "orchestrator": "k8s", "endpoint": "eth0",
+                         "pod": "pod", "interfaceName": "cali1", "ipNetworks": [ip, "fd00::1:5/128"]}})))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_node_releases_its_addresses_and_ipam_host_in_calicos_order() {
+    let f = fixture();
+    let ipam = Arc::new(RecordingIpam::default());
+    let client = f.client.clone().with_ipam(ipam.clone());
+    node_with_endpoints(&f).await;
+    client.delete(&key("Node", "", "n1"), None).await.unwrap();
+    assert_eq!(
+        ipam.calls(),
+        [
+            // The node's endpoint addresses and IPv4 tunnel addresses, before its endpoints go.
+            "release_ips 10.0.0.1,10.0.0.2,10.0.0.3,10.0.1.5,fd00::1:5 (endpoints left: 2)",
+            "remove_host n1 (endpoints left: 1)",
+        ]
+    );
+    client
+        .get(&key("WorkloadEndpoint", "default", "n2-k8s-pod-eth0"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_ipam_layer_without_support_is_passed_over_and_an_ipam_failure_stops_the_delete() {
+    let f = fixture();
+    node_with_endpoints(&f).await;
+    let unsupported = Arc::new(RecordingIpam {
+        fail_remove_host: Some("unsupported"),
+        ..Default::default()
+    });
+    let failing = Arc::new(RecordingIpam {
+        fail_remove_host: Some("store"),
+        ..Default::default()
+    });
+    let err = f
+        .client
+        .clone()
+        .with_ipam(failing)
+        .delete(&key("Node", "", "n1"), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("IPAM is down"), "{err}");
+    f.client.get(&key("Node", "", "n1")).await.unwrap();
+    f.client
+        .clone()
+        .with_ipam(unsupported)
+        .delete(&key("Node", "", "n1"), None)
+        .await
+        .unwrap();
+    assert!(f
+        .client
+        .get(&key("Node", "", "n1"))
+        .await
+        .unwrap_err()
+        .is_not_found());
+}
+
+#[tokio::test]
+async fn deleting_a_pool_releases_its_affinities_after_disabling_it() {
+    let f = fixture();
+    let ipam = Arc::new(RecordingIpam::default());
+    let client = f.client.clone().with_ipam(ipam.clone());
+    client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    client.delete(&key("IPPool", "", "p1"), None).await.unwrap();
+    // Already disabled: the affinities are still released.
+    let mut disabled = pool("p1", "10.0.0.0/16");
+    if let AnyResource::IPPool(p) = &mut disabled {
+        p.spec.disabled = true;
+    }
+    client.create(disabled).await.unwrap();
+    client.delete(&key("IPPool", "", "p1"), None).await.unwrap();
+    assert_eq!(
+        ipam.calls(),
+        [
+            "release_pool_affinities 10.0.0.0/16 (disabled: true)",
+            "release_pool_affinities 10.0.0.0/16 (disabled: true)",
+        ]
+    );
+}
