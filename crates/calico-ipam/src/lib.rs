@@ -1,7 +1,10 @@
 //! Calico's IP address management (IPAM) on any datastore the `calico-datastore` client reaches.
 //!
+//! - [`block`]: what Calico's IPAM does inside one allocation block (assign, release, cooldown,
+//!   garbage collection, `ipam check`'s block checks), without IO.
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
+pub mod block;
 pub mod split;
 
 pub use split::{split_cidr, split_pool, PoolRef, SplitError, SplitOutcome};
