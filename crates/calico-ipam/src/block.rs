@@ -425,6 +425,17 @@ fn check_affinity(
     }
 }
 
+/// Points an (in-range) ordinal's allocation at attribute `index`.
+fn point(block: &mut AllocationBlock, ordinal: usize, index: i64) {
+    if let Some(slot) = block
+        .allocations
+        .as_mut()
+        .and_then(|all| all.get_mut(ordinal))
+    {
+        *slot = Some(index);
+    }
+}
+
 /// The index of the attribute `{handle, secondary: attrs}`, added at the end if no equal one
 /// exists (Calico's `findOrAddAttribute`: the allocations of one request share one entry).
 fn find_or_add_attribute(
@@ -485,13 +496,7 @@ pub fn auto_assign(
     }
     let index = find_or_add_attribute(block, handle, attrs);
     for ordinal in taken {
-        if let Some(slot) = block
-            .allocations
-            .as_mut()
-            .and_then(|all| all.get_mut(ordinal))
-        {
-            *slot = Some(index);
-        }
+        point(block, ordinal, index);
         set_sequence_number_for(block, ordinal);
         if let Ok(ip) = IpNet::new(ordinal_to_ip(block, ordinal), prefix) {
             ips.push(ip);
@@ -520,13 +525,7 @@ pub fn assign(
         return Err(BlockError::AlreadyAssigned(ip));
     }
     let index = find_or_add_attribute(block, handle, attrs);
-    if let Some(slot) = block
-        .allocations
-        .as_mut()
-        .and_then(|all| all.get_mut(ordinal))
-    {
-        *slot = Some(index);
-    }
+    point(block, ordinal, index);
     if let Some(free) = block.unallocated.as_mut() {
         if let Some(position) = free.iter().position(|&o| o == ordinal as i64) {
             free.remove(position);
@@ -610,13 +609,7 @@ pub fn release(
     }
     let cooldown = add_cooldown_attribute(block, now);
     for &ordinal in &ordinals {
-        if let Some(slot) = block
-            .allocations
-            .as_mut()
-            .and_then(|all| all.get_mut(ordinal))
-        {
-            *slot = Some(cooldown);
-        }
+        point(block, ordinal, cooldown);
         set_sequence_number_for(block, ordinal);
     }
     outcome.released = ordinals.len();
@@ -655,13 +648,7 @@ pub fn release_by_handle(
     if !matching.is_empty() {
         let cooldown = add_cooldown_attribute(block, now);
         for &ordinal in &matching {
-            if let Some(slot) = block
-                .allocations
-                .as_mut()
-                .and_then(|all| all.get_mut(ordinal))
-            {
-                *slot = Some(cooldown);
-            }
+            point(block, ordinal, cooldown);
         }
     }
     garbage_collect(block, cooldown_seconds, now);
