@@ -19,6 +19,7 @@ pub mod duration;
 pub mod json;
 pub mod kinds;
 pub mod meta;
+pub mod model;
 pub mod numorstring;
 pub mod resource;
 #[cfg(feature = "schema")]

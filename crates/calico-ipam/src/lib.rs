@@ -1,7 +1,12 @@
 //! Calico's IP address management (IPAM) on any datastore the `calico-datastore` client reaches.
 //!
+//! - [`block`]: what Calico's IPAM does inside one allocation block (assign, release, cooldown,
+//!   garbage collection, `ipam check`'s block checks), without IO.
+//! - [`usage`]: how full each pool and block is (`ipam show`), without IO.
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
+pub mod block;
 pub mod split;
+pub mod usage;
 
 pub use split::{split_cidr, split_pool, PoolRef, SplitError, SplitOutcome};
