@@ -9,6 +9,7 @@
 use std::pin::Pin;
 
 use async_trait::async_trait;
+use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_api::AnyResource;
 use futures::Stream;
 
@@ -52,6 +53,26 @@ pub struct DatastoreInfo {
     pub location: String,
 }
 
+/// One stored IPAM model object (libcalico-go's `KVPair`): its key, value and the revision it
+/// was read or written at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelKv {
+    pub key: ModelKey,
+    pub value: ModelValue,
+    pub revision: String,
+}
+
+/// IPAM model objects of one kind and the revision the list was read at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelList {
+    pub items: Vec<ModelKv>,
+    pub revision: String,
+    /// Keys of the kind listed whose values could not be read (each a
+    /// [`DatastoreError::ParsingEntry`] naming its key); Calico's client skips them, and so do
+    /// `items`, but `ipam check` reports them.
+    pub unreadable: Vec<DatastoreError>,
+}
+
 /// A Calico datastore driver.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -87,4 +108,54 @@ pub trait Backend: Send + Sync {
 
     /// Which datastore this is.
     fn info(&self) -> DatastoreInfo;
+
+    // IPAM model objects (blocks, block affinities, handles, the IPAM config), stored as
+    // Calico's IPAM stores them. The defaults refuse with `OperationNotSupported`, for drivers
+    // that do not store them yet (the Kubernetes driver: a later step).
+
+    /// Reads one IPAM object; a missing one is `ModelDoesNotExist`.
+    async fn get_model(&self, key: &ModelKey) -> Result<ModelKv> {
+        Err(DatastoreError::model_not_supported("Get", key))
+    }
+
+    /// Stores a new IPAM object; fails with `ModelAlreadyExists` if the key is taken.
+    async fn create_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        let _ = value;
+        Err(DatastoreError::model_not_supported("Create", &key))
+    }
+
+    /// Replaces an IPAM object only while `revision` is its current revision, else
+    /// `ModelUpdateConflict`; a missing object is `ModelDoesNotExist`.
+    async fn update_model(
+        &self,
+        key: ModelKey,
+        value: ModelValue,
+        revision: &str,
+    ) -> Result<ModelKv> {
+        let _ = (value, revision);
+        Err(DatastoreError::model_not_supported("Update", &key))
+    }
+
+    /// Creates or replaces an IPAM object, ignoring revisions (Calico's `Apply`, which its
+    /// `SetIPAMConfig` uses).
+    async fn apply_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        let _ = value;
+        Err(DatastoreError::model_not_supported("Apply", &key))
+    }
+
+    /// Deletes an IPAM object, only while `revision` is current when one is given; returns the
+    /// deleted object with the deletion's revision.
+    async fn delete_model(&self, key: &ModelKey, revision: Option<&str>) -> Result<ModelKv> {
+        let _ = revision;
+        Err(DatastoreError::model_not_supported("Delete", key))
+    }
+
+    /// Lists IPAM objects of one kind, in key order.
+    async fn list_model(&self, options: &ModelListOptions) -> Result<ModelList> {
+        Err(DatastoreError::OperationNotSupported {
+            operation: "List".to_string(),
+            identifier: format!("{:?}", options.kind()),
+            reason: Some(crate::error::MODEL_NOT_SUPPORTED.to_string()),
+        })
+    }
 }

@@ -15,6 +15,8 @@ use futures::StreamExt;
 use crate::backend::{Backend, WatchEvent, WatchStream};
 use crate::error::DatastoreError;
 use crate::key::{KindRef, ListOptions, ResourceKey};
+use crate::kv::KvStore;
+use crate::kvbackend::KvBackend;
 
 pub mod raw;
 
@@ -36,6 +38,56 @@ pub trait Harness: Send + Sync {
     async fn compact(&self, _revision: &str) -> Option<()> {
         None
     }
+
+    /// The bytes stored at an etcd-layout `path` (to check them byte for byte); `None` when the
+    /// driver has no such layout.
+    async fn raw_value(&self, _path: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Stores `bytes` at an etcd-layout `path` as they are (to plant values Calico could not
+    /// read); `None` when the driver has no such layout.
+    async fn put_raw(&self, _path: &str, _bytes: &[u8]) -> Option<()> {
+        None
+    }
+}
+
+/// The harness of a [`KvBackend`] driver (the embedded store, etcd): `guard` keeps whatever
+/// the datastore lives in (a temporary directory, a test server) for as long as the harness.
+pub struct KvHarness<S, G> {
+    pub backend: Arc<KvBackend<S>>,
+    pub guard: G,
+}
+
+impl<S: KvStore + 'static, G> KvHarness<S, G> {
+    pub fn new(store: S, guard: G) -> Self {
+        KvHarness {
+            backend: Arc::new(KvBackend::new(store)),
+            guard,
+        }
+    }
+}
+
+#[async_trait]
+impl<S: KvStore + 'static, G: Send + Sync> Harness for KvHarness<S, G> {
+    async fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
+    async fn compact(&self, revision: &str) -> Option<()> {
+        let revision = revision.parse().ok()?;
+        self.backend.store().compact(revision).await.ok()
+    }
+
+    async fn raw_value(&self, path: &str) -> Option<Vec<u8>> {
+        let kv = self.backend.store().get(path, None).await.ok()??;
+        Some(kv.value)
+    }
+
+    async fn put_raw(&self, path: &str, bytes: &[u8]) -> Option<()> {
+        let stored = self.backend.store().put(path, bytes.to_vec()).await;
+        stored.ok().map(|_| ())
+    }
 }
 
 /// A failed check.
@@ -48,6 +100,28 @@ macro_rules! ensure {
         }
     };
 }
+
+/// Runs the named checks on `h`, one line per failure.
+macro_rules! run_checks {
+    ($h:expr; $($f:ident),+ $(,)?) => {{
+        let mut failures = Vec::new();
+        $(
+            if let Err(why) = $f($h).await {
+                failures.push(format!("{}: {why}", stringify!($f)));
+            }
+        )+
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("\n"))
+        }
+    }};
+}
+
+// After the macros, which it uses.
+pub mod model;
+
+pub use model::run_model_checks;
 
 fn kind(name: &str) -> Result<KindRef, String> {
     KindRef::lookup(name).ok_or_else(|| format!("kind {name} is not registered"))
@@ -574,25 +648,14 @@ pub async fn concurrent_writers(h: &dyn Harness) -> CheckResult {
 
 /// Every check, by name.
 pub async fn run_all(h: &dyn Harness) -> Result<(), String> {
-    let mut failures = Vec::new();
-    macro_rules! check {
-        ($f:ident) => {
-            if let Err(why) = $f(h).await {
-                failures.push(format!("{}: {why}", stringify!($f)));
-            }
-        };
-    }
-    check!(create_and_get);
-    check!(update_and_apply);
-    check!(delete);
-    check!(list);
-    check!(list_in_pages);
-    check!(watch_order_and_resume);
-    check!(watch_compacted);
-    check!(concurrent_writers);
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("\n"))
-    }
+    run_checks!(h;
+        create_and_get,
+        update_and_apply,
+        delete,
+        list,
+        list_in_pages,
+        watch_order_and_resume,
+        watch_compacted,
+        concurrent_writers,
+    )
 }

@@ -4,15 +4,21 @@
 //! with `resourceVersion` and `selfLink` cleared; the resource version handed back is the key's
 //! mod revision. Policy kinds carry their v3 name in the `projectcalico.org/metadata` annotation
 //! while stored, as Calico's etcd backend does.
+//!
+//! IPAM model objects are stored at their [`ModelKey::default_path`] as the exact bytes of
+//! [`ModelValue::encode`], with the same transactions as resources (create if absent, compare
+//! and swap on the mod revision, guarded delete).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_api::AnyResource;
 use futures::StreamExt;
 
 use crate::backend::{
-    Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ResourceList, ResourcePages, WatchEvent,
+    WatchStream,
 };
 use crate::codec;
 use crate::error::{DatastoreError, Result};
@@ -65,6 +71,14 @@ fn parse_revision(revision: &str) -> Result<i64> {
 fn optional_revision(revision: Option<&str>) -> Result<Option<i64>> {
     match revision {
         None | Some("") | Some("0") => Ok(None),
+        Some(text) => parse_revision(text).map(Some),
+    }
+}
+
+/// A delete's revision guard: none when no revision (or an empty one) is given.
+fn delete_guard(revision: Option<&str>) -> Result<Option<i64>> {
+    match revision {
+        None | Some("") => Ok(None),
         Some(text) => parse_revision(text).map(Some),
     }
 }
@@ -132,6 +146,45 @@ fn decode_page(options: &ListOptions, page: RawPageAt) -> ResourceList {
     }
 }
 
+/// The path and bytes of an IPAM object; the value must be of the key's kind.
+fn model_path_and_bytes(key: &ModelKey, value: &ModelValue) -> Result<(String, Vec<u8>)> {
+    let invalid = |reason: String| {
+        DatastoreError::Validation(calico_api::ValidationError::single(
+            "Key",
+            Some(key.to_string()),
+            &reason,
+        ))
+    };
+    if key.kind() != value.kind() {
+        return Err(invalid(format!(
+            "a {} value cannot be stored at this key",
+            value.kind().go_name()
+        )));
+    }
+    key.check_writable().map_err(invalid)?;
+    let bytes = value
+        .encode()
+        .map_err(|e| DatastoreError::Store(format!("encoding {key}: {e}")))?;
+    Ok((key.default_path(), bytes))
+}
+
+/// A stored IPAM value read back; a value Go could not read either is Calico's
+/// `ErrorParsingDatastoreEntry`, naming the key.
+fn decode_model(key: ModelKey, kv: &RawKv) -> Result<ModelKv> {
+    match ModelValue::decode(key.kind(), &kv.value) {
+        Ok(value) => Ok(ModelKv {
+            key,
+            value,
+            revision: kv.mod_revision.to_string(),
+        }),
+        Err(err) => Err(DatastoreError::ParsingEntry {
+            key: kv.key.clone(),
+            value: String::from_utf8_lossy(&kv.value).into_owned(),
+            cause: err.to_string(),
+        }),
+    }
+}
+
 fn key_and_value(resource: &AnyResource) -> Result<(ResourceKey, Vec<u8>)> {
     let key = ResourceKey::of(resource);
     let value = codec::encode(resource)?;
@@ -185,10 +238,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
     }
 
     async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
-        let expected = match revision {
-            None | Some("") => None,
-            Some(text) => Some(parse_revision(text)?),
-        };
+        let expected = delete_guard(revision)?;
         match self
             .store
             .delete(&key.default_path(), expected)
@@ -373,6 +423,124 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             datastore_type: self.store.datastore_type(),
             location: self.store.location(),
         }
+    }
+
+    async fn get_model(&self, key: &ModelKey) -> Result<ModelKv> {
+        let kv = self
+            .store
+            .get(&key.default_path(), None)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DatastoreError::ModelDoesNotExist {
+                key: key.clone(),
+                cause: None,
+            })?;
+        decode_model(key.clone(), &kv)
+    }
+
+    async fn create_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        let (path, bytes) = model_path_and_bytes(&key, &value)?;
+        match self.store.create(&path, bytes).await.map_err(store_error)? {
+            CreateOutcome::Created { revision } => Ok(ModelKv {
+                key,
+                value,
+                revision: revision.to_string(),
+            }),
+            CreateOutcome::Exists(_) => {
+                Err(DatastoreError::ModelAlreadyExists { key, cause: None })
+            }
+        }
+    }
+
+    async fn update_model(
+        &self,
+        key: ModelKey,
+        value: ModelValue,
+        revision: &str,
+    ) -> Result<ModelKv> {
+        let expected = parse_revision(revision)?;
+        let (path, bytes) = model_path_and_bytes(&key, &value)?;
+        match self
+            .store
+            .update(&path, bytes, expected)
+            .await
+            .map_err(store_error)?
+        {
+            UpdateOutcome::Updated { revision } => Ok(ModelKv {
+                key,
+                value,
+                revision: revision.to_string(),
+            }),
+            UpdateOutcome::Missing => Err(DatastoreError::ModelDoesNotExist { key, cause: None }),
+            UpdateOutcome::Conflict(current) => Err(DatastoreError::ModelUpdateConflict {
+                key,
+                detail: Some(format!(
+                    "revision '{expected}' is out of date (latest: {})",
+                    current.mod_revision
+                )),
+            }),
+        }
+    }
+
+    async fn apply_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        let (path, bytes) = model_path_and_bytes(&key, &value)?;
+        let revision = self.store.put(&path, bytes).await.map_err(store_error)?;
+        Ok(ModelKv {
+            key,
+            value,
+            revision: revision.to_string(),
+        })
+    }
+
+    async fn delete_model(&self, key: &ModelKey, revision: Option<&str>) -> Result<ModelKv> {
+        let expected = delete_guard(revision)?;
+        match self
+            .store
+            .delete(&key.default_path(), expected)
+            .await
+            .map_err(store_error)?
+        {
+            // As in Calico, a deleted value that cannot be read is reported as its parse error
+            // (the key is gone all the same).
+            DeleteOutcome::Deleted { previous, revision } => {
+                let mut deleted = decode_model(key.clone(), &previous)?;
+                deleted.revision = revision.to_string();
+                Ok(deleted)
+            }
+            DeleteOutcome::Missing => Err(DatastoreError::ModelDoesNotExist {
+                key: key.clone(),
+                cause: None,
+            }),
+            DeleteOutcome::Conflict(current) => Err(DatastoreError::ModelUpdateConflict {
+                key: key.clone(),
+                detail: Some(format!("latest revision is {}", current.mod_revision)),
+            }),
+        }
+    }
+
+    async fn list_model(&self, options: &ModelListOptions) -> Result<ModelList> {
+        let range = self
+            .store
+            .range(&options.path_prefix(), None)
+            .await
+            .map_err(store_error)?;
+        let mut items = Vec::with_capacity(range.kvs.len());
+        let mut unreadable = Vec::new();
+        for kv in &range.kvs {
+            // Keys under the prefix that are not of the kind (another host sharing the
+            // prefix, the legacy host key) are passed over, as Calico's KeyFromDefaultPath does.
+            if let Some(key) = options.key_from_path(&kv.key) {
+                match decode_model(key, kv) {
+                    Ok(item) => items.push(item),
+                    Err(err) => unreadable.push(err),
+                }
+            }
+        }
+        Ok(ModelList {
+            items,
+            revision: range.revision.to_string(),
+            unreadable,
+        })
     }
 }
 

@@ -23,7 +23,12 @@ pub mod kvbackend;
 pub mod lock;
 pub mod rules;
 
-pub use backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchEvent, WatchStream};
+pub use backend::{
+    Backend, DatastoreInfo, ModelKv, ModelList, ResourceList, ResourcePages, WatchEvent,
+    WatchStream,
+};
+/// The IPAM model (libcalico-go's `model` package) the backends store.
+pub use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 pub use client::IpamCascade;
 pub use embedded::EmbeddedStore;
 pub use error::{DatastoreError, Result};

@@ -69,33 +69,16 @@ async fn a_second_handle_on_the_same_file_sees_writes() {
     assert!(matches!(watch.next().await, Some(Ok(RawEvent::Put { kv, .. })) if kv.key == "/s/y"));
 }
 
-struct EmbeddedHarness {
-    _dir: tempfile::TempDir,
-    backend: Arc<crate::KvBackend<EmbeddedStore>>,
-}
-
-#[async_trait]
-impl crate::conformance::Harness for EmbeddedHarness {
-    async fn backend(&self) -> Arc<dyn crate::Backend> {
-        self.backend.clone()
-    }
-
-    async fn compact(&self, revision: &str) -> Option<()> {
-        let revision = revision.parse().ok()?;
-        self.backend.store().compact(revision).await.ok()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_the_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
-    let harness = EmbeddedHarness {
-        _dir: dir,
-        backend: Arc::new(crate::KvBackend::new(store)),
-    };
+    let harness = crate::conformance::KvHarness::new(store, dir);
     if let Err(failures) = crate::conformance::run_all(&harness).await {
         panic!("conformance failures:\n{failures}");
+    }
+    if let Err(failures) = crate::conformance::run_model_checks(&harness).await {
+        panic!("IPAM model conformance failures:\n{failures}");
     }
 }
 
