@@ -214,6 +214,41 @@ fn format_go_any(value: f64, e_text: String, format: char) -> String {
     format_go_digits(value.is_sign_negative(), &digits, exp, format)
 }
 
+/// Go's `strconv.FormatFloat(value, format, prec, 64)` with a precision, for `format` one of
+/// `'f'`, `'e'`, `'g'`; also what `fmt.Sprintf("%.<prec><format>", value)` prints (calicoctl's
+/// `ipam show` uses `%.5g` and `%.f`).
+///
+/// The digits are the exact value rounded half to even, as Go's; `'e'` keeps `prec` decimals
+/// (`1.0000e+00`), `'g'` rounds to `prec` significant digits (0 counts as 1), drops trailing zeros
+/// and takes the exponent form when the exponent is below -4 or at least `prec` (`1e+05` for
+/// `%.5g` of 100000), `'f'` prints every integer digit (`%.f` of 1e21 is 22 digits). Infinities
+/// and NaN read `+Inf`, `-Inf`, `NaN`; negative zero keeps its sign (`-0`).
+pub fn format_go_float_prec(value: f64, format: char, prec: usize) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let negative = value.is_sign_negative();
+    match format {
+        'e' => {
+            let (digits, exp) = shortest_digits(&format!("{:.*e}", prec, value.abs()));
+            layout(negative, &digits, exp, true)
+        }
+        'g' => {
+            let prec = prec.max(1);
+            let (digits, exp) = shortest_digits(&format!("{:.*e}", prec - 1, value.abs()));
+            let digits = digits.trim_end_matches('0');
+            let digits = if digits.is_empty() { "0" } else { digits };
+            let e_form = exp < -4 || i64::from(exp) >= prec as i64;
+            layout(negative, digits, exp, e_form)
+        }
+        // Rust's `{:.N}` prints the same exact, half-to-even rounded digits, and `-0`.
+        _ => format!("{value:.prec$}"),
+    }
+}
+
 /// Lays out shortest `digits` with decimal exponent `exp` in Go's `format`.
 fn format_go_digits(negative: bool, digits: &str, exp: i32, format: char) -> String {
     let e_form = match format {
@@ -469,6 +504,109 @@ mod tests {
         ];
         for (value, text) in cases {
             assert_eq!(format_go_float(*value, 'g'), *text);
+        }
+    }
+
+    #[test]
+    fn floats_with_a_precision_like_go_fmt() {
+        // Expected: Go 1.26's fmt.Sprintf("%.5g", v), ("%.f", v) of the same float64 values.
+        let cases: &[(f64, &str, &str)] = &[
+            (0.0, "0", "0"),
+            (-0.0, "-0", "-0"),
+            (1.0, "1", "1"),
+            (-1.0, "-1", "-1"),
+            (63.0, "63", "63"),
+            (9999.0, "9999", "9999"),
+            (10000.0, "10000", "10000"),
+            (12344.5, "12344", "12344"),
+            (12345.5, "12346", "12346"),
+            (65536.0, "65536", "65536"),
+            (99995.0, "99995", "99995"),
+            (99999.0, "99999", "99999"),
+            (99999.5, "1e+05", "100000"),
+            (100000.0, "1e+05", "100000"),
+            (100001.0, "1e+05", "100001"),
+            (123456.0, "1.2346e+05", "123456"),
+            (131072.0, "1.3107e+05", "131072"),
+            (999949.0, "9.9995e+05", "999949"),
+            (999950.0, "9.9995e+05", "999950"),
+            (999999.0, "1e+06", "999999"),
+            (1e6, "1e+06", "1000000"),
+            (1048576.0, "1.0486e+06", "1048576"),
+            (16777216.0, "1.6777e+07", "16777216"),
+            (16711679.0, "1.6712e+07", "16711679"),
+            (4294967296.0, "4.295e+09", "4294967296"),
+            (1e21, "1e+21", "1000000000000000000000"),
+            (
+                1.2089258196146292e24,
+                "1.2089e+24",
+                "1208925819614629174706176",
+            ),
+            // i64::MAX (Calico clamps an oversized pool's count to it) and its negation.
+            (i64::MAX as f64, "9.2234e+18", "9223372036854775808"),
+            (-(i64::MAX as f64), "-9.2234e+18", "-9223372036854775808"),
+            (2f64.powi(64), "1.8447e+19", "18446744073709551616"),
+            (
+                2f64.powi(128),
+                "3.4028e+38",
+                "340282366920938463463374607431768211456",
+            ),
+            (0.5, "0.5", "0"),
+            (1.5, "1.5", "2"),
+            (2.5, "2.5", "2"),
+            (0.1, "0.1", "0"),
+            (0.0001, "0.0001", "0"),
+            (0.00012345678, "0.00012346", "0"),
+            (0.00001, "1e-05", "0"),
+            (0.000099999, "9.9999e-05", "0"),
+            (1.00005, "1.0001", "1"),
+            (1.00015, "1.0002", "1"),
+            (123.456, "123.46", "123"),
+            (-0.001, "-0.001", "-0"),
+            (1e-300, "1e-300", "0"),
+            (5e-324, "4.9407e-324", "0"),
+            (f64::NAN, "NaN", "NaN"),
+            (f64::INFINITY, "+Inf", "+Inf"),
+            (f64::NEG_INFINITY, "-Inf", "-Inf"),
+        ];
+        for (value, g5, f0) in cases {
+            assert_eq!(format_go_float_prec(*value, 'g', 5), *g5, "%.5g of {value}");
+            assert_eq!(format_go_float_prec(*value, 'f', 0), *f0, "%.f of {value}");
+        }
+        let max = format_go_float_prec(f64::MAX, 'f', 0);
+        assert_eq!((max.len(), &max[..6]), (309, "179769"));
+        // Other precisions: "%.4e", "%.2f", "%.0e", "%.3g", "%.0g".
+        let cases: &[(f64, [&str; 5])] = &[
+            (0.0, ["0.0000e+00", "0.00", "0e+00", "0", "0"]),
+            (1.0, ["1.0000e+00", "1.00", "1e+00", "1", "1"]),
+            (0.125, ["1.2500e-01", "0.12", "1e-01", "0.125", "0.1"]),
+            (0.375, ["3.7500e-01", "0.38", "4e-01", "0.375", "0.4"]),
+            (2.5e-7, ["2.5000e-07", "0.00", "2e-07", "2.5e-07", "2e-07"]),
+            (
+                123456.789,
+                ["1.2346e+05", "123456.79", "1e+05", "1.23e+05", "1e+05"],
+            ),
+            (
+                -1e21,
+                [
+                    "-1.0000e+21",
+                    "-1000000000000000000000.00",
+                    "-1e+21",
+                    "-1e+21",
+                    "-1e+21",
+                ],
+            ),
+            (
+                5e-324,
+                ["4.9407e-324", "0.00", "5e-324", "4.94e-324", "5e-324"],
+            ),
+        ];
+        for (value, [e4, f2, e0, g3, g0]) in cases {
+            assert_eq!(format_go_float_prec(*value, 'e', 4), *e4, "%.4e of {value}");
+            assert_eq!(format_go_float_prec(*value, 'f', 2), *f2, "%.2f of {value}");
+            assert_eq!(format_go_float_prec(*value, 'e', 0), *e0, "%.0e of {value}");
+            assert_eq!(format_go_float_prec(*value, 'g', 3), *g3, "%.3g of {value}");
+            assert_eq!(format_go_float_prec(*value, 'g', 0), *g0, "%.0g of {value}");
         }
     }
 

@@ -8,10 +8,15 @@ mod clientmgr;
 mod cobra;
 mod cobra_spec;
 mod commands;
+// `ipam show` will use these (Go's number formats, go-pretty's tables).
+#[allow(dead_code)]
+mod gofmt;
 mod gotemplate;
 mod input;
 mod logging;
 mod output;
+#[allow(dead_code)]
+mod prettytable;
 mod progress;
 mod registry;
 mod report;
