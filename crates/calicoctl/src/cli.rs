@@ -29,6 +29,7 @@ pub enum Command {
     Version(VersionArgs),
     Manifests(ManifestsArgs),
     IpamSplit(IpamSplitArgs),
+    IpamShow(IpamShowArgs),
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
@@ -43,6 +44,16 @@ pub struct IpamSplitArgs {
     pub number: String,
     pub cidr: String,
     pub name: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `ipam show [--ip IP | --show-blocks | --show-borrowed | --show-configuration]`.
+#[derive(Debug)]
+pub struct IpamShowArgs {
+    pub ip: String,
+    pub show_blocks: bool,
+    pub show_borrowed: bool,
+    pub show_configuration: bool,
     pub conn: ConnectionArgs,
 }
 
@@ -246,6 +257,13 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             number: positional(0),
             cidr: run.string("cidr"),
             name: run.string("name"),
+            conn: conn(&run),
+        }),
+        "ipam show" => Command::IpamShow(IpamShowArgs {
+            ip: run.string("ip"),
+            show_blocks: run.bool("show-blocks"),
+            show_borrowed: run.bool("show-borrowed"),
+            show_configuration: run.bool("show-configuration"),
             conn: conn(&run),
         }),
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),

@@ -19,9 +19,10 @@ pub fn go_f0(v: f64) -> String {
 /// `withPercentage` prints it: `fmt.Sprintf("%.5g (%.f%%)", float64(n),
 /// 100*float64(n)/float64(capacity))` (`3 (5%)`, `65534 (100%)`, `-9.2234e+18 (-100%)`; a
 /// capacity of 0 would give `0 (NaN%)` or `1 (+Inf%)`).
-pub fn count_and_percent(n: i64, capacity: i64) -> String {
-    let n = n as f64;
-    format!("{} ({}%)", go_g5(n), go_f0(100.0 * n / capacity as f64))
+/// The counts are passed as floats, as Calico converts them: a pool's capacity can be far beyond
+/// what Go's `int` (and so Calico's figures) holds, ours are the true figures.
+pub fn count_and_percent(n: f64, capacity: f64) -> String {
+    format!("{} ({}%)", go_g5(n), go_f0(100.0 * n / capacity))
 }
 
 #[cfg(test)]
@@ -62,7 +63,11 @@ mod tests {
             (-1, 64, "-1 (-2%)"),
             (1, -64, "1 (-2%)"),
         ] {
-            assert_eq!(count_and_percent(n, capacity), text, "{n} of {capacity}");
+            assert_eq!(
+                count_and_percent(n as f64, capacity as f64),
+                text,
+                "{n} of {capacity}"
+            );
         }
         assert_eq!(go_g5(65536.0), "65536");
         assert_eq!(go_g5(131072.0), "1.3107e+05");

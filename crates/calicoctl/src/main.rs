@@ -52,7 +52,10 @@ fn main() -> ExitCode {
         }
         Err(failure) => {
             write_out(&failure.stdout);
-            eprintln!("{}", terminal_safe(&failure.message));
+            // A failure Calico reports on stdout alone (e.g. an invalid `--ip`) has no message.
+            if !failure.message.is_empty() {
+                eprintln!("{}", terminal_safe(&failure.message));
+            }
             ExitCode::from(1)
         }
     }

@@ -289,7 +289,8 @@ const DOUBLE_WIDTH: &[(u32, u32)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gofmt::count_and_percent;
+    use crate::commands::ipam::{borrowed_table, utilization_row, utilization_table};
+    use calico_ipam::usage::GoFigures;
 
     const GOLDENS: &str = "tests/goldens/prettytable";
 
@@ -305,27 +306,15 @@ mod tests {
     /// `ShowBlockUtilization`'s table: header, right-aligned number columns, rows from
     /// (grouping, CIDR, capacity, in use, reserved, free) as `genRow` formats them.
     fn utilization(rows: &[(&str, &str, i64, i64, i64, i64)]) -> Table {
-        let mut table = Table::new(&[
-            "GROUPING",
-            "CIDR",
-            "IPS TOTAL",
-            "IPS IN USE",
-            "IPS RESERVED",
-            "IPS FREE",
-        ])
-        .align("IPS TOTAL", Align::Right)
-        .align("IPS IN USE", Align::Right)
-        .align("IPS RESERVED", Align::Right)
-        .align("IPS FREE", Align::Right);
-        for &(kind, cidr, capacity, in_use, reserved, free) in rows {
-            table.push(vec![
-                kind.to_string(),
-                cidr.to_string(),
-                calico_api::json::format_go_float_prec(capacity as f64, 'g', 5),
-                count_and_percent(in_use, capacity),
-                count_and_percent(reserved, capacity),
-                count_and_percent(free, capacity),
-            ]);
+        let mut table = utilization_table();
+        for &(kind, cidr, capacity, in_use, reserved, available) in rows {
+            let figures = GoFigures {
+                capacity,
+                in_use,
+                reserved,
+                available,
+            };
+            table.push(utilization_row(kind, cidr.to_string(), figures));
         }
         table
     }
@@ -384,14 +373,7 @@ mod tests {
     }
 
     fn borrowed(rows: &[[&str; 6]]) -> Table {
-        let mut table = Table::new(&[
-            "IP",
-            "BORROWING-NODE",
-            "BLOCK",
-            "BLOCK OWNER",
-            "TYPE",
-            "ALLOCATED-TO",
-        ]);
+        let mut table = borrowed_table();
         for row in rows {
             table.push(cells(row));
         }

@@ -1,11 +1,175 @@
-//! `calicoctl ipam …`: the IPAM subcommands this calicoctl implements (`split`); the work is
-//! done by `calico-ipam`, this module parses and prints as Calico's calicoctl does.
+//! `calicoctl ipam …`: the IPAM subcommands this calicoctl implements (`show`, `split`); the
+//! work is done by `calico-ipam`, this module parses and prints as Calico's calicoctl does.
 
+use std::net::IpAddr;
+
+use calico_ipam::query::{self, Assignment};
+use calico_ipam::usage::GoFigures;
 use calico_ipam::{split_pool, PoolRef};
 
-use crate::cli::IpamSplitArgs;
+use crate::cli::{IpamShowArgs, IpamSplitArgs};
 use crate::clientmgr::Connection;
+use crate::gofmt::{count_and_percent, go_g5};
+use crate::prettytable::{Align, Table};
 use crate::report::Failure;
+
+/// What `ipam show --ip` prints on an address it cannot read (on stdout, exit 1).
+fn invalid_ip(text: &str) -> Failure {
+    Failure {
+        stdout: format!("Error executing command: invalid IP address specified: {text}\n"),
+        message: String::new(),
+    }
+}
+
+/// `calicoctl ipam show`: one address, the pools (and blocks), borrowed addresses or the IPAM
+/// configuration, in that order of precedence as Calico's flags have it.
+pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String, Failure> {
+    let client = &connection.client;
+    let failed = |err: calico_datastore::DatastoreError| Failure::message(err.to_string());
+    if !args.ip.is_empty() {
+        let ip = args
+            .ip
+            .parse::<IpAddr>()
+            .map_err(|_| invalid_ip(&args.ip))?
+            .to_canonical();
+        return match query::assignment(client, ip).await.map_err(failed)? {
+            Assignment::NotAssigned => Ok(format!("{ip} is not assigned\n")),
+            Assignment::CoolingDown => {
+                Err(Failure::message(format!("address {ip} is in cooldown")))
+            }
+            Assignment::Assigned(attribute) => {
+                let mut out = format!("IP {ip} is in use\n");
+                match &attribute.handle_id {
+                    Some(handle) => out.push_str(&format!("Handle ID: {handle}\n")),
+                    None => out.push_str("Handle ID: <none>\n"),
+                }
+                let active =
+                    query::format_owner_attrs("Active Owner Attributes", &attribute.secondary);
+                if active.is_empty() {
+                    out.push_str("No Active Owner attributes defined\n");
+                } else {
+                    out.push_str(&active);
+                }
+                out.push_str(&query::format_owner_attrs(
+                    "Alternate Owner Attributes",
+                    &attribute.alternate_owner_attrs,
+                ));
+                Ok(out)
+            }
+        };
+    }
+    if args.show_borrowed && !args.show_blocks {
+        let blocks = query::blocks(client).await.map_err(failed)?;
+        let (borrowed, unclassified) = query::borrowed(&blocks);
+        let mut table = borrowed_table();
+        for ip in borrowed {
+            table.push(vec![
+                ip.address.to_string(),
+                ip.borrowing_node,
+                ip.block.to_string(),
+                ip.block_owner,
+                ip.allocation_type,
+                ip.allocated_to,
+            ]);
+        }
+        let mut out = table.render();
+        if unclassified != 0 {
+            out.push_str(&format!(
+                "\nNote: found {unclassified} IP allocations without an explicit node association. Unable to determine if they are borrowed.\n"
+            ));
+        }
+        return Ok(out);
+    }
+    if args.show_configuration && !args.show_blocks {
+        let config = query::ipam_config(client)
+            .await
+            .map_err(|err| Failure::message(format!("error: {err}")))?;
+        let mut table = Table::new(&["PROPERTY", "VALUE"]);
+        // Go's `%#v` of each field of Calico's ipam.IPAMConfig. The KubeVirt setting is a
+        // pointer there, printed as its type and address (a different address every run);
+        // we print the same shape with a fixed address, or `nil` when none is set.
+        let persistence = match &config.kube_virt_vm_address_persistence {
+            Some(_) => "(*ipam.VMAddressPersistence)(0xc000010000)".to_string(),
+            None => "(*ipam.VMAddressPersistence)(nil)".to_string(),
+        };
+        for (name, value) in [
+            ("StrictAffinity", config.strict_affinity.to_string()),
+            (
+                "AutoAllocateBlocks",
+                config.auto_allocate_blocks.to_string(),
+            ),
+            ("MaxBlocksPerHost", config.max_blocks_per_host.to_string()),
+            ("KubeVirtVMAddressPersistence", persistence),
+            ("IPCooldownSeconds", config.ip_cooldown_seconds.to_string()),
+        ] {
+            table.push(vec![name.to_string(), value]);
+        }
+        return Ok(table.render());
+    }
+    let usage = query::utilization(client, &[]).await.map_err(failed)?;
+    let mut table = utilization_table();
+    for pool in &usage {
+        if pool.cidr.prefix_len() > 0 {
+            table.push(utilization_row(
+                "IP Pool",
+                pool.cidr.to_string(),
+                pool.go_figures(),
+            ));
+        }
+        if args.show_blocks {
+            for block in &pool.blocks {
+                table.push(utilization_row(
+                    "Block",
+                    block.cidr.to_string(),
+                    block.go_figures(),
+                ));
+            }
+        }
+    }
+    Ok(table.render())
+}
+
+/// `ShowBorrowedDetails`'s table (its header).
+pub(crate) fn borrowed_table() -> Table {
+    Table::new(&[
+        "IP",
+        "BORROWING-NODE",
+        "BLOCK",
+        "BLOCK OWNER",
+        "TYPE",
+        "ALLOCATED-TO",
+    ])
+}
+
+/// `ShowBlockUtilization`'s table: the header, number columns aligned right.
+pub(crate) fn utilization_table() -> Table {
+    Table::new(&[
+        "GROUPING",
+        "CIDR",
+        "IPS TOTAL",
+        "IPS IN USE",
+        "IPS RESERVED",
+        "IPS FREE",
+    ])
+    .align("IPS TOTAL", Align::Right)
+    .align("IPS IN USE", Align::Right)
+    .align("IPS RESERVED", Align::Right)
+    .align("IPS FREE", Align::Right)
+}
+
+/// One row of it, as `genRow` prints Calico's Go `int` figures (converted to float64).
+pub(crate) fn utilization_row(grouping: &str, cidr: String, figures: GoFigures) -> Vec<String> {
+    let capacity = figures.capacity as f64;
+    let with_percentage = |n: i64| count_and_percent(n as f64, capacity);
+    vec![
+        grouping.to_string(),
+        cidr,
+        go_g5(capacity),
+        with_percentage(figures.in_use),
+        with_percentage(figures.reserved),
+        with_percentage(figures.available),
+    ]
+}
 
 /// Go's `strconv.Atoi` error text for `text` (calicoctl prints it verbatim).
 fn atoi(text: &str) -> Result<i64, String> {

@@ -3,7 +3,7 @@
 pub mod crud;
 mod datastore;
 mod get;
-mod ipam;
+pub(crate) mod ipam;
 mod label;
 mod manifests;
 mod patch;
@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Patch(args) => (&args.conn.config, &cli.command),
         Command::Label(args) => (&args.conn.config, &cli.command),
         Command::IpamSplit(args) => (&args.conn.config, &cli.command),
+        Command::IpamShow(args) => (&args.conn.config, &cli.command),
         Command::DatastoreLock(conn)
         | Command::DatastoreUnlock(conn)
         | Command::DatastoreExport(conn)
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Patch(args) => patch::run(args, connection).await,
             Command::Label(args) => label::run(args, connection).await,
             Command::IpamSplit(args) => ipam::split(args, connection).await,
+            Command::IpamShow(args) => ipam::show(args, connection).await,
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(_) => datastore::export(connection).await,
