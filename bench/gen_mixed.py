@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Writes N mixed Calico resources (network sets, policies, host endpoints, pools, workload
-endpoints) as one multi-document YAML file, for the apply/get benchmarks."""
+endpoints) as one multi-document YAML file, for the apply/get benchmarks. With --kdd, namespaced
+NetworkSets take the workload endpoints' place (on the Kubernetes datastore those are pods)."""
 import sys
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    args = [a for a in sys.argv[1:] if a != "--kdd"]
+    kdd = "--kdd" in sys.argv[1:]
+    n = int(args[0]) if args else 10000
     out = sys.stdout
     for i in range(n):
         kind = i % 5
@@ -57,6 +60,16 @@ spec:
   ingress:
   - action: Deny
     source: {{nets: [203.0.113.0/24]}}
+""")
+        elif kdd:
+            out.write(f"""apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata:
+  name: set-{i}
+  namespace: ns-{i % 20}
+  labels: {{app: app-{i}}}
+spec:
+  nets: [10.200.{i // 256 % 256}.{i % 256}/32]
 """)
         else:
             out.write(f"""apiVersion: projectcalico.org/v3

@@ -44,18 +44,20 @@ start_server() {
   export KUBECONFIG=$WORK/kubeconfig DATASTORE_TYPE=kubernetes
   kubectl apply -f manifests/crds.yaml >/dev/null
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
-  for i in $(seq 0 9); do kubectl create namespace "ns-$i" >/dev/null; done
+  for i in $(seq 0 19); do kubectl create namespace "ns-$i" >/dev/null; done
 }
 timed() { local out=$1; shift; /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$out"; cat "$WORK/time"; }
 best() { sort -n | awk 'NR==1{t=$1} {if ($2>m) m=$2} END{printf "%s %d\n", t, m}'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
-python3 bench/gen_mixed.py "$N" > "$WORK/mixed.yaml"
+python3 bench/gen_mixed.py --kdd "$N" > "$WORK/mixed.yaml"
 apply_with() { # BIN: best of RUNS applies, each into a fresh server
-  for _ in $(seq "$RUNS"); do start_server; timed /dev/null "$1" apply -f "$WORK/mixed.yaml"; done | best
+  # Each run in its own server, stopped here: this runs in a subshell, where the EXIT trap
+  # that stops the last server does not run.
+  for _ in $(seq "$RUNS"); do start_server; timed /dev/null "$1" apply -f "$WORK/mixed.yaml"; stop_server; done | best
 }
 floor_apply() {
-  for _ in $(seq "$RUNS"); do start_server; timed /dev/null "$FLOOR" "$KUBECONFIG" create-sets "$N" 64; done | best
+  for _ in $(seq "$RUNS"); do start_server; timed /dev/null "$FLOOR" "$KUBECONFIG" create-sets "$N" 64; stop_server; done | best
 }
 read -r A_FLOOR_T A_FLOOR_M < <(floor_apply)
 read -r A_OURS_T A_OURS_M < <(apply_with "$OURS")
