@@ -51,62 +51,6 @@ impl PoolUsage {
     pub fn is_orphaned_blocks(&self) -> bool {
         self.name == ORPHANED_BLOCKS && self.cidr.prefix_len() == 0
     }
-
-    /// The pool's figures as Calico computes them in Go `int`s (what `calicoctl ipam show`
-    /// prints): the pool-wide counts (capacity, reserved, free space outside the blocks) are
-    /// clamped to the largest `int` (`clampToInt`), and the free count is then the blocks'
-    /// free addresses plus that clamped figure, wrapping around. So an IPv6 pool of 2^63
-    /// addresses or more (a /65 or shorter prefix) shows `9.2234e+18` in total and a negative
-    /// free count, as Calico prints it; smaller pools get the exact figures.
-    pub fn go_figures(&self) -> GoFigures {
-        let blocks_in_use = self
-            .blocks
-            .iter()
-            .fold(0i64, |sum, b| sum.wrapping_add(go_int_signed(b.in_use)));
-        let blocks_available = self
-            .blocks
-            .iter()
-            .fold(0i64, |sum, b| sum.wrapping_add(go_int(b.available)));
-        let in_blocks: u128 = self.blocks.iter().map(|b| b.available).sum();
-        let outside_blocks = self.available.saturating_sub(in_blocks);
-        GoFigures {
-            capacity: go_int(self.capacity),
-            in_use: blocks_in_use,
-            reserved: go_int(self.reserved),
-            available: blocks_available.wrapping_add(go_int(outside_blocks)),
-        }
-    }
-}
-
-impl BlockUsage {
-    /// The block's figures in Go `int`s (see [`PoolUsage::go_figures`]; a block is never big
-    /// enough for them to differ from the exact ones).
-    pub fn go_figures(&self) -> GoFigures {
-        GoFigures {
-            capacity: go_int(self.capacity),
-            in_use: go_int_signed(self.in_use),
-            reserved: go_int(self.reserved),
-            available: go_int(self.available),
-        }
-    }
-}
-
-/// Usage figures as Calico's Go `int`s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GoFigures {
-    pub capacity: i64,
-    pub in_use: i64,
-    pub reserved: i64,
-    pub available: i64,
-}
-
-/// Calico's `clampToInt`: a count beyond Go's `int` becomes the largest `int`.
-fn go_int(n: u128) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn go_int_signed(n: i128) -> i64 {
-    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The name Calico gives the blocks that lie in no pool.
@@ -283,34 +227,6 @@ mod tests {
         let mut b = block::new_block(net(cidr), None, None, 1, None);
         block::auto_assign(&mut b, used, Some("h"), &BTreeMap::new(), None, &|_| false).unwrap();
         b
-    }
-
-    #[test]
-    fn go_figures_clamp_and_wrap_as_calico_does() {
-        // Calico's dual-stack golden (oracle-ipam 05): a /64 with one /122 block holding two
-        // addresses prints 9.2234e+18 total and -9.2234e+18 free.
-        let pools = vec![("p6".to_string(), net("fd00:10:2::/64"))];
-        let blocks = vec![block_with("fd00:10:2:0:defe:d3d7:156e:ae80/122", 2)];
-        let usage = utilization(&pools, &[], &[], &blocks);
-        let figures = usage[0].go_figures();
-        assert_eq!(figures.capacity, i64::MAX);
-        assert_eq!(figures.in_use, 2);
-        assert_eq!(figures.reserved, 0);
-        assert_eq!(figures.available, i64::MAX.wrapping_add(62));
-        assert!(figures.available < 0);
-        // A pool Go's int holds keeps its exact figures.
-        let pools = vec![("p4".to_string(), net("10.0.0.0/16"))];
-        let blocks = vec![block_with("10.0.0.0/26", 3)];
-        let figures = utilization(&pools, &[], &[], &blocks)[0].go_figures();
-        assert_eq!(
-            figures,
-            GoFigures {
-                capacity: 65536,
-                in_use: 3,
-                reserved: 0,
-                available: 65533
-            }
-        );
     }
 
     #[test]

@@ -290,7 +290,6 @@ const DOUBLE_WIDTH: &[(u32, u32)] = &[
 mod tests {
     use super::*;
     use crate::commands::ipam::{borrowed_table, utilization_row, utilization_table};
-    use calico_ipam::usage::GoFigures;
 
     const GOLDENS: &str = "tests/goldens/prettytable";
 
@@ -308,13 +307,9 @@ mod tests {
     fn utilization(rows: &[(&str, &str, i64, i64, i64, i64)]) -> Table {
         let mut table = utilization_table();
         for &(kind, cidr, capacity, in_use, reserved, available) in rows {
-            let figures = GoFigures {
-                capacity,
-                in_use,
-                reserved,
-                available,
-            };
-            table.push(utilization_row(kind, cidr.to_string(), figures));
+            // Calico's Go ints, as it converts them to print.
+            let counts = [capacity, in_use, reserved, available].map(|n| n as f64);
+            table.push(utilization_row(kind, cidr.to_string(), counts));
         }
         table
     }

@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 
 use calico_ipam::query::{self, Assignment};
-use calico_ipam::usage::GoFigures;
 use calico_ipam::{split_pool, PoolRef};
 
 use crate::cli::{IpamShowArgs, IpamSplitArgs};
@@ -113,7 +112,7 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
             table.push(utilization_row(
                 "IP Pool",
                 pool.cidr.to_string(),
-                pool.go_figures(),
+                figures(pool.capacity, pool.in_use, pool.reserved, pool.available),
             ));
         }
         if args.show_blocks {
@@ -121,7 +120,12 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
                 table.push(utilization_row(
                     "Block",
                     block.cidr.to_string(),
-                    block.go_figures(),
+                    figures(
+                        block.capacity,
+                        block.in_use,
+                        block.reserved,
+                        block.available,
+                    ),
                 ));
             }
         }
@@ -157,17 +161,29 @@ pub(crate) fn utilization_table() -> Table {
     .align("IPS FREE", Align::Right)
 }
 
-/// One row of it, as `genRow` prints Calico's Go `int` figures (converted to float64).
-pub(crate) fn utilization_row(grouping: &str, cidr: String, figures: GoFigures) -> Vec<String> {
-    let capacity = figures.capacity as f64;
-    let with_percentage = |n: i64| count_and_percent(n as f64, capacity);
+/// A row's counts (total, in use, reserved, free) as the floats Calico prints them from. Calico
+/// holds them in Go `int`s, clamped and overflowing for an IPv6 pool of 2^63 addresses or more;
+/// these are the exact counts (see docs/compatibility.md), the same for any smaller pool.
+fn figures(capacity: u128, in_use: i128, reserved: u128, available: u128) -> [f64; 4] {
+    [
+        capacity as f64,
+        in_use as f64,
+        reserved as f64,
+        available as f64,
+    ]
+}
+
+/// One row of it, as `genRow` prints it: `%.5g` of the total and each count with its share.
+pub(crate) fn utilization_row(grouping: &str, cidr: String, counts: [f64; 4]) -> Vec<String> {
+    let [capacity, in_use, reserved, available] = counts;
+    let with_percentage = |n: f64| count_and_percent(n, capacity);
     vec![
         grouping.to_string(),
         cidr,
         go_g5(capacity),
-        with_percentage(figures.in_use),
-        with_percentage(figures.reserved),
-        with_percentage(figures.available),
+        with_percentage(in_use),
+        with_percentage(reserved),
+        with_percentage(available),
     ]
 }
 
