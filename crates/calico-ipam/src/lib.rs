@@ -3,11 +3,13 @@
 //! - [`block`]: what Calico's IPAM does inside one allocation block (assign, release, cooldown,
 //!   garbage collection, `ipam check`'s block checks), without IO.
 //! - [`usage`]: how full each pool and block is (`ipam show`), without IO.
+//! - [`config`]: changing the IPAM settings (`ipam configure`).
 //! - [`query`]: reading the IPAM configuration, pools, blocks, usage, borrowed addresses and
 //!   one address's assignment from the datastore (`ipam show`).
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
 pub mod block;
+pub mod config;
 pub mod query;
 pub mod split;
 pub mod usage;

@@ -30,6 +30,7 @@ pub enum Command {
     Manifests(ManifestsArgs),
     IpamSplit(IpamSplitArgs),
     IpamShow(IpamShowArgs),
+    IpamConfigure(IpamConfigureArgs),
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
@@ -44,6 +45,18 @@ pub struct IpamSplitArgs {
     pub number: String,
     pub cidr: String,
     pub name: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `ipam configure [--strictaffinity=BOOL] [--max-blocks-per-host=N]
+/// [--kubevirt-ip-persistence=Enabled|Disabled] [--ip-cooldown-seconds=N]`: the values as
+/// given (empty or -1 when not), parsed by the command as Calico parses them.
+#[derive(Debug)]
+pub struct IpamConfigureArgs {
+    pub strict_affinity: String,
+    pub max_blocks_per_host: String,
+    pub kube_virt_ip_persistence: String,
+    pub ip_cooldown_seconds: i64,
     pub conn: ConnectionArgs,
 }
 
@@ -264,6 +277,14 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             show_blocks: run.bool("show-blocks"),
             show_borrowed: run.bool("show-borrowed"),
             show_configuration: run.bool("show-configuration"),
+            conn: conn(&run),
+        }),
+        "ipam configure" => Command::IpamConfigure(IpamConfigureArgs {
+            strict_affinity: run.string("strictaffinity"),
+            max_blocks_per_host: run.string("max-blocks-per-host"),
+            kube_virt_ip_persistence: run.string("kubevirt-ip-persistence"),
+            // The parser checked it is an integer.
+            ip_cooldown_seconds: run.string("ip-cooldown-seconds").parse().unwrap_or(-1),
             conn: conn(&run),
         }),
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),

@@ -3,10 +3,11 @@
 
 use std::net::IpAddr;
 
+use calico_ipam::config::{self, ConfigUpdate, VM_ADDRESS_PERSISTENCE_VALUES};
 use calico_ipam::query::{self, Assignment};
 use calico_ipam::{split_pool, PoolRef};
 
-use crate::cli::{IpamShowArgs, IpamSplitArgs};
+use crate::cli::{IpamConfigureArgs, IpamShowArgs, IpamSplitArgs};
 use crate::clientmgr::Connection;
 use crate::gofmt::{count_and_percent, go_g5};
 use crate::prettytable::{Align, Table};
@@ -131,6 +132,71 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
         }
     }
     Ok(table.render())
+}
+
+/// Go's `strconv.ParseBool`.
+fn go_parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// `calicoctl ipam configure`: Calico's parsing and messages, then `calico_ipam::config`.
+pub async fn configure(
+    args: &IpamConfigureArgs,
+    connection: &Connection,
+) -> Result<String, Failure> {
+    let mut update = ConfigUpdate::default();
+    if !args.strict_affinity.is_empty() {
+        update.strict_affinity = Some(go_parse_bool(&args.strict_affinity).ok_or_else(|| {
+            Failure::message("invalid value. Use true or false to set strictaffinity")
+        })?);
+    }
+    if !args.max_blocks_per_host.is_empty() {
+        update.max_blocks_per_host =
+            Some(atoi(&args.max_blocks_per_host).map_err(|_| {
+                Failure::message("invalid value for maxblockhost. Use a valid number")
+            })?);
+    }
+    if !args.kube_virt_ip_persistence.is_empty() {
+        if !VM_ADDRESS_PERSISTENCE_VALUES.contains(&args.kube_virt_ip_persistence.as_str()) {
+            return Err(Failure::message(
+                "invalid value for --kubevirt-ip-persistence. Use Enabled or Disabled",
+            ));
+        }
+        update.kube_virt_vm_address_persistence = Some(args.kube_virt_ip_persistence.clone());
+    }
+    if args.ip_cooldown_seconds >= 0 {
+        update.ip_cooldown_seconds = Some(args.ip_cooldown_seconds);
+    }
+    if update.is_empty() {
+        return Err(Failure::message(
+            "at least one configuration option must be specified",
+        ));
+    }
+    config::configure(&connection.client, &update)
+        .await
+        .map_err(|err| Failure::message(format!("error: {err}")))?;
+    let mut out = String::new();
+    if let Some(strict) = update.strict_affinity {
+        out.push_str(&format!("Successfully set StrictAffinity to: {strict}\n"));
+    }
+    if let Some(max) = update.max_blocks_per_host {
+        out.push_str(&format!("Successfully set MaxBlocksPerHost to: {max}\n"));
+    }
+    if let Some(persistence) = &update.kube_virt_vm_address_persistence {
+        out.push_str(&format!(
+            "Successfully set KubeVirtVMAddressPersistence to: {persistence}\n"
+        ));
+    }
+    if let Some(seconds) = update.ip_cooldown_seconds {
+        out.push_str(&format!(
+            "Successfully set IPCooldownSeconds to: {seconds}\n"
+        ));
+    }
+    Ok(out)
 }
 
 /// `ShowBorrowedDetails`'s table (its header).
