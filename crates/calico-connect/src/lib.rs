@@ -56,9 +56,10 @@ pub fn embedded_path(config: &ApiConfig) -> PathBuf {
     apiconfig::embedded_path(config, &ProcessEnvironment)
 }
 
-/// Starts the driver `config` names and returns a client over it.
+/// Starts the driver `config` names and returns a client over it, with the IPAM layer's delete
+/// cascades attached.
 pub async fn connect(config: &ApiConfig) -> Result<Client, ConnectError> {
-    Ok(match config.datastore_type {
+    let client = match config.datastore_type {
         DatastoreType::Embedded => {
             let store =
                 EmbeddedStore::open(embedded_path(config)).map_err(ConnectError::Embedded)?;
@@ -76,7 +77,9 @@ pub async fn connect(config: &ApiConfig) -> Result<Client, ConnectError> {
                 .map_err(ConnectError::Kubernetes)?;
             Client::new(Arc::new(backend))
         }
-    })
+    };
+    // Deleting a Node or an IPPool releases its IPAM data, as Calico's client does.
+    Ok(client.with_ipam(Arc::new(calico_ipam::release::Cascade)))
 }
 
 #[cfg(test)]

@@ -6,11 +6,14 @@
 //! - [`config`]: changing the IPAM settings (`ipam configure`).
 //! - [`query`]: reading the IPAM configuration, pools, blocks, usage, borrowed addresses and
 //!   one address's assignment from the datastore (`ipam show`).
+//! - [`release`]: releasing addresses and block affinities in the datastore (`ipam release`,
+//!   and the Node and IPPool delete cascades through [`release::Cascade`]).
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
 pub mod block;
 pub mod config;
 pub mod query;
+pub mod release;
 pub mod split;
 pub mod usage;
 

@@ -31,6 +31,7 @@ pub enum Command {
     IpamSplit(IpamSplitArgs),
     IpamShow(IpamShowArgs),
     IpamConfigure(IpamConfigureArgs),
+    IpamRelease(IpamReleaseArgs),
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
@@ -45,6 +46,14 @@ pub struct IpamSplitArgs {
     pub number: String,
     pub cidr: String,
     pub name: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `ipam release [--ip IP | --from-report FILE…]` (`--force` goes with `--from-report`).
+#[derive(Debug)]
+pub struct IpamReleaseArgs {
+    pub ip: String,
+    pub from_report: Vec<String>,
     pub conn: ConnectionArgs,
 }
 
@@ -277,6 +286,11 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             show_blocks: run.bool("show-blocks"),
             show_borrowed: run.bool("show-borrowed"),
             show_configuration: run.bool("show-configuration"),
+            conn: conn(&run),
+        }),
+        "ipam release" => Command::IpamRelease(IpamReleaseArgs {
+            ip: run.string("ip"),
+            from_report: run.strings("from-report"),
             conn: conn(&run),
         }),
         "ipam configure" => Command::IpamConfigure(IpamConfigureArgs {

@@ -184,6 +184,11 @@ impl Invocation {
         }
     }
 
+    /// Every value a repeatable (string array) flag was given, in order.
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        self.values.get(name).cloned().unwrap_or_default()
+    }
+
     /// Whether a string flag was given on the command line.
     pub fn is_set(&self, name: &str) -> bool {
         self.values.contains_key(name)

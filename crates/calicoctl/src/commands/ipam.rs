@@ -3,11 +3,13 @@
 
 use std::net::IpAddr;
 
+use calico_ipam::block::ReleaseOption;
 use calico_ipam::config::{self, ConfigUpdate, VM_ADDRESS_PERSISTENCE_VALUES};
 use calico_ipam::query::{self, Assignment};
+use calico_ipam::release::release_ips;
 use calico_ipam::{split_pool, PoolRef};
 
-use crate::cli::{IpamConfigureArgs, IpamShowArgs, IpamSplitArgs};
+use crate::cli::{IpamConfigureArgs, IpamReleaseArgs, IpamShowArgs, IpamSplitArgs};
 use crate::clientmgr::Connection;
 use crate::gofmt::{count_and_percent, go_g5};
 use crate::prettytable::{Align, Table};
@@ -132,6 +134,31 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
         }
     }
     Ok(table.render())
+}
+
+/// `calicoctl ipam release --ip IP`: releases one address wherever it is allocated.
+pub async fn release(args: &IpamReleaseArgs, connection: &Connection) -> Result<String, Failure> {
+    if !args.from_report.is_empty() {
+        return Err(Failure::message(format!(
+            "'{} ipam release --from-report' is not implemented by this calicoctl: use Calico's calicoctl for it",
+            crate::cli::binary_name()
+        )));
+    }
+    if args.ip.is_empty() {
+        return Ok(String::new());
+    }
+    let ip = args
+        .ip
+        .parse::<IpAddr>()
+        .map_err(|_| invalid_ip(&args.ip))?
+        .to_canonical();
+    let outcome = release_ips(&connection.client, &[ReleaseOption::address(ip)])
+        .await
+        .map_err(|err| Failure::message(format!("error: {err}")))?;
+    if !outcome.unallocated.is_empty() {
+        return Err(Failure::message(format!("IP address {ip} is not assigned")));
+    }
+    Ok(format!("Successfully released IP address {ip}\n"))
 }
 
 /// Go's `strconv.ParseBool`.

@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::IpamSplit(args) => (&args.conn.config, &cli.command),
         Command::IpamShow(args) => (&args.conn.config, &cli.command),
         Command::IpamConfigure(args) => (&args.conn.config, &cli.command),
+        Command::IpamRelease(args) => (&args.conn.config, &cli.command),
         Command::DatastoreLock(conn)
         | Command::DatastoreUnlock(conn)
         | Command::DatastoreExport(conn)
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::IpamSplit(args) => ipam::split(args, connection).await,
             Command::IpamShow(args) => ipam::show(args, connection).await,
             Command::IpamConfigure(args) => ipam::configure(args, connection).await,
+            Command::IpamRelease(args) => ipam::release(args, connection).await,
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(_) => datastore::export(connection).await,

@@ -1,0 +1,794 @@
+//! Releasing addresses and block affinities in the datastore, as libcalico-go's IPAM client
+//! does: `ReleaseIPs` (by address, optionally only for a handle or sequence number),
+//! `releaseBlockAffinity`, `ReleaseHostAffinities`, `RemoveIPAMHost` and
+//! `ReleasePoolAffinities`, with Calico's compare-and-swap writes and retries. Also the
+//! [`IpamCascade`] the client's Node and IPPool deletes run through.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use calico_api::model::{
+    AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
+    IPAMConfig, IPAMHandle, IpVersion,
+};
+use calico_api::AnyResource;
+use calico_datastore::backend::ModelKv;
+use calico_datastore::client::Client;
+use calico_datastore::{
+    DatastoreError, IpamCascade, KindRef, ModelKey, ModelListOptions, ModelValue, ResourceKey,
+};
+use chrono::Utc;
+use ipnet::IpNet;
+use thiserror::Error;
+use tracing::{debug, info, warn};
+
+use crate::block::{self, Affinity, BlockError, ReleaseOption};
+use crate::query::{blocks, ipam_config, pools};
+
+/// How many times Calico retries a compare-and-swap that lost a race (`datastoreRetries`).
+pub const DATASTORE_RETRIES: usize = 100;
+
+/// Why a release failed; the texts are Calico's.
+#[derive(Debug, Error)]
+pub enum ReleaseError {
+    #[error("{0}")]
+    Datastore(#[from] DatastoreError),
+    #[error("{0}")]
+    Block(#[from] BlockError),
+    #[error("Max retries hit - excessive concurrent IPAM requests")]
+    MaxRetries,
+    #[error("Hostname must be specified to release block affinity")]
+    NoHost,
+    /// The block is affine to another host (its stale affinity was deleted).
+    #[error("block '{0}' is owned by a different host")]
+    ClaimConflict(IpNet),
+    #[error("block '{0}' is not empty")]
+    NotEmpty(IpNet),
+}
+
+impl ReleaseError {
+    fn is_not_found(&self) -> bool {
+        matches!(self, ReleaseError::Datastore(err) if err.is_not_found())
+    }
+
+    fn is_update_conflict(&self) -> bool {
+        matches!(
+            self,
+            ReleaseError::Datastore(
+                DatastoreError::UpdateConflict { .. } | DatastoreError::ModelUpdateConflict { .. }
+            )
+        )
+    }
+}
+
+/// What [`release_ips`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseOutcome {
+    /// Addresses that were not allocated (in no block, free, or already cooling down).
+    pub unallocated: Vec<IpAddr>,
+    /// The options of the blocks whose release went through.
+    pub released: Vec<ReleaseOption>,
+}
+
+fn block_of(kv: ModelKv) -> Result<(AllocationBlock, String), ReleaseError> {
+    match kv.value {
+        ModelValue::Block(block) => Ok((block, kv.revision)),
+        other => Err(unexpected(&kv.key, &other)),
+    }
+}
+
+fn unexpected(key: &ModelKey, value: &ModelValue) -> ReleaseError {
+    ReleaseError::Datastore(DatastoreError::Store(format!(
+        "unexpected value type {} for {key}",
+        value.kind().go_name()
+    )))
+}
+
+/// The block CIDR an address falls in under a pool's block size.
+fn block_cidr_for(ip: IpAddr, block_size: i64) -> Option<IpNet> {
+    let prefix = u8::try_from(block_size).ok()?;
+    IpNet::new(ip, prefix).ok().map(|net| net.trunc())
+}
+
+/// Releases addresses wherever they are allocated (Calico's `ReleaseIPs`): each address is
+/// found in its pool's block (any pool, disabled ones too; by a scan of the blocks for an
+/// address in no pool), the addresses are released block by block with one compare-and-swap
+/// write each (a block left empty and without affinity is deleted), the handles are
+/// decremented, and a block whose pool no longer selects its node loses its affinity once
+/// empty. An error in one block does not stop the others; the first is returned.
+pub async fn release_ips(
+    client: &Client,
+    options: &[ReleaseOption],
+) -> Result<ReleaseOutcome, ReleaseError> {
+    let options: Vec<ReleaseOption> = options
+        .iter()
+        .map(|o| ReleaseOption {
+            address: o.address.to_canonical(),
+            handle: o
+                .handle
+                .as_deref()
+                .map(|h| block::sanitize_handle(h).to_string()),
+            sequence_number: o.sequence_number,
+        })
+        .collect();
+    let mut outcome = ReleaseOutcome::default();
+    let all_pools = pools(client).await?;
+    let mut scanned: Option<Vec<AllocationBlock>> = None;
+    let mut by_block: Vec<(IpNet, Vec<ReleaseOption>)> = Vec::new();
+    for option in options {
+        let ip = option.address;
+        let pool = all_pools.iter().find(|pool| {
+            pool.spec
+                .cidr
+                .parse::<IpNet>()
+                .is_ok_and(|cidr| cidr.trunc().contains(&ip))
+        });
+        let cidr = match pool.and_then(|pool| block_cidr_for(ip, pool.spec.block_size)) {
+            Some(cidr) => cidr,
+            None => {
+                warn!(%ip, "the address is in no configured pool, looking for its block by a full scan");
+                if scanned.is_none() {
+                    scanned = Some(blocks(client).await?);
+                }
+                let found = scanned
+                    .iter()
+                    .flatten()
+                    .find(|b| b.cidr.contains(&ip))
+                    .map(|b| b.cidr.trunc());
+                match found {
+                    Some(cidr) => cidr,
+                    None => {
+                        outcome.unallocated.push(ip);
+                        continue;
+                    }
+                }
+            }
+        };
+        match by_block.iter_mut().find(|(c, _)| *c == cidr) {
+            Some((_, list)) => list.push(option),
+            None => by_block.push((cidr, vec![option])),
+        }
+    }
+    // With more than a couple of addresses, one list of all handles costs less than a read
+    // of each.
+    let mut handles: HashMap<String, ModelKv> = HashMap::new();
+    if by_block.iter().map(|(_, list)| list.len()).sum::<usize>() > 2 {
+        let list = client
+            .backend()
+            .list_model(&ModelListOptions::Handles)
+            .await?;
+        for kv in list.items {
+            if let ModelKey::Handle(key) = &kv.key {
+                handles.insert(block::sanitize_handle(&key.handle_id).to_string(), kv);
+            }
+        }
+    }
+    let config = ipam_config(client).await?;
+    let mut first_error = None;
+    for (cidr, list) in by_block {
+        match release_from_block(client, &config, &handles, &list, cidr).await {
+            Ok(unallocated) => {
+                outcome.unallocated.extend(unallocated);
+                outcome.released.extend(list);
+            }
+            Err(err) => {
+                warn!(%cidr, error = %err, "error releasing addresses");
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(outcome),
+    }
+}
+
+/// Releases `options` (all in the block `cidr`); returns the addresses that were not allocated.
+async fn release_from_block(
+    client: &Client,
+    config: &IPAMConfig,
+    handles: &HashMap<String, ModelKv>,
+    options: &[ReleaseOption],
+    cidr: IpNet,
+) -> Result<Vec<IpAddr>, ReleaseError> {
+    let key = ModelKey::Block(BlockKey::new(cidr));
+    for attempt in 0..DATASTORE_RETRIES {
+        let (mut block, revision) = match client.backend().get_model(&key).await {
+            Ok(kv) => block_of(kv)?,
+            Err(err) if err.is_not_found() => {
+                // No block: none of them is allocated.
+                return Ok(options.iter().map(|o| o.address).collect());
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let now = Utc::now();
+        block::garbage_collect(&mut block, config.ip_cooldown_seconds, now);
+        let released = block::release(&mut block, options, config.ip_cooldown_seconds, now)?;
+        if released.unallocated.len() == options.len() {
+            debug!(%cidr, "no addresses to release");
+            return Ok(released.unallocated);
+        }
+        let written = if block::is_empty(&block) && block.affinity.is_none() {
+            info!(%cidr, "deleting non-affine block");
+            client
+                .backend()
+                .delete_model(&key, Some(&revision))
+                .await
+                .map(|_| ())
+        } else {
+            block.sequence_number = block.sequence_number.wrapping_add(1);
+            client
+                .backend()
+                .update_model(key.clone(), ModelValue::Block(block.clone()), &revision)
+                .await
+                .map(|_| ())
+        };
+        match written.map_err(ReleaseError::from) {
+            Ok(()) => {}
+            Err(err) if err.is_update_conflict() => {
+                warn!(%cidr, attempt, "block changed under us, retrying");
+                continue;
+            }
+            Err(err) => return Err(err),
+        }
+        for (handle, count) in &released.count_by_handle {
+            if let Err(err) =
+                decrement_handle(client, handle, cidr, *count as i64, handles.get(handle)).await
+            {
+                warn!(%handle, error = %err, "failed to decrement handle");
+            }
+        }
+        if let Err(err) = ensure_consistent_affinity(client, config, &block).await {
+            warn!(%cidr, error = %err, "error ensuring consistent affinity (the addresses are released)");
+        }
+        return Ok(released.unallocated);
+    }
+    Err(ReleaseError::MaxRetries)
+}
+
+/// Takes `count` addresses in `cidr` off a handle (Calico's `decrementHandle`), deleting the
+/// handle when it has none left.
+async fn decrement_handle(
+    client: &Client,
+    handle_id: &str,
+    cidr: IpNet,
+    count: i64,
+    cached: Option<&ModelKv>,
+) -> Result<(), ReleaseError> {
+    let key = ModelKey::Handle(HandleKey::new(handle_id));
+    let mut cached = cached.cloned();
+    for _ in 0..DATASTORE_RETRIES {
+        let kv = match cached.take() {
+            Some(kv) => kv,
+            None => client.backend().get_model(&key).await?,
+        };
+        let ModelValue::Handle(mut handle) = kv.value else {
+            return Err(unexpected(&kv.key, &kv.value));
+        };
+        decrement_block(&mut handle, handle_id, cidr, count)?;
+        let written = if handle.block.as_ref().is_none_or(BTreeMap::is_empty) {
+            debug!(handle_id, "deleting handle");
+            match client
+                .backend()
+                .delete_model(&key, Some(&kv.revision))
+                .await
+            {
+                Err(err) if err.is_not_found() => Ok(()),
+                other => other.map(|_| ()),
+            }
+        } else {
+            client
+                .backend()
+                .update_model(key.clone(), ModelValue::Handle(handle), &kv.revision)
+                .await
+                .map(|_| ())
+        };
+        match written.map_err(ReleaseError::from) {
+            Ok(()) => return Ok(()),
+            Err(err) if err.is_update_conflict() => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(ReleaseError::MaxRetries)
+}
+
+/// Calico's `decrementBlock` on a handle.
+fn decrement_block(
+    handle: &mut IPAMHandle,
+    handle_id: &str,
+    cidr: IpNet,
+    count: i64,
+) -> Result<(), ReleaseError> {
+    let block = cidr.to_string();
+    let blocks = handle.block.get_or_insert_with(BTreeMap::new);
+    let Some(current) = blocks.get(&block).copied() else {
+        return Err(ReleaseError::Datastore(DatastoreError::Store(format!(
+            "Tried to decrement block {block} by {count} but it isn't linked to handle {handle_id}"
+        ))));
+    };
+    let left = current - count;
+    if left < 0 {
+        return Err(ReleaseError::Datastore(DatastoreError::Store(format!(
+            "Tried to decrement block {block} by {count} but it only has {current} addresses on handle {handle_id}"
+        ))));
+    }
+    if left == 0 {
+        blocks.remove(&block);
+    } else {
+        blocks.insert(block, left);
+    }
+    Ok(())
+}
+
+fn affinity_type(affinity: &Affinity) -> AffinityType {
+    if affinity.affinity_type == "virtual" {
+        AffinityType::Virtual
+    } else {
+        AffinityType::Host
+    }
+}
+
+/// Releases a block's affinity once the block's pool no longer selects its node (Calico's
+/// `ensureConsistentAffinity`, run after a release); only an empty block loses it.
+async fn ensure_consistent_affinity(
+    client: &Client,
+    config: &IPAMConfig,
+    stored: &AllocationBlock,
+) -> Result<(), ReleaseError> {
+    let Some(affinity) = Affinity::of_block(stored) else {
+        return Ok(());
+    };
+    if affinity.host.is_empty() {
+        return Ok(());
+    }
+    let Some(node_kind) = KindRef::lookup("Node") else {
+        return Ok(());
+    };
+    let node = match client
+        .get(&ResourceKey::new(node_kind, "", affinity.host.as_str()))
+        .await
+    {
+        Ok(AnyResource::Node(node)) => node,
+        Ok(_) => return Ok(()),
+        Err(err) if err.is_not_found() => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let first = stored.cidr.network();
+    let pool = pools(client).await?.into_iter().find(|pool| {
+        !pool.spec.disabled
+            && pool
+                .spec
+                .cidr
+                .parse::<IpNet>()
+                .is_ok_and(|cidr| cidr.trunc().contains(&first))
+    });
+    let Some(pool) = pool else {
+        return Ok(());
+    };
+    if pool.spec.node_selector.is_empty() {
+        return Ok(());
+    }
+    let selector = calico_selector::parse(&pool.spec.node_selector).map_err(|err| {
+        ReleaseError::Datastore(DatastoreError::Store(format!(
+            "invalid node selector {:?} on pool {}: {err}",
+            pool.spec.node_selector, pool.metadata.name
+        )))
+    })?;
+    if selector.evaluate(&node.metadata.labels) {
+        return Ok(());
+    }
+    match release_block_affinity(client, config, &affinity, stored.cidr, true).await {
+        Ok(()) | Err(ReleaseError::ClaimConflict(_)) | Err(ReleaseError::NotEmpty(_)) => Ok(()),
+        Err(err) if err.is_not_found() => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Releases `affinity`'s claim on the block `cidr` (Calico's `releaseBlockAffinity`): the
+/// affinity is marked pending deletion, the block deleted when empty or else stripped of its
+/// affinity, then the affinity deleted. A block affine to someone else makes this a
+/// [`ReleaseError::ClaimConflict`] (after deleting the stale affinity).
+pub async fn release_block_affinity(
+    client: &Client,
+    config: &IPAMConfig,
+    affinity: &Affinity,
+    cidr: IpNet,
+    require_empty: bool,
+) -> Result<(), ReleaseError> {
+    if affinity.host.is_empty() {
+        return Err(ReleaseError::NoHost);
+    }
+    let affinity_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+        cidr,
+        affinity.host.as_str(),
+        affinity_type(affinity),
+    ));
+    let affinity_kv = client.backend().get_model(&affinity_key).await?;
+    let ModelValue::BlockAffinity(mut affinity_value) = affinity_kv.value.clone() else {
+        return Err(unexpected(&affinity_kv.key, &affinity_kv.value));
+    };
+    let block_key = ModelKey::Block(BlockKey::new(cidr));
+    let (mut stored, block_revision) = block_of(client.backend().get_model(&block_key).await?)?;
+    block::garbage_collect(&mut stored, config.ip_cooldown_seconds, Utc::now());
+    if let Some(text) = &stored.affinity {
+        if *text != affinity.block_text() {
+            warn!(%cidr, affinity = %text, wanted = %affinity.block_text(), "mismatched affinity: deleting the stale one");
+            if let Err(err) = client
+                .backend()
+                .delete_model(&affinity_key, Some(&affinity_kv.revision))
+                .await
+            {
+                warn!(error = %err, "failed to delete stale affinity");
+            }
+            return Err(ReleaseError::ClaimConflict(cidr));
+        }
+    }
+    let empty = block::is_empty(&stored);
+    if require_empty && !empty {
+        info!(%cidr, "the block must be empty but is not: its affinity stays");
+        return Err(ReleaseError::NotEmpty(cidr));
+    }
+    affinity_value.state = AffinityState::PendingDeletion;
+    let pending = client
+        .backend()
+        .update_model(
+            affinity_key.clone(),
+            ModelValue::BlockAffinity(affinity_value),
+            &affinity_kv.revision,
+        )
+        .await?;
+    if empty {
+        match client
+            .backend()
+            .delete_model(&block_key, Some(&block_revision))
+            .await
+        {
+            Err(err) if !err.is_not_found() => return Err(err.into()),
+            _ => {}
+        }
+    } else {
+        stored.affinity = None;
+        stored.affinity_claim_time = None;
+        stored.sequence_number = stored.sequence_number.wrapping_add(1);
+        client
+            .backend()
+            .update_model(block_key, ModelValue::Block(stored), &block_revision)
+            .await?;
+    }
+    match client
+        .backend()
+        .delete_model(&affinity_key, Some(&pending.revision))
+        .await
+    {
+        Err(err) if !err.is_not_found() => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Releases every block affinity of `host` (Calico's `ReleaseHostAffinities` for the `host`
+/// type), IPv4 then IPv6; with `require_empty`, only those of empty blocks. Keeps going past a
+/// failure and returns the last one.
+pub async fn release_host_affinities(
+    client: &Client,
+    host: &str,
+    require_empty: bool,
+) -> Result<(), ReleaseError> {
+    let config = ipam_config(client).await?;
+    let affinity = Affinity::host(host);
+    let mut stored_error = None;
+    for version in [IpVersion::V4, IpVersion::V6] {
+        let list = client
+            .backend()
+            .list_model(&ModelListOptions::affinities_of(host, Some(version)))
+            .await?;
+        for kv in list.items {
+            let ModelKey::BlockAffinity(key) = &kv.key else {
+                continue;
+            };
+            for _ in 0..DATASTORE_RETRIES {
+                match release_block_affinity(client, &config, &affinity, key.cidr(), require_empty)
+                    .await
+                {
+                    Ok(()) | Err(ReleaseError::ClaimConflict(_)) => {}
+                    Err(err) if err.is_not_found() => {}
+                    Err(err) if err.is_update_conflict() => continue,
+                    Err(err) => stored_error = Some(err),
+                }
+                break;
+            }
+        }
+    }
+    match stored_error {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Removes a host's IPAM data (Calico's `RemoveIPAMHost`): releases all its block
+/// affinities. (Calico then deletes the host's own key, `/calico/ipam/v2/host/<host>`, which
+/// holds no value in a datastore Calico's current components wrote, so there is nothing
+/// more to remove.)
+pub async fn remove_host(client: &Client, host: &str) -> Result<(), ReleaseError> {
+    release_host_affinities(client, host, false).await
+}
+
+/// Releases every host affinity of the blocks inside `pool` (Calico's
+/// `ReleasePoolAffinities`), as deleting a pool does.
+pub async fn release_pool_affinities(client: &Client, pool: IpNet) -> Result<(), ReleaseError> {
+    info!(%pool, "releasing block affinities within the pool");
+    let config = ipam_config(client).await?;
+    let pool = pool.trunc();
+    for _ in 0..DATASTORE_RETRIES {
+        let list = client
+            .backend()
+            .list_model(&ModelListOptions::all_affinities())
+            .await?;
+        // Block → whom it is affine to (the last affinity listed for a block wins).
+        let mut pairs: BTreeMap<IpNet, Affinity> = BTreeMap::new();
+        for kv in &list.items {
+            if let ModelKey::BlockAffinity(key) = &kv.key {
+                if pool.contains(&key.cidr().network()) {
+                    pairs.insert(
+                        key.cidr(),
+                        Affinity {
+                            affinity_type: key.affinity_type.as_str().to_string(),
+                            host: key.host.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let mut retry = false;
+        for (cidr, affinity) in pairs {
+            for _ in 0..DATASTORE_RETRIES {
+                match release_block_affinity(client, &config, &affinity, cidr, false).await {
+                    Ok(()) => {}
+                    Err(ReleaseError::ClaimConflict(_)) => retry = true,
+                    Err(err) if err.is_not_found() => {}
+                    Err(err) if err.is_update_conflict() => continue,
+                    Err(err) => return Err(err),
+                }
+                break;
+            }
+        }
+        if !retry {
+            return Ok(());
+        }
+    }
+    Err(ReleaseError::MaxRetries)
+}
+
+/// The IPAM layer's part in the client's delete cascades; attach it with
+/// [`Client::with_ipam`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cascade;
+
+fn to_datastore(err: ReleaseError) -> DatastoreError {
+    match err {
+        ReleaseError::Datastore(err) => err,
+        other => DatastoreError::Store(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl IpamCascade for Cascade {
+    async fn release_ips(&self, client: &Client, ips: &[IpAddr]) -> calico_datastore::Result<()> {
+        let options: Vec<ReleaseOption> =
+            ips.iter().map(|ip| ReleaseOption::address(*ip)).collect();
+        release_ips(client, &options)
+            .await
+            .map(|_| ())
+            .map_err(to_datastore)
+    }
+
+    async fn remove_host(&self, client: &Client, host: &str) -> calico_datastore::Result<()> {
+        remove_host(client, host).await.map_err(to_datastore)
+    }
+
+    async fn release_pool_affinities(
+        &self,
+        client: &Client,
+        cidr: &str,
+    ) -> calico_datastore::Result<()> {
+        let Ok(pool) = cidr.parse::<IpNet>() else {
+            return Ok(());
+        };
+        release_pool_affinities(client, pool)
+            .await
+            .map_err(to_datastore)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use calico_api::model::BlockAffinity;
+    use calico_datastore::{EmbeddedStore, KvBackend};
+
+    use super::*;
+
+    fn client(dir: &tempfile::TempDir) -> Client {
+        let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
+        Client::new(Arc::new(KvBackend::new(store)))
+    }
+
+    fn net(text: &str) -> IpNet {
+        text.parse().unwrap()
+    }
+
+    /// A block of node-a's holding `count` addresses of handle `h1`, its handle and affinity.
+    async fn seed(client: &Client, cidr: &str, count: usize) {
+        let node = Affinity::host("node-a");
+        let mut b = block::new_block(net(cidr), Some(&node), None, 1, None);
+        block::auto_assign(&mut b, count, Some("h1"), &BTreeMap::new(), None, &|_| {
+            false
+        })
+        .unwrap();
+        let backend = client.backend();
+        backend
+            .create_model(
+                ModelKey::Block(BlockKey::new(net(cidr))),
+                ModelValue::Block(b),
+            )
+            .await
+            .unwrap();
+        let handle = IPAMHandle {
+            block: Some(
+                [(net(cidr).to_string(), count as i64)]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..IPAMHandle::default()
+        };
+        backend
+            .create_model(
+                ModelKey::Handle(HandleKey::new("h1")),
+                ModelValue::Handle(handle),
+            )
+            .await
+            .unwrap();
+        let affinity = BlockAffinity {
+            state: AffinityState::Confirmed,
+            ..BlockAffinity::default()
+        };
+        backend
+            .create_model(
+                ModelKey::BlockAffinity(BlockAffinityKey::new(
+                    net(cidr),
+                    "node-a",
+                    AffinityType::Host,
+                )),
+                ModelValue::BlockAffinity(affinity),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn get(client: &Client, key: ModelKey) -> Option<ModelValue> {
+        match client.backend().get_model(&key).await {
+            Ok(kv) => Some(kv.value),
+            Err(err) if err.is_not_found() => None,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    fn handle_count(value: Option<ModelValue>) -> Option<i64> {
+        match value {
+            Some(ModelValue::Handle(h)) => h
+                .block
+                .unwrap_or_default()
+                .values()
+                .copied()
+                .sum::<i64>()
+                .into(),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn releasing_addresses_frees_them_and_counts_down_their_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        seed(&client, "10.0.0.0/30", 3).await;
+        let one = [ReleaseOption::address("10.0.0.0".parse().unwrap())];
+        let outcome = release_ips(&client, &one).await.unwrap();
+        assert!(outcome.unallocated.is_empty());
+        let handle_key = ModelKey::Handle(HandleKey::new("h1"));
+        assert_eq!(
+            handle_count(get(&client, handle_key.clone()).await),
+            Some(2)
+        );
+        // Again: no longer allocated. An address in no block at all: the same.
+        let outcome = release_ips(&client, &one).await.unwrap();
+        assert_eq!(
+            outcome.unallocated,
+            vec!["10.0.0.0".parse::<IpAddr>().unwrap()]
+        );
+        let nowhere = [ReleaseOption::address("192.168.9.9".parse().unwrap())];
+        let outcome = release_ips(&client, &nowhere).await.unwrap();
+        assert_eq!(outcome.unallocated.len(), 1);
+        // The rest: the handle goes; the block stays, affine to node-a.
+        let rest: Vec<ReleaseOption> = ["10.0.0.1", "10.0.0.2"]
+            .iter()
+            .map(|ip| ReleaseOption::address(ip.parse().unwrap()))
+            .collect();
+        release_ips(&client, &rest).await.unwrap();
+        assert_eq!(get(&client, handle_key).await, None);
+        let block_key = ModelKey::Block(BlockKey::new(net("10.0.0.0/30")));
+        let Some(ModelValue::Block(b)) = get(&client, block_key.clone()).await else {
+            panic!("the affine block stays");
+        };
+        assert!(block::is_empty(&b));
+        // Removing the host releases the affinity and deletes the empty block.
+        remove_host(&client, "node-a").await.unwrap();
+        assert_eq!(get(&client, block_key).await, None);
+        let affinity_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+            net("10.0.0.0/30"),
+            "node-a",
+            AffinityType::Host,
+        ));
+        assert_eq!(get(&client, affinity_key).await, None);
+    }
+
+    #[tokio::test]
+    async fn releasing_a_pools_affinities_keeps_blocks_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        seed(&client, "10.0.0.0/30", 1).await;
+        release_pool_affinities(&client, net("10.0.0.0/16"))
+            .await
+            .unwrap();
+        let Some(ModelValue::Block(b)) =
+            get(&client, ModelKey::Block(BlockKey::new(net("10.0.0.0/30")))).await
+        else {
+            panic!("a block in use stays");
+        };
+        assert_eq!(b.affinity, None);
+        assert_eq!(b.affinity_claim_time, None);
+        assert_eq!(b.sequence_number, 2);
+        let affinity_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+            net("10.0.0.0/30"),
+            "node-a",
+            AffinityType::Host,
+        ));
+        assert_eq!(get(&client, affinity_key).await, None);
+        // Releasing its last address now deletes the block (no affinity left).
+        release_ips(
+            &client,
+            &[ReleaseOption::address("10.0.0.0".parse().unwrap())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            get(&client, ModelKey::Block(BlockKey::new(net("10.0.0.0/30")))).await,
+            None
+        );
+    }
+
+    #[test]
+    fn a_handle_counts_down_as_calico_does() {
+        let mut handle = IPAMHandle {
+            block: Some([("10.0.0.0/30".to_string(), 2)].into_iter().collect()),
+            ..IPAMHandle::default()
+        };
+        decrement_block(&mut handle, "h", net("10.0.0.0/30"), 1).unwrap();
+        assert_eq!(handle.block.as_ref().unwrap()["10.0.0.0/30"], 1);
+        let err = decrement_block(&mut handle, "h", net("10.0.0.0/30"), 2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Tried to decrement block 10.0.0.0/30 by 2 but it only has 1 addresses on handle h"
+        );
+        let err = decrement_block(&mut handle, "h", net("10.9.0.0/30"), 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Tried to decrement block 10.9.0.0/30 by 1 but it isn't linked to handle h"
+        );
+        decrement_block(&mut handle, "h", net("10.0.0.0/30"), 1).unwrap();
+        assert!(handle.block.unwrap().is_empty());
+    }
+}
