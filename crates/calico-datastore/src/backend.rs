@@ -41,6 +41,9 @@ pub enum WatchEvent {
 /// A list delivered page by page, every page read at the same revision (the first page's).
 pub type ResourcePages = Pin<Box<dyn Stream<Item = Result<ResourceList>> + Send>>;
 
+/// IPAM model objects page by page (see [`Backend::list_model_pages`]).
+pub type ModelPages = Pin<Box<dyn Stream<Item = Result<ModelList>> + Send>>;
+
 /// A stream of watch events; it ends when the watch can go no further.
 pub type WatchStream = Pin<Box<dyn Stream<Item = WatchEvent> + Send>>;
 
@@ -157,5 +160,17 @@ pub trait Backend: Send + Sync {
             identifier: format!("{:?}", options.kind()),
             reason: Some(crate::error::MODEL_NOT_SUPPORTED.to_string()),
         })
+    }
+
+    /// Lists IPAM objects of one kind in pages of about `page_size`, in key order, all read at
+    /// one revision, so a caller can go over many blocks without holding them all. Drivers
+    /// that cannot page deliver one page.
+    async fn list_model_pages(
+        &self,
+        options: &ModelListOptions,
+        _page_size: usize,
+    ) -> Result<ModelPages> {
+        let list = self.list_model(options).await?;
+        Ok(Box::pin(futures::stream::once(async move { Ok(list) })))
     }
 }

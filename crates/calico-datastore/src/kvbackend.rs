@@ -17,8 +17,8 @@ use calico_api::AnyResource;
 use futures::StreamExt;
 
 use crate::backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ResourceList, ResourcePages, WatchEvent,
-    WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ResourceList, ResourcePages,
+    WatchEvent, WatchStream,
 };
 use crate::codec;
 use crate::error::{DatastoreError, Result};
@@ -170,6 +170,27 @@ fn model_path_and_bytes(key: &ModelKey, value: &ModelValue) -> Result<(String, V
 
 /// A stored IPAM value read back; a value Go could not read either is Calico's
 /// `ErrorParsingDatastoreEntry`, naming the key.
+/// The objects of `options`' kind among `kvs` (keys under the prefix that are not of the kind —
+/// another host sharing the prefix, the legacy host key — are passed over, as Calico's
+/// KeyFromDefaultPath does), and those that could not be read.
+fn decode_model_page(options: &ModelListOptions, kvs: &[RawKv], revision: i64) -> ModelList {
+    let mut items = Vec::with_capacity(kvs.len());
+    let mut unreadable = Vec::new();
+    for kv in kvs {
+        if let Some(key) = options.key_from_path(&kv.key) {
+            match decode_model(key, kv) {
+                Ok(item) => items.push(item),
+                Err(err) => unreadable.push(err),
+            }
+        }
+    }
+    ModelList {
+        items,
+        revision: revision.to_string(),
+        unreadable,
+    }
+}
+
 fn decode_model(key: ModelKey, kv: &RawKv) -> Result<ModelKv> {
     match ModelValue::decode(key.kind(), &kv.value) {
         Ok(value) => Ok(ModelKv {
@@ -524,23 +545,63 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             .range(&options.path_prefix(), None)
             .await
             .map_err(store_error)?;
-        let mut items = Vec::with_capacity(range.kvs.len());
-        let mut unreadable = Vec::new();
-        for kv in &range.kvs {
-            // Keys under the prefix that are not of the kind (another host sharing the
-            // prefix, the legacy host key) are passed over, as Calico's KeyFromDefaultPath does.
-            if let Some(key) = options.key_from_path(&kv.key) {
-                match decode_model(key, kv) {
-                    Ok(item) => items.push(item),
-                    Err(err) => unreadable.push(err),
-                }
-            }
+        Ok(decode_model_page(options, &range.kvs, range.revision))
+    }
+
+    async fn list_model_pages(
+        &self,
+        options: &ModelListOptions,
+        page_size: usize,
+    ) -> Result<ModelPages> {
+        // One limited read after another, each starting after the last key of the one before
+        // and all at the first read's revision; a page is decoded as it arrives.
+        struct State<S> {
+            store: Arc<S>,
+            options: ModelListOptions,
+            prefix: String,
+            after: Option<String>,
+            revision: Option<i64>,
+            done: bool,
         }
-        Ok(ModelList {
-            items,
-            revision: range.revision.to_string(),
-            unreadable,
-        })
+        let state = State {
+            store: self.store.clone(),
+            prefix: options.path_prefix(),
+            options: options.clone(),
+            after: None,
+            revision: None,
+            done: false,
+        };
+        let page_size = page_size.max(1);
+        let pages = futures::stream::unfold(state, move |mut state| async move {
+            if state.done {
+                return None;
+            }
+            let read = state
+                .store
+                .range_page(
+                    &state.prefix,
+                    state.after.as_deref(),
+                    state.revision,
+                    page_size,
+                )
+                .await
+                .map_err(store_error);
+            let page = match read {
+                Ok(page) => page,
+                Err(err) => {
+                    state.done = true;
+                    return Some((Err(err), state));
+                }
+            };
+            let revision = *state.revision.get_or_insert(page.revision);
+            match page.kvs.last() {
+                Some(last) if page.more => state.after = Some(last.key.clone()),
+                _ => state.done = true,
+            }
+            let list = decode_model_page(&state.options, &page.kvs, revision);
+            Some((Ok(list), state))
+        });
+        Ok(Box::pin(pages))
     }
 }
 

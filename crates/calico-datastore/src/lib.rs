@@ -24,8 +24,8 @@ pub mod lock;
 pub mod rules;
 
 pub use backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ResourceList, ResourcePages, WatchEvent,
-    WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ResourceList, ResourcePages,
+    WatchEvent, WatchStream,
 };
 /// The IPAM model (libcalico-go's `model` package) the backends store.
 pub use calico_api::model::{ModelKey, ModelListOptions, ModelValue};

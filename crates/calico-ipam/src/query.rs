@@ -14,10 +14,11 @@ use calico_datastore::{
     DatastoreError, KindRef, ListOptions, ModelKey, ModelListOptions, ModelValue,
 };
 use chrono::Utc;
+use futures::StreamExt;
 use ipnet::IpNet;
 
 use crate::block::{garbage_collect, ip_to_ordinal, ordinal_to_ip, sanitize_handle};
-use crate::usage::{reserved_cidrs, utilization as usage_of, PoolUsage};
+use crate::usage::{reserved_cidrs, PoolUsage, UsageCounter};
 
 /// `Enabled`: the KubeVirt address persistence Calico assumes when no configuration is stored.
 pub const VM_ADDRESS_PERSISTENCE_ENABLED: &str = "Enabled";
@@ -99,8 +100,12 @@ fn pool_cidr(pool: &IPPool) -> Option<IpNet> {
     pool.spec.cidr.parse::<IpNet>().ok().map(|net| net.trunc())
 }
 
+/// How many blocks a page of `ipam show`'s block reads holds (a /26 block is 3–5 KB stored).
+const BLOCK_PAGE: usize = 500;
+
 /// How full every pool is, and its blocks (`wanted` names pools by name or CIDR; empty for
-/// all, and then the blocks of no pool are listed last as the orphaned blocks).
+/// all, and then the blocks of no pool are listed last as the orphaned blocks). The blocks are
+/// read a page at a time and only their figures kept.
 pub async fn utilization(
     client: &Client,
     wanted: &[String],
@@ -111,8 +116,45 @@ pub async fn utilization(
         .filter_map(|pool| Some((pool.metadata.name.clone(), pool_cidr(pool)?)))
         .collect();
     let reservations = reserved_cidrs(&reservations(client).await?);
-    let blocks = blocks(client).await?;
-    Ok(usage_of(&pools, wanted, &reservations, &blocks))
+    let mut counter = UsageCounter::new(&pools, wanted, &reservations);
+    let mut pages = client
+        .backend()
+        .list_model_pages(&ModelListOptions::all_blocks(), BLOCK_PAGE)
+        .await?;
+    while let Some(page) = pages.next().await {
+        for kv in page?.items {
+            if let ModelValue::Block(block) = kv.value {
+                counter.add_block(&block);
+            }
+        }
+    }
+    Ok(counter.finish())
+}
+
+/// [`borrowed`] over every stored block, read a page at a time.
+pub async fn borrowed_in_datastore(
+    client: &Client,
+) -> Result<(Vec<BorrowedIp>, usize), DatastoreError> {
+    let mut all = Vec::new();
+    let mut unclassified = 0;
+    let mut pages = client
+        .backend()
+        .list_model_pages(&ModelListOptions::all_blocks(), BLOCK_PAGE)
+        .await?;
+    while let Some(page) = pages.next().await {
+        let blocks: Vec<AllocationBlock> = page?
+            .items
+            .into_iter()
+            .filter_map(|kv| match kv.value {
+                ModelValue::Block(block) => Some(block),
+                _ => None,
+            })
+            .collect();
+        let (found, without_node) = borrowed(&blocks);
+        all.extend(found);
+        unclassified += without_node;
+    }
+    Ok((all, unclassified))
 }
 
 /// An address allocated from a block another node (or no node) is affine to.

@@ -163,53 +163,83 @@ pub fn utilization(
     reservations: &[IpNet],
     blocks: &[AllocationBlock],
 ) -> Vec<PoolUsage> {
-    let mut usage: Vec<PoolUsage> = pools
-        .iter()
-        .filter(|(name, cidr)| {
-            wanted.is_empty() || wanted.iter().any(|w| w == name || *w == cidr.to_string())
-        })
-        .map(|(name, cidr)| PoolUsage {
-            name: name.clone(),
-            cidr: cidr.trunc(),
-            capacity: 0,
-            in_use: 0,
-            reserved: 0,
-            available: 0,
-            blocks: Vec::new(),
-        })
-        .collect();
-    if wanted.is_empty() {
-        usage.push(PoolUsage {
-            name: ORPHANED_BLOCKS.into(),
-            cidr: IpNet::V4(ipnet::Ipv4Net::default()),
-            capacity: 0,
-            in_use: 0,
-            reserved: 0,
-            available: 0,
-            blocks: Vec::new(),
-        });
-    }
+    let mut counter = UsageCounter::new(pools, wanted, reservations);
     for stored in blocks {
-        if let Some(pool) = usage.iter_mut().find(|p| overlaps(&stored.cidr, &p.cidr)) {
-            pool.blocks.push(block_usage(stored, reservations));
+        counter.add_block(stored);
+    }
+    counter.finish()
+}
+
+/// [`utilization`] a block at a time, so a caller can read blocks page by page and keep only
+/// their figures.
+#[derive(Clone, Debug)]
+pub struct UsageCounter {
+    usage: Vec<PoolUsage>,
+    reservations: Vec<IpNet>,
+}
+
+impl UsageCounter {
+    /// Counts for `pools` (see [`utilization`]), no blocks yet.
+    pub fn new(pools: &[(String, IpNet)], wanted: &[String], reservations: &[IpNet]) -> Self {
+        let empty = |name: String, cidr: IpNet| PoolUsage {
+            name,
+            cidr,
+            capacity: 0,
+            in_use: 0,
+            reserved: 0,
+            available: 0,
+            blocks: Vec::new(),
+        };
+        let mut usage: Vec<PoolUsage> = pools
+            .iter()
+            .filter(|(name, cidr)| {
+                wanted.is_empty() || wanted.iter().any(|w| w == name || *w == cidr.to_string())
+            })
+            .map(|(name, cidr)| empty(name.clone(), cidr.trunc()))
+            .collect();
+        if wanted.is_empty() {
+            usage.push(empty(
+                ORPHANED_BLOCKS.into(),
+                IpNet::V4(ipnet::Ipv4Net::default()),
+            ));
+        }
+        UsageCounter {
+            usage,
+            reservations: reservations.to_vec(),
         }
     }
-    let reserved_ranges: Vec<Range> = reservations.iter().map(range_of).collect();
-    for pool in usage.iter_mut().filter(|p| !p.is_orphaned_blocks()) {
-        let whole = range_of(&pool.cidr);
-        let assignable = subtract(vec![whole], &reserved_ranges);
-        let block_ranges: Vec<Range> = pool.blocks.iter().map(|b| range_of(&b.cidr)).collect();
-        let outside_blocks: u128 = subtract(assignable.clone(), &block_ranges)
-            .iter()
-            .map(size)
-            .sum();
-        let assignable: u128 = assignable.iter().map(size).sum();
-        pool.capacity = size(&whole);
-        pool.reserved = pool.capacity - assignable;
-        pool.in_use = pool.blocks.iter().map(|b| b.in_use).sum();
-        pool.available = pool.blocks.iter().map(|b| b.available).sum::<u128>() + outside_blocks;
+
+    /// Counts one block, in the first pool it overlaps (none: not counted).
+    pub fn add_block(&mut self, stored: &AllocationBlock) {
+        if let Some(pool) = self
+            .usage
+            .iter_mut()
+            .find(|p| overlaps(&stored.cidr, &p.cidr))
+        {
+            pool.blocks.push(block_usage(stored, &self.reservations));
+        }
     }
-    usage
+
+    /// The pools' totals over their blocks and the space no block covers yet.
+    pub fn finish(self) -> Vec<PoolUsage> {
+        let mut usage = self.usage;
+        let reserved_ranges: Vec<Range> = self.reservations.iter().map(range_of).collect();
+        for pool in usage.iter_mut().filter(|p| !p.is_orphaned_blocks()) {
+            let whole = range_of(&pool.cidr);
+            let assignable = subtract(vec![whole], &reserved_ranges);
+            let block_ranges: Vec<Range> = pool.blocks.iter().map(|b| range_of(&b.cidr)).collect();
+            let outside_blocks: u128 = subtract(assignable.clone(), &block_ranges)
+                .iter()
+                .map(size)
+                .sum();
+            let assignable: u128 = assignable.iter().map(size).sum();
+            pool.capacity = size(&whole);
+            pool.reserved = pool.capacity - assignable;
+            pool.in_use = pool.blocks.iter().map(|b| b.in_use).sum();
+            pool.available = pool.blocks.iter().map(|b| b.available).sum::<u128>() + outside_blocks;
+        }
+        usage
+    }
 }
 
 #[cfg(test)]

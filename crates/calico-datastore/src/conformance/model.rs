@@ -504,5 +504,51 @@ pub async fn run_model_checks(h: &dyn Harness) -> Result<(), String> {
         config_apply,
         list,
         concurrent_writers,
+        list_in_pages,
     )
+}
+
+/// Listing in pages gives what one list gives, in the same order, each page at most about the
+/// page size, all at one revision.
+pub async fn list_in_pages(h: &dyn Harness) -> CheckResult {
+    use futures::StreamExt;
+    let backend = h.backend().await;
+    let host = unique("node");
+    for _ in 0..5 {
+        let cidr = unique_v4_cidr();
+        backend
+            .create_model(BlockKey::new(cidr).into(), used_block(cidr, &host).into())
+            .await
+            .map_err(|e| format!("create failed: {e}"))?;
+    }
+    let options = ModelListOptions::all_blocks();
+    let whole = backend
+        .list_model(&options)
+        .await
+        .map_err(|e| format!("list failed: {e}"))?;
+    let mut pages = backend
+        .list_model_pages(&options, 2)
+        .await
+        .map_err(|e| format!("paged list failed: {e}"))?;
+    let mut keys = Vec::new();
+    let mut revisions = Vec::new();
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("a page failed: {e}"))?;
+        count += 1;
+        revisions.push(page.revision.clone());
+        keys.extend(page.items.into_iter().map(|kv| kv.key));
+    }
+    let whole_keys: Vec<ModelKey> = whole.items.into_iter().map(|kv| kv.key).collect();
+    if keys != whole_keys {
+        return Err(format!(
+            "pages listed {} blocks, one list {}",
+            keys.len(),
+            whole_keys.len()
+        ));
+    }
+    if count == 0 || revisions.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!("{count} pages at revisions {revisions:?}"));
+    }
+    Ok(())
 }

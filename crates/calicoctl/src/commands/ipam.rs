@@ -61,8 +61,8 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
         };
     }
     if args.show_borrowed && !args.show_blocks {
-        let blocks = query::blocks(client).await.map_err(failed)?;
-        let (borrowed, unclassified) = query::borrowed(&blocks);
+        let (borrowed, unclassified) =
+            query::borrowed_in_datastore(client).await.map_err(failed)?;
         let mut table = borrowed_table();
         for ip in borrowed {
             table.push(vec![
@@ -89,9 +89,10 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
         let mut table = Table::new(&["PROPERTY", "VALUE"]);
         // Go's `%#v` of each field of Calico's ipam.IPAMConfig. The KubeVirt setting is a
         // pointer there, printed as its type and address (a different address every run);
-        // we print the same shape with a fixed address, or `nil` when none is set.
+        // we print the same shape with a fixed address of the same width (twelve hex digits, as Go
+        // heap addresses are on linux/amd64), or `nil` when none is set.
         let persistence = match &config.kube_virt_vm_address_persistence {
-            Some(_) => "(*ipam.VMAddressPersistence)(0xc000010000)".to_string(),
+            Some(_) => "(*ipam.VMAddressPersistence)(0x2f0000010000)".to_string(),
             None => "(*ipam.VMAddressPersistence)(nil)".to_string(),
         };
         for (name, value) in [
