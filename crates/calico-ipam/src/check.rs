@@ -102,7 +102,8 @@ fn is_false(value: &bool) -> bool {
 pub struct HandleInfo {
     #[serde(rename = "ID", default)]
     pub id: String,
-    /// The stored object's UID (Kubernetes only; `null` on etcd).
+    /// The stored object's UID: Calico fills it on Kubernetes; `null` on etcd. The backend's
+    /// model list does not carry UIDs yet, so [`check`] always leaves it `None`.
     #[serde(rename = "UID", default)]
     pub uid: Option<String>,
     /// The revision the handle was read at (`ipam release` deletes it only at that revision).

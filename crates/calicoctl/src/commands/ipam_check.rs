@@ -2,6 +2,10 @@
 //! `--kubeconfig` or `KUBECONFIG`, required even on etcd as in Calico), runs
 //! `calico_ipam::check` with the cluster's Services, prints what it prints and writes the
 //! report (`-o`).
+//!
+//! Not yet: on the Kubernetes datastore the IPAM model (blocks, handles) cannot be read until
+//! calico-kube implements the backend's model operations, so there the check stops at `failed
+//! to list IPAM blocks: …`.
 
 use std::path::Path;
 
