@@ -212,40 +212,39 @@ impl ServiceInfo {
     }
 }
 
+/// `address/prefix` as Go's `net.ParseCIDR` reads it: the address as written and the prefix
+/// length (decimal digits, at most the address's bits).
+fn split_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (address, prefix) = text.split_once('/')?;
+    let ip = address.parse::<IpAddr>().ok()?;
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let prefix = prefix.parse::<u8>().ok().filter(|p| *p <= bits)?;
+    Some((ip, prefix))
+}
+
+fn invalid_cidr(text: &str) -> String {
+    format!("invalid CIDR address: {text}")
+}
+
 /// An IP address as Calico normalises one it reads from a resource (`ParseCIDROrIP`, then the
 /// address printed as Go prints it: IPv4-mapped IPv6 as IPv4).
 fn normalise_ip(text: &str) -> Result<String, String> {
-    let address = match text.split_once('/') {
-        Some((address, prefix)) => {
-            let ip = address.parse::<IpAddr>().ok();
-            let bits = match ip {
-                Some(IpAddr::V4(_)) => 32,
-                _ => 128,
-            };
-            let prefix_ok = !prefix.is_empty()
-                && prefix.bytes().all(|b| b.is_ascii_digit())
-                && prefix.parse::<u32>().is_ok_and(|p| p <= bits);
-            ip.filter(|_| prefix_ok)
-        }
-        None => text.parse::<IpAddr>().ok(),
-    };
-    address
+    split_cidr(text)
+        .map(|(ip, _)| ip)
+        .or_else(|| text.parse::<IpAddr>().ok())
         .map(|ip| ip.to_canonical().to_string())
-        .ok_or_else(|| format!("invalid CIDR address: {text}"))
+        .ok_or_else(|| invalid_cidr(text))
 }
 
 /// A pool's CIDR as Go's `net.ParseCIDR` reads it (host bits dropped).
 fn parse_cidr(text: &str) -> Result<IpNet, String> {
-    let invalid = || format!("invalid CIDR address: {text}");
-    let (address, prefix) = text.split_once('/').ok_or_else(invalid)?;
-    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let ip = address.parse::<IpAddr>().map_err(|_| invalid())?;
-    let prefix = prefix.parse::<u8>().map_err(|_| invalid())?;
-    IpNet::new(ip, prefix)
+    split_cidr(text)
+        .and_then(|(ip, prefix)| IpNet::new(ip, prefix).ok())
         .map(|net| net.trunc())
-        .map_err(|_| invalid())
+        .ok_or_else(|| invalid_cidr(text))
 }
 
 /// `Main:<handle> Extra:k=v,… [Alternate:k=v,…]`: an allocation's attribute as the check prints
@@ -369,7 +368,8 @@ pub struct Checker {
     cluster: ClusterFacts,
     out: String,
     allocations: BTreeMap<String, Vec<Allocation>>,
-    /// Each allocation's attribute text (as `allocations`, in the same order).
+    /// Each allocation's attribute text (as `allocations`, in the same order), kept only when
+    /// problems are printed.
     attribute_texts: BTreeMap<String, Vec<String>>,
     allocations_by_node: BTreeMap<String, usize>,
     /// Address → who uses it, in the order found.
@@ -508,16 +508,19 @@ impl Checker {
             .allocations_by_node
             .entry(allocation.node.clone())
             .or_default() += 1;
-        let text = attribute_text(block, index);
-        if self.options.show_all_ips {
-            self.out
-                .push_str(&format!("  {ip} allocated; attrs {text}\n"));
+        // Only printed with the flags; not worth building for every address otherwise.
+        if self.show_problems() {
+            let text = attribute_text(block, index);
+            if self.options.show_all_ips {
+                self.out
+                    .push_str(&format!("  {ip} allocated; attrs {text}\n"));
+            }
+            self.attribute_texts
+                .entry(ip.clone())
+                .or_default()
+                .push(text);
         }
-        self.allocations
-            .entry(ip.clone())
-            .or_default()
-            .push(allocation);
-        self.attribute_texts.entry(ip).or_default().push(text);
+        self.allocations.entry(ip).or_default().push(allocation);
     }
 
     /// Notes that `owner` uses `ip`, and marks its allocations (those recorded so far) in use.

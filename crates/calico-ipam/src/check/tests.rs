@@ -287,6 +287,38 @@ fn malformed_blocks_are_reported_not_panicked_on() {
     assert!(!outcome.report.allocations["10.0.0.4"][0].borrowed);
 }
 
+proptest::proptest! {
+    /// Any block, however broken, is checked without a panic, and every allocation it holds
+    /// is in the report.
+    #[test]
+    fn any_block_is_checked_without_a_panic(
+        prefix in 26u8..=32,
+        allocations in proptest::collection::vec(proptest::option::of(-2i64..5), 0..70),
+        unallocated in proptest::collection::vec(-2i64..70, 0..70),
+        attributes in 0usize..4,
+        affinity in proptest::option::of("(host|virtual):[a-c]"),
+    ) {
+        let attributes: Vec<serde_json::Value> = (0..attributes)
+            .map(|i| json!({"handle_id": format!("h{i}"), "secondary": {"node": format!("n{i}")}}))
+            .collect();
+        let count = allocations.iter().filter(|a| a.is_some()).count();
+        let outcome = run(all(), Data {
+            blocks: vec![block(json!({
+                "cidr": format!("10.0.0.0/{prefix}"), "affinity": affinity,
+                "allocations": allocations, "unallocated": unallocated,
+                "attributes": attributes,
+                "sequenceNumber": 1, "sequenceNumberForAllocation": {}
+            }))],
+            workloads: vec![workload("ns", "w", &["10.0.0.1/32", "10.0.0.2"])],
+            ..Data::default()
+        });
+        let recorded: usize = outcome.report.allocations.values().map(Vec::len).sum();
+        proptest::prop_assert_eq!(recorded, count);
+        let expected_count = format!("IPAM blocks record {count} allocations.");
+        proptest::prop_assert!(outcome.output.contains(&expected_count));
+    }
+}
+
 #[test]
 fn windows_reserved_addresses_are_in_use_without_being_marked() {
     let outcome = run(
