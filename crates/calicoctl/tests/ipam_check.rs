@@ -1,6 +1,7 @@
 //! `calicoctl ipam check` beyond Calico's goldens (`tests/goldens/oracle-ipam`): the
 //! LoadBalancer Services it reads from the Kubernetes API (none of the goldens has one), the
-//! Kubernetes client's errors, and a report that cannot be written.
+//! Kubernetes client's errors, IPAM values that cannot be read, and a report that cannot be
+//! written.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -59,6 +60,12 @@ fn load_balancer_service_addresses_are_in_use() {
         "/calico/ipam/v2/handle/lb-handle",
         r#"{"block":{"10.5.0.0/30":1},"deleted":false}"#,
     ]);
+    // A value Calico's list would leave out without a word: ours warns on stderr.
+    etcd.server.etcdctl(&[
+        "put",
+        "/calico/ipam/v2/assignment/ipv4/block/10.6.0.0-30",
+        "not json",
+    ]);
     let resources = etcd.file("resources.yaml", RESOURCES);
     etcd.calicoctl()
         .args(["create", "-f"])
@@ -99,7 +106,15 @@ fn load_balancer_service_addresses_are_in_use() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with(
+            "warning: IPAM data left out of the check: failed to parse datastore entry key=/calico/ipam/v2/assignment/ipv4/block/10.6.0.0-30; value=not json: "
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in [
+        "Found 1 IPAM blocks.\n",
         "Loading all service load balancer IPs.\n  10.5.0.1 belongs to lb\nFound 1 service load balancer(s).\n\n",
         "Workloads and nodes are using 1 IPs.\n",
         "Found 0 in-use IPs that are in active IP pools but have no corresponding IPAM allocation.\n",
@@ -124,7 +139,7 @@ fn load_balancer_service_addresses_are_in_use() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.starts_with("warning: failed to write the report /nonexistent/report.json: "),
+        stderr.contains("\nwarning: failed to write the report /nonexistent/report.json: "),
         "{stderr}"
     );
 }
