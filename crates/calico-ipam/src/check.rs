@@ -361,8 +361,10 @@ impl Stage {
     }
 }
 
-/// The check's state between stages, and the text printed so far.
-#[derive(Debug, Default)]
+/// The check's state between stages, and the text printed so far. Made by [`Checker::new`],
+/// fed by [`Checker::start`] and the stage methods in Calico's order, ended by
+/// [`Checker::finish`] (or [`Checker::fail`]).
+#[derive(Debug)]
 pub struct Checker {
     options: CheckOptions,
     cluster: ClusterFacts,
@@ -400,14 +402,19 @@ pub struct CheckFailure {
 impl Checker {
     /// Starts a check: prints the heading.
     pub fn new(options: CheckOptions) -> Self {
-        let mut checker = Checker {
+        Checker {
             options,
-            ..Checker::default()
-        };
-        checker
-            .out
-            .push_str("Checking IPAM for inconsistencies...\n\n");
-        checker
+            cluster: ClusterFacts::default(),
+            out: "Checking IPAM for inconsistencies...\n\n".to_string(),
+            allocations: BTreeMap::new(),
+            attribute_texts: BTreeMap::new(),
+            allocations_by_node: BTreeMap::new(),
+            in_use: BTreeMap::new(),
+            handles_in_blocks: BTreeSet::new(),
+            handles: BTreeMap::new(),
+            active_pools: Vec::new(),
+            blocks: Vec::new(),
+        }
     }
 
     fn show_problems(&self) -> bool {
