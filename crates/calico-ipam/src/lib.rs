@@ -6,11 +6,14 @@
 //! - [`config`]: changing the IPAM settings (`ipam configure`).
 //! - [`query`]: reading the IPAM configuration, pools, blocks, usage, borrowed addresses and
 //!   one address's assignment from the datastore (`ipam show`).
+//! - [`check`]: `calicoctl ipam check`: cross-checking allocations, handles and blocks against
+//!   the addresses nodes, Services and workloads use, and the report `ipam release` reads.
 //! - [`release`]: releasing addresses and block affinities in the datastore (`ipam release`,
 //!   and the Node and IPPool delete cascades through [`release::Cascade`]).
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
 pub mod block;
+pub mod check;
 pub mod config;
 pub mod query;
 pub mod release;

@@ -50,7 +50,7 @@ fn kind(name: &str) -> Result<KindRef, DatastoreError> {
 }
 
 /// Every resource of the kind named `kind_name` that `pick` keeps, in list order.
-async fn list_of<T>(
+pub(crate) async fn list_of<T>(
     client: &Client,
     kind_name: &str,
     pick: fn(AnyResource) -> Option<T>,

@@ -32,11 +32,12 @@ pub enum Command {
     IpamShow(IpamShowArgs),
     IpamConfigure(IpamConfigureArgs),
     IpamRelease(IpamReleaseArgs),
+    IpamCheck(IpamCheckArgs),
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
     DatastoreImport(ConnectionArgs),
-    /// A command Calico's calicoctl has and this one does not implement (e.g. `ipam show`).
+    /// A command Calico's calicoctl has and this one does not implement (e.g. `node diags`).
     Unimplemented(&'static str),
 }
 
@@ -66,6 +67,18 @@ pub struct IpamConfigureArgs {
     pub max_blocks_per_host: String,
     pub kube_virt_ip_persistence: String,
     pub ip_cooldown_seconds: i64,
+    pub conn: ConnectionArgs,
+}
+
+/// `ipam check [--show-all-ips] [--show-problem-ips] [-o FILE] [--kubeconfig FILE]`.
+#[derive(Debug)]
+pub struct IpamCheckArgs {
+    pub show_all_ips: bool,
+    pub show_problem_ips: bool,
+    /// Where to write the report; empty for none.
+    pub output: String,
+    /// The Kubernetes API to list Services from on etcd; empty: `KUBECONFIG`.
+    pub kubeconfig: String,
     pub conn: ConnectionArgs,
 }
 
@@ -299,6 +312,13 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             kube_virt_ip_persistence: run.string("kubevirt-ip-persistence"),
             // The parser checked it is an integer.
             ip_cooldown_seconds: run.string("ip-cooldown-seconds").parse().unwrap_or(-1),
+            conn: conn(&run),
+        }),
+        "ipam check" => Command::IpamCheck(IpamCheckArgs {
+            show_all_ips: run.bool("show-all-ips"),
+            show_problem_ips: run.bool("show-problem-ips"),
+            output: run.string("output"),
+            kubeconfig: run.string("kubeconfig"),
             conn: conn(&run),
         }),
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),

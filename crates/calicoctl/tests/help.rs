@@ -81,11 +81,11 @@ fn usage_errors_and_help_paths_read_as_calicos() {
 
 #[test]
 fn commands_calico_has_and_we_do_not_fail_clearly() {
-    let (code, stdout, stderr) = run(&["cluster".into(), "diags".into()]);
+    let (code, stdout, stderr) = run(&["node".into(), "diags".into()]);
     assert_eq!(code, 1);
     assert_eq!(stdout, "");
     assert!(
-        stderr.contains("'calicoctl cluster diags' is not implemented"),
+        stderr.contains("'calicoctl node diags' is not implemented"),
         "{stderr}"
     );
 }

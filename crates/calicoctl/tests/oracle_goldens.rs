@@ -467,65 +467,115 @@ fn ours_prints_what_calicos_calicoctl_did_on_a_real_apiserver() {
     });
 }
 
-/// Calico's `calicoctl ipam` (show, check, release, configure) on data its CNI plugin wrote.
-/// Replayed against ours only with `IPAM_GOLDENS=1` (or when recording), while our calicoctl
-/// lacks those subcommands: this gate goes, and the test runs unconditionally, once
-/// `calicoctl ipam` lands.
+/// Calico's `calicoctl ipam` (show, check, release, configure) on data its CNI plugin wrote,
+/// each case with a real kube-apiserver beside its etcd as Calico's run had. Runs only with
+/// `IPAM_GOLDENS=1` (or when recording, which runs every script in full); replayed up to the
+/// first command ours lacks (see [`not_yet_implemented`]), like
+/// [`ours_prints_what_calicos_calicoctl_ipam_did_up_to_what_ours_lacks`], which runs always.
 #[test]
 fn ours_prints_and_stores_what_calicos_calicoctl_ipam_did() {
     let recording = std::env::var_os("CALICOCTL_ORACLE").is_some();
-    if !recording && std::env::var("IPAM_GOLDENS").as_deref() != Ok("1") {
+    if recording {
+        check_cases(&ipam_cases_dir(), true, true, || {
+            Datastore::EtcdAndKube(
+                Box::new(common::Etcd::new()),
+                Box::new(common::Kube::real()),
+            )
+        });
+        return;
+    }
+    if std::env::var("IPAM_GOLDENS").as_deref() != Ok("1") {
         eprintln!("skipped: set IPAM_GOLDENS=1 to replay tests/goldens/oracle-ipam");
         return;
     }
-    check_cases(&ipam_cases_dir(), true, true, || {
-        Datastore::EtcdAndKube(
-            Box::new(common::Etcd::new()),
-            Box::new(common::Kube::real()),
-        )
-    });
+    replay_ipam_cases(true);
 }
 
-/// The `calicoctl ipam` commands ours does not have yet (check, release from a report): the
-/// IPAM cases are replayed in full only with `IPAM_GOLDENS=1`, and up to the first of these
-/// always.
+/// The `calicoctl` commands ours does not have yet (`ipam release --from-report`): the IPAM
+/// cases are replayed up to the first of these.
 fn not_yet_implemented(line: &str) -> bool {
-    ["ipam check", "--from-report", "{kubeconfig}"]
+    ["--from-report"]
         .iter()
         .any(|command| line.contains(command))
 }
 
-/// Commands that write nothing to the datastore.
-fn read_only(line: &str) -> bool {
-    ["ipam check", "ipam show", "calicoctl get "]
-        .iter()
-        .any(|command| line.contains(command))
+/// A script line that needs the Kubernetes API beside etcd (`ipam check --kubeconfig`).
+fn needs_kube(line: &str) -> bool {
+    line.contains("{kubeconfig}")
 }
 
-/// Every IPAM case on etcd up to its first command ours lacks (see [`not_yet_implemented`]):
-/// `ipam show` in all its forms, `ipam configure`, `ipam release --ip` and deleting a node, on
-/// the data Calico's CNI plugin wrote, byte for byte; and what etcd holds at the end when
-/// nothing after that point writes.
+/// Every IPAM case up to its first command ours lacks (see [`not_yet_implemented`]): `ipam
+/// show`, `configure`, `check`, `release --ip` and deleting a node, on the data Calico's CNI plugin wrote,
+/// byte for byte, with the reports `check -o` wrote. A real kube-apiserver is started only for
+/// the cases whose replayed part lists Services (`{kubeconfig}`).
 #[test]
-fn ours_prints_what_calicos_calicoctl_ipam_show_did() {
+fn ours_prints_what_calicos_calicoctl_ipam_did_up_to_what_ours_lacks() {
+    if std::env::var_os("CALICOCTL_ORACLE").is_some() {
+        return;
+    }
+    replay_ipam_cases(false);
+}
+
+/// Replays every IPAM case up to its first command ours lacks and compares the transcript,
+/// the report files written before that point and, for a case replayed in full, what etcd
+/// holds. `always_kube`: start a kube-apiserver for every case, else only where needed.
+fn replay_ipam_cases(always_kube: bool) {
     let mut failures = Vec::new();
-    let mut compared = 0;
-    let mut stored_compared = 0;
+    let (mut shows, mut checks) = (0, 0);
     for case in &cases_in(&ipam_cases_dir()) {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let datastore = Datastore::Etcd(Box::new(common::Etcd::new()));
-        let run = run_case_until(case, None, &datastore, true, &not_yet_implemented);
-        let want = wanted_transcript(case);
         let script = std::fs::read_to_string(case.join("script")).unwrap();
         let lines: Vec<&str> = script
             .lines()
             .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter(|line| !line.is_empty())
             .collect();
-        let stop = lines.iter().position(|line| not_yet_implemented(line));
-        let rest_reads_only = stop.is_none_or(|at| lines[at..].iter().all(|l| read_only(l)));
-        if rest_reads_only {
-            stored_compared += 1;
+        let stop = lines
+            .iter()
+            .position(|line| !line.starts_with('#') && not_yet_implemented(line));
+        let replayed = &lines[..stop.unwrap_or(lines.len())];
+        let datastore = if always_kube || replayed.iter().any(|line| needs_kube(line)) {
+            Datastore::EtcdAndKube(
+                Box::new(common::Etcd::new()),
+                Box::new(common::Kube::real()),
+            )
+        } else {
+            Datastore::Etcd(Box::new(common::Etcd::new()))
+        };
+        let run = run_case_until(case, None, &datastore, true, &not_yet_implemented);
+        let want = wanted_transcript(case);
+        // Calico's transcript up to the line the run stopped before.
+        let want = match stop {
+            Some(stop) => {
+                let at = want
+                    .find(&format!("$ {}\n", lines[stop]))
+                    .expect("the stopping line is in the transcript");
+                want[..at].to_string()
+            }
+            None => want,
+        };
+        shows += want.matches("$ calicoctl ipam show").count();
+        checks += want.matches("$ calicoctl ipam check").count();
+        if run.transcript != want {
+            failures.push(format!(
+                "{name}: transcript differs\n--- Calico's\n{want}\n--- ours\n{}",
+                run.transcript
+            ));
+        }
+        let written_before_stop = written_files(&replayed.join("\n"));
+        for (file, text) in run
+            .written
+            .iter()
+            .filter(|(file, _)| written_before_stop.contains(file))
+        {
+            let want = std::fs::read_to_string(case.join(file)).unwrap();
+            if *text != want {
+                failures.push(format!(
+                    "{name}: {file} differs\n--- Calico's\n{want}\n--- ours\n{text}"
+                ));
+            }
+        }
+        if stop.is_none() {
             let want_stored = std::fs::read_to_string(case.join("stored")).unwrap();
             if run.stored != want_stored {
                 failures.push(format!(
@@ -534,33 +584,10 @@ fn ours_prints_what_calicos_calicoctl_ipam_show_did() {
                 ));
             }
         }
-        // Calico's transcript up to the line the run stopped before.
-        let want = match stop.map(|at| lines[at]) {
-            Some(stop) => {
-                let at = want
-                    .find(&format!("$ {stop}\n"))
-                    .expect("the stopping line is in the transcript");
-                want[..at].to_string()
-            }
-            None => want,
-        };
-        compared += want.matches("$ calicoctl ipam show").count();
-        if run.transcript != want {
-            failures.push(format!(
-                "{name}: transcript differs\n--- Calico's\n{want}\n--- ours\n{}",
-                run.transcript
-            ));
-        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(
-        compared >= 20,
-        "only {compared} ipam show commands compared"
-    );
-    assert!(
-        stored_compared >= 3,
-        "only {stored_compared} cases' stored data compared"
-    );
+    assert!(shows >= 20, "only {shows} ipam show commands compared");
+    assert!(checks >= 20, "only {checks} ipam check commands compared");
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod crud;
 mod datastore;
 mod get;
 pub(crate) mod ipam;
+mod ipam_check;
 mod label;
 mod manifests;
 mod patch;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::IpamShow(args) => (&args.conn.config, &cli.command),
         Command::IpamConfigure(args) => (&args.conn.config, &cli.command),
         Command::IpamRelease(args) => (&args.conn.config, &cli.command),
+        Command::IpamCheck(args) => (&args.conn.config, &cli.command),
         Command::DatastoreLock(conn)
         | Command::DatastoreUnlock(conn)
         | Command::DatastoreExport(conn)
@@ -86,6 +88,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::IpamShow(args) => ipam::show(args, connection).await,
             Command::IpamConfigure(args) => ipam::configure(args, connection).await,
             Command::IpamRelease(args) => ipam::release(args, connection).await,
+            Command::IpamCheck(args) => ipam_check::run(args, connection).await,
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(_) => datastore::export(connection).await,
