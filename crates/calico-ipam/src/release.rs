@@ -24,6 +24,7 @@ use thiserror::Error;
 use tracing::{debug, info, warn};
 
 use crate::block::{self, Affinity, BlockError, ReleaseOption};
+use crate::check::{CheckReport, HandleInfo};
 use crate::query::{blocks, ipam_config, pools};
 
 /// How many times Calico retries a compare-and-swap that lost a race (`datastoreRetries`).
@@ -560,6 +561,92 @@ pub async fn release_pool_affinities(client: &Client, pool: IpNet) -> Result<(),
         }
     }
     Err(ReleaseError::MaxRetries)
+}
+
+/// What the reports of `ipam check -o` agree is leaked (Calico's `mergeReports`): the
+/// addresses allocated but in use nowhere (nor cooling down) in every report, each to be
+/// released only if it still has the report's handle and sequence number; and the leaked
+/// handles every report lists at the same revision. In address and handle order.
+pub fn merge_reports(reports: &[CheckReport]) -> (Vec<ReleaseOption>, Vec<HandleInfo>) {
+    let mut ips: Option<BTreeMap<String, ReleaseOption>> = None;
+    let mut handles: Option<BTreeMap<String, HandleInfo>> = None;
+    for report in reports {
+        let mut merged_ips = BTreeMap::new();
+        for allocation in report.allocations.values().flatten() {
+            if allocation.in_use || allocation.cooling_down {
+                continue;
+            }
+            if ips
+                .as_ref()
+                .is_some_and(|ips| !ips.contains_key(&allocation.ip))
+            {
+                continue;
+            }
+            let Ok(address) = allocation.ip.parse::<IpAddr>() else {
+                continue;
+            };
+            merged_ips.insert(
+                allocation.ip.clone(),
+                ReleaseOption {
+                    address,
+                    handle: Some(allocation.handle.clone()).filter(|h| !h.is_empty()),
+                    sequence_number: allocation.sequence_number,
+                },
+            );
+        }
+        ips = Some(merged_ips);
+        let mut merged_handles = BTreeMap::new();
+        for handle in &report.leaked_handles {
+            let keep = match &handles {
+                None => true,
+                Some(before) => before
+                    .get(&handle.id)
+                    .is_some_and(|old| old.revision == handle.revision),
+            };
+            if keep {
+                merged_handles.insert(handle.id.clone(), handle.clone());
+            }
+        }
+        handles = Some(merged_handles);
+    }
+    (
+        ips.unwrap_or_default().into_values().collect(),
+        handles.unwrap_or_default().into_values().collect(),
+    )
+}
+
+/// How deleting a leaked handle went.
+#[derive(Debug)]
+pub enum HandleDeletion {
+    Deleted,
+    /// Gone already, or changed since the report (another revision or UID): left alone.
+    Skipped,
+    Failed(ReleaseError),
+}
+
+/// Deletes a handle a report found leaked, only while it is at the report's revision (and,
+/// where the datastore has UIDs, the report's UID).
+pub async fn delete_leaked_handle(client: &Client, leaked: &HandleInfo) -> HandleDeletion {
+    let key = ModelKey::Handle(HandleKey::new(leaked.id.as_str()));
+    let current = match client.backend().get_model(&key).await {
+        Ok(kv) => kv,
+        Err(err) if err.is_not_found() => return HandleDeletion::Skipped,
+        Err(err) => return HandleDeletion::Failed(err.into()),
+    };
+    // The model carries no UIDs (etcd has none; Calico's report says `null` there).
+    if current.revision != leaked.revision || leaked.uid.is_some() {
+        return HandleDeletion::Skipped;
+    }
+    match client
+        .backend()
+        .delete_model(&key, Some(&current.revision))
+        .await
+        .map_err(ReleaseError::from)
+    {
+        Ok(_) => HandleDeletion::Deleted,
+        Err(err) if err.is_not_found() || err.is_update_conflict() => HandleDeletion::Skipped,
+        Err(err) => HandleDeletion::Failed(err),
+    }
 }
 
 /// The IPAM layer's part in the client's delete cascades; attach it with

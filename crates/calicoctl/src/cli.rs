@@ -50,11 +50,12 @@ pub struct IpamSplitArgs {
     pub conn: ConnectionArgs,
 }
 
-/// `ipam release [--ip IP | --from-report FILE…]` (`--force` goes with `--from-report`).
+/// `ipam release [--ip IP | --from-report FILE… [--force]]`.
 #[derive(Debug)]
 pub struct IpamReleaseArgs {
     pub ip: String,
     pub from_report: Vec<String>,
+    pub force: bool,
     pub conn: ConnectionArgs,
 }
 
@@ -304,6 +305,7 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "ipam release" => Command::IpamRelease(IpamReleaseArgs {
             ip: run.string("ip"),
             from_report: run.strings("from-report"),
+            force: run.bool("force"),
             conn: conn(&run),
         }),
         "ipam configure" => Command::IpamConfigure(IpamConfigureArgs {

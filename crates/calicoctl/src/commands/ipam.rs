@@ -3,10 +3,15 @@
 
 use std::net::IpAddr;
 
+use crate::commands::version::CLIENT_VERSION;
+use crate::input::go_io_reason;
+use calico_api::AnyResource;
+use calico_datastore::{KindRef, ResourceKey};
 use calico_ipam::block::ReleaseOption;
+use calico_ipam::check::CheckReport;
 use calico_ipam::config::{self, ConfigUpdate, VM_ADDRESS_PERSISTENCE_VALUES};
 use calico_ipam::query::{self, Assignment};
-use calico_ipam::release::release_ips;
+use calico_ipam::release::{delete_leaked_handle, merge_reports, release_ips, HandleDeletion};
 use calico_ipam::{split_pool, PoolRef};
 
 use crate::cli::{IpamConfigureArgs, IpamReleaseArgs, IpamShowArgs, IpamSplitArgs};
@@ -140,10 +145,9 @@ pub async fn show(args: &IpamShowArgs, connection: &Connection) -> Result<String
 /// `calicoctl ipam release --ip IP`: releases one address wherever it is allocated.
 pub async fn release(args: &IpamReleaseArgs, connection: &Connection) -> Result<String, Failure> {
     if !args.from_report.is_empty() {
-        return Err(Failure::message(format!(
-            "'{} ipam release --from-report' is not implemented by this calicoctl: use Calico's calicoctl for it",
-            crate::cli::binary_name()
-        )));
+        let mut out = release_from_reports(args, connection).await?;
+        out.push_str("You may now unlock the data store.\n");
+        return Ok(out);
     }
     if args.ip.is_empty() {
         return Ok(String::new());
@@ -160,6 +164,126 @@ pub async fn release(args: &IpamReleaseArgs, connection: &Connection) -> Result<
         return Err(Failure::message(format!("IP address {ip} is not assigned")));
     }
     Ok(format!("Successfully released IP address {ip}\n"))
+}
+
+/// `ipam release --from-report FILE…` (Calico's `ReleaseFromReports`): checks the reports
+/// belong to this cluster, this calicoctl and its current state (one at least), and that the
+/// datastore is locked (`--force` overrides all but the cluster), then releases what every
+/// report finds leaked. What it printed so far goes with a failure.
+async fn release_from_reports(
+    args: &IpamReleaseArgs,
+    connection: &Connection,
+) -> Result<String, Failure> {
+    let client = &connection.client;
+    let mut out = String::new();
+    let fail = |out: &String, message: String| Failure {
+        stdout: out.clone(),
+        message,
+    };
+    let info = match KindRef::lookup("ClusterInformation") {
+        Some(kind) => client
+            .get(&ResourceKey::new(kind, "", "default"))
+            .await
+            .map_err(|err| fail(&out, err.to_string()))?,
+        None => {
+            return Err(fail(
+                &out,
+                "kind ClusterInformation is not registered".into(),
+            ))
+        }
+    };
+    let AnyResource::ClusterInformation(info) = info else {
+        return Err(fail(&out, "ClusterInformation default is not one".into()));
+    };
+    let mut found_current = false;
+    let mut reports = Vec::new();
+    for file in &args.from_report {
+        let bytes = std::fs::read(file)
+            .map_err(|err| fail(&out, format!("open {file}: {}", go_io_reason(&err))))?;
+        let report = CheckReport::from_json(&bytes).map_err(|err| fail(&out, err.to_string()))?;
+        if info.spec.cluster_guid != report.cluster_guid {
+            return Err(fail(&out, format!(
+                "cluster does not match the provided report ({file}): mismatched cluster GUID. Refusing to release"
+            )));
+        }
+        if report.version != CLIENT_VERSION {
+            if !args.force {
+                return Err(fail(&out, format!(
+                    "the provided report ({file}) was produced using a different version ({}) of calicoctl. Refusing to release",
+                    report.version
+                )));
+            }
+            out.push_str("WARNING: Report was produced using a different version of calicoctl. Ignoring due to --force option\n");
+        }
+        if info.metadata.resource_version == report.cluster_information_revision {
+            found_current = true;
+        }
+        reports.push(report);
+    }
+    if !found_current {
+        return Err(fail(&out, "the provided reports are all stale - at least one should be up-to-date. Please generate a new report while the data store is locked and try again".into()));
+    }
+    if info.spec.datastore_ready != Some(false) {
+        if !args.force {
+            return Err(fail(
+                &out,
+                "data store is not locked. Either lock the data store, or re-run with --force"
+                    .into(),
+            ));
+        }
+        out.push_str("WARNING: Data store is not locked. Ignoring due to --force option\n");
+    }
+    let (ips, handles) = merge_reports(&reports);
+    if ips.is_empty() {
+        out.push_str("Report didn't contain any leaked IPs to clean up.\n");
+    } else {
+        out.push_str(&format!("Releasing {} old IPs...\n", ips.len()));
+        match release_ips(client, &ips).await {
+            Ok(outcome) => {
+                out.push_str(&format!(
+                    "Released {} IPs successfully\n",
+                    ips.len() - outcome.unallocated.len()
+                ));
+                if !outcome.unallocated.is_empty() {
+                    out.push_str(&format!(
+                        "{} addresses marked as leaked in the report had already been cleaned up.\n",
+                        outcome.unallocated.len()
+                    ));
+                }
+            }
+            Err(err) => out.push_str(&format!(
+                "An error occurred while releasing some IPs: {err}.  Problems are often caused by an out-of-date IPAM report.  Try regenerating the IPAM report and retry.\n"
+            )),
+        }
+    }
+    if handles.is_empty() {
+        out.push_str("Report didn't contain any handles to clean up.\n");
+    } else {
+        out.push_str(&format!("Deleting {} handles...\n", handles.len()));
+        out.push_str("Key: '.' = Deleted OK; 'x' = skip, handle missing/changed.\n");
+        let (mut released, mut skipped, mut errors) = (0, 0, 0);
+        for handle in &handles {
+            match delete_leaked_handle(client, handle).await {
+                HandleDeletion::Deleted => {
+                    released += 1;
+                    out.push('.');
+                }
+                HandleDeletion::Skipped => {
+                    skipped += 1;
+                    out.push('x');
+                }
+                HandleDeletion::Failed(err) => {
+                    errors += 1;
+                    out.push_str(&format!("\nDeleting handle {} failed: {err}.\n", handle.id));
+                }
+            }
+        }
+        out.push('\n');
+        out.push_str(&format!(
+            "Released {released} handles; {skipped} skipped; {errors} errors.\n"
+        ));
+    }
+    Ok(out)
 }
 
 /// Go's `strconv.ParseBool`.
