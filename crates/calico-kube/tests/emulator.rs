@@ -198,8 +198,15 @@ async fn conformance_in(crds: &str, expected: Mode) {
     }
 }
 
-/// The same suite on a real kube-apiserver, with the CRDs of `crds` installed by kubectl.
-async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
+/// A real kube-apiserver with the CRDs of `crds` installed by kubectl, and the driver on it (in
+/// the mode it detects); the server and the kubeconfig's directory must outlive the driver.
+async fn real_apiserver(
+    crds: &str,
+) -> (
+    calico_test_support::kube_apiserver::KubeApiServer,
+    tempfile::TempDir,
+    KubeBackend,
+) {
     use calico_test_support::kube_apiserver::{KubeApiServer, ADMIN_TOKEN};
     let server = tokio::task::spawn_blocking(KubeApiServer::start)
         .await
@@ -232,6 +239,12 @@ async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
         ..ApiConfigSpec::default()
     };
     let backend = KubeBackend::connect(&spec).await.unwrap();
+    (server, dir, backend)
+}
+
+/// The same suite on a real kube-apiserver, with the CRDs of `crds` installed by kubectl.
+async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
+    let (server, _dir, backend) = real_apiserver(crds).await;
     assert_eq!(backend.mode(), expected);
     let harness = KubeHarness {
         backend: Arc::new(NamespacingBackend { inner: backend }),
@@ -1098,132 +1111,152 @@ async fn ipam_model_storage_format() {
 /// deleted objects, and the affinity names Kubernetes makes collide.
 #[tokio::test]
 async fn ipam_model_soft_delete_and_collisions() {
-    use calico_api::model::{AffinityType, BlockAffinityKey, HandleKey, ModelKind as K};
-    for (crds, group, version, _, _) in IPAM_MODES {
+    for (crds, ..) in IPAM_MODES {
         let emu = plain_emulator().await;
         load_crds(&emu, crds);
-        let backend = backend_for(&emu).await;
-        let def = emu.store().lookup(group, version, "ipamhandles").unwrap();
-
-        // Delete: marked, then gone; the value returned is the marked one.
-        let key = ModelKey::Handle(HandleKey::new("h1"));
-        let handle = model(json!({"block": {"10.0.0.0/26": 1}}), K::Handle);
-        backend.create_model(key.clone(), handle).await.unwrap();
-        let deleted = backend.delete_model(&key, None).await.unwrap();
-        assert_eq!(
-            deleted.value,
-            model(
-                json!({"block": {"10.0.0.0/26": 1}, "deleted": true}),
-                K::Handle
-            )
-        );
-        assert!(emu.store().get(&def, None, "h1").is_err());
-
-        // A handle left marked deleted (a writer stopped between the steps): listed as it is,
-        // and a get deletes it and reports it missing.
-        let key = ModelKey::Handle(HandleKey::new("h2"));
-        let created = backend
-            .create_model(key.clone(), model(json!({"block": {}}), K::Handle))
-            .await
-            .unwrap();
-        backend
-            .update_model(
-                key.clone(),
-                model(json!({"block": {}, "deleted": true}), K::Handle),
-                &created.revision,
-            )
-            .await
-            .unwrap();
-        let listed = backend
-            .list_model(&ModelListOptions::Handles)
-            .await
-            .unwrap();
-        assert_eq!(listed.items.len(), 1);
-        let err = backend.get_model(&key).await.unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "resource does not exist: IPAMHandleKey(id=h2) with error: Resource was deleted"
-        );
-        assert!(emu.store().get(&def, None, "h2").is_err());
-
-        // Affinity lists leave marked affinities out.
-        let cidr = "10.0.0.0/26".parse().unwrap();
-        let host_key =
-            ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Host));
-        let created = backend
-            .create_model(
-                host_key.clone(),
-                model(json!({"state": "confirmed"}), K::BlockAffinity),
-            )
-            .await
-            .unwrap();
-        let of_n1 = ModelListOptions::affinities_of("n1", None);
-        assert_eq!(backend.list_model(&of_n1).await.unwrap().items.len(), 1);
-        backend
-            .update_model(
-                host_key.clone(),
-                model(
-                    json!({"state": "confirmed", "deleted": true}),
-                    K::BlockAffinity,
-                ),
-                &created.revision,
-            )
-            .await
-            .unwrap();
-        assert!(backend.list_model(&of_n1).await.unwrap().items.is_empty());
-        assert!(backend
-            .get_model(&host_key)
-            .await
-            .unwrap_err()
-            .is_not_found());
-
-        // The affinity type is not part of the name: host and virtual affinities of one block
-        // and host collide, as in Calico.
-        backend
-            .create_model(
-                host_key,
-                model(json!({"state": "confirmed"}), K::BlockAffinity),
-            )
-            .await
-            .unwrap();
-        let virtual_key =
-            ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Virtual));
-        let err = backend
-            .create_model(
-                virtual_key,
-                model(json!({"state": "pending"}), K::BlockAffinity),
-            )
-            .await
-            .unwrap_err();
-        assert!(err.is_already_exists(), "{err}");
-
-        // A host name too long for an object name: cut and hashed, listed by its label.
-        // (Dotted: each label of a name has at most 63 characters.)
-        let long_host = format!("{}example.com", "nnnnnnnnn.".repeat(24));
-        let long_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
-            cidr,
-            long_host.as_str(),
-            AffinityType::Host,
-        ));
-        backend
-            .create_model(
-                long_key.clone(),
-                model(json!({"state": "pending"}), K::BlockAffinity),
-            )
-            .await
-            .unwrap();
-        let mine = backend
-            .list_model(&ModelListOptions::affinities_of(long_host.clone(), None))
-            .await
-            .unwrap();
-        assert_eq!(
-            mine.items.iter().map(|kv| &kv.key).collect::<Vec<_>>(),
-            [&long_key]
-        );
-        let name = calico_kube::ipam::affinity_name(&long_host, &cidr);
-        assert_eq!(name.len(), 252);
-        raw(&emu, group, version, "blockaffinities", None, &name);
+        soft_delete_and_collisions(&backend_for(&emu).await).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipam_model_soft_delete_and_collisions_on_a_real_apiserver() {
+    for (crds, ..) in IPAM_MODES {
+        let (_server, _dir, backend) = real_apiserver(crds).await;
+        soft_delete_and_collisions(&backend).await;
+    }
+}
+
+/// Whether the custom resource `name` of the v3 kind `kind` is stored.
+async fn stored_object(backend: &KubeBackend, kind_name: &str, name: &str) -> bool {
+    match backend
+        .get(&ResourceKey::new(kind(kind_name), "", name), None)
+        .await
+    {
+        Ok(_) => true,
+        Err(err) if err.is_not_found() => false,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+async fn soft_delete_and_collisions(backend: &KubeBackend) {
+    use calico_api::model::{AffinityType, BlockAffinityKey, HandleKey, ModelKind as K};
+    // Delete: marked, then gone; the value returned is the marked one.
+    let key = ModelKey::Handle(HandleKey::new("h1"));
+    let handle = model(json!({"block": {"10.0.0.0/26": 1}}), K::Handle);
+    backend.create_model(key.clone(), handle).await.unwrap();
+    let deleted = backend.delete_model(&key, None).await.unwrap();
+    assert_eq!(
+        deleted.value,
+        model(
+            json!({"block": {"10.0.0.0/26": 1}, "deleted": true}),
+            K::Handle
+        )
+    );
+    assert!(!stored_object(backend, "IPAMHandle", "h1").await);
+
+    // A handle left marked deleted (a writer stopped between the steps): listed as it is,
+    // and a get deletes it and reports it missing.
+    let key = ModelKey::Handle(HandleKey::new("h2"));
+    let created = backend
+        .create_model(key.clone(), model(json!({"block": {}}), K::Handle))
+        .await
+        .unwrap();
+    backend
+        .update_model(
+            key.clone(),
+            model(json!({"block": {}, "deleted": true}), K::Handle),
+            &created.revision,
+        )
+        .await
+        .unwrap();
+    let listed = backend
+        .list_model(&ModelListOptions::Handles)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let err = backend.get_model(&key).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: IPAMHandleKey(id=h2) with error: Resource was deleted"
+    );
+    assert!(!stored_object(backend, "IPAMHandle", "h2").await);
+
+    // Affinity lists leave marked affinities out.
+    let cidr = "10.0.0.0/26".parse().unwrap();
+    let host_key = ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Host));
+    let created = backend
+        .create_model(
+            host_key.clone(),
+            model(json!({"state": "confirmed"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let of_n1 = ModelListOptions::affinities_of("n1", None);
+    assert_eq!(backend.list_model(&of_n1).await.unwrap().items.len(), 1);
+    backend
+        .update_model(
+            host_key.clone(),
+            model(
+                json!({"state": "confirmed", "deleted": true}),
+                K::BlockAffinity,
+            ),
+            &created.revision,
+        )
+        .await
+        .unwrap();
+    assert!(backend.list_model(&of_n1).await.unwrap().items.is_empty());
+    assert!(backend
+        .get_model(&host_key)
+        .await
+        .unwrap_err()
+        .is_not_found());
+
+    // The affinity type is not part of the name: host and virtual affinities of one block
+    // and host collide, as in Calico.
+    backend
+        .create_model(
+            host_key,
+            model(json!({"state": "confirmed"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let virtual_key =
+        ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Virtual));
+    let err = backend
+        .create_model(
+            virtual_key,
+            model(json!({"state": "pending"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+
+    // A host name too long for an object name: cut and hashed, listed by its label.
+    // (Dotted: each label of a name has at most 63 characters.)
+    let long_host = format!("{}example.com", "nnnnnnnnn.".repeat(24));
+    let long_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+        cidr,
+        long_host.as_str(),
+        AffinityType::Host,
+    ));
+    backend
+        .create_model(
+            long_key.clone(),
+            model(json!({"state": "pending"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let mine = backend
+        .list_model(&ModelListOptions::affinities_of(long_host.clone(), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.items.iter().map(|kv| &kv.key).collect::<Vec<_>>(),
+        [&long_key]
+    );
+    let name = calico_kube::ipam::affinity_name(&long_host, &cidr);
+    assert_eq!(name.len(), 252);
+    assert!(stored_object(backend, "BlockAffinity", &name).await);
 }
 
 /// A stored object Calico could not read either: reported by lists with its object, not listed.
