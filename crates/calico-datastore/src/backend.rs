@@ -113,8 +113,8 @@ pub trait Backend: Send + Sync {
     fn info(&self) -> DatastoreInfo;
 
     // IPAM model objects (blocks, block affinities, handles, the IPAM config), stored as
-    // Calico's IPAM stores them. The defaults refuse with `OperationNotSupported`, for drivers
-    // that do not store them yet (the Kubernetes driver: a later step).
+    // Calico's IPAM stores them (etcd paths, or Calico's IPAM custom resources on Kubernetes).
+    // The defaults refuse with `OperationNotSupported`, for drivers that do not store them.
 
     /// Reads one IPAM object; a missing one is `ModelDoesNotExist`.
     async fn get_model(&self, key: &ModelKey) -> Result<ModelKv> {

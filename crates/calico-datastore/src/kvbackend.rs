@@ -146,8 +146,9 @@ fn decode_page(options: &ListOptions, page: RawPageAt) -> ResourceList {
     }
 }
 
-/// The path and bytes of an IPAM object; the value must be of the key's kind.
-fn model_path_and_bytes(key: &ModelKey, value: &ModelValue) -> Result<(String, Vec<u8>)> {
+/// Checks that an IPAM object can be written at `key` (by every driver): the value must be of
+/// the key's kind and the key writable ([`ModelKey::check_writable`]).
+pub fn check_model_write(key: &ModelKey, value: &ModelValue) -> Result<()> {
     let invalid = |reason: String| {
         DatastoreError::Validation(calico_api::ValidationError::single(
             "Key",
@@ -161,7 +162,12 @@ fn model_path_and_bytes(key: &ModelKey, value: &ModelValue) -> Result<(String, V
             value.kind().go_name()
         )));
     }
-    key.check_writable().map_err(invalid)?;
+    key.check_writable().map_err(invalid)
+}
+
+/// The path and bytes of an IPAM object; the value must be of the key's kind.
+fn model_path_and_bytes(key: &ModelKey, value: &ModelValue) -> Result<(String, Vec<u8>)> {
+    check_model_write(key, value)?;
     let bytes = value
         .encode()
         .map_err(|e| DatastoreError::Store(format!("encoding {key}: {e}")))?;

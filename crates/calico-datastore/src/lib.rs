@@ -33,4 +33,4 @@ pub use client::IpamCascade;
 pub use embedded::EmbeddedStore;
 pub use error::{DatastoreError, Result};
 pub use key::{KindRef, ListOptions, ResourceKey};
-pub use kvbackend::KvBackend;
+pub use kvbackend::{check_model_write, KvBackend};

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use calico_api::kinds::KINDS;
+use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_api::AnyResource;
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::{
-    Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ResourceKey, ResourceList,
-    ResourcePages, Result, WatchStream,
+    Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ModelKv, ModelList, ResourceKey,
+    ResourceList, ResourcePages, Result, WatchStream,
 };
 
 use crate::config::{self, ConfigError, Connection};
 use crate::crd::{CrdStore, NATIVE_KINDS};
+use crate::ipam::IpamStore;
 use crate::mode::{self, Mode};
 use crate::native::{self, NativeSettings};
 use crate::store::KindStore;
@@ -35,6 +37,8 @@ pub struct KubeBackend {
     url: String,
     mode: Mode,
     stores: HashMap<KindRef, Arc<dyn KindStore>>,
+    /// The IPAM model's stores; `None` with `usePodCIDR`.
+    ipam: Option<Arc<IpamStore>>,
 }
 
 impl std::fmt::Debug for KubeBackend {
@@ -59,23 +63,27 @@ impl KubeBackend {
         let mut backend = KubeBackend::new(connection, mode);
         backend.add_native_kinds(&NativeSettings::from_env(spec.use_pod_cidr));
         if spec.use_pod_cidr {
-            // Host-local IPAM: Calico registers no IPAM block/handle storage then.
+            // Host-local IPAM: Calico registers no IPAM block/handle storage then, and none of
+            // the IPAM model's.
             for kind in IPAM_ONLY_KINDS {
                 if let Some(kind) = KindRef::lookup(kind) {
                     backend.unregister(kind);
                 }
             }
+            backend.ipam = None;
         }
         Ok(backend)
     }
 
     /// A backend on an existing client, in a given mode, with the CRD stores registered.
     pub fn new(connection: Connection, mode: Mode) -> KubeBackend {
+        let ipam = IpamStore::new(&connection.client, &connection.url, mode).map(Arc::new);
         let mut backend = KubeBackend {
             client: connection.client,
             url: connection.url,
             mode,
             stores: HashMap::new(),
+            ipam,
         };
         for info in KINDS.iter().filter(|k| !NATIVE_KINDS.contains(&k.kind)) {
             let kind = KindRef(info);
@@ -143,6 +151,18 @@ impl KubeBackend {
 
     fn store_for(&self, key: &ResourceKey, operation: &str) -> Result<&Arc<dyn KindStore>> {
         self.store(key.kind, operation, key.to_string())
+    }
+
+    /// The IPAM model's stores, or Calico's refusal when it does not store them
+    /// (`usePodCIDR`: host-local IPAM).
+    fn ipam(&self, operation: &str, identifier: String) -> Result<&IpamStore> {
+        self.ipam
+            .as_deref()
+            .ok_or_else(|| DatastoreError::OperationNotSupported {
+                operation: operation.to_string(),
+                identifier,
+                reason: None,
+            })
     }
 }
 
@@ -252,6 +272,46 @@ impl Backend for KubeBackend {
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
         self.store(options.kind, "Watch", options.kind.kind().to_string())?
             .watch(options, revision)
+            .await
+    }
+
+    /// The IPAM model is stored as Calico's KDD stores it ([`crate::ipam`]); with `usePodCIDR`
+    /// (host-local IPAM) Calico registers none of its stores, and every IPAM model operation
+    /// is refused with `OperationNotSupported`, as there.
+    async fn get_model(&self, key: &ModelKey) -> Result<ModelKv> {
+        self.ipam("Get", key.to_string())?.get(key).await
+    }
+
+    async fn create_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        self.ipam("Create", key.to_string())?
+            .create(key, value)
+            .await
+    }
+
+    async fn update_model(
+        &self,
+        key: ModelKey,
+        value: ModelValue,
+        revision: &str,
+    ) -> Result<ModelKv> {
+        self.ipam("Update", key.to_string())?
+            .update(key, value, revision)
+            .await
+    }
+
+    async fn apply_model(&self, key: ModelKey, value: ModelValue) -> Result<ModelKv> {
+        self.ipam("Apply", key.to_string())?.apply(key, value).await
+    }
+
+    async fn delete_model(&self, key: &ModelKey, revision: Option<&str>) -> Result<ModelKv> {
+        self.ipam("Delete", key.to_string())?
+            .delete(key, revision)
+            .await
+    }
+
+    async fn list_model(&self, options: &ModelListOptions) -> Result<ModelList> {
+        self.ipam("List", format!("{:?}", options.kind()))?
+            .list(options)
             .await
     }
 

@@ -464,14 +464,13 @@ impl CrdStore {
         params
     }
 
-    /// One page of a list: its matching resources, its resourceVersion, and the parameters of
-    /// the next page (`None` after the last).
-    async fn fetch_page(
+    /// One page of a list: every object decoded (or why it could not be), its
+    /// resourceVersion, and the parameters of the next page (`None` after the last).
+    async fn fetch_decoded_page(
         &self,
         api: &Api<DynamicObject>,
-        options: &ListOptions,
         mut params: ListParams,
-    ) -> Result<(Vec<AnyResource>, Option<String>, Option<ListParams>)> {
+    ) -> Result<DecodedPage> {
         let page = match api.list(&params).await {
             Ok(page) => page,
             // Calico's list of a type the cluster does not serve is empty.
@@ -479,17 +478,11 @@ impl CrdStore {
             Err(e) => return Err(map_error(e, None, self.op("list"))),
         };
         let revision = page.metadata.resource_version.clone();
-        let mut items = Vec::with_capacity(page.items.len());
-        for object in page.items {
-            // A custom resource we cannot read is left out, as Calico's client leaves it out:
-            // one bad object must not hide the others.
-            let Ok(resource) = self.decode_object(object) else {
-                continue;
-            };
-            if options.matches(&ResourceKey::of(&resource)) {
-                items.push(resource);
-            }
-        }
+        let items = page
+            .items
+            .into_iter()
+            .map(|object| self.decode_object(object))
+            .collect();
         let next = page
             .metadata
             .continue_
@@ -505,17 +498,40 @@ impl CrdStore {
         Ok((items, revision, next))
     }
 
-    async fn list_objects(
+    /// One page of a list: its matching resources, its resourceVersion, and the parameters of
+    /// the next page (`None` after the last).
+    async fn fetch_page(
         &self,
+        api: &Api<DynamicObject>,
         options: &ListOptions,
-        revision: Option<&str>,
-    ) -> Result<(Vec<AnyResource>, String)> {
-        let api = self.api_for_list(options);
-        let mut params = Some(Self::first_page_params(options, revision));
+        params: ListParams,
+    ) -> Result<(Vec<AnyResource>, Option<String>, Option<ListParams>)> {
+        let (decoded, revision, next) = self.fetch_decoded_page(api, params).await?;
+        Ok((Self::matching(options, decoded), revision, next))
+    }
+
+    /// The resources `options` selects; a custom resource we cannot read is left out, as
+    /// Calico's client leaves it out: one bad object must not hide the others.
+    fn matching(options: &ListOptions, decoded: Vec<Result<AnyResource>>) -> Vec<AnyResource> {
+        decoded
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|resource| options.matches(&ResourceKey::of(resource)))
+            .collect()
+    }
+
+    /// Every page of a list, from `params` on: the objects decoded (or why not) and the first
+    /// page's revision.
+    async fn list_decoded(
+        &self,
+        api: &Api<DynamicObject>,
+        params: ListParams,
+    ) -> Result<(Vec<Result<AnyResource>>, String)> {
+        let mut params = Some(params);
         let mut items = Vec::new();
         let mut list_revision = None;
         while let Some(current) = params.take() {
-            let (page, revision, next) = self.fetch_page(&api, options, current).await?;
+            let (page, revision, next) = self.fetch_decoded_page(api, current).await?;
             if list_revision.is_none() {
                 list_revision = revision;
             }
@@ -524,7 +540,38 @@ impl CrdStore {
         }
         Ok((items, list_revision.unwrap_or_default()))
     }
+
+    async fn list_objects(
+        &self,
+        options: &ListOptions,
+        revision: Option<&str>,
+    ) -> Result<(Vec<AnyResource>, String)> {
+        let api = self.api_for_list(options);
+        let params = Self::first_page_params(options, revision);
+        let (decoded, revision) = self.list_decoded(&api, params).await?;
+        Ok((Self::matching(options, decoded), revision))
+    }
+
+    /// Lists every object of a cluster-scoped kind the label selector matches (all without
+    /// one), keeping the objects that could not be read as their errors (the IPAM lists report
+    /// them); with the list's revision.
+    pub async fn list_selected(
+        &self,
+        label_selector: Option<String>,
+    ) -> Result<(Vec<Result<AnyResource>>, String)> {
+        let api = Api::all_with(self.client.clone(), &self.resource);
+        let params = ListParams {
+            label_selector,
+            limit: Some(PAGE_SIZE),
+            ..ListParams::default()
+        };
+        self.list_decoded(&api, params).await
+    }
 }
+
+/// A decoded page: each object (or why it could not be read), the page's resourceVersion, and
+/// the parameters of the next page.
+type DecodedPage = (Vec<Result<AnyResource>>, Option<String>, Option<ListParams>);
 
 /// Parses the oldest retained revision out of `too old resource version: N (M)`.
 fn compacted_error(status: &kube::core::Status, requested: &str) -> DatastoreError {

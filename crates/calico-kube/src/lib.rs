@@ -7,6 +7,8 @@
 //! - [`store`]: the per-kind storage trait the backend dispatches to.
 //! - [`crd`]: kinds stored as custom resources, in either mode.
 //! - [`error`]: Kubernetes errors as Calico's datastore errors.
+//! - [`ipam`]: the IPAM model (blocks, affinities, handles, the IPAM configuration) as
+//!   Calico's KDD stores it.
 //! - [`native`]: kinds backed by native objects: Node, WorkloadEndpoint (Pods), Profile
 //!   (Namespaces and ServiceAccounts), Kubernetes NetworkPolicies.
 //! - [`resilience`]: a deadline on every request, bounded retries of what is safe to retry.
@@ -16,6 +18,7 @@ pub mod backend;
 pub mod config;
 pub mod crd;
 pub mod error;
+pub mod ipam;
 pub mod mode;
 pub mod native;
 pub mod resilience;

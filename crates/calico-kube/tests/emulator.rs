@@ -14,7 +14,8 @@ use calico_api::AnyResource;
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::conformance::{self, Harness};
 use calico_datastore::{
-    Backend, DatastoreInfo, KindRef, ListOptions, ResourceKey, ResourceList, WatchStream,
+    Backend, DatastoreInfo, KindRef, ListOptions, ModelKey, ModelListOptions, ModelValue,
+    ResourceKey, ResourceList, WatchStream,
 };
 use calico_kube::{KubeBackend, Mode};
 use kube_emulator::{Config, Emulator, RunningEmulator};
@@ -164,6 +165,22 @@ impl Harness for KubeHarness {
     }
 }
 
+/// The IPAM model checks' harness: the backend itself (they make no namespaces).
+struct ModelHarness(Arc<KubeBackend>);
+
+#[async_trait]
+impl Harness for ModelHarness {
+    async fn backend(&self) -> Arc<dyn Backend> {
+        self.0.clone()
+    }
+}
+
+impl KubeHarness {
+    fn for_model(&self) -> ModelHarness {
+        ModelHarness(Arc::new(self.backend.inner.clone()))
+    }
+}
+
 async fn conformance_in(crds: &str, expected: Mode) {
     let emu = plain_emulator().await;
     load_crds(&emu, crds);
@@ -176,10 +193,20 @@ async fn conformance_in(crds: &str, expected: Mode) {
     if let Err(failures) = conformance::run_all(&harness).await {
         panic!("conformance failures:\n{failures}");
     }
+    if let Err(failures) = conformance::run_model_checks(&harness.for_model()).await {
+        panic!("IPAM model conformance failures:\n{failures}");
+    }
 }
 
-/// The same suite on a real kube-apiserver, with the CRDs of `crds` installed by kubectl.
-async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
+/// A real kube-apiserver with the CRDs of `crds` installed by kubectl, and the driver on it (in
+/// the mode it detects); the server and the kubeconfig's directory must outlive the driver.
+async fn real_apiserver(
+    crds: &str,
+) -> (
+    calico_test_support::kube_apiserver::KubeApiServer,
+    tempfile::TempDir,
+    KubeBackend,
+) {
     use calico_test_support::kube_apiserver::{KubeApiServer, ADMIN_TOKEN};
     let server = tokio::task::spawn_blocking(KubeApiServer::start)
         .await
@@ -212,15 +239,25 @@ async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
         ..ApiConfigSpec::default()
     };
     let backend = KubeBackend::connect(&spec).await.unwrap();
+    (server, dir, backend)
+}
+
+/// The same suite on a real kube-apiserver, with the CRDs of `crds` installed by kubectl.
+async fn conformance_on_a_real_apiserver(crds: &str, expected: Mode) {
+    let (server, _dir, backend) = real_apiserver(crds).await;
     assert_eq!(backend.mode(), expected);
     let harness = KubeHarness {
         backend: Arc::new(NamespacingBackend { inner: backend }),
         emu: None,
     };
     let result = conformance::run_all(&harness).await;
+    let model_result = conformance::run_model_checks(&harness.for_model()).await;
     drop(server);
     if let Err(failures) = result {
         panic!("conformance failures on a real kube-apiserver ({crds}):\n{failures}");
+    }
+    if let Err(failures) = model_result {
+        panic!("IPAM model conformance failures on a real kube-apiserver ({crds}):\n{failures}");
     }
 }
 
@@ -906,4 +943,374 @@ async fn delete_with_a_stale_uid_is_does_not_exist() {
             .unwrap();
         assert_eq!(deleted.metadata().name, "x");
     }
+}
+
+/// The IPAM model in each storage mode: `(CRDs, group, version, config plural, config kind)`.
+const IPAM_MODES: [(&str, &str, &str, &str, &str); 2] = [
+    (
+        V1_CRDS,
+        "crd.projectcalico.org",
+        "v1",
+        "ipamconfigs",
+        "IPAMConfig",
+    ),
+    (
+        V3_CRDS,
+        "projectcalico.org",
+        "v3",
+        "ipamconfigurations",
+        "IPAMConfiguration",
+    ),
+];
+
+fn model(doc: Value, kind: calico_api::model::ModelKind) -> ModelValue {
+    ModelValue::decode(kind, doc.to_string().as_bytes()).unwrap()
+}
+
+/// Each kind's custom resource as Calico's KDD writes it: names, labels, the v1 metadata
+/// annotation, the spec (v1 affinities' `deleted` a string), and revisions that are the
+/// objects' resourceVersions.
+#[tokio::test]
+async fn ipam_model_storage_format() {
+    use calico_api::model::{AffinityType, BlockAffinityKey, BlockKey, HandleKey, ModelKind as K};
+    for (crds, group, version, config_plural, config_kind) in IPAM_MODES {
+        let emu = plain_emulator().await;
+        load_crds(&emu, crds);
+        let backend = backend_for(&emu).await;
+        let v1 = version == "v1";
+        let stored = |plural: &str, name: &str| raw(&emu, group, version, plural, None, name);
+
+        let block_doc = json!({"cidr": "10.244.0.0/29", "affinity": "host:node-a",
+               "affinity_claim_time": "2026-08-01T10:00:00Z",
+               "allocations": [0, null, null, null, null, null, null, null],
+               "unallocated": [1, 2, 3, 4, 5, 6, 7],
+               "attributes": [{"handle_id": "k8s-pod-network.4f1c0d9e",
+                               "secondary": {"node": "node-a", "pod": "web-0"}}],
+               "sequenceNumber": 1785578400000000005_u64,
+               "sequenceNumberForAllocation": {"0": 1785578400000000004_u64},
+               "deleted": false});
+        let key = ModelKey::Block(BlockKey::new("10.244.0.0/29".parse().unwrap()));
+        let created = backend
+            .create_model(key, model(block_doc.clone(), K::Block))
+            .await
+            .unwrap();
+        let cr = stored("ipamblocks", "10-244-0-0-29");
+        assert_eq!(cr["kind"], "IPAMBlock");
+        assert_eq!(cr["apiVersion"], format!("{group}/{version}"));
+        assert_eq!(cr["metadata"]["resourceVersion"], created.revision.as_str());
+        // The spec: the etcd value's fields but the claim time's name, and the deprecated
+        // `strictAffinity`.
+        let mut spec = block_doc;
+        let fields = spec.as_object_mut().unwrap();
+        let claim_time = fields.remove("affinity_claim_time").unwrap();
+        fields.insert("affinityClaimTime".into(), claim_time);
+        fields.insert("strictAffinity".into(), json!(false));
+        assert_eq!(cr["spec"], spec);
+        assert_eq!(cr["metadata"].get("labels"), None);
+        if v1 {
+            // Calico's metadata annotation: nothing left of an IPAM object's metadata.
+            assert_eq!(
+                cr["metadata"]["annotations"],
+                json!({"projectcalico.org/metadata": "{}"})
+            );
+        } else {
+            assert_eq!(cr["metadata"].get("annotations"), None);
+        }
+
+        let key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+            "10.244.0.0/26".parse().unwrap(),
+            "node-a",
+            AffinityType::Host,
+        ));
+        let created = backend
+            .create_model(key, model(json!({"state": "confirmed"}), K::BlockAffinity))
+            .await
+            .unwrap();
+        let cr = stored("blockaffinities", "node-a-10-244-0-0-26");
+        assert_eq!(cr["kind"], "BlockAffinity");
+        assert_eq!(cr["metadata"]["resourceVersion"], created.revision.as_str());
+        let labels = json!({
+            "projectcalico.org/affinity-type": "host",
+            "projectcalico.org/hostname-hash": "PY3TQE2E3XMTETLM2MJO3UITKPFB27YUJ4T4E5XGPEJON3SM4QAA",
+            "projectcalico.org/ip-version": "4",
+        });
+        assert_eq!(cr["metadata"]["labels"], labels);
+        let deleted = if v1 { json!("false") } else { json!(false) };
+        assert_eq!(
+            cr["spec"],
+            json!({"state": "confirmed", "node": "node-a", "type": "host",
+                   "cidr": "10.244.0.0/26", "deleted": deleted})
+        );
+        if v1 {
+            let annotation = cr["metadata"]["annotations"]["projectcalico.org/metadata"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                serde_json::from_str::<Value>(annotation).unwrap(),
+                json!({ "labels": labels })
+            );
+        }
+
+        let key = ModelKey::Handle(HandleKey::new("K8s-Pod-Network.4F1C"));
+        backend
+            .create_model(
+                key.clone(),
+                model(json!({"block": {"10.244.0.0/29": 1}}), K::Handle),
+            )
+            .await
+            .unwrap();
+        let cr = stored("ipamhandles", "k8s-pod-network.4f1c");
+        assert_eq!(cr["kind"], "IPAMHandle");
+        assert_eq!(
+            cr["spec"],
+            json!({"handleID": "K8s-Pod-Network.4F1C", "block": {"10.244.0.0/29": 1},
+                   "deleted": false})
+        );
+        // The ID keeps its case on the way back, in a get and in a list.
+        assert_eq!(backend.get_model(&key).await.unwrap().key, key);
+        let handles = backend
+            .list_model(&ModelListOptions::Handles)
+            .await
+            .unwrap();
+        assert_eq!(handles.items[0].key, key);
+        // Handle IDs differing only in case collide.
+        let err = backend
+            .create_model(
+                ModelKey::Handle(HandleKey::new("k8s-pod-network.4f1c")),
+                model(json!({"block": {}}), K::Handle),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_already_exists(), "{err}");
+
+        let config = model(
+            json!({"strict_affinity": true, "auto_allocate_blocks": true,
+                   "kubeVirtVMAddressPersistence": "Enabled"}),
+            K::Config,
+        );
+        let applied = backend
+            .apply_model(ModelKey::Config, config.clone())
+            .await
+            .unwrap();
+        let cr = stored(config_plural, "default");
+        assert_eq!(cr["kind"], config_kind);
+        assert_eq!(cr["metadata"]["resourceVersion"], applied.revision.as_str());
+        let mut spec = json!({"strictAffinity": true, "autoAllocateBlocks": true,
+                              "kubeVirtVMAddressPersistence": "Enabled"});
+        if !v1 {
+            // The v3 CRD's default, filled in by the API server.
+            spec["maxBlocksPerHost"] = json!(0);
+        }
+        assert_eq!(cr["spec"], spec);
+        let read = backend.get_model(&ModelKey::Config).await.unwrap();
+        assert_eq!(read.value, config);
+    }
+}
+
+/// Calico's two-step delete, a get that finishes one left half-done, which lists show soft-
+/// deleted objects, and the affinity names Kubernetes makes collide.
+#[tokio::test]
+async fn ipam_model_soft_delete_and_collisions() {
+    for (crds, ..) in IPAM_MODES {
+        let emu = plain_emulator().await;
+        load_crds(&emu, crds);
+        soft_delete_and_collisions(&backend_for(&emu).await).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipam_model_soft_delete_and_collisions_on_a_real_apiserver() {
+    for (crds, ..) in IPAM_MODES {
+        let (_server, _dir, backend) = real_apiserver(crds).await;
+        soft_delete_and_collisions(&backend).await;
+    }
+}
+
+/// Whether the custom resource `name` of the v3 kind `kind` is stored.
+async fn stored_object(backend: &KubeBackend, kind_name: &str, name: &str) -> bool {
+    match backend
+        .get(&ResourceKey::new(kind(kind_name), "", name), None)
+        .await
+    {
+        Ok(_) => true,
+        Err(err) if err.is_not_found() => false,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+async fn soft_delete_and_collisions(backend: &KubeBackend) {
+    use calico_api::model::{AffinityType, BlockAffinityKey, HandleKey, ModelKind as K};
+    // Delete: marked, then gone; the value returned is the marked one.
+    let key = ModelKey::Handle(HandleKey::new("h1"));
+    let handle = model(json!({"block": {"10.0.0.0/26": 1}}), K::Handle);
+    backend.create_model(key.clone(), handle).await.unwrap();
+    let deleted = backend.delete_model(&key, None).await.unwrap();
+    assert_eq!(
+        deleted.value,
+        model(
+            json!({"block": {"10.0.0.0/26": 1}, "deleted": true}),
+            K::Handle
+        )
+    );
+    assert!(!stored_object(backend, "IPAMHandle", "h1").await);
+
+    // A handle left marked deleted (a writer stopped between the steps): listed as it is,
+    // and a get deletes it and reports it missing.
+    let key = ModelKey::Handle(HandleKey::new("h2"));
+    let created = backend
+        .create_model(key.clone(), model(json!({"block": {}}), K::Handle))
+        .await
+        .unwrap();
+    backend
+        .update_model(
+            key.clone(),
+            model(json!({"block": {}, "deleted": true}), K::Handle),
+            &created.revision,
+        )
+        .await
+        .unwrap();
+    let listed = backend
+        .list_model(&ModelListOptions::Handles)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let err = backend.get_model(&key).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource does not exist: IPAMHandleKey(id=h2) with error: Resource was deleted"
+    );
+    assert!(!stored_object(backend, "IPAMHandle", "h2").await);
+
+    // Affinity lists leave marked affinities out.
+    let cidr = "10.0.0.0/26".parse().unwrap();
+    let host_key = ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Host));
+    let created = backend
+        .create_model(
+            host_key.clone(),
+            model(json!({"state": "confirmed"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let of_n1 = ModelListOptions::affinities_of("n1", None);
+    assert_eq!(backend.list_model(&of_n1).await.unwrap().items.len(), 1);
+    backend
+        .update_model(
+            host_key.clone(),
+            model(
+                json!({"state": "confirmed", "deleted": true}),
+                K::BlockAffinity,
+            ),
+            &created.revision,
+        )
+        .await
+        .unwrap();
+    assert!(backend.list_model(&of_n1).await.unwrap().items.is_empty());
+    assert!(backend
+        .get_model(&host_key)
+        .await
+        .unwrap_err()
+        .is_not_found());
+
+    // The affinity type is not part of the name: host and virtual affinities of one block
+    // and host collide, as in Calico.
+    backend
+        .create_model(
+            host_key,
+            model(json!({"state": "confirmed"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let virtual_key =
+        ModelKey::BlockAffinity(BlockAffinityKey::new(cidr, "n1", AffinityType::Virtual));
+    let err = backend
+        .create_model(
+            virtual_key,
+            model(json!({"state": "pending"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err}");
+
+    // A host name too long for an object name: cut and hashed, listed by its label.
+    // (Dotted: each label of a name has at most 63 characters.)
+    let long_host = format!("{}example.com", "nnnnnnnnn.".repeat(24));
+    let long_key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+        cidr,
+        long_host.as_str(),
+        AffinityType::Host,
+    ));
+    backend
+        .create_model(
+            long_key.clone(),
+            model(json!({"state": "pending"}), K::BlockAffinity),
+        )
+        .await
+        .unwrap();
+    let mine = backend
+        .list_model(&ModelListOptions::affinities_of(long_host.clone(), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.items.iter().map(|kv| &kv.key).collect::<Vec<_>>(),
+        [&long_key]
+    );
+    let name = calico_kube::ipam::affinity_name(&long_host, &cidr);
+    assert_eq!(name.len(), 252);
+    assert!(stored_object(backend, "BlockAffinity", &name).await);
+}
+
+/// A stored object Calico could not read either: reported by lists with its object, not listed.
+#[tokio::test]
+async fn ipam_model_unreadable_objects_are_reported() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V3_CRDS);
+    let backend = backend_for(&emu).await;
+    let def = emu
+        .store()
+        .lookup("projectcalico.org", "v3", "ipamhandles")
+        .unwrap();
+    emu.store()
+        .create(
+            &def,
+            None,
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "IPAMHandle",
+                   "metadata": {"name": "broken"},
+                   "spec": {"handleID": "broken", "block": {"10.0.0.0/26": "one"}}}),
+        )
+        .unwrap();
+    let handles = backend
+        .list_model(&ModelListOptions::Handles)
+        .await
+        .unwrap();
+    assert!(handles.items.is_empty());
+    assert!(
+        matches!(
+            handles.unreadable.as_slice(),
+            [calico_datastore::DatastoreError::ParsingEntry { key, .. }] if key == "ipamhandles/broken"
+        ),
+        "{:?}",
+        handles.unreadable
+    );
+}
+
+/// With host-local IPAM (`usePodCIDR`) Calico registers no IPAM storage: every IPAM model
+/// operation is refused.
+#[tokio::test]
+async fn ipam_model_is_refused_with_use_pod_cidr() {
+    let emu = plain_emulator().await;
+    load_crds(&emu, V1_CRDS);
+    let spec = ApiConfigSpec {
+        use_pod_cidr: true,
+        ..spec_for(&emu)
+    };
+    let backend = KubeBackend::connect(&spec).await.unwrap();
+    let err = backend.get_model(&ModelKey::Config).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation Get is not supported on IPAMConfigKey()"
+    );
+    assert!(matches!(
+        backend.list_model(&ModelListOptions::Handles).await,
+        Err(calico_datastore::DatastoreError::OperationNotSupported { .. })
+    ));
 }

@@ -871,3 +871,115 @@ spec:
     assert!(!secrets.status.success());
     assert!(String::from_utf8_lossy(&secrets.stderr).contains("forbidden"));
 }
+
+/// A block as Calico's IPAM leaves it in the Kubernetes datastore, as `apiVersion`.
+fn ipam_block(api_version: &str) -> String {
+    format!(
+        "\
+apiVersion: {api_version}
+kind: IPAMBlock
+metadata:
+  name: 10-244-0-0-29
+spec:
+  cidr: 10.244.0.0/29
+  affinity: host:node-a
+  affinityClaimTime: \"2026-08-01T10:00:00Z\"
+  allocations: [0, 1, null, 2, null, null, null, null]
+  unallocated: [4, 5, 6, 7, 2]
+  attributes:
+  - handle_id: k8s-pod-network.4f1c0d9e
+    secondary: {{namespace: default, node: node-a, pod: web-0}}
+  - handle_id: ipip-tunnel-addr-node-a
+    secondary: {{node: node-a, type: ipipTunnelAddress}}
+  - handle_id: k8s-pod-network.9a8b7c6d
+    secondary: {{namespace: default, node: node-a, pod: web-2}}
+  sequenceNumber: 1785578400000000005
+  sequenceNumberForAllocation: {{\"0\": 1785578400000000000, \"1\": 1785578400000000001, \"3\": 1785578400000000004}}
+  deleted: false
+  strictAffinity: false
+"
+    )
+}
+
+/// The two CRD groups: the manifest, the storage apiVersion, the IPAM config's resource.
+const IPAM_GROUPS: [(&str, &str, &str); 2] = [
+    (
+        "crds.yaml",
+        "crd.projectcalico.org/v1",
+        "ipamconfigs.crd.projectcalico.org",
+    ),
+    (
+        "v3-crds.yaml",
+        "projectcalico.org/v3",
+        "ipamconfigurations.projectcalico.org",
+    ),
+];
+
+/// `calicoctl ipam` on the Kubernetes datastore, in both CRD groups: `ipam configure` writes
+/// the IPAM config custom resource, `ipam show` reads it back and reads a block Calico's IPAM
+/// wrote.
+#[test]
+fn ipam_on_both_crd_groups() {
+    for group in IPAM_GROUPS {
+        ipam_commands(&Kube::new(), group);
+    }
+}
+
+#[test]
+fn ipam_on_both_crd_groups_on_a_real_apiserver() {
+    for group in IPAM_GROUPS {
+        ipam_commands(&Kube::real(), group);
+    }
+}
+
+fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
+    kube.kubectl(&["apply", "-f", &manifest(crds)]);
+    if kube.is_real() {
+        kube.kubectl(&["wait", "--for=condition=Established", "--all", "crd"]);
+    }
+    stdout_of(
+        kube.calicoctl()
+            .args(["ipam", "configure", "--strictaffinity=true"]),
+    );
+    let stored = json(&kube.kubectl(&["get", config, "default", "-o", "json"]));
+    let mut spec = serde_json::json!({"strictAffinity": true, "autoAllocateBlocks": true,
+                                      "kubeVirtVMAddressPersistence": "Enabled"});
+    if crds == "v3-crds.yaml" {
+        // The v3 CRD's default, filled in by the API server.
+        spec["maxBlocksPerHost"] = serde_json::json!(0);
+    }
+    assert_eq!(stored["spec"], spec, "{crds}");
+    let shown = stdout_of(
+        kube.calicoctl()
+            .args(["ipam", "show", "--show-configuration"]),
+    );
+    assert!(
+        shown.contains("| StrictAffinity               | true "),
+        "{shown}"
+    );
+
+    let pool = kube.home.path().join("pool.yaml");
+    std::fs::write(
+        &pool,
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p1}\n\
+         spec: {cidr: 10.244.0.0/24, blockSize: 29}\n",
+    )
+    .unwrap();
+    stdout_of(
+        kube.calicoctl()
+            .args(["create", "-f", &pool.to_string_lossy()]),
+    );
+    let block = kube.home.path().join("block.yaml");
+    std::fs::write(&block, ipam_block(api_version)).unwrap();
+    kube.kubectl(&["apply", "-f", &block.to_string_lossy()]);
+    let shown = stdout_of(kube.calicoctl().args(["ipam", "show", "--show-blocks"]));
+    assert!(
+        shown.contains("| Block    | 10.244.0.0/29 |         8 |    3 (38%) |"),
+        "{shown}"
+    );
+    let shown = stdout_of(kube.calicoctl().args(["ipam", "show", "--ip=10.244.0.3"]));
+    assert!(
+        shown.starts_with("IP 10.244.0.3 is in use\nHandle ID: k8s-pod-network.9a8b7c6d\n"),
+        "{shown}"
+    );
+}

@@ -1,5 +1,7 @@
 //! The resource registry: built-in kinds plus whatever CustomResourceDefinitions declare.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 /// One servable resource at one group/version.
@@ -25,6 +27,8 @@ pub struct ResourceDef {
     pub status_subresource: bool,
     /// `additionalPrinterColumns` of a CRD version: (name, type, jsonPath).
     pub printer_columns: Vec<(String, String, String)>,
+    /// A CRD version's `openAPIV3Schema`, whose `default`s are filled in on writes.
+    pub schema: Option<Arc<Value>>,
 }
 
 /// The verbs every resource supports here.
@@ -53,6 +57,7 @@ impl ResourceDef {
             categories: Vec::new(),
             status_subresource: status,
             printer_columns: Vec::new(),
+            schema: None,
         }
     }
 
@@ -239,7 +244,77 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceDef> {
                 categories: categories.clone(),
                 status_subresource: v.pointer("/subresources/status").is_some(),
                 printer_columns,
+                schema: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
             })
         })
         .collect()
+}
+
+/// Fills in the `default`s of a structural schema where `value` lacks the field, as the API
+/// server does for custom resources: in object properties, array items and map values, at
+/// every depth (a defaulted object gets its own fields' defaults too).
+pub fn apply_defaults(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+                for (name, property) in properties {
+                    if !fields.contains_key(name) {
+                        if let Some(default) = property.get("default") {
+                            fields.insert(name.clone(), default.clone());
+                        }
+                    }
+                    if let Some(field) = fields.get_mut(name) {
+                        apply_defaults(property, field);
+                    }
+                }
+            }
+            if let Some(values) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+                for field in fields.values_mut() {
+                    apply_defaults(values, field);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                for element in items {
+                    apply_defaults(item, element);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_defaults_fill_missing_fields_at_every_depth() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "maxBlocksPerHost": {"type": "integer", "default": 0},
+                "autoAllocateBlocks": {"type": "boolean", "default": true},
+                "peers": {"type": "array", "items": {"type": "object", "properties": {
+                    "port": {"type": "integer", "default": 179}}}},
+                "limits": {"type": "object", "default": {},
+                           "properties": {"max": {"type": "integer", "default": 5}}},
+                "byName": {"type": "object", "additionalProperties": {
+                    "type": "object", "properties": {"on": {"type": "boolean", "default": false}}}},
+            }},
+        }});
+        let mut object = json!({"spec": {"autoAllocateBlocks": false,
+                                         "peers": [{}, {"port": 1}], "byName": {"a": {}}}});
+        apply_defaults(&schema, &mut object);
+        assert_eq!(
+            object,
+            json!({"spec": {"autoAllocateBlocks": false, "maxBlocksPerHost": 0,
+                            "peers": [{"port": 179}, {"port": 1}], "limits": {"max": 5},
+                            "byName": {"a": {"on": false}}}})
+        );
+        // No spec: nothing to default inside it.
+        let mut bare = json!({"metadata": {"name": "x"}});
+        apply_defaults(&schema, &mut bare);
+        assert_eq!(bare, json!({"metadata": {"name": "x"}}));
+    }
 }

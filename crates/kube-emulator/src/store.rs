@@ -426,6 +426,13 @@ impl Store {
         obj
     }
 
+    /// A custom resource's schema defaults, filled in as the API server fills them in.
+    fn default_fields(def: &ResourceDef, obj: &mut Value) {
+        if let Some(schema) = &def.schema {
+            resources::apply_defaults(schema, obj);
+        }
+    }
+
     fn check_type(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
         if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
             if !av.is_empty() && av != def.api_version() {
@@ -509,6 +516,7 @@ impl Store {
         mut obj: Value,
     ) -> Result<Value, ApiError> {
         Self::check_type(def, &obj)?;
+        Self::default_fields(def, &mut obj);
         let meta = meta_mut(&mut obj)?;
         let body_ns = meta
             .get("namespace")
@@ -639,6 +647,7 @@ impl Store {
         mut obj: Value,
         status: bool,
     ) -> Result<Value, ApiError> {
+        Self::default_fields(def, &mut obj);
         let key = object_key(def, ns, name);
         let ns = key.0.clone();
         let body_name = meta_str(&obj, "name");
@@ -996,6 +1005,7 @@ mod tests {
             categories: vec![],
             status_subresource: false,
             printer_columns: vec![],
+            schema: None,
         }
     }
 

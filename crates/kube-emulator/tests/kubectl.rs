@@ -217,7 +217,8 @@ fn kubectl_crds_namespaces_nodes_ippools() {
     for want in [
         "apiVersion: v1\nitems:\n- apiVersion: crd.projectcalico.org/v1\n  kind: IPPool\n",
         "    name: pool-a\n",
-        "  spec:\n    cidr: 10.0.0.0/16\n    ipipMode: Always\n",
+        // With the CRD's defaults, as a real API server fills them in.
+        "  spec:\n    assignmentMode: Automatic\n    cidr: 10.0.0.0/16\n    ipipMode: Always\n    nodeSelector: all()\n",
         "kind: List\n",
         "    generation: 1\n",
     ] {

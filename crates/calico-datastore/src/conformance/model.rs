@@ -1,7 +1,8 @@
 //! Conformance checks of the IPAM model operations (`Backend::*_model`): the four kinds stored
-//! as Calico's IPAM stores them, with Calico's errors. Run by the drivers that store the model
-//! ([`run_model_checks`]: the embedded store and etcd; the Kubernetes driver joins when it
-//! stores the IPAM custom resources). Each check uses fresh keys, so a harness may share one
+//! as Calico's IPAM stores them, with Calico's errors. Run by every driver ([`run_model_checks`]:
+//! the embedded store, etcd, and the Kubernetes driver in both storage modes); the stored bytes
+//! are checked where the harness has an etcd layout ([`Harness::raw_value`]), the Kubernetes
+//! driver's stored objects by its own tests. Each check uses fresh keys, so a harness may share one
 //! datastore across checks (the IPAM config is a singleton: only [`config_apply`] touches it).
 
 use std::collections::BTreeMap;
@@ -305,11 +306,14 @@ pub async fn list(h: &dyn Harness) -> CheckResult {
     let neighbour = format!("{host}b");
     let v4 = unique_v4_cidr();
     let v6 = unique_v6_cidr();
+    // Another block for the virtual affinity: Kubernetes names an affinity by host and CIDR
+    // alone, so a host and a virtual affinity of one block collide there (as in Calico).
+    let virtual_v4 = unique_v4_cidr();
     let keys = [
         BlockAffinityKey::new(v4, host.as_str(), AffinityType::Host),
         BlockAffinityKey::new(v6, host.as_str(), AffinityType::Host),
         BlockAffinityKey::new(v4, neighbour.as_str(), AffinityType::Host),
-        BlockAffinityKey::new(v4, host.as_str(), AffinityType::Virtual),
+        BlockAffinityKey::new(virtual_v4, host.as_str(), AffinityType::Virtual),
     ];
     for key in &keys {
         backend
