@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Loads a cluster's IPAM state into etcd the way Calico's CNI plugin stores it, for the `ipam`
 benchmarks: NODES nodes with BLOCKS /26 blocks in all (of 10.0.0.0/8, affine to the nodes in
-turn), ALLOCS pod addresses in all (spread evenly over the blocks), each with its handle, and
+turn), ALLOCS pod addresses in all (spread evenly over the blocks but for a few nodes, see
+below), each with its handle, and
 each block's affinity. Written through etcd's JSON gateway in transactions of 128 puts.
     gen_ipam.py ENDPOINT [NODES] [BLOCKS] [ALLOCS]
 Prints the number of keys and of stored value bytes."""
@@ -47,7 +48,15 @@ def main():
         node = f"node-{b % nodes}"
         net = ipaddress.IPv4Network((base + b * 64, 26))
         here = allocs // blocks + (1 if b < allocs % blocks else 0)
-        here = min(here, 64)
+        # The first 21 nodes get 21, 20, ... 1 more addresses (taken one each from the next 231
+        # nodes' first blocks), so `ipam check`'s top-20 list has no ties (Calico orders ties
+        # at random).
+        if b < nodes and nodes > 252:
+            if b < 21:
+                here += 21 - b
+            elif b < 252:
+                here -= 1
+        here = max(0, min(here, 64))
         attributes = []
         handles = []
         seq = 1796500000000000000 + b * 1000

@@ -127,10 +127,14 @@ impl ResourceDef {
 pub fn builtins() -> Vec<ResourceDef> {
     let mut pods = ResourceDef::builtin("", "v1", "pods", "Pod", true, &["po"], true);
     pods.categories = vec!["all".into()];
+    // Listed by `calicoctl ipam check` (LoadBalancer addresses), even on etcd.
+    let mut services = ResourceDef::builtin("", "v1", "services", "Service", true, &["svc"], true);
+    services.categories = vec!["all".into()];
     vec![
         ResourceDef::builtin("", "v1", "namespaces", "Namespace", false, &["ns"], true),
         ResourceDef::builtin("", "v1", "nodes", "Node", false, &["no"], true),
         pods,
+        services,
         ResourceDef::builtin(
             "",
             "v1",
