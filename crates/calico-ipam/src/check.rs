@@ -24,6 +24,7 @@ use calico_api::{AnyResource, Node, WorkloadEndpoint};
 use calico_datastore::client::Client;
 use calico_datastore::{DatastoreError, KindRef, ModelListOptions, ModelValue, ResourceKey};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -379,7 +380,12 @@ pub struct Checker {
     handles_in_blocks: BTreeSet<String>,
     handles: BTreeMap<String, HandleInfo>,
     active_pools: Vec<IpNet>,
+    /// The blocks the final validation must judge (see [`Checker::add_block`]).
     blocks: Vec<(ModelKey, AllocationBlock)>,
+    block_count: usize,
+    allocation_count: usize,
+    /// What the blocks stage prints after its count.
+    block_lines: String,
 }
 
 /// What a finished check found.
@@ -414,6 +420,9 @@ impl Checker {
             handles: BTreeMap::new(),
             active_pools: Vec::new(),
             blocks: Vec::new(),
+            block_count: 0,
+            allocation_count: 0,
+            block_lines: String::new(),
         }
     }
 
@@ -447,26 +456,55 @@ impl Checker {
 
     /// Records every allocation of the listed blocks (in list order).
     pub fn blocks(&mut self, blocks: Vec<(ModelKey, AllocationBlock)>) {
-        self.out
-            .push_str(&format!("Found {} IPAM blocks.\n", blocks.len()));
-        let mut count = 0;
-        for (_, block) in &blocks {
-            self.out.push_str(&format!(
-                " IPAM block {} affinity={}:\n",
-                block.cidr,
-                block.affinity.as_deref().unwrap_or("<none>")
-            ));
-            let allocations = block.allocations.as_deref().unwrap_or_default();
-            for (ordinal, index) in allocations.iter().enumerate() {
-                if let Some(index) = *index {
-                    count += 1;
-                    self.record_allocation(block, ordinal, index);
-                }
+        for (key, block) in blocks {
+            self.add_block(key, block);
+        }
+        self.end_blocks();
+    }
+
+    /// Records one block's allocations (blocks come in list order, possibly page by page;
+    /// [`Checker::end_blocks`] prints them). Only a block the final validation could find
+    /// invalid is kept: one that fails it already, or that has release times to judge.
+    pub fn add_block(&mut self, key: ModelKey, block: AllocationBlock) {
+        // What this stage prints goes after its count, known at the end.
+        std::mem::swap(&mut self.out, &mut self.block_lines);
+        self.out.push_str(&format!(
+            " IPAM block {} affinity={}:\n",
+            block.cidr,
+            block.affinity.as_deref().unwrap_or("<none>")
+        ));
+        let allocations = block.allocations.as_deref().unwrap_or_default();
+        for (ordinal, index) in allocations.iter().enumerate() {
+            if let Some(index) = *index {
+                self.allocation_count += 1;
+                self.record_allocation(&block, ordinal, index);
             }
         }
+        std::mem::swap(&mut self.out, &mut self.block_lines);
+        self.block_count += 1;
+        let judged_later = block
+            .attributes
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|a| a.released_at.is_some());
+        // As of the end of time, no release time is in the future: the other rules only.
+        if judged_later || validate_at(&block, DateTime::<Utc>::MAX_UTC).is_err() {
+            self.blocks.push((key, block));
+        }
+    }
+
+    /// Prints the blocks stage: the count, each block (and, with the flags, its addresses),
+    /// the allocations.
+    pub fn end_blocks(&mut self) {
         self.out
-            .push_str(&format!("IPAM blocks record {count} allocations.\n\n"));
-        self.blocks = blocks;
+            .push_str(&format!("Found {} IPAM blocks.\n", self.block_count));
+        let lines = std::mem::take(&mut self.block_lines);
+        self.out.push_str(&lines);
+        self.out.push_str(&format!(
+            "IPAM blocks record {} allocations.\n\n",
+            self.allocation_count
+        ));
     }
 
     fn record_allocation(&mut self, block: &AllocationBlock, ordinal: usize, index: i64) {
@@ -829,6 +867,13 @@ where
     }
 }
 
+/// How many blocks the check reads at a time (a /26 block is 3–5 KB stored).
+const PAGE: usize = 500;
+
+/// How many handles it reads at a time: they are small (50–100 bytes), and every limited read
+/// costs etcd 3.4 a walk over the keys left in the range, so fewer, larger reads.
+const HANDLE_PAGE: usize = 10_000;
+
 async fn gather<F>(
     client: &Client,
     checker: &mut Checker,
@@ -857,22 +902,22 @@ where
     let mut unreadable = Vec::new();
 
     checker.start(Stage::Blocks);
-    let blocks = client
+    let list_blocks = |err: DatastoreError| format!("failed to list IPAM blocks: {err}");
+    let mut pages = client
         .backend()
-        .list_model(&ModelListOptions::all_blocks())
+        .list_model_pages(&ModelListOptions::all_blocks(), PAGE)
         .await
-        .map_err(|err| format!("failed to list IPAM blocks: {err}"))?;
-    unreadable.extend(blocks.unreadable);
-    checker.blocks(
-        blocks
-            .items
-            .into_iter()
-            .filter_map(|kv| match kv.value {
-                ModelValue::Block(block) => Some((kv.key, block)),
-                _ => None,
-            })
-            .collect(),
-    );
+        .map_err(list_blocks)?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(list_blocks)?;
+        unreadable.extend(page.unreadable);
+        for kv in page.items {
+            if let ModelValue::Block(block) = kv.value {
+                checker.add_block(kv.key, block);
+            }
+        }
+    }
+    checker.end_blocks();
 
     checker.start(Stage::Pools);
     let pools = crate::query::pools(client)
@@ -924,20 +969,24 @@ where
     checker.workloads(&workloads)?;
 
     checker.start(Stage::Handles);
-    let handles = client
+    let list_handles = |err: DatastoreError| format!("failed to list handles: {err}");
+    let mut pages = client
         .backend()
-        .list_model(&ModelListOptions::Handles)
+        .list_model_pages(&ModelListOptions::Handles, HANDLE_PAGE)
         .await
-        .map_err(|err| format!("failed to list handles: {err}"))?;
-    unreadable.extend(handles.unreadable);
-    checker.handles(handles.items.into_iter().filter_map(|kv| match kv.key {
-        ModelKey::Handle(key) => Some(HandleInfo {
-            id: key.handle_id,
-            uid: None,
-            revision: kv.revision,
-        }),
-        _ => None,
-    }));
+        .map_err(list_handles)?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(list_handles)?;
+        unreadable.extend(page.unreadable);
+        checker.handles(page.items.into_iter().filter_map(|kv| match kv.key {
+            ModelKey::Handle(key) => Some(HandleInfo {
+                id: key.handle_id,
+                uid: None,
+                revision: kv.revision,
+            }),
+            _ => None,
+        }));
+    }
     Ok(unreadable)
 }
 
