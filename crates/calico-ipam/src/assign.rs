@@ -1,11 +1,13 @@
 //! The first building blocks of Calico's IPAM allocator (libcalico-go's `AutoAssign`), without
 //! IO: which IP pools an allocation may use for a node and namespace (`determinePools` and the
-//! pool half of `prepareAffinityBlocksForHost`).
+//! pool half of `prepareAffinityBlocksForHost`), and the order in which a host tries a pool's
+//! blocks (`determineSeed` and `randomBlockGenerator`, with Go's `math/rand` in [`GoRand`]).
 //!
-//! Not here yet: reading the node, choosing and claiming blocks, assigning addresses and
-//! writing handles; nothing in calicoctl calls this module.
+//! Not here yet: reading the node, claiming blocks (`findUsableBlock` and the affinity writes),
+//! assigning addresses and writing handles; nothing in calicoctl calls this module.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use calico_api::model::IpVersion;
 use calico_api::{
@@ -17,6 +19,11 @@ use ipnet::IpNet;
 use thiserror::Error;
 
 use crate::block::HostReserved;
+
+mod go_rand;
+mod go_rand_cooked;
+
+pub use go_rand::GoRand;
 
 /// What an allocation is for; a pool serves it only if its `allowedUses` lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +266,139 @@ where
         selecting_node,
         enabled,
     })
+}
+
+/// The seed Calico's `determineSeed` gives a host's walk over a pool's blocks: the 32-bit FNV-1
+/// hash of the host name, so that a host starts at the same block every time. `None` for blocks
+/// of a single address (`/32`, `/128`), where Calico seeds with the current time instead (see
+/// [`time_seed`]).
+pub fn block_seed(block_size: u8, version: IpVersion, host: &str) -> Option<i64> {
+    if block_size == address_bits(version) {
+        return None;
+    }
+    Some(i64::from(fnv1_32(host.as_bytes())))
+}
+
+/// The current time in nanoseconds since the Unix epoch, the seed Calico uses for blocks of a
+/// single address (saturating after the year 2262, as Go's `UnixNano` is undefined there).
+pub fn time_seed() -> i64 {
+    let now = chrono::Utc::now();
+    now.timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+/// Go's `hash/fnv` `New32` (FNV-1, not FNV-1a).
+fn fnv1_32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |hash, byte| {
+        hash.wrapping_mul(0x0100_0193) ^ u32::from(*byte)
+    })
+}
+
+fn address_bits(version: IpVersion) -> u8 {
+    match version {
+        IpVersion::V4 => 32,
+        IpVersion::V6 => 128,
+    }
+}
+
+/// The blocks of a pool in the order a host tries them (Calico's `randomBlockGenerator`): from a
+/// block picked with Go's `math/rand` seeded by [`block_seed`], onwards through the pool, round
+/// to its first block, each block once.
+#[derive(Clone, Debug)]
+pub struct BlockWalk {
+    version: IpVersion,
+    /// The pool's first address.
+    base: u128,
+    block_size: u8,
+    /// The index of the next block.
+    next: u128,
+    /// One less than the number of blocks (the number is a power of two).
+    last: u128,
+    /// How many blocks are still to come, less one; `None` when none are.
+    left: Option<u128>,
+}
+
+impl BlockWalk {
+    /// The walk over the `block_size` blocks of `pool` (any host bits cleared) with Go's random
+    /// generator seeded by `seed`. Empty when the blocks are larger than the pool or
+    /// `block_size` is longer than the address.
+    pub fn new(pool: IpNet, block_size: u8, seed: i64) -> BlockWalk {
+        let pool = pool.trunc();
+        let version = IpVersion::of(&pool);
+        let base = match pool.network() {
+            IpAddr::V4(ip) => u128::from(u32::from(ip)),
+            IpAddr::V6(ip) => u128::from(ip),
+        };
+        let mut walk = BlockWalk {
+            version,
+            base,
+            block_size,
+            next: 0,
+            last: 0,
+            left: None,
+        };
+        if block_size > address_bits(version) || block_size < pool.prefix_len() {
+            return walk;
+        }
+        let index_bits = u32::from(block_size - pool.prefix_len());
+        let Some(start) = GoRand::new(seed).below_power_of_two(index_bits) else {
+            return walk;
+        };
+        walk.last = if index_bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << index_bits) - 1
+        };
+        walk.next = start;
+        walk.left = Some(walk.last);
+        walk
+    }
+
+    /// The walk Calico's `randomBlockGenerator` gives `host` over `pool` (its CIDR and block
+    /// size as stored, defaults applied): seeded by [`block_seed`], or by [`time_seed`] for
+    /// blocks of one address. Empty if the CIDR does not parse, as Calico's is, or the block size
+    /// is out of range.
+    pub fn for_host(pool: &IPPool, host: &str) -> BlockWalk {
+        let empty = BlockWalk {
+            version: IpVersion::V4,
+            base: 0,
+            block_size: 32,
+            next: 0,
+            last: 0,
+            left: None,
+        };
+        let Some(cidr) = parse_pool_cidr(&pool.spec.cidr) else {
+            return empty;
+        };
+        let Ok(block_size) = u8::try_from(pool.spec.block_size) else {
+            return empty;
+        };
+        let seed = block_seed(block_size, IpVersion::of(&cidr), host).unwrap_or_else(time_seed);
+        BlockWalk::new(cidr, block_size, seed)
+    }
+}
+
+impl Iterator for BlockWalk {
+    type Item = IpNet;
+
+    fn next(&mut self) -> Option<IpNet> {
+        let left = self.left?;
+        self.left = left.checked_sub(1);
+        let host_bits = u32::from(address_bits(self.version) - self.block_size);
+        let offset = self.next.checked_shl(host_bits).unwrap_or(0);
+        self.next = if self.next == self.last {
+            0
+        } else {
+            self.next + 1
+        };
+        let address = self.base + offset;
+        let net = match self.version {
+            IpVersion::V4 => {
+                IpNet::new(IpAddr::V4(Ipv4Addr::from(address as u32)), self.block_size)
+            }
+            IpVersion::V6 => IpNet::new(IpAddr::V6(Ipv6Addr::from(address)), self.block_size),
+        };
+        net.ok()
+    }
 }
 
 #[cfg(test)]

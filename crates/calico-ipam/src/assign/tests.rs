@@ -3,6 +3,8 @@ use std::collections::BTreeMap;
 use calico_api::meta::Condition;
 use calico_api::{IPPool, IPPoolSpec, IPPoolStatus, Time};
 
+use std::net::IpAddr;
+
 use super::*;
 
 fn pool(name: &str, cidr: &str) -> IPPool {
@@ -298,4 +300,201 @@ fn load_balancer_pools_are_chosen_for_a_virtual_node_without_labels() {
     ];
     let choice = choose(&pools, &node, AllowedUse::LoadBalancer).unwrap();
     assert_eq!(names(&choice.allowed), ["lb-all"]);
+}
+
+// The expected numbers below come from Go 1.26's math/rand and math/big (rand.New(rand.NewSource
+// seed), big.Int.Rand), run on amd64 as Calico's randomBlockGenerator runs them.
+
+#[test]
+fn go_rand_gives_gos_sequence() {
+    let cases: [(i64, [u64; 3]); 8] = [
+        (
+            0,
+            [
+                8717895732742165505,
+                2259404117704393152,
+                6050128673802995827,
+            ],
+        ),
+        (
+            1,
+            [
+                5577006791947779410,
+                8674665223082153551,
+                15352856648520921629,
+            ],
+        ),
+        (
+            -1,
+            [
+                12868334305193165484,
+                9773543399016688047,
+                3094056749125766625,
+            ],
+        ),
+        (
+            42,
+            [
+                12663951391086054483,
+                9832119173398632219,
+                5571782338101878760,
+            ],
+        ),
+        // Seeds are taken modulo 2^31 - 1: these equal 0, -1 and 1.
+        (
+            2147483647,
+            [
+                8717895732742165505,
+                2259404117704393152,
+                6050128673802995827,
+            ],
+        ),
+        (
+            -2147483648,
+            [
+                12868334305193165484,
+                9773543399016688047,
+                3094056749125766625,
+            ],
+        ),
+        (
+            i64::MAX,
+            [
+                5577006791947779410,
+                8674665223082153551,
+                15352856648520921629,
+            ],
+        ),
+        (
+            i64::MIN,
+            [
+                7681445645332086223,
+                16000530077514976911,
+                17971378070088983720,
+            ],
+        ),
+    ];
+    for (seed, expected) in cases {
+        let mut rng = GoRand::new(seed);
+        let got: Vec<u64> = (0..3).map(|_| rng.uint64()).collect();
+        assert_eq!(got, expected, "seed {seed}");
+    }
+    // Past one turn of the 607-value register.
+    let mut rng = GoRand::new(1);
+    for _ in 0..700 {
+        rng.uint64();
+    }
+    assert_eq!(rng.uint64(), 9889876019586549186);
+}
+
+#[test]
+fn block_seed_is_the_fnv1_hash_of_the_host_except_for_single_address_blocks() {
+    assert_eq!(block_seed(26, IpVersion::V4, "node-a"), Some(568266999));
+    assert_eq!(block_seed(26, IpVersion::V4, "node-b"), Some(568266996));
+    assert_eq!(block_seed(122, IpVersion::V6, "worker-1"), Some(2999756865));
+    assert_eq!(block_seed(26, IpVersion::V4, ""), Some(2166136261));
+    assert_eq!(block_seed(32, IpVersion::V4, "node-a"), None);
+    assert_eq!(block_seed(128, IpVersion::V6, "node-a"), None);
+    assert_eq!(block_seed(32, IpVersion::V6, "node-a"), Some(568266999));
+}
+
+#[test]
+fn random_start_below_a_power_of_two_is_gos_big_int_rand() {
+    // (host, bits, Go's first index): one word, two words and three words of limit.
+    let cases: [(&str, u32, u128); 16] = [
+        ("node-a", 0, 0),
+        ("node-a", 1, 1),
+        ("node-a", 5, 10),
+        ("node-a", 10, 698),
+        ("node-a", 16, 57290),
+        ("node-a", 32, 2193285066),
+        ("node-a", 58, 251070522519304890),
+        ("node-a", 63, 4862756540946692794),
+        ("node-a", 64, 6184260463428163074),
+        ("node-a", 65, 23309500614656244410),
+        ("node-a", 70, 908753216152714721978),
+        ("node-a", 128, 149346660713644415429737021678460189370),
+        ("node-b", 5, 31),
+        ("node-b", 10, 873),
+        ("", 65, 17130459029863087192),
+        ("worker-1", 128, 297353808018054857989942298794805673593),
+    ];
+    for (host, bits, expected) in cases {
+        let seed = block_seed(26, IpVersion::V4, host).unwrap();
+        let got = GoRand::new(seed).below_power_of_two(bits);
+        assert_eq!(got, Some(expected), "{host:?} 2^{bits}");
+    }
+    assert_eq!(GoRand::new(1).below_power_of_two(129), None);
+}
+
+fn first_blocks(pool: &IPPool, host: &str, count: usize) -> Vec<String> {
+    BlockWalk::for_host(pool, host)
+        .take(count)
+        .map(|net| net.to_string())
+        .collect()
+}
+
+#[test]
+fn walks_reproduce_the_blocks_calico_claimed_in_the_oracle_goldens() {
+    // 01-one-allocation (and 02): node-a's first block in pool-v4 10.0.0.0/16, blockSize 26.
+    let pool_v4 = with("pool-v4", "10.0.0.0/16", |s| s.block_size = 26);
+    assert_eq!(first_blocks(&pool_v4, "node-a", 1), ["10.0.174.128/26"]);
+    // 07-node-deletion: pool-v4 10.4.0.0/16, node-a and node-b.
+    let pool_v4 = with("pool-v4", "10.4.0.0/16", |s| s.block_size = 26);
+    assert_eq!(first_blocks(&pool_v4, "node-a", 1), ["10.4.174.128/26"]);
+    assert_eq!(first_blocks(&pool_v4, "node-b", 1), ["10.4.218.64/26"]);
+    // 05-dual-stack: node-a in pool-v4 10.2.0.0/16 (/26) and pool-v6 fd00:10:2::/64 (/122).
+    let pool_v4 = with("pool-v4", "10.2.0.0/16", |s| s.block_size = 26);
+    let pool_v6 = with("pool-v6", "fd00:10:2::/64", |s| s.block_size = 122);
+    assert_eq!(first_blocks(&pool_v4, "node-a", 1), ["10.2.174.128/26"]);
+    assert_eq!(
+        first_blocks(&pool_v6, "node-a", 1),
+        ["fd00:10:2:0:defe:d3d7:156e:ae80/122"]
+    );
+    // 03-borrowed: a pool that is one block has only that block to offer.
+    let small = with("pool-small", "10.1.0.0/26", |s| s.block_size = 26);
+    assert_eq!(first_blocks(&small, "node-b", 5), ["10.1.0.0/26"]);
+}
+
+#[test]
+fn a_walk_goes_on_from_the_start_round_the_pool_once() {
+    let pool = net("10.0.0.0/27");
+    // node-b's start in 32 blocks is the last one: the walk wraps to the first.
+    let seed = block_seed(30, IpVersion::V4, "node-b").unwrap();
+    let walk: Vec<IpNet> = BlockWalk::new(pool, 30, seed).collect();
+    assert_eq!(walk.len(), 8);
+    let seed = block_seed(32, IpVersion::V4, "node-b").unwrap_or(0);
+    assert_eq!(BlockWalk::new(pool, 32, seed).count(), 32);
+    let big = net("10.0.0.0/24");
+    let seed = block_seed(29, IpVersion::V4, "node-b").unwrap();
+    let blocks: Vec<String> = BlockWalk::new(big, 29, seed)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(blocks.len(), 32);
+    assert_eq!(blocks[0], "10.0.0.248/29");
+    assert_eq!(blocks[1], "10.0.0.0/29");
+    assert_eq!(blocks[31], "10.0.0.240/29");
+    let mut sorted = blocks.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 32);
+}
+
+#[test]
+fn walks_without_blocks_are_empty() {
+    // Blocks larger than the pool, longer than the address, or a pool CIDR that does not parse.
+    assert_eq!(BlockWalk::new(net("10.0.0.0/16"), 8, 1).count(), 0);
+    assert_eq!(BlockWalk::new(net("10.0.0.0/16"), 33, 1).count(), 0);
+    let bad = with("bad", "10.0.0.0", |s| s.block_size = 26);
+    assert_eq!(BlockWalk::for_host(&bad, "node-a").count(), 0);
+    // A whole-address-space walk with one-address blocks still starts and steps.
+    let all = net("::/0");
+    let mut walk = BlockWalk::new(all, 128, 1);
+    let first = walk.next().unwrap();
+    let second = walk.next().unwrap();
+    assert_eq!(first.prefix_len(), 128);
+    let (IpAddr::V6(a), IpAddr::V6(b)) = (first.addr(), second.addr()) else {
+        panic!("not IPv6: {first} {second}");
+    };
+    assert_eq!(u128::from(a).wrapping_add(1), u128::from(b));
 }
