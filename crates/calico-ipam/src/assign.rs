@@ -3,8 +3,12 @@
 //! pool half of `prepareAffinityBlocksForHost`), and the order in which a host tries a pool's
 //! blocks (`determineSeed` and `randomBlockGenerator`, with Go's `math/rand` in [`GoRand`]).
 //!
-//! Not here yet: reading the node, claiming blocks (`findUsableBlock` and the affinity writes),
-//! assigning addresses and writing handles; nothing in calicoctl calls this module.
+//! With IO: claiming one block for a host ([`pending_affinity`], [`claim_affine_block`],
+//! [`confirm_affinity`]).
+//!
+//! Not here yet: reading the node, finding a usable block (`findUsableBlock`) and the retries
+//! around claims, assigning addresses and writing handles; nothing in calicoctl calls this
+//! module.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -20,9 +24,11 @@ use thiserror::Error;
 
 use crate::block::HostReserved;
 
+mod claim;
 mod go_rand;
 mod go_rand_cooked;
 
+pub use claim::{claim_affine_block, confirm_affinity, pending_affinity, ClaimError};
 pub use go_rand::GoRand;
 
 /// What an allocation is for; a pool serves it only if its `allowedUses` lists it.

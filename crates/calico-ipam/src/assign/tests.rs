@@ -498,3 +498,184 @@ fn walks_without_blocks_are_empty() {
     };
     assert_eq!(u128::from(a).wrapping_add(1), u128::from(b));
 }
+
+mod claims {
+    use std::sync::Arc;
+
+    use calico_api::model::{
+        AffinityState, AffinityType, AllocationBlock, BlockAffinity, BlockAffinityKey, BlockKey,
+    };
+    use calico_datastore::backend::ModelKv;
+    use calico_datastore::client::Client;
+    use calico_datastore::{EmbeddedStore, KvBackend, ModelKey, ModelValue};
+
+    use super::super::*;
+    use super::{net, reserved};
+    use crate::block::{new_block, Affinity};
+
+    fn client(dir: &tempfile::TempDir) -> Client {
+        let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
+        Client::new(Arc::new(KvBackend::new(store)))
+    }
+
+    fn key(host: &str) -> BlockAffinityKey {
+        BlockAffinityKey::new(net("10.0.174.128/26"), host, AffinityType::Host)
+    }
+
+    fn state(kv: &ModelKv) -> AffinityState {
+        match &kv.value {
+            ModelValue::BlockAffinity(value) => value.state.clone(),
+            other => panic!("not an affinity: {other:?}"),
+        }
+    }
+
+    async fn stored_state(client: &Client, host: &str) -> Option<AffinityState> {
+        let kv = client
+            .backend()
+            .get_model(&ModelKey::BlockAffinity(key(host)))
+            .await;
+        kv.ok().map(|kv| state(&kv))
+    }
+
+    async fn stored_block(client: &Client) -> AllocationBlock {
+        let kv = client
+            .backend()
+            .get_model(&ModelKey::Block(BlockKey::new(net("10.0.174.128/26"))))
+            .await
+            .unwrap();
+        match kv.value {
+            ModelValue::Block(block) => block,
+            other => panic!("not a block: {other:?}"),
+        }
+    }
+
+    async fn put_block(client: &Client, owner: Option<&str>) {
+        let owner = owner.map(Affinity::host);
+        let block = new_block(net("10.0.174.128/26"), owner.as_ref(), None, 7, None);
+        client
+            .backend()
+            .create_model(
+                ModelKey::Block(BlockKey::new(net("10.0.174.128/26"))),
+                ModelValue::Block(block),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_pending_affinity_is_created_or_marked_pending_unless_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        let first = pending_affinity(&client, key("node-a")).await.unwrap();
+        assert_eq!(state(&first), AffinityState::Pending);
+        let again = pending_affinity(&client, key("node-a")).await.unwrap();
+        assert_eq!(state(&again), AffinityState::Pending);
+        // An affinity pending deletion (or stored without a state) becomes pending again.
+        let backend = client.backend();
+        let deleting = BlockAffinity {
+            state: AffinityState::PendingDeletion,
+            ..BlockAffinity::default()
+        };
+        backend
+            .update_model(
+                again.key.clone(),
+                ModelValue::BlockAffinity(deleting),
+                &again.revision,
+            )
+            .await
+            .unwrap();
+        let revived = pending_affinity(&client, key("node-a")).await.unwrap();
+        assert_eq!(state(&revived), AffinityState::Pending);
+        let confirmed = confirm_affinity(&client, &revived).await.unwrap();
+        assert_eq!(state(&confirmed), AffinityState::Confirmed);
+        let kept = pending_affinity(&client, key("node-a")).await.unwrap();
+        assert_eq!(state(&kept), AffinityState::Confirmed);
+        assert_eq!(kept.revision, confirmed.revision);
+    }
+
+    #[tokio::test]
+    async fn claiming_creates_the_affine_block_and_confirms_the_affinity() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        let before = chrono::Utc::now().timestamp();
+        let pending = pending_affinity(&client, key("node-a")).await.unwrap();
+        let claimed = claim_affine_block(&client, &pending, Some(&reserved(3, 1)))
+            .await
+            .unwrap();
+        assert_eq!(
+            claimed.key,
+            ModelKey::Block(BlockKey::new(net("10.0.174.128/26")))
+        );
+        let block = stored_block(&client).await;
+        assert_eq!(block.affinity.as_deref(), Some("host:node-a"));
+        let claim_time = block.affinity_claim_time.as_ref().unwrap();
+        assert!(claim_time.as_datetime().timestamp() >= before);
+        assert!(block.sequence_number > 1 << 53);
+        // The host-reserved addresses are allocated; the rest are free.
+        assert_eq!(block.unallocated.as_ref().unwrap().len(), 60);
+        assert_eq!(
+            stored_state(&client, "node-a").await,
+            Some(AffinityState::Confirmed)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_block_already_affine_to_the_host_is_kept_and_the_affinity_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        put_block(&client, Some("node-a")).await;
+        let pending = pending_affinity(&client, key("node-a")).await.unwrap();
+        claim_affine_block(&client, &pending, None).await.unwrap();
+        assert_eq!(stored_block(&client).await.sequence_number, 7);
+        assert_eq!(
+            stored_state(&client, "node-a").await,
+            Some(AffinityState::Confirmed)
+        );
+    }
+
+    #[tokio::test]
+    async fn another_hosts_block_is_a_conflict_and_the_pending_affinity_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        put_block(&client, Some("node-b")).await;
+        let pending = pending_affinity(&client, key("node-a")).await.unwrap();
+        let err = claim_affine_block(&client, &pending, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "10.0.174.128/26 already claimed by host:node-b"
+        );
+        assert_eq!(stored_state(&client, "node-a").await, None);
+        assert_eq!(stored_block(&client).await.sequence_number, 7);
+    }
+
+    #[tokio::test]
+    async fn a_block_without_affinity_is_a_conflict_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        put_block(&client, None).await;
+        let pending = pending_affinity(&client, key("node-a")).await.unwrap();
+        let err = claim_affine_block(&client, &pending, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "10.0.174.128/26 already claimed");
+    }
+
+    #[tokio::test]
+    async fn confirming_a_stale_affinity_succeeds_only_if_someone_confirmed_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client(&dir);
+        let stale = pending_affinity(&client, key("node-a")).await.unwrap();
+        // Another process marks it pending again: the stale revision loses, still pending.
+        let current = pending_affinity(&client, key("node-a")).await.unwrap();
+        assert_ne!(stale.revision, current.revision);
+        let err = confirm_affinity(&client, &stale).await.unwrap_err();
+        assert!(matches!(err, ClaimError::Datastore(_)), "{err:?}");
+        // Once the other process confirms it, the stale confirmation returns its result.
+        let confirmed = confirm_affinity(&client, &current).await.unwrap();
+        let late = confirm_affinity(&client, &stale).await.unwrap();
+        assert_eq!(late.revision, confirmed.revision);
+        assert_eq!(state(&late), AffinityState::Confirmed);
+    }
+}
