@@ -10,8 +10,12 @@
 //!   the addresses nodes, Services and workloads use, and the report `ipam release` reads.
 //! - [`release`]: releasing addresses and block affinities in the datastore (`ipam release`,
 //!   and the Node and IPPool delete cascades through [`release::Cascade`]).
+//! - [`assign`]: the first pieces of Calico's allocator (`AutoAssign`): choosing the pools an
+//!   allocation may use and the order a host tries a pool's blocks (without IO), and claiming
+//!   one block for a host in the datastore. Not yet: finding a usable block or assigning.
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
+pub mod assign;
 pub mod block;
 pub mod check;
 pub mod config;
