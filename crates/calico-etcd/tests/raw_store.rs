@@ -180,8 +180,15 @@ async fn concurrent_operations_share_transactions_and_keep_their_outcomes() {
 async fn batches_refused_by_etcd_fall_back_to_one_transaction_each() {
     let server = EtcdServer::start_with_flags(&["--max-txn-ops", "4"]);
     let store = store_with_page(&server, 500).await;
+    // Every write lands with its outcome (checked inside). A batch etcd refuses falls back to
+    // one transaction per write; a batch that happened to hold no more than 4 writes is
+    // accepted whole, so the count depends on timing: at most 190, and never more than 4
+    // writes per transaction.
     let revisions = concurrent_mixed_operations(&store).await;
-    assert_eq!(revisions, 190);
+    assert!(
+        (190_usize.div_ceil(4)..=190).contains(&revisions),
+        "{revisions} revisions"
+    );
 }
 
 #[tokio::test]
