@@ -62,21 +62,26 @@ fn scratch_dir() -> tempfile::TempDir {
 impl EtcdServer {
     /// A plain-HTTP etcd.
     pub fn start() -> Self {
-        Self::launch(scratch_dir(), None, &[])
+        Self::launch(|| (scratch_dir(), None), &[])
     }
 
     /// A plain-HTTP etcd started with extra command-line flags (for example a lower
     /// `--max-txn-ops`).
     pub fn start_with_flags(flags: &[&str]) -> Self {
-        Self::launch(scratch_dir(), None, flags)
+        Self::launch(|| (scratch_dir(), None), flags)
     }
 
     /// An etcd serving TLS that requires client certificates (`--client-cert-auth`); the CA,
     /// server and client certificates are generated with rcgen.
     pub fn start_tls() -> Self {
-        let dir = scratch_dir();
-        let tls = write_certificates(dir.path());
-        Self::launch(dir, Some(tls), &[])
+        Self::launch(
+            || {
+                let dir = scratch_dir();
+                let tls = write_certificates(dir.path());
+                (dir, Some(tls))
+            },
+            &[],
+        )
     }
 
     /// A plain etcd with authentication enabled, a `root` user, and `user` allowed to read and
@@ -101,7 +106,27 @@ impl EtcdServer {
         server
     }
 
-    fn launch(dir: tempfile::TempDir, tls: Option<TlsFiles>, flags: &[&str]) -> Self {
+    /// Starts etcd in the directory `make` gives (with its TLS files, if any). The ports are
+    /// picked free just before etcd binds them; when another process takes one in between, it
+    /// starts again, in a fresh directory on other ports (a few times).
+    fn launch(make: impl Fn() -> (tempfile::TempDir, Option<TlsFiles>), flags: &[&str]) -> Self {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (dir, tls) = make();
+            match Self::try_launch(dir, tls, flags) {
+                Ok(server) => return server,
+                Err(log) if attempt < 4 && log.contains("address already in use") => {}
+                Err(log) => panic!("{log}"),
+            }
+        }
+    }
+
+    fn try_launch(
+        dir: tempfile::TempDir,
+        tls: Option<TlsFiles>,
+        flags: &[&str],
+    ) -> Result<Self, String> {
         let client_port = free_port();
         let peer_port = free_port();
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -148,11 +173,11 @@ impl EtcdServer {
             tls,
             credentials: None,
         };
-        server.wait_until_ready();
-        server
+        // A server that did not come up is dropped: stopped, its directory removed.
+        server.wait_until_ready().map(|()| server)
     }
 
-    fn wait_until_ready(&self) {
+    fn wait_until_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let status = self
@@ -161,15 +186,17 @@ impl EtcdServer {
                 .stderr(Stdio::null())
                 .status();
             if matches!(status, Ok(s) if s.success()) {
-                return;
+                return Ok(());
             }
-            if Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default();
-                panic!(
-                    "etcd at {} did not become ready; its log:\n{log}",
-                    self.endpoint
-                );
+            let log =
+                || std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default();
+            // An etcd that could not bind its ports has exited: no point waiting.
+            if Instant::now() > deadline || log().contains("address already in use") {
+                return Err(format!(
+                    "etcd at {} did not become ready; its log:\n{}",
+                    self.endpoint,
+                    log()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -375,8 +402,22 @@ fn etcdctl_at(endpoints: &str, args: &[&str]) -> Command {
 }
 
 impl EtcdCluster {
-    /// Starts `size` plain-HTTP members and waits until every one is healthy.
+    /// Starts `size` plain-HTTP members and waits until every one is healthy. The ports are
+    /// picked free just before etcd binds them; when another process takes one in between,
+    /// the members are stopped and started again on other ports (a few times).
     pub fn start(size: usize) -> Self {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::try_start(size) {
+                Ok(cluster) => return cluster,
+                Err(log) if attempt < 4 && log.contains("address already in use") => continue,
+                Err(log) => panic!("{log}"),
+            }
+        }
+    }
+
+    fn try_start(size: usize) -> Result<Self, String> {
         let mut members: Vec<ClusterMember> = (0..size)
             .map(|index| ClusterMember {
                 name: format!("member{index}"),
@@ -395,14 +436,15 @@ impl EtcdCluster {
         for member in &mut members {
             member.spawn(&initial_cluster);
         }
+        // Dropped (every member killed) if one does not come up.
         let cluster = EtcdCluster {
             members,
             initial_cluster,
         };
         for index in 0..size {
-            cluster.wait_until_healthy(index);
+            cluster.healthy_or_log(index)?;
         }
-        cluster
+        Ok(cluster)
     }
 
     /// The client URLs of all members, in order.
@@ -505,6 +547,13 @@ impl EtcdCluster {
     }
 
     fn wait_until_healthy(&self, index: usize) {
+        if let Err(log) = self.healthy_or_log(index) {
+            panic!("{log}");
+        }
+    }
+
+    /// Waits until member `index` is healthy; else why not, with its log.
+    fn healthy_or_log(&self, index: usize) -> Result<(), String> {
         let member = &self.members[index];
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -516,15 +565,17 @@ impl EtcdCluster {
             .stderr(Stdio::null())
             .status();
             if matches!(status, Ok(s) if s.success()) {
-                return;
+                return Ok(());
             }
-            if Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(member.dir.path().join("etcd.log")).unwrap_or_default();
-                panic!(
-                    "etcd member {} did not become healthy; its log:\n{log}",
-                    member.client_url
-                );
+            let log =
+                || std::fs::read_to_string(member.dir.path().join("etcd.log")).unwrap_or_default();
+            // A member that could not bind its ports has exited: no point waiting.
+            if Instant::now() > deadline || log().contains("address already in use") {
+                return Err(format!(
+                    "etcd member {} did not become healthy; its log:\n{}",
+                    member.client_url,
+                    log()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
