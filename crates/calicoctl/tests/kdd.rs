@@ -917,7 +917,7 @@ const IPAM_GROUPS: [(&str, &str, &str); 2] = [
 
 /// `calicoctl ipam` on the Kubernetes datastore, in both CRD groups: `ipam configure` writes
 /// the IPAM config custom resource, `ipam show` reads it back and reads a block Calico's IPAM
-/// wrote.
+/// wrote, `ipam release` frees an address in it.
 #[test]
 fn ipam_on_both_crd_groups() {
     for group in IPAM_GROUPS {
@@ -981,5 +981,27 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
     assert!(
         shown.starts_with("IP 10.244.0.3 is in use\nHandle ID: k8s-pod-network.9a8b7c6d\n"),
         "{shown}"
+    );
+
+    // Releasing it rewrites the block custom resource at its resourceVersion.
+    let released = stdout_of(
+        kube.calicoctl()
+            .args(["ipam", "release", "--ip=10.244.0.3"]),
+    );
+    assert_eq!(released, "Successfully released IP address 10.244.0.3\n");
+    let shown = stdout_of(kube.calicoctl().args(["ipam", "show", "--ip=10.244.0.3"]));
+    assert_eq!(shown, "10.244.0.3 is not assigned\n");
+    let group = api_version.split('/').next().unwrap_or_default();
+    let blocks = format!("ipamblocks.{group}");
+    let stored = json(&kube.kubectl(&["get", &blocks, "10-244-0-0-29", "-o", "json"]));
+    assert_eq!(
+        stored["spec"]["allocations"],
+        serde_json::json!([0, 1, null, null, null, null, null, null]),
+        "{crds}"
+    );
+    assert_eq!(
+        stored["spec"]["sequenceNumber"],
+        serde_json::json!(1785578400000000006_u64),
+        "{crds}"
     );
 }
