@@ -96,7 +96,7 @@ pub async fn blocks(client: &Client) -> Result<Vec<AllocationBlock>, DatastoreEr
 
 /// The CIDR Calico reads a pool as (`net.ParseCIDR`: host bits dropped); `None` for a CIDR
 /// that does not parse.
-fn pool_cidr(pool: &IPPool) -> Option<IpNet> {
+pub(crate) fn pool_cidr(pool: &IPPool) -> Option<IpNet> {
     pool.spec.cidr.parse::<IpNet>().ok().map(|net| net.trunc())
 }
 
@@ -249,8 +249,17 @@ pub enum Assignment {
     Assigned(AllocationAttribute),
 }
 
+/// The first pool in `pools` (list order) whose CIDR holds `ip`, among the enabled ones when
+/// `enabled_only` (Calico's `getPoolForIP`, given the enabled pools or all of them).
+pub(crate) fn pool_for_ip(pools: &[IPPool], ip: IpAddr, enabled_only: bool) -> Option<&IPPool> {
+    pools.iter().find(|pool| {
+        !(enabled_only && pool.spec.disabled)
+            && pool_cidr(pool).is_some_and(|cidr| cidr.contains(&ip))
+    })
+}
+
 /// The block CIDR an address falls in under a pool's block size (`getBlockCIDRForAddress`).
-fn block_cidr_for(ip: IpAddr, block_size: i64) -> Option<IpNet> {
+pub(crate) fn block_cidr_for(ip: IpAddr, block_size: i64) -> Option<IpNet> {
     let prefix = u8::try_from(block_size).ok()?;
     IpNet::new(ip, prefix).ok().map(|net| net.trunc())
 }
@@ -260,11 +269,8 @@ fn block_cidr_for(ip: IpAddr, block_size: i64) -> Option<IpNet> {
 /// garbage-collected with the configured cooldown, and the address's attribute is returned.
 pub async fn assignment(client: &Client, ip: IpAddr) -> Result<Assignment, DatastoreError> {
     let ip = ip.to_canonical();
-    let pool = pools(client)
-        .await?
-        .into_iter()
-        .find(|pool| !pool.spec.disabled && pool_cidr(pool).is_some_and(|cidr| cidr.contains(&ip)));
-    let Some(pool) = pool else {
+    let pools = pools(client).await?;
+    let Some(pool) = pool_for_ip(&pools, ip, true) else {
         return Ok(Assignment::NotAssigned);
     };
     let config = ipam_config(client).await?;

@@ -25,7 +25,7 @@ use tracing::{debug, info, warn};
 
 use crate::block::{self, Affinity, BlockError, ReleaseOption};
 use crate::check::{CheckReport, HandleInfo};
-use crate::query::{blocks, ipam_config, pools};
+use crate::query::{block_cidr_for, blocks, ipam_config, pool_for_ip, pools};
 
 /// How many times Calico retries a compare-and-swap that lost a race (`datastoreRetries`).
 pub const DATASTORE_RETRIES: usize = 100;
@@ -86,12 +86,6 @@ fn unexpected(key: &ModelKey, value: &ModelValue) -> ReleaseError {
     )))
 }
 
-/// The block CIDR an address falls in under a pool's block size.
-fn block_cidr_for(ip: IpAddr, block_size: i64) -> Option<IpNet> {
-    let prefix = u8::try_from(block_size).ok()?;
-    IpNet::new(ip, prefix).ok().map(|net| net.trunc())
-}
-
 /// Releases addresses wherever they are allocated (Calico's `ReleaseIPs`): each address is
 /// found in its pool's block (any pool, disabled ones too; by a scan of the blocks for an
 /// address in no pool), the addresses are released block by block with one compare-and-swap
@@ -119,12 +113,8 @@ pub async fn release_ips(
     let mut by_block: Vec<(IpNet, Vec<ReleaseOption>)> = Vec::new();
     for option in options {
         let ip = option.address;
-        let pool = all_pools.iter().find(|pool| {
-            pool.spec
-                .cidr
-                .parse::<IpNet>()
-                .is_ok_and(|cidr| cidr.trunc().contains(&ip))
-        });
+        // Any pool, disabled ones too (Calico passes all pools here).
+        let pool = pool_for_ip(&all_pools, ip, false);
         let cidr = match pool.and_then(|pool| block_cidr_for(ip, pool.spec.block_size)) {
             Some(cidr) => cidr,
             None => {
@@ -355,16 +345,8 @@ async fn ensure_consistent_affinity(
         Err(err) if err.is_not_found() => return Ok(()),
         Err(err) => return Err(err.into()),
     };
-    let first = stored.cidr.network();
-    let pool = pools(client).await?.into_iter().find(|pool| {
-        !pool.spec.disabled
-            && pool
-                .spec
-                .cidr
-                .parse::<IpNet>()
-                .is_ok_and(|cidr| cidr.trunc().contains(&first))
-    });
-    let Some(pool) = pool else {
+    let pools = pools(client).await?;
+    let Some(pool) = pool_for_ip(&pools, stored.cidr.network(), true) else {
         return Ok(());
     };
     if pool.spec.node_selector.is_empty() {
