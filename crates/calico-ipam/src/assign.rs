@@ -6,9 +6,7 @@
 //! With IO: claiming one block for a host ([`pending_affinity`], [`claim_affine_block`],
 //! [`confirm_affinity`]).
 //!
-//! Not here yet: reading the node, finding a usable block (`findUsableBlock`) and the retries
-//! around claims, assigning addresses and writing handles; nothing in calicoctl calls this
-//! module.
+//! The allocator that puts these together is [`crate::allocate`].
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -189,6 +187,15 @@ where
         }
     }
     Ok((matching, enabled))
+}
+
+/// Whether a pool's node selector selects a node with these labels (Calico's `SelectsNode`;
+/// an empty selector selects every node).
+pub fn pool_selects_node<N: Labels + ?Sized>(
+    pool: &IPPool,
+    node_labels: &N,
+) -> Result<bool, PoolSelectionError> {
+    selects(&pool.spec.node_selector, node_labels)
 }
 
 /// Whether a pool selector selects these labels (an empty selector selects everything).
@@ -380,6 +387,42 @@ impl BlockWalk {
         };
         let seed = block_seed(block_size, IpVersion::of(&cidr), host).unwrap_or_else(time_seed);
         BlockWalk::new(cidr, block_size, seed)
+    }
+}
+
+impl BlockWalk {
+    /// Of `cidrs`, those the walk visits, in the order it visits them (without walking every
+    /// block of the pool: for finding the existing blocks among a large pool's).
+    pub fn order_of(&self, cidrs: impl IntoIterator<Item = IpNet>) -> Vec<IpNet> {
+        if self.left.is_none() {
+            return Vec::new();
+        }
+        let host_bits = u32::from(address_bits(self.version) - self.block_size);
+        let count = self.last.wrapping_add(1);
+        let mut found: Vec<(u128, IpNet)> = cidrs
+            .into_iter()
+            .filter(|net| net.prefix_len() == self.block_size && IpVersion::of(net) == self.version)
+            .filter_map(|net| {
+                let address = match net.network() {
+                    IpAddr::V4(ip) => u128::from(u32::from(ip)),
+                    IpAddr::V6(ip) => u128::from(ip),
+                };
+                let offset = address.checked_sub(self.base)?;
+                let index = offset.checked_shr(host_bits).unwrap_or(0);
+                if index > self.last {
+                    return None;
+                }
+                let position = if count == 0 {
+                    index.wrapping_sub(self.next)
+                } else {
+                    (index + count - self.next) % count
+                };
+                Some((position, net.trunc()))
+            })
+            .collect();
+        found.sort_by_key(|(position, _)| *position);
+        found.dedup_by_key(|(position, _)| *position);
+        found.into_iter().map(|(_, net)| net).collect()
     }
 }
 

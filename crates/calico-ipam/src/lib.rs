@@ -10,11 +10,13 @@
 //!   the addresses nodes, Services and workloads use, and the report `ipam release` reads.
 //! - [`release`]: releasing addresses and block affinities in the datastore (`ipam release`,
 //!   and the Node and IPPool delete cascades through [`release::Cascade`]).
-//! - [`assign`]: the first pieces of Calico's allocator (`AutoAssign`): choosing the pools an
-//!   allocation may use and the order a host tries a pool's blocks (without IO), and claiming
-//!   one block for a host in the datastore. Not yet: finding a usable block or assigning.
+//! - [`assign`]: the IO-free parts of Calico's allocator (choosing the pools an allocation may
+//!   use, the order a host tries a pool's blocks) and claiming one block for a host.
+//! - [`allocate`]: the allocator itself, [`Ipam`]: `AutoAssign`, `AssignIP`, `ReleaseIPs`,
+//!   `ReleaseByHandle`, `IPsByHandle`.
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
+pub mod allocate;
 pub mod assign;
 pub mod block;
 pub mod check;
@@ -24,4 +26,8 @@ pub mod release;
 pub mod split;
 pub mod usage;
 
+pub use allocate::{
+    AssignError, AssignIpArgs, Assignments, AutoAssignArgs, AutoAssignError, AutoAssignOutcome,
+    Ipam,
+};
 pub use split::{split_cidr, split_pool, PoolRef, SplitError, SplitOutcome};

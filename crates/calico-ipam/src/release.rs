@@ -46,10 +46,15 @@ pub enum ReleaseError {
     ClaimConflict(IpNet),
     #[error("block '{0}' is not empty")]
     NotEmpty(IpNet),
+    #[error("IPAM block updated since we last read it")]
+    BlockChanged,
+    #[error("Hit max retries")]
+    HitMaxRetries,
 }
 
 impl ReleaseError {
-    fn is_not_found(&self) -> bool {
+    /// The handle, block or affinity did not exist.
+    pub fn is_not_found(&self) -> bool {
         matches!(self, ReleaseError::Datastore(err) if err.is_not_found())
     }
 
@@ -238,9 +243,69 @@ async fn release_from_block(
     Err(ReleaseError::MaxRetries)
 }
 
+/// Releases the addresses of `handle` in the block `cidr` (Calico's `releaseByHandle`): the
+/// block written (or deleted when left empty without affinity) with a compare-and-swap, then
+/// the handle counted down and the block's affinity checked against its pool.
+pub(crate) async fn release_handle_from_block(
+    client: &Client,
+    config: &IPAMConfig,
+    handle: &str,
+    cidr: IpNet,
+) -> Result<(), ReleaseError> {
+    let key = ModelKey::Block(BlockKey::new(cidr));
+    for attempt in 0..DATASTORE_RETRIES {
+        let (mut block, revision) = match client.backend().get_model(&key).await {
+            Ok(kv) => block_of(kv)?,
+            // No block: the handle over-counted; nothing to release here.
+            Err(err) if err.is_not_found() => return Ok(()),
+            Err(err) => return Err(err.into()),
+        };
+        let now = Utc::now();
+        block::garbage_collect(&mut block, config.ip_cooldown_seconds, now);
+        let released =
+            block::release_by_handle(&mut block, handle, None, config.ip_cooldown_seconds, now)?;
+        if released == 0 {
+            debug!(%cidr, handle, "the block has no addresses of the handle");
+            return Ok(());
+        }
+        let written = if block::is_empty(&block) && block.affinity.is_none() {
+            info!(%cidr, "deleting block: it is empty and has no affinity");
+            match client.backend().delete_model(&key, Some(&revision)).await {
+                Err(err) if err.is_not_found() => Ok(()),
+                other => other.map(|_| ()),
+            }
+        } else {
+            block.sequence_number = block.sequence_number.wrapping_add(1);
+            client
+                .backend()
+                .update_model(key.clone(), ModelValue::Block(block.clone()), &revision)
+                .await
+                .map(|_| ())
+        };
+        match written.map_err(ReleaseError::from) {
+            Ok(()) => {}
+            Err(err) if err.is_update_conflict() => {
+                warn!(%cidr, attempt, "block changed under us, retrying");
+                continue;
+            }
+            Err(err) => return Err(err),
+        }
+        if let Err(err) = decrement_handle(client, handle, cidr, released as i64, None).await {
+            warn!(handle, error = %err, "failed to decrement handle");
+        }
+        if let Err(err) = ensure_consistent_affinity(client, config, &block).await {
+            warn!(%cidr, error = %err, "error ensuring consistent affinity (the addresses are released)");
+        }
+        return Ok(());
+    }
+    // Calico then deletes the block if it is an empty load-balancer block (and dereferences
+    // a missing affinity); the error is the same.
+    Err(ReleaseError::HitMaxRetries)
+}
+
 /// Takes `count` addresses in `cidr` off a handle (Calico's `decrementHandle`), deleting the
 /// handle when it has none left.
-async fn decrement_handle(
+pub(crate) async fn decrement_handle(
     client: &Client,
     handle_id: &str,
     cidr: IpNet,
@@ -379,6 +444,20 @@ pub async fn release_block_affinity(
     cidr: IpNet,
     require_empty: bool,
 ) -> Result<(), ReleaseError> {
+    release_block_affinity_at(client, config, affinity, cidr, require_empty, None).await
+}
+
+/// [`release_block_affinity`], only while the block's sequence number is `required_sequence`
+/// when one is given (Calico's `RequiredBlockSequenceNumber`: reclaiming an empty block must
+/// not free a block another host has just claimed again).
+pub async fn release_block_affinity_at(
+    client: &Client,
+    config: &IPAMConfig,
+    affinity: &Affinity,
+    cidr: IpNet,
+    require_empty: bool,
+    required_sequence: Option<u64>,
+) -> Result<(), ReleaseError> {
     if affinity.host.is_empty() {
         return Err(ReleaseError::NoHost);
     }
@@ -394,6 +473,9 @@ pub async fn release_block_affinity(
     let block_key = ModelKey::Block(BlockKey::new(cidr));
     let (mut stored, block_revision) = block_of(client.backend().get_model(&block_key).await?)?;
     block::garbage_collect(&mut stored, config.ip_cooldown_seconds, Utc::now());
+    if required_sequence.is_some_and(|seq| seq != stored.sequence_number) {
+        return Err(ReleaseError::BlockChanged);
+    }
     if let Some(text) = &stored.affinity {
         if *text != affinity.block_text() {
             warn!(%cidr, affinity = %text, wanted = %affinity.block_text(), "mismatched affinity: deleting the stale one");

@@ -125,6 +125,13 @@ fn subtract(from: Vec<Range>, holes: &[Range]) -> Vec<Range> {
     left
 }
 
+/// Whether the reservations together cover every address of `net` (Calico's
+/// `MatchesWholeCIDR`: a block reserved whole, even by several CIDRs, is skipped).
+pub(crate) fn covers(reservations: &[IpNet], net: &IpNet) -> bool {
+    let holes: Vec<Range> = reservations.iter().map(range_of).collect();
+    subtract(vec![range_of(net)], &holes).is_empty()
+}
+
 fn block_usage(stored: &AllocationBlock, reservations: &[IpNet]) -> BlockUsage {
     let capacity = block::num_addresses(stored)
         .map_or_else(|| size(&range_of(&stored.cidr.trunc())), |n| n as u128);

@@ -1,0 +1,1269 @@
+//! Calico's IPAM allocator (libcalico-go's `AutoAssign`, `AssignIP`, `ReleaseByHandle` and
+//! `IPsByHandle`) on any datastore, through an [`Ipam`] client.
+//!
+//! The algorithms are Calico's, step for step where a step shows in the datastore: the pools an
+//! allocation may use, the host's affine blocks first (in the order the datastore lists their
+//! affinities), a new block claimed through a pending affinity when none has room (at most
+//! `maxBlocksPerHost`), an empty block of another host reclaimed after a minute, borrowing from
+//! other hosts' blocks unless affinity is strict, the handle written before the block on
+//! allocation, compare-and-swap writes retried up to [`DATASTORE_RETRIES`] times.
+//!
+//! Where Calico does more work than its result needs, this does less, with the same stored
+//! bytes:
+//! - borrowing looks only at blocks that exist (one list) instead of reading every block CIDR
+//!   of a pool in turn;
+//! - a handle is created without reading it first when it is new (the usual case: one handle
+//!   per workload), and read only when it exists;
+//! - a handle is incremented by the number of addresses a block gave, not the number asked
+//!   for (Calico's over-count never comes down again, so the handle would never be deleted;
+//!   listed in `docs/compatibility.md`).
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+use calico_api::model::{
+    AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
+    IPAMConfig, IPAMHandle, IpVersion, ModelKey, ModelListOptions, ModelValue,
+};
+use calico_api::{parse_pool_cidr, AnyResource, IPPool};
+use calico_datastore::backend::ModelKv;
+use calico_datastore::client::Client;
+use calico_datastore::{DatastoreError, KindRef, ResourceKey};
+use chrono::Utc;
+use ipnet::IpNet;
+use thiserror::Error;
+use tracing::{debug, info, warn};
+
+use crate::assign::{
+    choose_pools, claim_affine_block, pending_affinity, AllowedUse, BlockWalk, ClaimError,
+    PoolSelectionError,
+};
+use crate::block::{self, Affinity, BlockError, HostReserved, ReleaseOption};
+use crate::query::{block_cidr_for, ipam_config, pool_for_ip, pools, reservations};
+use crate::release::{
+    self, release_block_affinity_at, ReleaseError, ReleaseOutcome, DATASTORE_RETRIES,
+};
+use crate::usage::{covers, reserved_cidrs};
+
+/// How long after its claim an empty block of another host may be taken over
+/// (Calico's `EmptyBlockMinReclaimAge`).
+pub const EMPTY_BLOCK_MIN_RECLAIM_AGE_SECONDS: i64 = 60;
+
+/// The block limit per host when neither the request nor the IPAM configuration sets one.
+pub const DEFAULT_MAX_BLOCKS_PER_HOST: usize = 20;
+
+/// Why an allocation failed; the texts are Calico's.
+#[derive(Debug, Error)]
+pub enum AssignError {
+    #[error("{0}")]
+    Datastore(#[from] DatastoreError),
+    #[error("{0}")]
+    Pools(#[from] PoolSelectionError),
+    #[error("{0}")]
+    Claim(#[from] ClaimError),
+    #[error("{0}")]
+    Block(#[from] BlockError),
+    #[error("{0}")]
+    Release(#[from] ReleaseError),
+    /// The host has as many blocks as it may and none has room.
+    #[error("cannot allocate new block due to per host block limit")]
+    BlockLimit,
+    /// No pool has a block left to claim.
+    #[error("No Free Blocks")]
+    NoFreeBlocks,
+    /// The affinity names a block that belongs to someone else (the affinity was deleted).
+    #[error("Affinity is stale: {0}")]
+    StaleAffinity(String),
+    #[error("Max retries hit - excessive concurrent IPAM requests")]
+    MaxRetries,
+    /// [`Ipam::assign_ip`] of an address in no enabled pool (the newline is Calico's).
+    #[error("The provided IP address is not in a configured pool\n")]
+    NotInPool,
+    /// Anything else, in Calico's words.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AssignError {
+    fn is_conflict(&self) -> bool {
+        match self {
+            AssignError::Datastore(err) => err.is_conflict(),
+            AssignError::Claim(ClaimError::Datastore(err)) => err.is_conflict(),
+            AssignError::Release(ReleaseError::Datastore(err)) => err.is_conflict(),
+            _ => false,
+        }
+    }
+
+    /// Something the allocation needed (the node, a handle, a block) did not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            AssignError::Datastore(err) => err.is_not_found(),
+            AssignError::Claim(ClaimError::Datastore(err)) => err.is_not_found(),
+            _ => false,
+        }
+    }
+}
+
+/// What to allocate (Calico's `AutoAssignArgs`).
+#[derive(Clone, Debug)]
+pub struct AutoAssignArgs {
+    pub num4: usize,
+    pub num6: usize,
+    /// The handle the addresses are recorded under (`None`: no handle).
+    pub handle: Option<String>,
+    /// The attributes stored with each allocation (`node`, `namespace`, `pod`, …).
+    pub attrs: BTreeMap<String, String>,
+    /// The node the addresses are for.
+    pub hostname: String,
+    /// Pools to use instead of those selecting the node (each must be enabled).
+    pub ipv4_pools: Vec<IpNet>,
+    pub ipv6_pools: Vec<IpNet>,
+    /// This request's block limit (0: the IPAM configuration's, else 20).
+    pub max_blocks_per_host: usize,
+    /// Addresses to reserve at both ends of new blocks (Windows nodes).
+    pub host_reserved: Option<HostReserved>,
+    pub intended_use: AllowedUse,
+    /// The workload's namespace labels, for the pools' namespace selectors.
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+}
+
+impl AutoAssignArgs {
+    /// One IPv4 address for a workload on `hostname`, under `handle`.
+    pub fn workload(hostname: impl Into<String>, handle: Option<String>) -> Self {
+        AutoAssignArgs {
+            num4: 1,
+            num6: 0,
+            handle,
+            attrs: BTreeMap::new(),
+            hostname: hostname.into(),
+            ipv4_pools: Vec::new(),
+            ipv6_pools: Vec::new(),
+            max_blocks_per_host: 0,
+            host_reserved: None,
+            intended_use: AllowedUse::Workload,
+            namespace_labels: None,
+        }
+    }
+}
+
+/// The addresses of one family an allocation got (Calico's `IPAMAssignments`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignments {
+    pub version: IpVersion,
+    /// With the block's prefix length (`10.0.0.5/26`).
+    pub ips: Vec<IpNet>,
+    pub requested: usize,
+    /// Why fewer than requested were assigned, Calico's messages, each once.
+    pub messages: Vec<String>,
+    /// The handle of the host-reserved addresses, if the request had them.
+    pub host_reserved_handle: Option<String>,
+}
+
+impl Assignments {
+    fn new(version: IpVersion, requested: usize, reserved: Option<&HostReserved>) -> Self {
+        Assignments {
+            version,
+            ips: Vec::new(),
+            requested,
+            messages: Vec::new(),
+            host_reserved_handle: reserved.map(|r| r.handle.clone()),
+        }
+    }
+
+    fn add_message(&mut self, message: String) {
+        if !self.messages.contains(&message) {
+            self.messages.push(message);
+        }
+    }
+
+    /// Calico's `PartialFulfillmentError`: `None` when every requested address was assigned.
+    pub fn partial_fulfillment_error(&self) -> Option<String> {
+        if self.ips.len() >= self.requested {
+            return None;
+        }
+        let mut text = format!(
+            "Assigned {} out of {} requested IPv{} addresses",
+            self.ips.len(),
+            self.requested,
+            self.version.number()
+        );
+        for message in &self.messages {
+            text.push_str("; ");
+            text.push_str(message);
+        }
+        if let Some(handle) = &self.host_reserved_handle {
+            text.push_str("; HostReservedAttr: ");
+            text.push_str(handle);
+        }
+        Some(text)
+    }
+}
+
+/// What [`Ipam::auto_assign`] assigned, per family (`None`: the family was not asked for, or
+/// not reached).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AutoAssignOutcome {
+    pub v4: Option<Assignments>,
+    pub v6: Option<Assignments>,
+}
+
+impl AutoAssignOutcome {
+    /// Every address assigned, IPv4 first.
+    pub fn ips(&self) -> Vec<IpNet> {
+        self.v4
+            .iter()
+            .chain(self.v6.iter())
+            .flat_map(|a| a.ips.iter().copied())
+            .collect()
+    }
+}
+
+/// A failed [`Ipam::auto_assign`]: the cause, and what had been assigned before it (which the
+/// caller releases, as Calico's CNI plugin does).
+#[derive(Debug, Error)]
+#[error("{cause}")]
+pub struct AutoAssignError {
+    pub partial: AutoAssignOutcome,
+    #[source]
+    pub cause: AssignError,
+}
+
+/// One given address to allocate (Calico's `AssignIPArgs`).
+#[derive(Clone, Debug)]
+pub struct AssignIpArgs {
+    pub ip: IpAddr,
+    pub handle: Option<String>,
+    pub attrs: BTreeMap<String, String>,
+    pub hostname: String,
+    /// When given, the address's pool must allow it.
+    pub intended_use: Option<AllowedUse>,
+    /// Addresses to reserve at both ends of a block this claims.
+    pub host_reserved: Option<HostReserved>,
+}
+
+/// Calico's IPAM client over one datastore client.
+#[derive(Clone)]
+pub struct Ipam {
+    client: Client,
+}
+
+/// The reserved addresses (IPReservations) an allocation skips.
+#[derive(Clone, Debug, Default)]
+struct Reserved {
+    cidrs: Vec<IpNet>,
+}
+
+impl Reserved {
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.cidrs.iter().any(|c| c.contains(&ip))
+    }
+
+    fn covers(&self, net: &IpNet) -> bool {
+        !self.cidrs.is_empty() && covers(&self.cidrs, net)
+    }
+
+    fn filter(&self) -> impl Fn(IpAddr) -> bool + '_ {
+        move |ip| self.contains(ip)
+    }
+}
+
+/// A block as read, garbage-collected as Calico's `blockFromBackend` does on every read.
+#[derive(Clone, Debug)]
+struct ReadBlock {
+    block: AllocationBlock,
+    revision: String,
+}
+
+fn unexpected(key: &ModelKey, value: &ModelValue) -> DatastoreError {
+    DatastoreError::Store(format!(
+        "unexpected value type {} for {key}",
+        value.kind().go_name()
+    ))
+}
+
+fn block_from(kv: ModelKv, config: &IPAMConfig) -> Result<ReadBlock, DatastoreError> {
+    match kv.value {
+        ModelValue::Block(mut block) => {
+            block::garbage_collect(&mut block, config.ip_cooldown_seconds, Utc::now());
+            Ok(ReadBlock {
+                block,
+                revision: kv.revision,
+            })
+        }
+        other => Err(unexpected(&kv.key, &other)),
+    }
+}
+
+fn affinity_type_of(use_: AllowedUse) -> AffinityType {
+    if use_ == AllowedUse::LoadBalancer {
+        AffinityType::Virtual
+    } else {
+        AffinityType::Host
+    }
+}
+
+fn affinity_for(host: &str, use_: AllowedUse) -> Affinity {
+    Affinity {
+        affinity_type: affinity_type_of(use_).as_str().to_string(),
+        host: host.to_string(),
+    }
+}
+
+/// Go's `%v` of a string slice: `[a b c]`.
+fn go_list(items: &[String]) -> String {
+    format!("[{}]", items.join(" "))
+}
+
+/// The pool (of `pools`) whose CIDR contains `ip` (Calico's `findContainingPool`).
+fn containing_pool(pools: &[IPPool], ip: IpAddr) -> Option<&IPPool> {
+    pools
+        .iter()
+        .find(|pool| parse_pool_cidr(&pool.spec.cidr).is_some_and(|net| net.contains(&ip)))
+}
+
+/// The state of one family's allocation between its steps (Calico's `blockAssignState`).
+struct AssignState<'a> {
+    host: &'a str,
+    affinity: Affinity,
+    version: IpVersion,
+    pools: Vec<IPPool>,
+    remaining_affine: VecDeque<IpNet>,
+    reserved: &'a Reserved,
+    host_reserved: Option<&'a HostReserved>,
+    allow_new_claim: bool,
+}
+
+impl Ipam {
+    pub fn new(client: Client) -> Ipam {
+        Ipam { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Allocates addresses from the pools the host may use (Calico's `AutoAssign`): IPv4 first;
+    /// when IPv4 fails, IPv6 is not tried. A family that gets fewer addresses than requested
+    /// without an error says why in its messages
+    /// ([`Assignments::partial_fulfillment_error`]).
+    pub async fn auto_assign(
+        &self,
+        args: AutoAssignArgs,
+    ) -> Result<AutoAssignOutcome, AutoAssignError> {
+        let mut outcome = AutoAssignOutcome::default();
+        let fail =
+            |partial: AutoAssignOutcome, cause: AssignError| AutoAssignError { partial, cause };
+        info!(
+            num4 = args.num4,
+            num6 = args.num6,
+            host = %args.hostname,
+            "auto-assigning addresses"
+        );
+        if args.num4 != 0 {
+            if args.ipv4_pools.iter().any(|p| matches!(p, IpNet::V6(_))) {
+                return Err(fail(
+                    outcome,
+                    AssignError::Other(
+                        "provided IPv4 IPPools list contains one or more IPv6 IPPools".into(),
+                    ),
+                ));
+            }
+            let mut assigned =
+                Assignments::new(IpVersion::V4, args.num4, args.host_reserved.as_ref());
+            let result = self
+                .auto_assign_family(
+                    &args,
+                    IpVersion::V4,
+                    &args.ipv4_pools,
+                    args.num4,
+                    &mut assigned,
+                )
+                .await;
+            outcome.v4 = Some(assigned);
+            if let Err(cause) = result {
+                return Err(fail(outcome, cause));
+            }
+        }
+        if args.num6 != 0 {
+            if args.ipv6_pools.iter().any(|p| matches!(p, IpNet::V4(_))) {
+                return Err(fail(
+                    AutoAssignOutcome::default(),
+                    AssignError::Other(
+                        "provided IPv6 IPPools list contains one or more IPv4 IPPools".into(),
+                    ),
+                ));
+            }
+            let mut assigned =
+                Assignments::new(IpVersion::V6, args.num6, args.host_reserved.as_ref());
+            let result = self
+                .auto_assign_family(
+                    &args,
+                    IpVersion::V6,
+                    &args.ipv6_pools,
+                    args.num6,
+                    &mut assigned,
+                )
+                .await;
+            outcome.v6 = Some(assigned);
+            if let Err(cause) = result {
+                return Err(fail(outcome, cause));
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The node's labels (Calico reads the Calico Node; a missing node fails the allocation).
+    async fn node_labels(&self, host: &str) -> Result<BTreeMap<String, String>, AssignError> {
+        let kind = KindRef::lookup("Node")
+            .ok_or_else(|| AssignError::Other("kind Node is not registered".into()))?;
+        match self.client.get(&ResourceKey::new(kind, "", host)).await? {
+            AnyResource::Node(node) => Ok(node.metadata.labels.clone()),
+            _ => Err(AssignError::Other(
+                "Datastore returned malformed node object".into(),
+            )),
+        }
+    }
+
+    /// Calico's `autoAssign` for one family.
+    async fn auto_assign_family(
+        &self,
+        args: &AutoAssignArgs,
+        version: IpVersion,
+        requested_pools: &[IpNet],
+        num: usize,
+        assigned: &mut Assignments,
+    ) -> Result<(), AssignError> {
+        let host = args.hostname.as_str();
+        let use_ = args.intended_use;
+        let affinity = affinity_for(host, use_);
+        let config = ipam_config(&self.client).await?;
+        let reserved = Reserved {
+            cidrs: reserved_cidrs(&reservations(&self.client).await.map_err(|err| {
+                AssignError::Other(format!("failed to look up reserved IPs: {err}"))
+            })?),
+        };
+        let (pools, affine) = self
+            .prepare_affine_blocks(&config, args, version, requested_pools, &affinity)
+            .await?;
+        let mut blocks_owned = affine.len();
+        let mut max_blocks = args.max_blocks_per_host;
+        let config_max = usize::try_from(config.max_blocks_per_host).unwrap_or(0);
+        // The more restrictive of the request's and the configuration's limits; either may be
+        // unset (0).
+        if max_blocks == 0 || (config_max > 0 && max_blocks > config_max) {
+            max_blocks = config_max;
+        }
+        if max_blocks == 0 {
+            max_blocks = DEFAULT_MAX_BLOCKS_PER_HOST;
+        }
+        let mut state = AssignState {
+            host,
+            affinity: affinity.clone(),
+            version,
+            pools,
+            remaining_affine: affine.into(),
+            reserved: &reserved,
+            host_reserved: args.host_reserved.as_ref(),
+            allow_new_claim: true,
+        };
+        let handle = args.handle.as_deref().map(block::sanitize_handle);
+        while assigned.ips.len() < num {
+            let remaining = num - assigned.ips.len();
+            if blocks_owned >= max_blocks {
+                state.allow_new_claim = false;
+            }
+            let (mut read, newly_claimed) = match self
+                .find_or_claim_block(&config, &mut state)
+                .await
+            {
+                Ok(found) => found,
+                Err(AssignError::NoFreeBlocks) => {
+                    if config.strict_affinity {
+                        assigned.add_message(
+                            "No more free affine blocks and strict affinity enabled".into(),
+                        );
+                    }
+                    break;
+                }
+                Err(AssignError::BlockLimit) => {
+                    warn!(
+                        blocks_owned,
+                        max_blocks, "unable to allocate a new IPAM block: the host has its limit"
+                    );
+                    assigned.add_message(format!(
+                        "Need to allocate an IPAM block but could not - limit of {max_blocks} blocks reached for this node"
+                    ));
+                    return Err(AssignError::BlockLimit);
+                }
+                Err(err) => return Err(err),
+            };
+            if newly_claimed {
+                blocks_owned += 1;
+            }
+            let strict = config.strict_affinity.then_some(&affinity);
+            let mut done = false;
+            for _ in 0..DATASTORE_RETRIES {
+                match self
+                    .assign_from_block(&read, remaining, handle, &args.attrs, strict, &reserved)
+                    .await
+                {
+                    Ok(ips) => {
+                        assigned.ips.extend(ips);
+                        done = true;
+                        break;
+                    }
+                    Err(err) if err.is_conflict() => {
+                        debug!(cidr = %read.block.cidr, "block changed under us: reading it again");
+                        let key = ModelKey::Block(BlockKey::new(read.block.cidr));
+                        match self.client.backend().get_model(&key).await {
+                            Ok(kv) => read = block_from(kv, &config)?,
+                            Err(err) => {
+                                warn!(error = %err, "failed to read the block again after a conflict");
+                                break;
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        warn!(error = %err, cidr = %read.block.cidr, "failed to assign addresses in the block");
+                        assigned
+                            .add_message("Failed to assign IPs in newly allocated block".into());
+                        break;
+                    }
+                }
+            }
+            if !done {
+                // Calico tries the next block; one whose addresses are all gone is not
+                // offered again by find_or_claim_block.
+                continue;
+            }
+        }
+        let remaining = num - assigned.ips.len().min(num);
+        if !config.strict_affinity && remaining > 0 {
+            self.borrow(&config, &state, remaining, handle, &args.attrs, assigned)
+                .await?;
+        }
+        info!(
+            assigned = assigned.ips.len(),
+            requested = num,
+            version = version.number(),
+            "auto-assign done"
+        );
+        Ok(())
+    }
+
+    /// Calico's `prepareAffinityBlocksForHost`: the pools to use and the host's affine blocks in
+    /// them; affinities to blocks of pools that no longer select the node are released when the
+    /// blocks are empty.
+    async fn prepare_affine_blocks(
+        &self,
+        config: &IPAMConfig,
+        args: &AutoAssignArgs,
+        version: IpVersion,
+        requested_pools: &[IpNet],
+        affinity: &Affinity,
+    ) -> Result<(Vec<IPPool>, Vec<IpNet>), AssignError> {
+        let host = args.hostname.as_str();
+        let node_labels = if args.intended_use == AllowedUse::LoadBalancer {
+            BTreeMap::new()
+        } else {
+            self.node_labels(host).await?
+        };
+        let all_pools = pools(&self.client).await?;
+        let choice = choose_pools(
+            &all_pools,
+            requested_pools,
+            version,
+            host,
+            &node_labels,
+            args.namespace_labels.as_ref(),
+            args.host_reserved.as_ref(),
+            args.intended_use,
+        )?;
+        let listed = self
+            .client
+            .backend()
+            .list_model(&ModelListOptions::BlockAffinities {
+                affinity_type: affinity_type_of(args.intended_use),
+                host: Some(host.to_string()),
+                ip_version: Some(version),
+            })
+            .await?;
+        let mut allowed = Vec::new();
+        let mut others = Vec::new();
+        for kv in listed.items {
+            let ModelKey::BlockAffinity(key) = &kv.key else {
+                continue;
+            };
+            let cidr = key.cidr();
+            if containing_pool(&choice.allowed, cidr.network()).is_some() {
+                allowed.push(cidr);
+            } else {
+                others.push(cidr);
+            }
+        }
+        for cidr in others {
+            if containing_pool(&choice.selecting_node, cidr.network()).is_some() {
+                continue;
+            }
+            let Some(pool) = pool_for_ip(&choice.enabled, cidr.network(), false) else {
+                warn!(%cidr, "no pool found for block, skipping");
+                continue;
+            };
+            match crate::assign::pool_selects_node(pool, &node_labels) {
+                Ok(false) => {}
+                Ok(true) => continue,
+                Err(err) => {
+                    warn!(pool = %pool.metadata.name, error = %err, "failed to determine if node matches pool, skipping");
+                    continue;
+                }
+            }
+            for _ in 0..DATASTORE_RETRIES {
+                match release_block_affinity_at(&self.client, config, affinity, cidr, true, None)
+                    .await
+                {
+                    Ok(()) => {
+                        info!(%cidr, "released affine block that no longer selects this host");
+                        break;
+                    }
+                    Err(ReleaseError::ClaimConflict(_)) | Err(ReleaseError::NotEmpty(_)) => break,
+                    Err(err) if err.is_not_found() => break,
+                    Err(err) => {
+                        warn!(%cidr, error = %err, "error releasing block, trying again");
+                    }
+                }
+            }
+        }
+        Ok((choice.allowed, allowed))
+    }
+
+    /// Calico's `findOrClaimBlock` with one free address wanted: an affine block with room, or
+    /// a newly claimed one (`true`).
+    async fn find_or_claim_block(
+        &self,
+        config: &IPAMConfig,
+        state: &mut AssignState<'_>,
+    ) -> Result<(ReadBlock, bool), AssignError> {
+        while let Some(cidr) = state.remaining_affine.pop_front() {
+            if state.reserved.covers(&cidr) {
+                debug!(%cidr, "ignoring block, it is entirely reserved");
+                continue;
+            }
+            let key = ModelKey::BlockAffinity(BlockAffinityKey::new(
+                cidr,
+                state.host,
+                affinity_type_of_text(&state.affinity),
+            ));
+            for _ in 0..DATASTORE_RETRIES {
+                let affinity = match self.client.backend().get_model(&key).await {
+                    Ok(kv) => kv,
+                    Err(err) => {
+                        warn!(%cidr, error = %err, "error getting affinity");
+                        break;
+                    }
+                };
+                match self
+                    .block_from_affinity(config, affinity, state.host_reserved, &state.affinity)
+                    .await
+                {
+                    Ok(read) => {
+                        let free = block::num_free(&read.block, &state.reserved.filter());
+                        if free >= 1 {
+                            return Ok((read, false));
+                        }
+                        debug!(%cidr, "affine block is full");
+                        break;
+                    }
+                    Err(err) if err.is_conflict() => continue,
+                    Err(err) => {
+                        warn!(%cidr, error = %err, "couldn't get block for affinity, trying the next one");
+                        break;
+                    }
+                }
+            }
+        }
+        info!(
+            host = state.host,
+            "ran out of existing affine blocks for host"
+        );
+        if !state.allow_new_claim {
+            return Err(AssignError::BlockLimit);
+        }
+        if !config.auto_allocate_blocks {
+            return Err(AssignError::Other("failed to find or claim a block".into()));
+        }
+        for _ in 0..DATASTORE_RETRIES {
+            let subnet = self.find_usable_block(config, state).await?;
+            info!(%subnet, "found an unclaimed block");
+            let affinity_key =
+                BlockAffinityKey::new(subnet, state.host, affinity_type_of_text(&state.affinity));
+            let mut next_block = false;
+            for _ in 0..DATASTORE_RETRIES {
+                let pending = match pending_affinity(&self.client, affinity_key.clone()).await {
+                    Ok(pending) => pending,
+                    Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
+                    Err(err) => return Err(err.into()),
+                };
+                match self
+                    .block_from_affinity(config, pending, state.host_reserved, &state.affinity)
+                    .await
+                {
+                    Ok(read) => {
+                        let free = block::num_free(&read.block, &state.reserved.filter());
+                        if free >= 1 {
+                            return Ok((read, true));
+                        }
+                        return Err(AssignError::Other(format!(
+                            "Block '{}' has {free} free ips which is less than 1 ips required.",
+                            read.block.cidr
+                        )));
+                    }
+                    Err(err) if err.is_conflict() => continue,
+                    Err(AssignError::Claim(ClaimError::Conflict { .. }))
+                    | Err(AssignError::StaleAffinity(_)) => {
+                        debug!(%subnet, "block taken by someone else, finding another");
+                        next_block = true;
+                        break;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            if !next_block {
+                // The inner retries ran out; Calico looks for a block again.
+                continue;
+            }
+        }
+        Err(AssignError::MaxRetries)
+    }
+
+    /// Calico's `getBlockFromAffinity`: the affinity's block, claimed when it does not exist;
+    /// a stale affinity (its block belongs to someone else) is deleted; an unconfirmed one is
+    /// confirmed after rewriting the block (so concurrent writers of the old revision fail).
+    async fn block_from_affinity(
+        &self,
+        config: &IPAMConfig,
+        affinity_kv: ModelKv,
+        host_reserved: Option<&HostReserved>,
+        owner: &Affinity,
+    ) -> Result<ReadBlock, AssignError> {
+        let ModelKey::BlockAffinity(key) = &affinity_kv.key else {
+            return Err(unexpected(&affinity_kv.key, &affinity_kv.value).into());
+        };
+        let ModelValue::BlockAffinity(value) = &affinity_kv.value else {
+            return Err(unexpected(&affinity_kv.key, &affinity_kv.value).into());
+        };
+        let cidr = key.cidr();
+        let block_key = ModelKey::Block(BlockKey::new(cidr));
+        let backend = self.client.backend();
+        let kv = match backend.get_model(&block_key).await {
+            Ok(kv) => kv,
+            Err(err) if err.is_not_found() => {
+                info!(%cidr, "the affinity's block does not exist: claiming it");
+                let mut pending = value.clone();
+                pending.state = AffinityState::Pending;
+                let pending = backend
+                    .update_model(
+                        affinity_kv.key.clone(),
+                        ModelValue::BlockAffinity(pending),
+                        &affinity_kv.revision,
+                    )
+                    .await?;
+                let claimed = claim_affine_block(&self.client, &pending, host_reserved).await?;
+                return Ok(block_from(claimed, config)?);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let read = block_from(kv, config)?;
+        if read.block.affinity.as_deref() != Some(owner.block_text().as_str()) {
+            warn!(%cidr, affinity = ?read.block.affinity, "block does not match the affinity: deleting the stale affinity");
+            backend
+                .delete_model(&affinity_kv.key, Some(&affinity_kv.revision))
+                .await?;
+            return Err(AssignError::StaleAffinity(format!(
+                "{} {}",
+                affinity_kv.key,
+                value.state.as_str()
+            )));
+        }
+        if value.state != AffinityState::Confirmed && value.state != AffinityState::Unset {
+            info!(%cidr, "affinity has not been confirmed: confirming it");
+            let mut pending = value.clone();
+            pending.state = AffinityState::Pending;
+            let pending = backend
+                .update_model(
+                    affinity_kv.key.clone(),
+                    ModelValue::BlockAffinity(pending),
+                    &affinity_kv.revision,
+                )
+                .await?;
+            let mut rewritten = read.block.clone();
+            rewritten.sequence_number = rewritten.sequence_number.wrapping_add(1);
+            let written = backend
+                .update_model(block_key, ModelValue::Block(rewritten), &read.revision)
+                .await?;
+            let mut confirmed = value.clone();
+            confirmed.state = AffinityState::Confirmed;
+            backend
+                .update_model(
+                    pending.key.clone(),
+                    ModelValue::BlockAffinity(confirmed),
+                    &pending.revision,
+                )
+                .await?;
+            return Ok(block_from(written, config)?);
+        }
+        Ok(read)
+    }
+
+    /// Calico's `findUsableBlock`: the first block CIDR (in each pool's walk for this host)
+    /// with no block, or with a block of this host that has room; else an empty block of
+    /// another host claimed over a minute ago, taken from it; else [`AssignError::NoFreeBlocks`].
+    async fn find_usable_block(
+        &self,
+        config: &IPAMConfig,
+        state: &AssignState<'_>,
+    ) -> Result<IpNet, AssignError> {
+        if state.pools.is_empty() {
+            return Err(AssignError::Other(format!(
+                "no configured Calico pools for {}:{}",
+                state.affinity.affinity_type, state.affinity.host
+            )));
+        }
+        let listed = self
+            .client
+            .backend()
+            .list_model(&ModelListOptions::all_blocks())
+            .await?;
+        struct Info {
+            free: usize,
+            affinity: Option<Affinity>,
+            empty: bool,
+            claim_time: Option<chrono::DateTime<Utc>>,
+            sequence_number: u64,
+        }
+        let now = Utc::now();
+        let mut existing: HashMap<IpNet, Info> = HashMap::with_capacity(listed.items.len());
+        for kv in listed.items {
+            let ModelValue::Block(mut stored) = kv.value else {
+                continue;
+            };
+            block::garbage_collect(&mut stored, config.ip_cooldown_seconds, now);
+            existing.insert(
+                stored.cidr.trunc(),
+                Info {
+                    free: block::num_free(&stored, &state.reserved.filter()),
+                    affinity: Affinity::of_block(&stored),
+                    empty: block::is_empty(&stored),
+                    claim_time: stored.affinity_claim_time.map(|t| t.as_datetime()),
+                    sequence_number: stored.sequence_number,
+                },
+            );
+        }
+        let mut reclaimable: Vec<(IpNet, &Info)> = Vec::new();
+        for pool in &state.pools {
+            for subnet in BlockWalk::for_host(pool, state.host) {
+                if state.reserved.covers(&subnet) {
+                    continue;
+                }
+                match existing.get(&subnet) {
+                    None => return Ok(subnet),
+                    Some(info)
+                        if info.affinity.as_ref() == Some(&state.affinity) && info.free != 0 =>
+                    {
+                        return Ok(subnet)
+                    }
+                    Some(info) if info.empty && info.free != 0 => reclaimable.push((subnet, info)),
+                    Some(_) => {}
+                }
+            }
+        }
+        for (cidr, info) in reclaimable {
+            if let Some(claimed) = info.claim_time {
+                let age = now.signed_duration_since(claimed);
+                if age < chrono::Duration::seconds(EMPTY_BLOCK_MIN_RECLAIM_AGE_SECONDS) {
+                    info!(%cidr, "block was claimed less than a minute ago by another node, not reclaiming it");
+                    continue;
+                }
+            }
+            let Some(owner) = &info.affinity else {
+                // Calico releases the affinity of an unaffine block by an empty host, which
+                // always fails; the block is passed over.
+                warn!(%cidr, "failed to release affinity while trying to reclaim block: no host");
+                continue;
+            };
+            match release_block_affinity_at(
+                &self.client,
+                config,
+                owner,
+                cidr,
+                true,
+                Some(info.sequence_number),
+            )
+            .await
+            {
+                Ok(()) => {
+                    info!(%cidr, "reclaimed empty block");
+                    return Ok(cidr);
+                }
+                Err(err) => {
+                    warn!(%cidr, error = %err, "failed to release affinity while trying to reclaim block");
+                }
+            }
+        }
+        warn!("no free blocks found in any pool");
+        Err(AssignError::NoFreeBlocks)
+    }
+
+    /// Calico's `assignFromExistingBlock`: up to `num` addresses from the head of the block's
+    /// free list, the handle incremented first, then the block written with a compare-and-swap
+    /// (the handle decremented again if that fails).
+    async fn assign_from_block(
+        &self,
+        read: &ReadBlock,
+        num: usize,
+        handle: Option<&str>,
+        attrs: &BTreeMap<String, String>,
+        strict: Option<&Affinity>,
+        reserved: &Reserved,
+    ) -> Result<Vec<IpNet>, AssignError> {
+        let mut updated = read.block.clone();
+        let ips = block::auto_assign(&mut updated, num, handle, attrs, strict, &reserved.filter())?;
+        if ips.is_empty() {
+            return Ok(ips);
+        }
+        let cidr = updated.cidr.trunc();
+        if let Some(handle) = handle {
+            self.increment_handle(handle, cidr, ips.len()).await?;
+        }
+        updated.sequence_number = updated.sequence_number.wrapping_add(1);
+        let written = self
+            .client
+            .backend()
+            .update_model(
+                ModelKey::Block(BlockKey::new(cidr)),
+                ModelValue::Block(updated),
+                &read.revision,
+            )
+            .await;
+        if let Err(err) = written {
+            if let Some(handle) = handle {
+                if let Err(undo) =
+                    release::decrement_handle(&self.client, handle, cidr, ips.len() as i64, None)
+                        .await
+                {
+                    warn!(error = %undo, handle, "failed to decrement handle");
+                }
+            }
+            return Err(err.into());
+        }
+        Ok(ips)
+    }
+
+    /// Calico's `incrementHandle`: `num` more addresses in `cidr` on the handle, created when
+    /// it does not exist.
+    async fn increment_handle(
+        &self,
+        handle_id: &str,
+        cidr: IpNet,
+        num: usize,
+    ) -> Result<(), AssignError> {
+        let key = ModelKey::Handle(HandleKey::new(handle_id));
+        let backend = self.client.backend();
+        let block_text = cidr.to_string();
+        // Most handles are new: try to create first, read only if it exists.
+        let mut known: Option<ModelKv> = None;
+        for _ in 0..DATASTORE_RETRIES {
+            let Some(kv) = known.take() else {
+                let mut blocks = BTreeMap::new();
+                blocks.insert(block_text.clone(), num as i64);
+                let handle = IPAMHandle {
+                    block: Some(blocks),
+                    ..IPAMHandle::default()
+                };
+                match backend
+                    .create_model(key.clone(), ModelValue::Handle(handle))
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    Err(err) if err.is_already_exists() => {
+                        match backend.get_model(&key).await {
+                            Ok(kv) => known = Some(kv),
+                            Err(err) if err.is_not_found() => continue,
+                            Err(err) => return Err(err.into()),
+                        }
+                        continue;
+                    }
+                    Err(err) => {
+                        warn!(error = %err, "failed to create handle, retrying");
+                        continue;
+                    }
+                }
+            };
+            let ModelValue::Handle(mut handle) = kv.value else {
+                return Err(unexpected(&kv.key, &kv.value).into());
+            };
+            *handle
+                .block
+                .get_or_insert_with(BTreeMap::new)
+                .entry(block_text.clone())
+                .or_insert(0) += num as i64;
+            match backend
+                .update_model(key.clone(), ModelValue::Handle(handle), &kv.revision)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(err) if err.is_not_found() => continue,
+                Err(err) => {
+                    warn!(error = %err, "failed to update handle, retrying");
+                    match backend.get_model(&key).await {
+                        Ok(kv) => known = Some(kv),
+                        Err(err) if err.is_not_found() => {}
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+            }
+        }
+        Err(AssignError::MaxRetries)
+    }
+
+    /// Calico's borrowing phase: addresses from blocks of the pools that exist, in each pool's
+    /// walk order for this host, whoever they belong to. Only blocks that exist are read.
+    async fn borrow(
+        &self,
+        config: &IPAMConfig,
+        state: &AssignState<'_>,
+        mut remaining: usize,
+        handle: Option<&str>,
+        attrs: &BTreeMap<String, String>,
+        assigned: &mut Assignments,
+    ) -> Result<(), AssignError> {
+        info!(remaining, "assigning from non-affine blocks");
+        let listed = self
+            .client
+            .backend()
+            .list_model(&ModelListOptions::Blocks {
+                ip_version: Some(state.version),
+            })
+            .await?;
+        let existing: HashSet<IpNet> = listed
+            .items
+            .iter()
+            .filter_map(|kv| match &kv.value {
+                ModelValue::Block(b) => Some(b.cidr.trunc()),
+                _ => None,
+            })
+            .collect();
+        let mut exhausted = Vec::new();
+        for pool in &state.pools {
+            if remaining == 0 {
+                break;
+            }
+            let walk = BlockWalk::for_host(pool, state.host);
+            for cidr in walk.order_of(existing.iter().copied()) {
+                if remaining == 0 {
+                    break;
+                }
+                if state.reserved.covers(&cidr) {
+                    continue;
+                }
+                let key = ModelKey::Block(BlockKey::new(cidr));
+                for _ in 0..DATASTORE_RETRIES {
+                    let read = match self.client.backend().get_model(&key).await {
+                        Ok(kv) => block_from(kv, config)?,
+                        Err(err) => {
+                            warn!(%cidr, error = %err, "failed to get non-affine block");
+                            break;
+                        }
+                    };
+                    match self
+                        .assign_from_block(&read, remaining, handle, attrs, None, state.reserved)
+                        .await
+                    {
+                        Ok(ips) => {
+                            if !ips.is_empty() {
+                                info!(%cidr, "assigned addresses from a non-affine block");
+                            }
+                            remaining -= ips.len().min(remaining);
+                            assigned.ips.extend(ips);
+                            break;
+                        }
+                        Err(err) if err.is_conflict() => continue,
+                        Err(err) => {
+                            warn!(%cidr, error = %err, "failed to assign from non-affine block");
+                            break;
+                        }
+                    }
+                }
+            }
+            if remaining > 0 {
+                warn!(pool = %pool.spec.cidr, "all addresses exhausted in pool");
+                exhausted.push(pool.spec.cidr.clone());
+            }
+        }
+        if !exhausted.is_empty() {
+            assigned.add_message(format!(
+                "No IPs available in pools: {}",
+                go_list(&exhausted)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Allocates one given address (Calico's `AssignIP`), claiming its block for the host when
+    /// the block does not exist yet.
+    pub async fn assign_ip(&self, args: AssignIpArgs) -> Result<(), AssignError> {
+        let host = args.hostname.as_str();
+        let ip = args.ip.to_canonical();
+        let use_ = args.intended_use.unwrap_or(AllowedUse::Workload);
+        let owner = affinity_for(host, use_);
+        info!(%ip, host, "assigning address");
+        let all = pools(&self.client).await?;
+        let Some(pool) = pool_for_ip(&all, ip, true) else {
+            return Err(AssignError::NotInPool);
+        };
+        if let Some(use_) = args.intended_use {
+            if !pool.spec.allowed_uses.iter().any(|u| u == use_.as_str()) {
+                return Err(AssignError::Other(format!(
+                    "IP address {ip} is in IP pool {:?}, which is not allowed for use {:?} (allowedUses: {})",
+                    pool.metadata.name,
+                    use_.as_str(),
+                    go_list(&pool.spec.allowed_uses)
+                )));
+            }
+        }
+        let config = ipam_config(&self.client).await?;
+        let cidr = block_cidr_for(ip, pool.spec.block_size).ok_or_else(|| {
+            AssignError::Other(format!("invalid block size on pool {}", pool.metadata.name))
+        })?;
+        let key = ModelKey::Block(BlockKey::new(cidr));
+        let handle = args.handle.as_deref().map(block::sanitize_handle);
+        for _ in 0..DATASTORE_RETRIES {
+            let read = match self.client.backend().get_model(&key).await {
+                Ok(kv) => block_from(kv, &config)?,
+                Err(err) if err.is_not_found() => {
+                    debug!(%ip, "the address's block does not exist yet: claiming it");
+                    let affinity_key = BlockAffinityKey::new(cidr, host, affinity_type_of(use_));
+                    let pending = match pending_affinity(&self.client, affinity_key).await {
+                        Ok(pending) => pending,
+                        Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
+                        Err(err) => return Err(err.into()),
+                    };
+                    match claim_affine_block(&self.client, &pending, args.host_reserved.as_ref())
+                        .await
+                    {
+                        Ok(kv) => block_from(kv, &config)?,
+                        // Calico's claim-conflict check never matches here (a pointer type
+                        // test), so another host's claim is returned as the error.
+                        Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                Err(err) => return Err(err.into()),
+            };
+            let mut updated = read.block.clone();
+            let strict = config.strict_affinity.then_some(&owner);
+            block::assign(&mut updated, ip, handle, &args.attrs, strict)?;
+            if let Some(handle) = handle {
+                self.increment_handle(handle, cidr, 1)
+                    .await
+                    .map_err(|err| {
+                        AssignError::Other(format!("failed to increment handle: {err}"))
+                    })?;
+            }
+            updated.sequence_number = updated.sequence_number.wrapping_add(1);
+            match self
+                .client
+                .backend()
+                .update_model(key.clone(), ModelValue::Block(updated), &read.revision)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => {
+                    if let Some(handle) = handle {
+                        if let Err(undo) =
+                            release::decrement_handle(&self.client, handle, cidr, 1, None).await
+                        {
+                            warn!(error = %undo, handle, "failed to decrement handle");
+                        }
+                    }
+                    if err.is_conflict() {
+                        continue;
+                    }
+                    return Err(err.into());
+                }
+            }
+        }
+        Err(AssignError::MaxRetries)
+    }
+
+    /// Releases addresses (Calico's `ReleaseIPs`, see [`release::release_ips`]).
+    pub async fn release_ips(
+        &self,
+        options: &[ReleaseOption],
+    ) -> Result<ReleaseOutcome, ReleaseError> {
+        release::release_ips(&self.client, options).await
+    }
+
+    /// Releases every address of a handle (Calico's `ReleaseByHandle`), block by block; the
+    /// handle is counted down and deleted when none are left. A missing handle is an error
+    /// whose `is_not_found()` holds.
+    pub async fn release_by_handle(&self, handle: &str) -> Result<(), ReleaseError> {
+        let handle = block::sanitize_handle(handle);
+        let key = ModelKey::Handle(HandleKey::new(handle));
+        let kv = self.client.backend().get_model(&key).await?;
+        let ModelValue::Handle(stored) = &kv.value else {
+            return Err(ReleaseError::Datastore(unexpected(&kv.key, &kv.value)));
+        };
+        let config = ipam_config(&self.client).await?;
+        let cidrs: Vec<IpNet> = stored
+            .block
+            .iter()
+            .flatten()
+            .filter_map(|(text, _)| text.parse::<IpNet>().ok())
+            .collect();
+        for cidr in cidrs {
+            release::release_handle_from_block(&self.client, &config, handle, cidr).await?;
+        }
+        Ok(())
+    }
+
+    /// The addresses allocated to a handle (Calico's `IPsByHandle`); blocks that cannot be read
+    /// are skipped.
+    pub async fn ips_by_handle(&self, handle: &str) -> Result<Vec<IpAddr>, DatastoreError> {
+        let key = ModelKey::Handle(HandleKey::new(handle));
+        let kv = self.client.backend().get_model(&key).await?;
+        let ModelValue::Handle(stored) = &kv.value else {
+            return Err(unexpected(&kv.key, &kv.value));
+        };
+        let config = ipam_config(&self.client).await?;
+        let mut ips = Vec::new();
+        for text in stored.block.iter().flatten().map(|(text, _)| text) {
+            let Ok(cidr) = text.parse::<IpNet>() else {
+                continue;
+            };
+            let block_key = ModelKey::Block(BlockKey::new(cidr.trunc()));
+            match self.client.backend().get_model(&block_key).await {
+                Ok(kv) => match block_from(kv, &config) {
+                    Ok(read) => ips.extend(block::ips_by_handle(&read.block, handle)),
+                    Err(err) => {
+                        warn!(%cidr, error = %err, "couldn't read block referenced by handle")
+                    }
+                },
+                Err(err) => {
+                    warn!(%cidr, handle, error = %err, "couldn't read block referenced by handle")
+                }
+            }
+        }
+        Ok(ips)
+    }
+}
+
+fn affinity_type_of_text(affinity: &Affinity) -> AffinityType {
+    if affinity.affinity_type == "virtual" {
+        AffinityType::Virtual
+    } else {
+        AffinityType::Host
+    }
+}
+
+#[cfg(test)]
+mod tests;
