@@ -359,52 +359,36 @@ impl Ipam {
             host = %args.hostname,
             "auto-assigning addresses"
         );
-        if args.num4 != 0 {
-            if args.ipv4_pools.iter().any(|p| matches!(p, IpNet::V6(_))) {
+        let families = [
+            (IpVersion::V4, args.num4, &args.ipv4_pools),
+            (IpVersion::V6, args.num6, &args.ipv6_pools),
+        ];
+        for (version, num, requested) in families {
+            if num == 0 {
+                continue;
+            }
+            if requested.iter().any(|p| IpVersion::of(p) != version) {
+                let (this, other) = match version {
+                    IpVersion::V4 => ("IPv4", "IPv6"),
+                    IpVersion::V6 => ("IPv6", "IPv4"),
+                };
+                // Calico drops the IPv4 addresses already assigned here (they leak); ours
+                // hands them back for the caller to release.
                 return Err(fail(
                     outcome,
-                    AssignError::Other(
-                        "provided IPv4 IPPools list contains one or more IPv6 IPPools".into(),
-                    ),
+                    AssignError::Other(format!(
+                        "provided {this} IPPools list contains one or more {other} IPPools"
+                    )),
                 ));
             }
-            let mut assigned =
-                Assignments::new(IpVersion::V4, args.num4, args.host_reserved.as_ref());
+            let mut assigned = Assignments::new(version, num, args.host_reserved.as_ref());
             let result = self
-                .auto_assign_family(
-                    &args,
-                    IpVersion::V4,
-                    &args.ipv4_pools,
-                    args.num4,
-                    &mut assigned,
-                )
+                .auto_assign_family(&args, version, requested, num, &mut assigned)
                 .await;
-            outcome.v4 = Some(assigned);
-            if let Err(cause) = result {
-                return Err(fail(outcome, cause));
+            match version {
+                IpVersion::V4 => outcome.v4 = Some(assigned),
+                IpVersion::V6 => outcome.v6 = Some(assigned),
             }
-        }
-        if args.num6 != 0 {
-            if args.ipv6_pools.iter().any(|p| matches!(p, IpNet::V4(_))) {
-                return Err(fail(
-                    AutoAssignOutcome::default(),
-                    AssignError::Other(
-                        "provided IPv6 IPPools list contains one or more IPv4 IPPools".into(),
-                    ),
-                ));
-            }
-            let mut assigned =
-                Assignments::new(IpVersion::V6, args.num6, args.host_reserved.as_ref());
-            let result = self
-                .auto_assign_family(
-                    &args,
-                    IpVersion::V6,
-                    &args.ipv6_pools,
-                    args.num6,
-                    &mut assigned,
-                )
-                .await;
-            outcome.v6 = Some(assigned);
             if let Err(cause) = result {
                 return Err(fail(outcome, cause));
             }

@@ -205,22 +205,7 @@ async fn release_from_block(
             debug!(%cidr, "no addresses to release");
             return Ok(released.unallocated);
         }
-        let written = if block::is_empty(&block) && block.affinity.is_none() {
-            info!(%cidr, "deleting non-affine block");
-            client
-                .backend()
-                .delete_model(&key, Some(&revision))
-                .await
-                .map(|_| ())
-        } else {
-            block.sequence_number = block.sequence_number.wrapping_add(1);
-            client
-                .backend()
-                .update_model(key.clone(), ModelValue::Block(block.clone()), &revision)
-                .await
-                .map(|_| ())
-        };
-        match written.map_err(ReleaseError::from) {
+        match write_released(client, &key, &mut block, &revision).await {
             Ok(()) => {}
             Err(err) if err.is_update_conflict() => {
                 warn!(%cidr, attempt, "block changed under us, retrying");
@@ -241,6 +226,33 @@ async fn release_from_block(
         return Ok(released.unallocated);
     }
     Err(ReleaseError::MaxRetries)
+}
+
+/// Writes a block after a release with a compare-and-swap at `revision`: deleted when it is
+/// left empty without affinity, else updated with its sequence number
+/// one up.
+async fn write_released(
+    client: &Client,
+    key: &ModelKey,
+    block: &mut AllocationBlock,
+    revision: &str,
+) -> Result<(), ReleaseError> {
+    let written = if block::is_empty(block) && block.affinity.is_none() {
+        info!(cidr = %block.cidr, "deleting block: it is empty and has no affinity");
+        client
+            .backend()
+            .delete_model(key, Some(revision))
+            .await
+            .map(|_| ())
+    } else {
+        block.sequence_number = block.sequence_number.wrapping_add(1);
+        client
+            .backend()
+            .update_model(key.clone(), ModelValue::Block(block.clone()), revision)
+            .await
+            .map(|_| ())
+    };
+    written.map_err(ReleaseError::from)
 }
 
 /// Releases the addresses of `handle` in the block `cidr` (Calico's `releaseByHandle`): the
@@ -268,22 +280,10 @@ pub(crate) async fn release_handle_from_block(
             debug!(%cidr, handle, "the block has no addresses of the handle");
             return Ok(());
         }
-        let written = if block::is_empty(&block) && block.affinity.is_none() {
-            info!(%cidr, "deleting block: it is empty and has no affinity");
-            match client.backend().delete_model(&key, Some(&revision)).await {
-                Err(err) if err.is_not_found() => Ok(()),
-                other => other.map(|_| ()),
-            }
-        } else {
-            block.sequence_number = block.sequence_number.wrapping_add(1);
-            client
-                .backend()
-                .update_model(key.clone(), ModelValue::Block(block.clone()), &revision)
-                .await
-                .map(|_| ())
-        };
-        match written.map_err(ReleaseError::from) {
+        match write_released(client, &key, &mut block, &revision).await {
             Ok(()) => {}
+            // Deleted meanwhile (Calico's releaseByHandle ignores that too).
+            Err(err) if err.is_not_found() => {}
             Err(err) if err.is_update_conflict() => {
                 warn!(%cidr, attempt, "block changed under us, retrying");
                 continue;
