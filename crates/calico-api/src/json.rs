@@ -323,6 +323,21 @@ pub fn to_vec_pretty<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_
     Ok(out)
 }
 
+/// Indented JSON as Go's `json.MarshalIndent(v, "", indent)` writes it (the CNI library
+/// indents its results and errors with four spaces).
+pub fn to_vec_indented<T: Serialize + ?Sized>(
+    value: &T,
+    indent: &[u8],
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut out,
+        GoEscaping(PrettyFormatter::with_indent(indent)),
+    );
+    value.serialize(&mut serializer)?;
+    Ok(out)
+}
+
 /// Appends `value` as [`to_vec_pretty`] writes it, but as if nested `depth` levels deep: every
 /// line after the first is indented by `depth` more steps of two spaces (an item of a list
 /// printed one item at a time).

@@ -52,8 +52,8 @@ pub enum BlockError {
     /// The address is not inside the block.
     #[error("IP {ip} not in block {block}")]
     NotInBlock { ip: IpAddr, block: String },
-    /// [`assign`] of an address already allocated.
-    #[error("Address already assigned in block")]
+    /// [`assign`] of an address already allocated (Calico's `ErrorResourceAlreadyExists`).
+    #[error("resource already exists: {0} with error: Address already assigned in block")]
     AlreadyAssigned(IpAddr),
     /// A release named a sequence number other than the allocation's.
     #[error("requested sequence number ({requested}) does not match expected ({expected})")]

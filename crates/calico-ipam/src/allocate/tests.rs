@@ -362,7 +362,10 @@ async fn assigning_a_given_address_claims_its_block_and_refuses_it_twice() {
         ["10.0.0.70".parse::<IpAddr>().unwrap()]
     );
     let again = ipam.assign_ip(request.clone()).await.unwrap_err();
-    assert_eq!(again.to_string(), "Address already assigned in block");
+    assert_eq!(
+        again.to_string(),
+        "resource already exists: 10.0.0.70 with error: Address already assigned in block"
+    );
     let outside = AssignIpArgs {
         ip: "10.9.0.1".parse().unwrap(),
         ..request.clone()

@@ -226,7 +226,10 @@ fn strict_affinity_and_assign_errors_are_calicos() {
         None,
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "Address already assigned in block");
+    assert_eq!(
+        err.to_string(),
+        "resource already exists: 10.0.0.2 with error: Address already assigned in block"
+    );
     let err = assign(&mut unaffine, ip("10.0.1.2"), None, &BTreeMap::new(), None).unwrap_err();
     assert_eq!(err.to_string(), "IP 10.0.1.2 not in block 10.0.0.0/30");
 }
