@@ -1,0 +1,396 @@
+//! Calico's `calico-ipam` ADD and DEL over the IPAM library, step for step in Calico's order
+//! (so that the same input fails with the same error first): the NetConf, the node name, the
+//! datastore settings, the workload's identifiers and its `IP` argument, then the datastore.
+//!
+//! Unlike Calico's, this plugin takes no host-wide lock: concurrent ADDs on a node go straight
+//! to the allocator, whose compare-and-swap writes keep them apart. Calico's `calico-ipam` does
+//! not consult the datastore's migration lock either (its `calico` plugin does), so neither
+//! does this one.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use calico_datastore::apiconfig::{self, ApiConfig, Environment};
+use calico_datastore::client::Client;
+use calico_ipam::assign::AllowedUse;
+use calico_ipam::block::ReleaseOption;
+use calico_ipam::{AssignIpArgs, AutoAssignArgs, AutoAssignOutcome, Ipam};
+use ipnet::IpNet;
+
+use crate::args::{self, Target};
+use crate::error::CniError;
+use crate::identity::{self, Identifiers};
+use crate::netconf::NetConf;
+use crate::result::AddResult;
+use crate::skel::{CmdArgs, Plugin};
+
+/// How long one ADD or DEL may spend on the datastore (Calico waits 90 s and then says only
+/// `context deadline exceeded`).
+pub const DATASTORE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The process environment with the NetConf's datastore settings laid over it, as Calico's
+/// CNI plugin sets them as environment variables before loading the client settings (so a
+/// `CALICO_`-prefixed variable in the environment still wins, as in Calico).
+pub struct NetConfEnvironment<'e> {
+    overrides: BTreeMap<&'static str, String>,
+    base: &'e dyn Fn(&str) -> Option<String>,
+}
+
+impl<'e> NetConfEnvironment<'e> {
+    pub fn new(conf: &NetConf, base: &'e dyn Fn(&str) -> Option<String>) -> Self {
+        let mut overrides = BTreeMap::new();
+        let mut set = |name: &'static str, value: &str| {
+            if !value.is_empty() {
+                overrides.insert(name, value.to_string());
+            }
+        };
+        set("ETCD_ENDPOINTS", &conf.etcd_endpoints);
+        set("ETCD_DISCOVERY_SRV", &conf.etcd_discovery_srv);
+        set("ETCD_KEY_FILE", &conf.etcd_key_file);
+        set("ETCD_CERT_FILE", &conf.etcd_cert_file);
+        set("ETCD_CA_CERT_FILE", &conf.etcd_ca_cert_file);
+        set("DATASTORE_TYPE", &conf.datastore_type);
+        set("KUBECONFIG", &conf.kubeconfig);
+        set("K8S_API_ENDPOINT", &conf.k8s_api_root);
+        // Calico sets K8S_API_TOKEN, which its client never reads; ours reads K8S_TOKEN.
+        set("K8S_TOKEN", &conf.k8s_auth_token);
+        set("CALICO_API_GROUP", &conf.calico_api_group);
+        if conf.qps != 0 {
+            set("K8S_CLIENT_QPS", &conf.qps.to_string());
+        }
+        if conf.burst != 0 {
+            set("K8S_CLIENT_BURST", &conf.burst.to_string());
+        }
+        NetConfEnvironment { overrides, base }
+    }
+}
+
+impl Environment for NetConfEnvironment<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.overrides
+            .get(name)
+            .cloned()
+            .or_else(|| (self.base)(name))
+    }
+}
+
+/// The datastore settings for `conf`, from the environment only (Calico's CNI plugin reads no
+/// config file).
+pub fn datastore_config(
+    conf: &NetConf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ApiConfig, CniError> {
+    let environment = NetConfEnvironment::new(conf, env);
+    let config = apiconfig::load(
+        std::path::Path::new(apiconfig::DEFAULT_CONFIG_PATH),
+        &environment,
+        &|_| None,
+    )
+    .map_err(|e| CniError::internal(e.to_string()))?;
+    Ok(config)
+}
+
+/// Calico's IPAM plugin.
+pub struct CalicoIpam {
+    env: crate::Env,
+}
+
+impl CalicoIpam {
+    /// The plugin reading settings from `env` (the process environment in the binary).
+    pub fn new(env: crate::Env) -> CalicoIpam {
+        CalicoIpam { env }
+    }
+}
+
+/// What both commands work out before touching the datastore.
+struct Prepared {
+    conf: NetConf,
+    config: ApiConfig,
+    ids: Identifiers,
+    handle: String,
+}
+
+fn prepare(args: &CmdArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Prepared, CniError> {
+    let conf = NetConf::parse(&args.stdin)
+        .map_err(|e| CniError::internal(format!("failed to load netconf: {e}")))?;
+    let node = identity::nodename(&conf);
+    let config = datastore_config(&conf, env)?;
+    let ids = Identifiers::from_args(&args.args, &args.container_id, &args.ifname, &node)
+        .map_err(|e| CniError::internal(e.to_string()))?;
+    let workload = ids.workload_endpoint_name().map_err(|e| {
+        CniError::internal(format!("error constructing WorkloadEndpoint name: {e}"))
+    })?;
+    let handle = identity::handle_id(&conf.name, &args.container_id);
+    tracing::info!(%workload, container_id = %args.container_id, %handle, "calico-ipam");
+    Ok(Prepared {
+        conf,
+        config,
+        ids,
+        handle,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CniError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CniError::internal(format!("failed to start: {e}")))
+}
+
+/// Connects as `config` says, within the deadline.
+async fn connect(config: &ApiConfig) -> Result<Client, CniError> {
+    if config.embedded_by_default {
+        tracing::warn!(
+            path = %calico_connect::embedded_path(config).display(),
+            "no datastore configured: using the embedded datastore"
+        );
+    }
+    calico_connect::connect(config)
+        .await
+        .map_err(|e| CniError::internal(e.to_string()))
+}
+
+async fn within_deadline<T>(
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, CniError>>,
+) -> Result<T, CniError> {
+    match tokio::time::timeout(DATASTORE_DEADLINE, work).await {
+        Ok(result) => result,
+        Err(_) => Err(CniError::internal(format!(
+            "{what}: the datastore did not answer within {}s",
+            DATASTORE_DEADLINE.as_secs()
+        ))),
+    }
+}
+
+/// Calico's `ResolvePools`: names and CIDRs to pool CIDRs of one family.
+async fn resolve_pools(
+    client: &Client,
+    pools: &[String],
+    v4: bool,
+) -> Result<Vec<IpNet>, CniError> {
+    if pools.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = calico_ipam::query::pools(client)
+        .await
+        .map_err(|e| CniError::internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for pool in pools {
+        let cidr = match parse_go_cidr(pool) {
+            Some(cidr) => cidr,
+            None => {
+                let found = known
+                    .iter()
+                    .filter(|p| p.metadata.name == *pool)
+                    .map(|p| {
+                        parse_go_cidr(&p.spec.cidr).ok_or_else(|| {
+                            CniError::internal(format!(
+                                "failed to parse IP pool cidr: invalid CIDR address: {}",
+                                p.spec.cidr
+                            ))
+                        })
+                    })
+                    .next_back()
+                    .transpose()?;
+                found.ok_or_else(|| {
+                    CniError::internal(format!(
+                        "error parsing pool {}: invalid CIDR address: {pool}",
+                        crate::goquote::quote(pool)
+                    ))
+                })?
+            }
+        };
+        let network = cidr.network();
+        if v4 && !network.is_ipv4() {
+            return Err(CniError::internal(format!(
+                "\"{network}\" isn't a IPv4 address"
+            )));
+        }
+        if !v4 && network.is_ipv4() {
+            return Err(CniError::internal(format!(
+                "\"{network}\" isn't a IPv6 address"
+            )));
+        }
+        out.push(cidr.trunc());
+    }
+    Ok(out)
+}
+
+/// Go's `net.ParseCIDR`, masked to its network.
+fn parse_go_cidr(text: &str) -> Option<IpNet> {
+    calico_api::validation::checks::go_parse_cidr(text).map(|net| net.trunc())
+}
+
+fn release_options(ips: &[IpNet]) -> Vec<ReleaseOption> {
+    ips.iter()
+        .map(|ip| ReleaseOption::address(ip.addr()))
+        .collect()
+}
+
+async fn release_quietly(ipam: &Ipam, ips: &[IpNet], why: &str) {
+    if ips.is_empty() {
+        return;
+    }
+    tracing::info!(?ips, why, "releasing the addresses this ADD assigned");
+    if let Err(e) = ipam.release_ips(&release_options(ips)).await {
+        tracing::error!(?ips, error = %e, "failed to release the addresses this ADD assigned");
+    }
+}
+
+async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddResult, CniError> {
+    let Prepared {
+        conf,
+        config,
+        ids,
+        handle,
+    } = prepared;
+    let attrs = identity::attributes(ids, chrono::Utc::now());
+    if let Some(ip) = requested_ip {
+        let client = connect(config).await?;
+        let ipam = Ipam::new(client);
+        tracing::info!(%ip, "Calico CNI IPAM request IP");
+        ipam.assign_ip(AssignIpArgs {
+            ip,
+            handle: Some(handle.clone()),
+            attrs,
+            hostname: ids.node.clone(),
+            intended_use: Some(AllowedUse::Workload),
+            host_reserved: None,
+        })
+        .await
+        .map_err(|e| CniError::internal(e.to_string()))?;
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        let net = IpNet::new(ip, bits).map_err(|e| CniError::internal(e.to_string()))?;
+        return Ok(AddResult { ips: vec![net] });
+    }
+    let (num4, num6) = (conf.ipam.num4(), conf.ipam.num6());
+    tracing::info!(num4, num6, "Calico CNI IPAM request count");
+    let client = connect(config).await?;
+    let v4_pools = resolve_pools(&client, &conf.ipam.ipv4_pools, true).await?;
+    let v6_pools = resolve_pools(&client, &conf.ipam.ipv6_pools, false).await?;
+    let ipam = Ipam::new(client);
+    let request = AutoAssignArgs {
+        num4,
+        num6,
+        handle: Some(handle.clone()),
+        attrs,
+        hostname: ids.node.clone(),
+        ipv4_pools: v4_pools,
+        ipv6_pools: v6_pools,
+        max_blocks_per_host: usize::from(conf.windows_use_single_network),
+        host_reserved: None,
+        intended_use: AllowedUse::Workload,
+        namespace_labels: None,
+    };
+    let outcome: AutoAssignOutcome = match ipam.auto_assign(request).await {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            // Nothing half-allocated: what was assigned before the failure goes back.
+            release_quietly(&ipam, &failure.partial.ips(), "the assignment failed").await;
+            return Err(CniError::internal(failure.to_string()));
+        }
+    };
+    tracing::info!(ips = ?outcome.ips(), "Calico CNI IPAM assigned addresses");
+    let mut ips = Vec::new();
+    for (wanted, assigned, family) in [(num4, &outcome.v4, "IPv4"), (num6, &outcome.v6, "IPv6")] {
+        if wanted == 0 {
+            continue;
+        }
+        let failure = match assigned {
+            Some(assignments) => assignments.partial_fulfillment_error(),
+            None => Some(format!(
+                "Assigned 0 out of {wanted} requested {family} addresses"
+            )),
+        };
+        if let Some(reason) = failure {
+            release_quietly(
+                &ipam,
+                &outcome.ips(),
+                "the other family could not be assigned",
+            )
+            .await;
+            return Err(CniError::internal(format!(
+                "failed to request {family} addresses: {reason}"
+            )));
+        }
+        if let Some(first) = assigned.as_ref().and_then(|a| a.ips.first()) {
+            ips.push(*first);
+        }
+    }
+    Ok(AddResult { ips })
+}
+
+async fn del(prepared: &Prepared) -> Result<(), CniError> {
+    let client = connect(&prepared.config).await?;
+    let ipam = Ipam::new(client);
+    for (handle, what) in [
+        (prepared.handle.clone(), "handleID"),
+        (prepared.ids.legacy_handle(), "workloadID"),
+    ] {
+        tracing::info!(%handle, "Releasing address using {what}");
+        match ipam.release_by_handle(&handle).await {
+            Ok(()) => tracing::info!(%handle, "Released address using {what}"),
+            Err(e) if e.is_not_found() => {
+                tracing::info!(%handle, "Asked to release address but it doesn't exist. Ignoring");
+            }
+            Err(e) => {
+                tracing::error!(%handle, error = %e, "Failed to release address");
+                return Err(CniError::internal(e.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Plugin for CalicoIpam {
+    fn add(&self, args: &CmdArgs) -> Result<Vec<u8>, CniError> {
+        let prepared = prepare(args, &*self.env)?;
+        let ipam_args =
+            args::load(&args.args, Target::Ipam).map_err(|e| CniError::internal(e.to_string()))?;
+        let result = runtime()?.block_on(within_deadline(
+            "assigning an address",
+            add(&prepared, ipam_args.ip),
+        ))?;
+        result.render(&prepared.conf.cni_version)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let prepared = prepare(args, &*self.env)?;
+        runtime()?.block_on(within_deadline("releasing addresses", del(&prepared)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_parse_as_go_parses_them() {
+        assert_eq!(parse_go_cidr("10.0.0.5/16"), "10.0.0.0/16".parse().ok());
+        assert_eq!(parse_go_cidr("fd00::1/64"), "fd00::/64".parse().ok());
+        assert_eq!(parse_go_cidr("pool-a"), None);
+        assert_eq!(parse_go_cidr("10.0.0.0/33"), None);
+        assert_eq!(parse_go_cidr("10.0.0.0/+8"), None);
+    }
+
+    #[test]
+    fn netconf_settings_override_the_environment_but_not_calico_prefixed_ones(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let conf = NetConf::parse(
+            br#"{"name":"n","datastore_type":"etcdv3","etcd_endpoints":"http://conf:2379"}"#,
+        )?;
+        let env = |name: &str| match name {
+            "ETCD_ENDPOINTS" => Some("http://env:2379".to_string()),
+            "CALICO_ETCD_ENDPOINTS" => Some("http://prefixed:2379".to_string()),
+            _ => None,
+        };
+        let config = datastore_config(&conf, &env)?;
+        assert_eq!(config.spec.etcd_endpoints, "http://prefixed:2379");
+        let plain = |name: &str| (name == "ETCD_ENDPOINTS").then(|| "http://env:2379".to_string());
+        let config = datastore_config(&conf, &plain)?;
+        assert_eq!(config.spec.etcd_endpoints, "http://conf:2379");
+        Ok(())
+    }
+}
