@@ -36,8 +36,14 @@ fn usage() -> String {
 }
 
 /// Runs the plugin as the process `calico-ipam` with `arguments` (without the program name),
-/// `env` (`None` for an unset variable) and `stdin`.
-pub fn main(arguments: &[String], env: Env, stdin: &mut dyn Read) -> Output {
+/// `env` (`None` for an unset variable) and `stdin`; `on_log_level` is told the network
+/// configuration's `log_level` when it is read.
+pub fn main(
+    arguments: &[String],
+    env: Env,
+    stdin: &mut dyn Read,
+    on_log_level: Box<dyn Fn(plugin::LogLevel)>,
+) -> Output {
     for argument in arguments {
         let Some(flag) = argument.strip_prefix('-') else {
             // Go's flag parsing stops at the first argument that is not a flag.
@@ -87,7 +93,7 @@ pub fn main(arguments: &[String], env: Env, stdin: &mut dyn Read) -> Output {
             }
         }
     }
-    let plugin = plugin::CalicoIpam::new(env.clone());
+    let plugin = plugin::CalicoIpam::new(env.clone(), on_log_level);
     let about = format!("Calico CNI IPAM {VERSION}");
     skel::run(&*env, stdin, &plugin, &about)
 }

@@ -91,15 +91,36 @@ pub fn datastore_config(
     Ok(config)
 }
 
+/// Calico's log levels for `log_level`: `debug`, `info`, `error` (any case); anything else is
+/// `info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Error,
+}
+
+impl LogLevel {
+    pub fn from_netconf(text: &str) -> LogLevel {
+        match text.to_ascii_lowercase().as_str() {
+            "debug" => LogLevel::Debug,
+            "error" => LogLevel::Error,
+            _ => LogLevel::Info,
+        }
+    }
+}
+
 /// Calico's IPAM plugin.
 pub struct CalicoIpam {
     env: crate::Env,
+    on_log_level: Box<dyn Fn(LogLevel)>,
 }
 
 impl CalicoIpam {
-    /// The plugin reading settings from `env` (the process environment in the binary).
-    pub fn new(env: crate::Env) -> CalicoIpam {
-        CalicoIpam { env }
+    /// The plugin reading settings from `env` (the process environment in the binary);
+    /// `on_log_level` is told the configuration's log level once it is read.
+    pub fn new(env: crate::Env, on_log_level: Box<dyn Fn(LogLevel)>) -> CalicoIpam {
+        CalicoIpam { env, on_log_level }
     }
 }
 
@@ -111,9 +132,11 @@ struct Prepared {
     handle: String,
 }
 
-fn prepare(args: &CmdArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Prepared, CniError> {
+fn prepare(plugin: &CalicoIpam, args: &CmdArgs) -> Result<Prepared, CniError> {
+    let env = &*plugin.env;
     let conf = NetConf::parse(&args.stdin)
         .map_err(|e| CniError::internal(format!("failed to load netconf: {e}")))?;
+    (plugin.on_log_level)(LogLevel::from_netconf(&conf.log_level));
     let node = identity::nodename(&conf);
     let config = datastore_config(&conf, env)?;
     let ids = Identifiers::from_args(&args.args, &args.container_id, &args.ifname, &node)
@@ -346,7 +369,7 @@ async fn del(prepared: &Prepared) -> Result<(), CniError> {
 
 impl Plugin for CalicoIpam {
     fn add(&self, args: &CmdArgs) -> Result<Vec<u8>, CniError> {
-        let prepared = prepare(args, &*self.env)?;
+        let prepared = prepare(self, args)?;
         let ipam_args =
             args::load(&args.args, Target::Ipam).map_err(|e| CniError::internal(e.to_string()))?;
         let result = runtime()?.block_on(within_deadline(
@@ -357,7 +380,7 @@ impl Plugin for CalicoIpam {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let prepared = prepare(args, &*self.env)?;
+        let prepared = prepare(self, args)?;
         runtime()?.block_on(within_deadline("releasing addresses", del(&prepared)))
     }
 }
