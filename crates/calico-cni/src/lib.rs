@@ -10,6 +10,7 @@ pub mod error;
 pub mod gojson;
 mod goquote;
 pub mod identity;
+pub mod namespace;
 pub mod netconf;
 pub mod plugin;
 pub mod result;

@@ -293,6 +293,11 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
     let client = connect(config).await?;
     let v4_pools = resolve_pools(&client, &conf.ipam.ipv4_pools, true).await?;
     let v6_pools = resolve_pools(&client, &conf.ipam.ipv6_pools, false).await?;
+    let namespace_labels = if crate::namespace::wanted(conf, &ids.namespace) {
+        Some(crate::namespace::labels(conf, &ids.namespace).await?)
+    } else {
+        None
+    };
     let ipam = Ipam::new(client);
     let request = AutoAssignArgs {
         num4,
@@ -305,7 +310,7 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
         max_blocks_per_host: usize::from(conf.windows_use_single_network),
         host_reserved: None,
         intended_use: AllowedUse::Workload,
-        namespace_labels: None,
+        namespace_labels,
     };
     let outcome: AutoAssignOutcome = match ipam.auto_assign(request).await {
         Ok(outcome) => outcome,
