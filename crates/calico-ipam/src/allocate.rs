@@ -14,12 +14,15 @@
 //!   of a pool in turn;
 //! - a handle is created without reading it first when it is new (the usual case: one handle
 //!   per workload), and read only when it exists;
+//! - concurrent [`Ipam::auto_assign`] calls for one host are allocated in batches, one block
+//!   write for a batch instead of one compare-and-swap race per call (see [`Ipam`]);
 //! - a handle is incremented by the number of addresses a block gave, not the number asked
 //!   for (Calico's over-count never comes down again, so the handle would never be deleted;
 //!   listed in `docs/compatibility.md`).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use calico_api::model::{
     AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
@@ -32,6 +35,7 @@ use calico_datastore::{DatastoreError, KindRef, ResourceKey};
 use chrono::Utc;
 use ipnet::IpNet;
 use thiserror::Error;
+use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::assign::{
@@ -223,9 +227,18 @@ impl AutoAssignOutcome {
 #[derive(Debug, Error)]
 #[error("{cause}")]
 pub struct AutoAssignError {
-    pub partial: AutoAssignOutcome,
+    pub partial: Box<AutoAssignOutcome>,
     #[source]
-    pub cause: AssignError,
+    pub cause: Box<AssignError>,
+}
+
+impl AutoAssignError {
+    fn new(partial: AutoAssignOutcome, cause: AssignError) -> Self {
+        AutoAssignError {
+            partial: Box::new(partial),
+            cause: Box::new(cause),
+        }
+    }
 }
 
 /// One given address to allocate (Calico's `AssignIPArgs`).
@@ -242,9 +255,42 @@ pub struct AssignIpArgs {
 }
 
 /// Calico's IPAM client over one datastore client.
+///
+/// Concurrent [`Ipam::auto_assign`] calls of one clone family for the same host and the same
+/// kind of request (pools, use, limits, namespace) are combined: while one batch is being
+/// allocated the next calls queue, and the queue is then allocated as one batch that reads the
+/// pools, configuration and the host's blocks once and gives each caller its addresses in one
+/// block write (each with its own handle and attributes, as if allocated one after another).
 #[derive(Clone)]
 pub struct Ipam {
     client: Client,
+    combine: bool,
+    queues: Arc<Mutex<HashMap<String, Vec<Waiter>>>>,
+}
+
+type AutoAssignResult = Result<AutoAssignOutcome, AutoAssignError>;
+
+/// A queued [`Ipam::auto_assign`] call.
+struct Waiter {
+    args: AutoAssignArgs,
+    reply: oneshot::Sender<AutoAssignResult>,
+}
+
+/// What requests must share to be allocated in one batch: everything but the handle, the
+/// attributes and the counts.
+fn batch_key(args: &AutoAssignArgs) -> String {
+    format!(
+        "{:?}",
+        (
+            &args.hostname,
+            args.intended_use,
+            &args.ipv4_pools,
+            &args.ipv6_pools,
+            args.max_blocks_per_host,
+            &args.host_reserved,
+            &args.namespace_labels,
+        )
+    )
 }
 
 /// The reserved addresses (IPReservations) an allocation skips.
@@ -322,20 +368,71 @@ fn containing_pool(pools: &[IPPool], ip: IpAddr) -> Option<&IPPool> {
 }
 
 /// The state of one family's allocation between its steps (Calico's `blockAssignState`).
-struct AssignState<'a> {
-    host: &'a str,
+struct AssignState {
+    host: String,
     affinity: Affinity,
     version: IpVersion,
     pools: Vec<IPPool>,
     remaining_affine: VecDeque<IpNet>,
-    reserved: &'a Reserved,
-    host_reserved: Option<&'a HostReserved>,
+    reserved: Reserved,
+    host_reserved: Option<HostReserved>,
     allow_new_claim: bool,
 }
 
+/// One caller's part of a family's allocation.
+struct Share<'a> {
+    /// Sanitised.
+    handle: Option<String>,
+    attrs: &'a BTreeMap<String, String>,
+    num: usize,
+    assigned: Assignments,
+    /// Set when this caller's allocation failed on its own (the block limit).
+    error: Option<AssignError>,
+}
+
+impl<'a> Share<'a> {
+    fn new(args: &'a AutoAssignArgs, version: IpVersion, num: usize) -> Self {
+        Share {
+            handle: args
+                .handle
+                .as_deref()
+                .map(|h| block::sanitize_handle(h).to_string()),
+            attrs: &args.attrs,
+            num,
+            assigned: Assignments::new(version, num, args.host_reserved.as_ref()),
+            error: None,
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        if self.error.is_some() {
+            return 0;
+        }
+        self.num.saturating_sub(self.assigned.ips.len())
+    }
+}
+
+fn add_message_to_wanting(shares: &mut [Share<'_>], message: &str) {
+    for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+        share.assigned.add_message(message.to_string());
+    }
+}
+
 impl Ipam {
+    /// An IPAM client combining concurrent allocations (see [`Ipam`]).
     pub fn new(client: Client) -> Ipam {
-        Ipam { client }
+        Ipam {
+            client,
+            combine: true,
+            queues: Arc::default(),
+        }
+    }
+
+    /// Whether concurrent allocations are combined (on by default; off, each call runs on its
+    /// own, exactly as Calico's client does).
+    pub fn with_combining(mut self, combine: bool) -> Ipam {
+        self.combine = combine;
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -346,54 +443,162 @@ impl Ipam {
     /// when IPv4 fails, IPv6 is not tried. A family that gets fewer addresses than requested
     /// without an error says why in its messages
     /// ([`Assignments::partial_fulfillment_error`]).
-    pub async fn auto_assign(
-        &self,
-        args: AutoAssignArgs,
-    ) -> Result<AutoAssignOutcome, AutoAssignError> {
-        let mut outcome = AutoAssignOutcome::default();
-        let fail =
-            |partial: AutoAssignOutcome, cause: AssignError| AutoAssignError { partial, cause };
+    pub async fn auto_assign(&self, args: AutoAssignArgs) -> AutoAssignResult {
         info!(
             num4 = args.num4,
             num6 = args.num6,
             host = %args.hostname,
             "auto-assigning addresses"
         );
-        let families = [
-            (IpVersion::V4, args.num4, &args.ipv4_pools),
-            (IpVersion::V6, args.num6, &args.ipv6_pools),
-        ];
-        for (version, num, requested) in families {
-            if num == 0 {
-                continue;
+        if !self.combine || tokio::runtime::Handle::try_current().is_err() {
+            return self
+                .assign_batch(vec![args])
+                .await
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(AutoAssignError::new(
+                        AutoAssignOutcome::default(),
+                        AssignError::Other("no allocation was made".into()),
+                    ))
+                });
+        }
+        let key = batch_key(&args);
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            match queues.get_mut(&key) {
+                Some(queue) => {
+                    queue.push(Waiter { args, reply });
+                    false
+                }
+                None => {
+                    queues.insert(key.clone(), vec![Waiter { args, reply }]);
+                    true
+                }
             }
-            if requested.iter().any(|p| IpVersion::of(p) != version) {
-                let (this, other) = match version {
-                    IpVersion::V4 => ("IPv4", "IPv6"),
-                    IpVersion::V6 => ("IPv6", "IPv4"),
-                };
-                // Calico drops the IPv4 addresses already assigned here (they leak); ours
-                // hands them back for the caller to release.
-                return Err(fail(
-                    outcome,
-                    AssignError::Other(format!(
-                        "provided {this} IPPools list contains one or more {other} IPPools"
-                    )),
-                ));
-            }
-            let mut assigned = Assignments::new(version, num, args.host_reserved.as_ref());
-            let result = self
-                .auto_assign_family(&args, version, requested, num, &mut assigned)
-                .await;
-            match version {
-                IpVersion::V4 => outcome.v4 = Some(assigned),
-                IpVersion::V6 => outcome.v6 = Some(assigned),
-            }
-            if let Err(cause) = result {
-                return Err(fail(outcome, cause));
+        };
+        if lead {
+            // The batches run on their own task, so that a caller that gives up waiting does
+            // not strand the others' addresses.
+            let this = self.clone();
+            tokio::spawn(async move { this.lead(key).await });
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(AutoAssignError::new(
+                AutoAssignOutcome::default(),
+                AssignError::Other("the allocation task ended without an answer".into()),
+            ))
+        })
+    }
+
+    /// Allocates the queue `key` batch by batch until it is empty.
+    async fn lead(&self, key: String) {
+        loop {
+            let batch = {
+                let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+                let taken = queues.get_mut(&key).map(std::mem::take).unwrap_or_default();
+                if taken.is_empty() {
+                    queues.remove(&key);
+                    return;
+                }
+                taken
+            };
+            debug!(requests = batch.len(), "allocating a batch");
+            let (args, replies): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.args, w.reply)).unzip();
+            let results = self.assign_batch(args).await;
+            for (reply, result) in replies.into_iter().zip(results) {
+                // A caller that stopped waiting gets nothing; its addresses stay allocated
+                // under its handle, as after a lost answer.
+                let _ = reply.send(result);
             }
         }
-        Ok(outcome)
+    }
+
+    /// [`Ipam::auto_assign`] for requests of one batch key, family by family.
+    async fn assign_batch(&self, batch: Vec<AutoAssignArgs>) -> Vec<AutoAssignResult> {
+        let mut outcomes: Vec<AutoAssignOutcome> = vec![AutoAssignOutcome::default(); batch.len()];
+        let mut errors: Vec<Option<AssignError>> = (0..batch.len()).map(|_| None).collect();
+        for version in [IpVersion::V4, IpVersion::V6] {
+            let mut members = Vec::new();
+            for (i, args) in batch.iter().enumerate() {
+                let (num, requested) = match version {
+                    IpVersion::V4 => (args.num4, &args.ipv4_pools),
+                    IpVersion::V6 => (args.num6, &args.ipv6_pools),
+                };
+                if num == 0 || errors[i].is_some() {
+                    continue;
+                }
+                if requested.iter().any(|p| IpVersion::of(p) != version) {
+                    let (this, other) = match version {
+                        IpVersion::V4 => ("IPv4", "IPv6"),
+                        IpVersion::V6 => ("IPv6", "IPv4"),
+                    };
+                    // Calico drops the IPv4 addresses already assigned here (they leak); ours
+                    // hands them back for the caller to release.
+                    errors[i] = Some(AssignError::Other(format!(
+                        "provided {this} IPPools list contains one or more {other} IPPools"
+                    )));
+                    continue;
+                }
+                members.push((i, num));
+            }
+            let Some(&(first, _)) = members.first() else {
+                continue;
+            };
+            let requested = match version {
+                IpVersion::V4 => &batch[first].ipv4_pools,
+                IpVersion::V6 => &batch[first].ipv6_pools,
+            };
+            let mut shares: Vec<Share<'_>> = members
+                .iter()
+                .map(|&(i, num)| Share::new(&batch[i], version, num))
+                .collect();
+            if let Err(err) = self
+                .assign_family(&batch[first], version, requested, &mut shares)
+                .await
+            {
+                if shares.len() == 1 {
+                    shares[0].error = Some(err);
+                } else {
+                    // Each caller still short gets its own answer, as if it had been alone.
+                    debug!(error = %err, "a batch failed: allocating its callers one by one");
+                    for (share, &(i, _)) in shares.iter_mut().zip(&members) {
+                        if share.remaining() == 0 {
+                            continue;
+                        }
+                        if let Err(err) = self
+                            .assign_family(
+                                &batch[i],
+                                version,
+                                requested,
+                                std::slice::from_mut(share),
+                            )
+                            .await
+                        {
+                            share.error = Some(err);
+                        }
+                    }
+                }
+            }
+            for (share, &(i, _)) in shares.into_iter().zip(&members) {
+                if let Some(err) = share.error {
+                    errors[i] = Some(err);
+                }
+                match version {
+                    IpVersion::V4 => outcomes[i].v4 = Some(share.assigned),
+                    IpVersion::V6 => outcomes[i].v6 = Some(share.assigned),
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .zip(errors)
+            .map(|(partial, error)| match error {
+                Some(cause) => Err(AutoAssignError::new(partial, cause)),
+                None => Ok(partial),
+            })
+            .collect()
     }
 
     /// The node's labels (Calico reads the Calico Node; a missing node fails the allocation).
@@ -408,18 +613,18 @@ impl Ipam {
         }
     }
 
-    /// Calico's `autoAssign` for one family.
-    async fn auto_assign_family(
+    /// Calico's `autoAssign` for one family, for every share at once (`args` gives what they
+    /// have in common). An error returned ends the whole family; the block limit is set on
+    /// each share it stopped.
+    async fn assign_family(
         &self,
         args: &AutoAssignArgs,
         version: IpVersion,
         requested_pools: &[IpNet],
-        num: usize,
-        assigned: &mut Assignments,
+        shares: &mut [Share<'_>],
     ) -> Result<(), AssignError> {
         let host = args.hostname.as_str();
-        let use_ = args.intended_use;
-        let affinity = affinity_for(host, use_);
+        let affinity = affinity_for(host, args.intended_use);
         let config = ipam_config(&self.client).await?;
         let reserved = Reserved {
             cidrs: reserved_cidrs(&reservations(&self.client).await.map_err(|err| {
@@ -441,18 +646,17 @@ impl Ipam {
             max_blocks = DEFAULT_MAX_BLOCKS_PER_HOST;
         }
         let mut state = AssignState {
-            host,
+            host: host.to_string(),
             affinity: affinity.clone(),
             version,
             pools,
             remaining_affine: affine.into(),
-            reserved: &reserved,
-            host_reserved: args.host_reserved.as_ref(),
+            reserved,
+            host_reserved: args.host_reserved.clone(),
             allow_new_claim: true,
         };
-        let handle = args.handle.as_deref().map(block::sanitize_handle);
-        while assigned.ips.len() < num {
-            let remaining = num - assigned.ips.len();
+        let strict = config.strict_affinity.then_some(&affinity);
+        while shares.iter().any(|s| s.remaining() > 0) {
             if blocks_owned >= max_blocks {
                 state.allow_new_claim = false;
             }
@@ -463,8 +667,9 @@ impl Ipam {
                 Ok(found) => found,
                 Err(AssignError::NoFreeBlocks) => {
                     if config.strict_affinity {
-                        assigned.add_message(
-                            "No more free affine blocks and strict affinity enabled".into(),
+                        add_message_to_wanting(
+                            shares,
+                            "No more free affine blocks and strict affinity enabled",
                         );
                     }
                     break;
@@ -474,28 +679,25 @@ impl Ipam {
                         blocks_owned,
                         max_blocks, "unable to allocate a new IPAM block: the host has its limit"
                     );
-                    assigned.add_message(format!(
+                    add_message_to_wanting(shares, &format!(
                         "Need to allocate an IPAM block but could not - limit of {max_blocks} blocks reached for this node"
                     ));
-                    return Err(AssignError::BlockLimit);
+                    for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+                        share.error = Some(AssignError::BlockLimit);
+                    }
+                    return Ok(());
                 }
                 Err(err) => return Err(err),
             };
             if newly_claimed {
                 blocks_owned += 1;
             }
-            let strict = config.strict_affinity.then_some(&affinity);
-            let mut done = false;
             for _ in 0..DATASTORE_RETRIES {
                 match self
-                    .assign_from_block(&read, remaining, handle, &args.attrs, strict, &reserved)
+                    .assign_round(&read, shares, strict, &state.reserved)
                     .await
                 {
-                    Ok(ips) => {
-                        assigned.ips.extend(ips);
-                        done = true;
-                        break;
-                    }
+                    Ok(_) => break,
                     Err(err) if err.is_conflict() => {
                         debug!(cidr = %read.block.cidr, "block changed under us: reading it again");
                         let key = ModelKey::Block(BlockKey::new(read.block.cidr));
@@ -509,29 +711,22 @@ impl Ipam {
                     }
                     Err(err) => {
                         warn!(error = %err, cidr = %read.block.cidr, "failed to assign addresses in the block");
-                        assigned
-                            .add_message("Failed to assign IPs in newly allocated block".into());
+                        add_message_to_wanting(
+                            shares,
+                            "Failed to assign IPs in newly allocated block",
+                        );
                         break;
                     }
                 }
             }
-            if !done {
-                // Calico tries the next block; one whose addresses are all gone is not
-                // offered again by find_or_claim_block.
-                continue;
+            // A block that is now full (or failed) is not offered again: find_or_claim_block
+            // goes on to the next affine block or a new one.
+        }
+        if !config.strict_affinity {
+            for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+                self.borrow(&config, &state, share).await?;
             }
         }
-        let remaining = num - assigned.ips.len().min(num);
-        if !config.strict_affinity && remaining > 0 {
-            self.borrow(&config, &state, remaining, handle, &args.attrs, assigned)
-                .await?;
-        }
-        info!(
-            assigned = assigned.ips.len(),
-            requested = num,
-            version = version.number(),
-            "auto-assign done"
-        );
         Ok(())
     }
 
@@ -625,7 +820,7 @@ impl Ipam {
     async fn find_or_claim_block(
         &self,
         config: &IPAMConfig,
-        state: &mut AssignState<'_>,
+        state: &mut AssignState,
     ) -> Result<(ReadBlock, bool), AssignError> {
         while let Some(cidr) = state.remaining_affine.pop_front() {
             if state.reserved.covers(&cidr) {
@@ -634,7 +829,7 @@ impl Ipam {
             }
             let key = ModelKey::BlockAffinity(BlockAffinityKey::new(
                 cidr,
-                state.host,
+                state.host.as_str(),
                 affinity_type_of_text(&state.affinity),
             ));
             for _ in 0..DATASTORE_RETRIES {
@@ -646,7 +841,12 @@ impl Ipam {
                     }
                 };
                 match self
-                    .block_from_affinity(config, affinity, state.host_reserved, &state.affinity)
+                    .block_from_affinity(
+                        config,
+                        affinity,
+                        state.host_reserved.as_ref(),
+                        &state.affinity,
+                    )
                     .await
                 {
                     Ok(read) => {
@@ -678,8 +878,11 @@ impl Ipam {
         for _ in 0..DATASTORE_RETRIES {
             let subnet = self.find_usable_block(config, state).await?;
             info!(%subnet, "found an unclaimed block");
-            let affinity_key =
-                BlockAffinityKey::new(subnet, state.host, affinity_type_of_text(&state.affinity));
+            let affinity_key = BlockAffinityKey::new(
+                subnet,
+                state.host.as_str(),
+                affinity_type_of_text(&state.affinity),
+            );
             let mut next_block = false;
             for _ in 0..DATASTORE_RETRIES {
                 let pending = match pending_affinity(&self.client, affinity_key.clone()).await {
@@ -688,7 +891,12 @@ impl Ipam {
                     Err(err) => return Err(err.into()),
                 };
                 match self
-                    .block_from_affinity(config, pending, state.host_reserved, &state.affinity)
+                    .block_from_affinity(
+                        config,
+                        pending,
+                        state.host_reserved.as_ref(),
+                        &state.affinity,
+                    )
                     .await
                 {
                     Ok(read) => {
@@ -804,7 +1012,7 @@ impl Ipam {
     async fn find_usable_block(
         &self,
         config: &IPAMConfig,
-        state: &AssignState<'_>,
+        state: &AssignState,
     ) -> Result<IpNet, AssignError> {
         if state.pools.is_empty() {
             return Err(AssignError::Other(format!(
@@ -844,7 +1052,7 @@ impl Ipam {
         }
         let mut reclaimable: Vec<(IpNet, &Info)> = Vec::new();
         for pool in &state.pools {
-            for subnet in BlockWalk::for_host(pool, state.host) {
+            for subnet in BlockWalk::for_host(pool, &state.host) {
                 if state.reserved.covers(&subnet) {
                     continue;
                 }
@@ -897,49 +1105,94 @@ impl Ipam {
         Err(AssignError::NoFreeBlocks)
     }
 
-    /// Calico's `assignFromExistingBlock`: up to `num` addresses from the head of the block's
-    /// free list, the handle incremented first, then the block written with a compare-and-swap
-    /// (the handle decremented again if that fails).
-    async fn assign_from_block(
+    /// Calico's `assignFromExistingBlock` for every share still short: addresses from the head
+    /// of the block's free list for each in turn (each with its own attribute), the handles
+    /// incremented first, then the block written with one compare-and-swap (the handles
+    /// decremented again if that fails). Returns how many addresses were assigned (0: the
+    /// block is full).
+    async fn assign_round(
         &self,
         read: &ReadBlock,
-        num: usize,
-        handle: Option<&str>,
-        attrs: &BTreeMap<String, String>,
+        shares: &mut [Share<'_>],
         strict: Option<&Affinity>,
         reserved: &Reserved,
-    ) -> Result<Vec<IpNet>, AssignError> {
+    ) -> Result<usize, AssignError> {
         let mut updated = read.block.clone();
-        let ips = block::auto_assign(&mut updated, num, handle, attrs, strict, &reserved.filter())?;
-        if ips.is_empty() {
-            return Ok(ips);
+        let mut got: Vec<(usize, Vec<IpNet>)> = Vec::new();
+        for (i, share) in shares.iter().enumerate() {
+            let wanted = share.remaining();
+            if wanted == 0 {
+                continue;
+            }
+            let ips = block::auto_assign(
+                &mut updated,
+                wanted,
+                share.handle.as_deref(),
+                share.attrs,
+                strict,
+                &reserved.filter(),
+            )?;
+            if ips.is_empty() {
+                break;
+            }
+            got.push((i, ips));
+        }
+        if got.is_empty() {
+            return Ok(0);
         }
         let cidr = updated.cidr.trunc();
-        if let Some(handle) = handle {
-            self.increment_handle(handle, cidr, ips.len()).await?;
+        let counts: Vec<(&str, usize)> = got
+            .iter()
+            .filter_map(|(i, ips)| Some((shares[*i].handle.as_deref()?, ips.len())))
+            .collect();
+        let increments = futures::future::join_all(
+            counts
+                .iter()
+                .map(|(handle, n)| self.increment_handle(handle, cidr, *n)),
+        )
+        .await;
+        let mut failed = None;
+        let mut incremented = Vec::new();
+        for (result, count) in increments.into_iter().zip(&counts) {
+            match result {
+                Ok(()) => incremented.push(*count),
+                Err(err) => {
+                    failed.get_or_insert(err);
+                }
+            }
         }
-        updated.sequence_number = updated.sequence_number.wrapping_add(1);
-        let written = self
-            .client
-            .backend()
-            .update_model(
-                ModelKey::Block(BlockKey::new(cidr)),
-                ModelValue::Block(updated),
-                &read.revision,
-            )
-            .await;
+        let written = match failed {
+            Some(err) => Err(err),
+            None => {
+                updated.sequence_number = updated.sequence_number.wrapping_add(1);
+                self.client
+                    .backend()
+                    .update_model(
+                        ModelKey::Block(BlockKey::new(cidr)),
+                        ModelValue::Block(updated),
+                        &read.revision,
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(AssignError::from)
+            }
+        };
         if let Err(err) = written {
-            if let Some(handle) = handle {
+            for (handle, n) in incremented {
                 if let Err(undo) =
-                    release::decrement_handle(&self.client, handle, cidr, ips.len() as i64, None)
-                        .await
+                    release::decrement_handle(&self.client, handle, cidr, n as i64, None).await
                 {
                     warn!(error = %undo, handle, "failed to decrement handle");
                 }
             }
-            return Err(err.into());
+            return Err(err);
         }
-        Ok(ips)
+        let mut total = 0;
+        for (i, ips) in got {
+            total += ips.len();
+            shares[i].assigned.ips.extend(ips);
+        }
+        Ok(total)
     }
 
     /// Calico's `incrementHandle`: `num` more addresses in `cidr` on the handle, created when
@@ -1009,18 +1262,19 @@ impl Ipam {
         Err(AssignError::MaxRetries)
     }
 
-    /// Calico's borrowing phase: addresses from blocks of the pools that exist, in each pool's
-    /// walk order for this host, whoever they belong to. Only blocks that exist are read.
+    /// Calico's borrowing phase for one share: addresses from blocks of the pools that exist,
+    /// in each pool's walk order for this host, whoever they belong to. Only blocks that exist
+    /// are read.
     async fn borrow(
         &self,
         config: &IPAMConfig,
-        state: &AssignState<'_>,
-        mut remaining: usize,
-        handle: Option<&str>,
-        attrs: &BTreeMap<String, String>,
-        assigned: &mut Assignments,
+        state: &AssignState,
+        share: &mut Share<'_>,
     ) -> Result<(), AssignError> {
-        info!(remaining, "assigning from non-affine blocks");
+        info!(
+            remaining = share.remaining(),
+            "assigning from non-affine blocks"
+        );
         let listed = self
             .client
             .backend()
@@ -1038,12 +1292,12 @@ impl Ipam {
             .collect();
         let mut exhausted = Vec::new();
         for pool in &state.pools {
-            if remaining == 0 {
+            if share.remaining() == 0 {
                 break;
             }
-            let walk = BlockWalk::for_host(pool, state.host);
+            let walk = BlockWalk::for_host(pool, &state.host);
             for cidr in walk.order_of(existing.iter().copied()) {
-                if remaining == 0 {
+                if share.remaining() == 0 {
                     break;
                 }
                 if state.reserved.covers(&cidr) {
@@ -1059,15 +1313,13 @@ impl Ipam {
                         }
                     };
                     match self
-                        .assign_from_block(&read, remaining, handle, attrs, None, state.reserved)
+                        .assign_round(&read, std::slice::from_mut(share), None, &state.reserved)
                         .await
                     {
-                        Ok(ips) => {
-                            if !ips.is_empty() {
+                        Ok(n) => {
+                            if n > 0 {
                                 info!(%cidr, "assigned addresses from a non-affine block");
                             }
-                            remaining -= ips.len().min(remaining);
-                            assigned.ips.extend(ips);
                             break;
                         }
                         Err(err) if err.is_conflict() => continue,
@@ -1078,13 +1330,13 @@ impl Ipam {
                     }
                 }
             }
-            if remaining > 0 {
+            if share.remaining() > 0 {
                 warn!(pool = %pool.spec.cidr, "all addresses exhausted in pool");
                 exhausted.push(pool.spec.cidr.clone());
             }
         }
         if !exhausted.is_empty() {
-            assigned.add_message(format!(
+            share.assigned.add_message(format!(
                 "No IPs available in pools: {}",
                 go_list(&exhausted)
             ));
