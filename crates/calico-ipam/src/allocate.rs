@@ -25,13 +25,14 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use calico_api::model::{
-    AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
-    IPAMConfig, IPAMHandle, IpVersion, ModelKey, ModelListOptions, ModelValue,
+    AffinityState, AffinityType, AllocationBlock, BlockAffinity, BlockAffinityKey, BlockKey,
+    HandleKey, IPAMConfig, IPAMHandle, IpVersion, ModelKey, ModelListOptions, ModelValue,
 };
-use calico_api::{parse_pool_cidr, AnyResource, IPPool};
-use calico_datastore::backend::ModelKv;
+use calico_api::{parse_pool_cidr, AnyResource, IPPool, IPReservation};
+use calico_datastore::backend::{ModelKv, ModelWrite, Read, ReadResult};
 use calico_datastore::client::Client;
-use calico_datastore::{DatastoreError, KindRef, ResourceKey};
+use calico_datastore::rules::after_list;
+use calico_datastore::{DatastoreError, KindRef, ListOptions, ResourceKey};
 use chrono::Utc;
 use ipnet::IpNet;
 use thiserror::Error;
@@ -39,11 +40,11 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::assign::{
-    choose_pools, claim_affine_block, pending_affinity, AllowedUse, BlockWalk, ClaimError,
-    PoolSelectionError,
+    choose_pools, claim_affine_block, claimed_block, pending_affinity, AllowedUse, BlockWalk,
+    ClaimError, PoolSelectionError,
 };
 use crate::block::{self, Affinity, BlockError, HostReserved, ReleaseOption};
-use crate::query::{block_cidr_for, ipam_config, pool_for_ip, pools, reservations};
+use crate::query::{block_cidr_for, config_from, ipam_config, pool_for_ip, pools};
 use crate::release::{
     self, release_block_affinity_at, ReleaseError, ReleaseOutcome, DATASTORE_RETRIES,
 };
@@ -373,10 +374,29 @@ struct AssignState {
     affinity: Affinity,
     version: IpVersion,
     pools: Vec<IPPool>,
-    remaining_affine: VecDeque<IpNet>,
+    remaining_affine: VecDeque<Affine>,
     reserved: Reserved,
     host_reserved: Option<HostReserved>,
     allow_new_claim: bool,
+}
+
+/// One of the host's affine blocks as listed: its affinity, and its block when read ahead
+/// (`Some(None)`: it does not exist).
+struct Affine {
+    affinity: ModelKv,
+    block: Option<Option<ModelKv>>,
+}
+
+/// What an allocation reads before it looks at blocks, in one batch.
+struct Context {
+    config: IPAMConfig,
+    reservations: Vec<IPReservation>,
+    /// Every pool, with the client's defaults.
+    pools: Vec<IPPool>,
+    /// The node's labels (none for a load balancer's virtual node).
+    node_labels: BTreeMap<String, String>,
+    /// The host's affinities of the family.
+    affinities: Vec<ModelKv>,
 }
 
 /// One caller's part of a family's allocation.
@@ -410,6 +430,18 @@ impl<'a> Share<'a> {
         }
         self.num.saturating_sub(self.assigned.ips.len())
     }
+}
+
+/// Gives each share the addresses a round assigned it; returns how many there were.
+fn record(shares: &mut [Share<'_>], got: Vec<(usize, Vec<IpNet>)>) -> usize {
+    let mut total = 0;
+    for (i, ips) in got {
+        total += ips.len();
+        if let Some(share) = shares.get_mut(i) {
+            share.assigned.ips.extend(ips);
+        }
+    }
+    total
 }
 
 fn add_message_to_wanting(shares: &mut [Share<'_>], message: &str) {
@@ -625,15 +657,15 @@ impl Ipam {
     ) -> Result<(), AssignError> {
         let host = args.hostname.as_str();
         let affinity = affinity_for(host, args.intended_use);
-        let config = ipam_config(&self.client).await?;
+        let context = self.read_context(args, version).await?;
+        let config = context.config.clone();
         let reserved = Reserved {
-            cidrs: reserved_cidrs(&reservations(&self.client).await.map_err(|err| {
-                AssignError::Other(format!("failed to look up reserved IPs: {err}"))
-            })?),
+            cidrs: reserved_cidrs(&context.reservations),
         };
         let (pools, affine) = self
-            .prepare_affine_blocks(&config, args, version, requested_pools, &affinity)
+            .prepare_affine_blocks(context, args, version, requested_pools, &affinity)
             .await?;
+        let affine = self.prefetch_blocks(affine).await;
         let mut blocks_owned = affine.len();
         let mut max_blocks = args.max_blocks_per_host;
         let config_max = usize::try_from(config.max_blocks_per_host).unwrap_or(0);
@@ -730,26 +762,187 @@ impl Ipam {
         Ok(())
     }
 
+    /// Reads what an allocation needs before it looks at blocks — the IPAM configuration, the
+    /// reservations, the pools, the node and the host's affinities of the family — in one
+    /// batch (one round trip where the driver can, as etcd and the embedded store can).
+    async fn read_context(
+        &self,
+        args: &AutoAssignArgs,
+        version: IpVersion,
+    ) -> Result<Context, AssignError> {
+        let kind = |name: &str| {
+            KindRef::lookup(name)
+                .ok_or_else(|| AssignError::Other(format!("kind {name} is not registered")))
+        };
+        let host = args.hostname.as_str();
+        let load_balancer = args.intended_use == AllowedUse::LoadBalancer;
+        let node_key = ResourceKey::new(kind("Node")?, "", host);
+        let mut reads = vec![
+            Read::Model(ModelKey::Config),
+            Read::Resources(ListOptions::all(kind("IPReservation")?)),
+            Read::Resources(ListOptions::all(kind("IPPool")?)),
+            Read::Models(ModelListOptions::BlockAffinities {
+                affinity_type: affinity_type_of(args.intended_use),
+                host: Some(host.to_string()),
+                ip_version: Some(version),
+            }),
+        ];
+        if !load_balancer {
+            reads.push(Read::Resource(node_key.clone()));
+        }
+        let mut results = self.client.backend().read_batch(reads).await?.into_iter();
+        let mut next = || {
+            results
+                .next()
+                .ok_or_else(|| AssignError::Other("a batched read answered too little".into()))
+        };
+        let ReadResult::Model(config) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let config = config_from(config)?;
+        let ReadResult::Resources(reservations) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let reservations = reservations
+            .items
+            .into_iter()
+            .filter_map(|item| match after_list(item) {
+                AnyResource::IPReservation(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        let ReadResult::Resources(pools) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let pools = pools
+            .items
+            .into_iter()
+            .filter_map(|item| match after_list(item) {
+                AnyResource::IPPool(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        let ReadResult::Models(affinities) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let node_labels = if load_balancer {
+            BTreeMap::new()
+        } else {
+            match next()? {
+                ReadResult::Resource(Some(AnyResource::Node(node))) => node.metadata.labels,
+                ReadResult::Resource(Some(_)) => {
+                    return Err(AssignError::Other(
+                        "Datastore returned malformed node object".into(),
+                    ))
+                }
+                // Read again for the driver's own not-found error.
+                _ => self.node_labels(host).await?,
+            }
+        };
+        Ok(Context {
+            config,
+            reservations,
+            pools,
+            node_labels,
+            affinities: affinities.items,
+        })
+    }
+
+    /// The host's affine blocks with their blocks read ahead, all in one batch.
+    async fn prefetch_blocks(&self, affinities: Vec<ModelKv>) -> Vec<Affine> {
+        let reads: Vec<Read> = affinities
+            .iter()
+            .filter_map(|kv| match &kv.key {
+                ModelKey::BlockAffinity(key) => {
+                    Some(Read::Model(ModelKey::Block(BlockKey::new(key.cidr()))))
+                }
+                _ => None,
+            })
+            .collect();
+        let blocks = if reads.is_empty() || reads.len() != affinities.len() {
+            Vec::new()
+        } else {
+            match self.client.backend().read_batch(reads).await {
+                Ok(blocks) => blocks,
+                Err(err) => {
+                    debug!(error = %err, "reading the affine blocks ahead failed: reading them one by one");
+                    Vec::new()
+                }
+            }
+        };
+        let mut blocks = blocks.into_iter();
+        affinities
+            .into_iter()
+            .map(|affinity| Affine {
+                affinity,
+                block: match blocks.next() {
+                    Some(ReadResult::Model(found)) => Some(found),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+
+    /// Claims the block of `affinity_key` for its host in one transaction: the affinity created
+    /// confirmed and the block created affine to the host (Calico's pending affinity, block
+    /// creation and confirmation, with no moment in between for a crash to leave behind).
+    /// `None` when the affinity or the block already exists: then Calico's steps sort it out.
+    async fn claim_at_once(
+        &self,
+        config: &IPAMConfig,
+        state: &AssignState,
+        affinity_key: &BlockAffinityKey,
+    ) -> Result<Option<ReadBlock>, AssignError> {
+        let block = claimed_block(affinity_key, state.host_reserved.as_ref());
+        let cidr = affinity_key.cidr();
+        let confirmed = BlockAffinity {
+            state: AffinityState::Confirmed,
+            ..BlockAffinity::default()
+        };
+        let writes = vec![
+            ModelWrite::Create(
+                ModelKey::BlockAffinity(affinity_key.clone()),
+                ModelValue::BlockAffinity(confirmed),
+            ),
+            ModelWrite::Create(
+                ModelKey::Block(BlockKey::new(cidr)),
+                ModelValue::Block(block),
+            ),
+        ];
+        match self.client.backend().write_models(writes).await {
+            Ok(written) => match written.into_iter().nth(1) {
+                Some(kv) => {
+                    info!(%cidr, "claimed a new block");
+                    Ok(Some(block_from(kv, config)?))
+                }
+                None => Err(AssignError::Other(
+                    "a transaction answered too little".into(),
+                )),
+            },
+            Err(err) if err.is_already_exists() => {
+                debug!(%cidr, error = %err, "the affinity or block exists: claiming step by step");
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Calico's `prepareAffinityBlocksForHost`: the pools to use and the host's affine blocks in
     /// them; affinities to blocks of pools that no longer select the node are released when the
     /// blocks are empty.
     async fn prepare_affine_blocks(
         &self,
-        config: &IPAMConfig,
+        context: Context,
         args: &AutoAssignArgs,
         version: IpVersion,
         requested_pools: &[IpNet],
         affinity: &Affinity,
-    ) -> Result<(Vec<IPPool>, Vec<IpNet>), AssignError> {
+    ) -> Result<(Vec<IPPool>, Vec<ModelKv>), AssignError> {
         let host = args.hostname.as_str();
-        let node_labels = if args.intended_use == AllowedUse::LoadBalancer {
-            BTreeMap::new()
-        } else {
-            self.node_labels(host).await?
-        };
-        let all_pools = pools(&self.client).await?;
+        let config = &context.config;
+        let node_labels = context.node_labels;
         let choice = choose_pools(
-            &all_pools,
+            &context.pools,
             requested_pools,
             version,
             host,
@@ -758,24 +951,15 @@ impl Ipam {
             args.host_reserved.as_ref(),
             args.intended_use,
         )?;
-        let listed = self
-            .client
-            .backend()
-            .list_model(&ModelListOptions::BlockAffinities {
-                affinity_type: affinity_type_of(args.intended_use),
-                host: Some(host.to_string()),
-                ip_version: Some(version),
-            })
-            .await?;
         let mut allowed = Vec::new();
         let mut others = Vec::new();
-        for kv in listed.items {
+        for kv in context.affinities {
             let ModelKey::BlockAffinity(key) = &kv.key else {
                 continue;
             };
             let cidr = key.cidr();
             if containing_pool(&choice.allowed, cidr.network()).is_some() {
-                allowed.push(cidr);
+                allowed.push(kv);
             } else {
                 others.push(cidr);
             }
@@ -822,23 +1006,33 @@ impl Ipam {
         config: &IPAMConfig,
         state: &mut AssignState,
     ) -> Result<(ReadBlock, bool), AssignError> {
-        while let Some(cidr) = state.remaining_affine.pop_front() {
+        while let Some(Affine {
+            affinity: listed,
+            block: mut prefetched,
+        }) = state.remaining_affine.pop_front()
+        {
+            let ModelKey::BlockAffinity(affinity_key) = &listed.key else {
+                continue;
+            };
+            let cidr = affinity_key.cidr();
             if state.reserved.covers(&cidr) {
                 debug!(%cidr, "ignoring block, it is entirely reserved");
                 continue;
             }
-            let key = ModelKey::BlockAffinity(BlockAffinityKey::new(
-                cidr,
-                state.host.as_str(),
-                affinity_type_of_text(&state.affinity),
-            ));
+            let key = listed.key.clone();
+            // The first try uses the affinity as listed (and its block as read ahead); a retry
+            // reads them again.
+            let mut known = Some(listed);
             for _ in 0..DATASTORE_RETRIES {
-                let affinity = match self.client.backend().get_model(&key).await {
-                    Ok(kv) => kv,
-                    Err(err) => {
-                        warn!(%cidr, error = %err, "error getting affinity");
-                        break;
-                    }
+                let affinity = match known.take() {
+                    Some(kv) => kv,
+                    None => match self.client.backend().get_model(&key).await {
+                        Ok(kv) => kv,
+                        Err(err) => {
+                            warn!(%cidr, error = %err, "error getting affinity");
+                            break;
+                        }
+                    },
                 };
                 match self
                     .block_from_affinity(
@@ -846,6 +1040,7 @@ impl Ipam {
                         affinity,
                         state.host_reserved.as_ref(),
                         &state.affinity,
+                        prefetched.take(),
                     )
                     .await
                 {
@@ -885,6 +1080,18 @@ impl Ipam {
             );
             let mut next_block = false;
             for _ in 0..DATASTORE_RETRIES {
+                if self.client.backend().atomic_model_writes() {
+                    if let Some(read) = self.claim_at_once(config, state, &affinity_key).await? {
+                        let free = block::num_free(&read.block, &state.reserved.filter());
+                        if free >= 1 {
+                            return Ok((read, true));
+                        }
+                        return Err(AssignError::Other(format!(
+                            "Block '{}' has {free} free ips which is less than 1 ips required.",
+                            read.block.cidr
+                        )));
+                    }
+                }
                 let pending = match pending_affinity(&self.client, affinity_key.clone()).await {
                     Ok(pending) => pending,
                     Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
@@ -896,6 +1103,7 @@ impl Ipam {
                         pending,
                         state.host_reserved.as_ref(),
                         &state.affinity,
+                        None,
                     )
                     .await
                 {
@@ -904,10 +1112,12 @@ impl Ipam {
                         if free >= 1 {
                             return Ok((read, true));
                         }
-                        return Err(AssignError::Other(format!(
-                            "Block '{}' has {free} free ips which is less than 1 ips required.",
-                            read.block.cidr
-                        )));
+                        // Another allocator of this host claimed the block first and filled
+                        // it meanwhile. Calico fails the allocation here; ours looks for
+                        // another block.
+                        debug!(cidr = %read.block.cidr, "the block filled up under us, finding another");
+                        next_block = true;
+                        break;
                     }
                     Err(err) if err.is_conflict() => continue,
                     Err(AssignError::Claim(ClaimError::Conflict { .. }))
@@ -936,6 +1146,7 @@ impl Ipam {
         affinity_kv: ModelKv,
         host_reserved: Option<&HostReserved>,
         owner: &Affinity,
+        prefetched: Option<Option<ModelKv>>,
     ) -> Result<ReadBlock, AssignError> {
         let ModelKey::BlockAffinity(key) = &affinity_kv.key else {
             return Err(unexpected(&affinity_kv.key, &affinity_kv.value).into());
@@ -946,7 +1157,15 @@ impl Ipam {
         let cidr = key.cidr();
         let block_key = ModelKey::Block(BlockKey::new(cidr));
         let backend = self.client.backend();
-        let kv = match backend.get_model(&block_key).await {
+        let found = match prefetched {
+            Some(Some(kv)) => Ok(kv),
+            Some(None) => Err(DatastoreError::ModelDoesNotExist {
+                key: block_key.clone(),
+                cause: None,
+            }),
+            None => backend.get_model(&block_key).await,
+        };
+        let kv = match found {
             Ok(kv) => kv,
             Err(err) if err.is_not_found() => {
                 info!(%cidr, "the affinity's block does not exist: claiming it");
@@ -1141,10 +1360,47 @@ impl Ipam {
             return Ok(0);
         }
         let cidr = updated.cidr.trunc();
-        let counts: Vec<(&str, usize)> = got
-            .iter()
-            .filter_map(|(i, ips)| Some((shares[*i].handle.as_deref()?, ips.len())))
-            .collect();
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for (i, ips) in &got {
+            let Some(handle) = shares[*i].handle.as_deref() else {
+                continue;
+            };
+            match counts.iter_mut().find(|(h, _)| *h == handle) {
+                Some((_, n)) => *n += ips.len(),
+                None => counts.push((handle, ips.len())),
+            }
+        }
+        updated.sequence_number = updated.sequence_number.wrapping_add(1);
+        if self.client.backend().atomic_model_writes() {
+            // New handles and the block in one transaction; a handle that exists already is
+            // incremented step by step below instead.
+            let mut writes: Vec<ModelWrite> = counts
+                .iter()
+                .map(|(handle, n)| {
+                    let mut blocks = BTreeMap::new();
+                    blocks.insert(cidr.to_string(), *n as i64);
+                    ModelWrite::Create(
+                        ModelKey::Handle(HandleKey::new(*handle)),
+                        ModelValue::Handle(IPAMHandle {
+                            block: Some(blocks),
+                            ..IPAMHandle::default()
+                        }),
+                    )
+                })
+                .collect();
+            writes.push(ModelWrite::Update(
+                ModelKey::Block(BlockKey::new(cidr)),
+                ModelValue::Block(updated.clone()),
+                read.revision.clone(),
+            ));
+            match self.client.backend().write_models(writes).await {
+                Ok(_) => return Ok(record(shares, got)),
+                Err(err) if err.is_already_exists() => {
+                    debug!(error = %err, "a handle exists: incrementing it step by step");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
         let increments = futures::future::join_all(
             counts
                 .iter()
@@ -1163,19 +1419,17 @@ impl Ipam {
         }
         let written = match failed {
             Some(err) => Err(err),
-            None => {
-                updated.sequence_number = updated.sequence_number.wrapping_add(1);
-                self.client
-                    .backend()
-                    .update_model(
-                        ModelKey::Block(BlockKey::new(cidr)),
-                        ModelValue::Block(updated),
-                        &read.revision,
-                    )
-                    .await
-                    .map(|_| ())
-                    .map_err(AssignError::from)
-            }
+            None => self
+                .client
+                .backend()
+                .update_model(
+                    ModelKey::Block(BlockKey::new(cidr)),
+                    ModelValue::Block(updated),
+                    &read.revision,
+                )
+                .await
+                .map(|_| ())
+                .map_err(AssignError::from),
         };
         if let Err(err) = written {
             for (handle, n) in incremented {
@@ -1187,12 +1441,7 @@ impl Ipam {
             }
             return Err(err);
         }
-        let mut total = 0;
-        for (i, ips) in got {
-            total += ips.len();
-            shares[i].assigned.ips.extend(ips);
-        }
-        Ok(total)
+        Ok(record(shares, got))
     }
 
     /// Calico's `incrementHandle`: `num` more addresses in `cidr` on the handle, created when
@@ -1444,33 +1693,52 @@ impl Ipam {
     /// whose `is_not_found()` holds.
     pub async fn release_by_handle(&self, handle: &str) -> Result<(), ReleaseError> {
         let handle = block::sanitize_handle(handle);
-        let key = ModelKey::Handle(HandleKey::new(handle));
-        let kv = self.client.backend().get_model(&key).await?;
+        let (kv, config) = self.handle_and_config(handle).await?;
         let ModelValue::Handle(stored) = &kv.value else {
             return Err(ReleaseError::Datastore(unexpected(&kv.key, &kv.value)));
         };
-        let config = ipam_config(&self.client).await?;
         let cidrs: Vec<IpNet> = stored
             .block
             .iter()
             .flatten()
             .filter_map(|(text, _)| text.parse::<IpNet>().ok())
             .collect();
+        let mut current = Some(kv);
         for cidr in cidrs {
-            release::release_handle_from_block(&self.client, &config, handle, cidr).await?;
+            release::release_handle_from_block(&self.client, &config, handle, cidr, &mut current)
+                .await?;
         }
         Ok(())
+    }
+
+    /// A handle and the IPAM configuration, read in one batch; a missing handle is the
+    /// driver's not-found error.
+    async fn handle_and_config(
+        &self,
+        handle: &str,
+    ) -> Result<(ModelKv, IPAMConfig), DatastoreError> {
+        let key = ModelKey::Handle(HandleKey::new(handle));
+        let reads = vec![Read::Model(key.clone()), Read::Model(ModelKey::Config)];
+        let mut results = self.client.backend().read_batch(reads).await?.into_iter();
+        let handle = match results.next() {
+            Some(ReadResult::Model(Some(kv))) => kv,
+            // Read again for the driver's own not-found error.
+            _ => self.client.backend().get_model(&key).await?,
+        };
+        let config = match results.next() {
+            Some(ReadResult::Model(found)) => config_from(found)?,
+            _ => ipam_config(&self.client).await?,
+        };
+        Ok((handle, config))
     }
 
     /// The addresses allocated to a handle (Calico's `IPsByHandle`); blocks that cannot be read
     /// are skipped.
     pub async fn ips_by_handle(&self, handle: &str) -> Result<Vec<IpAddr>, DatastoreError> {
-        let key = ModelKey::Handle(HandleKey::new(handle));
-        let kv = self.client.backend().get_model(&key).await?;
+        let (kv, config) = self.handle_and_config(handle).await?;
         let ModelValue::Handle(stored) = &kv.value else {
             return Err(unexpected(&kv.key, &kv.value));
         };
-        let config = ipam_config(&self.client).await?;
         let mut ips = Vec::new();
         for text in stored.block.iter().flatten().map(|(text, _)| text) {
             let Ok(cidr) = text.parse::<IpNet>() else {

@@ -264,3 +264,55 @@ async fn allocates_concurrently_on_kubernetes_with_the_v1_crds() {
 async fn allocates_concurrently_on_kubernetes_with_the_v3_crds() {
     kdd(V3_CRDS).await;
 }
+
+/// Round trips of one allocation, counted on a client over `backend`: a node's first, then the
+/// steady state, then a release by handle.
+async fn round_trips(backend: Arc<dyn calico_datastore::Backend>) -> (u64, u64, u64) {
+    let counting = Arc::new(calico_datastore::CountingBackend::new(backend));
+    let client = Client::new(counting.clone());
+    setup(&client, false).await;
+    let ipam = Ipam::new(client);
+    counting.take();
+    ipam.auto_assign(AutoAssignArgs::workload("node-a", Some("first".into())))
+        .await
+        .unwrap();
+    let first = counting.take();
+    ipam.auto_assign(AutoAssignArgs::workload("node-a", Some("second".into())))
+        .await
+        .unwrap();
+    let steady = counting.take();
+    ipam.release_by_handle("second").await.unwrap();
+    let release = counting.take();
+    eprintln!("first: {first:?}\nsteady: {steady:?}\nrelease: {release:?}");
+    (first.total, steady.total, release.total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allocation_takes_few_round_trips_on_etcd_and_the_embedded_store() {
+    let server = EtcdServer::start();
+    let store = EtcdStore::connect(&EtcdSettings::new([server.endpoint()]))
+        .await
+        .unwrap();
+    let (first, steady, _) = round_trips(Arc::new(KvBackend::new(store))).await;
+    // Calico's take 15 and 10.
+    assert!(
+        first <= 5,
+        "a node's first allocation took {first} round trips"
+    );
+    assert!(
+        steady <= 3,
+        "a steady-state allocation took {steady} round trips"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
+    let (first, steady, _) = round_trips(Arc::new(KvBackend::new(store))).await;
+    assert!(
+        first <= 5,
+        "a node's first allocation took {first} round trips"
+    );
+    assert!(
+        steady <= 3,
+        "a steady-state allocation took {steady} round trips"
+    );
+}
