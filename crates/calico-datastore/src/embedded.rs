@@ -574,6 +574,12 @@ impl KvStore for EmbeddedStore {
 
     /// One read transaction; prefixes are read whole, as `range` reads them.
     async fn read_many(&self, reads: &[RawRead]) -> Result<RawReads, KvError> {
+        if reads.is_empty() {
+            return Ok(RawReads {
+                results: Vec::new(),
+                revision: 0,
+            });
+        }
         self.read(|conn| {
             let txn = conn.transaction().map_err(sql_error)?;
             let revision = store_revision(&txn)?;

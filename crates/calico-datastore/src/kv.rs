@@ -229,7 +229,7 @@ pub trait KvStore: Send + Sync {
     /// transaction of range reads; the embedded store: one read transaction). A prefix read
     /// is bounded as the store's range pages are: it gives the first page of keys, and says
     /// whether more follow. The default reads one by one, every read after the first at the
-    /// first one's revision. The revision is 0 when there are no reads.
+    /// first one's revision. No reads read nothing, at revision 0.
     async fn read_many(&self, reads: &[RawRead]) -> Result<RawReads, KvError> {
         let mut results = Vec::with_capacity(reads.len());
         let mut at: Option<i64> = None;
