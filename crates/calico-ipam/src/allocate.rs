@@ -87,6 +87,9 @@ pub enum AssignError {
     /// Anything else, in Calico's words.
     #[error("{0}")]
     Other(String),
+    /// An error another process met allocating for this one ([`crate::HostQueue`]), as text.
+    #[error("{message}")]
+    Queued { message: String, not_found: bool },
 }
 
 impl AssignError {
@@ -102,6 +105,7 @@ impl AssignError {
     /// Something the allocation needed (the node, a handle, a block) did not exist.
     pub fn is_not_found(&self) -> bool {
         match self {
+            AssignError::Queued { not_found, .. } => *not_found,
             AssignError::Datastore(err) => err.is_not_found(),
             AssignError::Claim(ClaimError::Datastore(err)) => err.is_not_found(),
             _ => false,
@@ -269,7 +273,8 @@ pub struct Ipam {
     queues: Arc<Mutex<HashMap<String, Vec<Waiter>>>>,
 }
 
-type AutoAssignResult = Result<AutoAssignOutcome, AutoAssignError>;
+/// What one allocation of a batch gives.
+pub type AutoAssignResult = Result<AutoAssignOutcome, AutoAssignError>;
 
 /// A queued [`Ipam::auto_assign`] call.
 struct Waiter {
@@ -521,6 +526,43 @@ impl Ipam {
                 AssignError::Other("the allocation task ended without an answer".into()),
             ))
         })
+    }
+
+    /// Several allocations at once (as concurrent [`Ipam::auto_assign`] calls would be),
+    /// combined where they share a host and kind of request; the answers in the order asked.
+    pub async fn auto_assign_batch(&self, requests: Vec<AutoAssignArgs>) -> Vec<AutoAssignResult> {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, args) in requests.iter().enumerate() {
+            let key = batch_key(args);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        let mut slots: Vec<Option<AutoAssignResult>> = (0..requests.len()).map(|_| None).collect();
+        let mut requests: Vec<Option<AutoAssignArgs>> = requests.into_iter().map(Some).collect();
+        for (_, members) in groups {
+            let batch: Vec<AutoAssignArgs> = members
+                .iter()
+                .filter_map(|&i| requests.get_mut(i).and_then(Option::take))
+                .collect();
+            for (i, result) in members.into_iter().zip(self.assign_batch(batch).await) {
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(result);
+                }
+            }
+        }
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.unwrap_or_else(|| {
+                    Err(AutoAssignError::new(
+                        AutoAssignOutcome::default(),
+                        AssignError::Other("no allocation was made".into()),
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Allocates the queue `key` batch by batch until it is empty.
