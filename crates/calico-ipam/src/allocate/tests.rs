@@ -510,6 +510,9 @@ enum Op {
     Release {
         handle: usize,
     },
+    ReleaseHostAffinities {
+        host: usize,
+    },
     ReleaseOne {
         handle: usize,
     },
@@ -520,14 +523,15 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..3usize, 0..6usize, 1..4usize).prop_map(|(host, handle, num)| Op::Assign { host, handle, num }),
         1 => (0..6usize).prop_map(|handle| Op::Release { handle }),
         1 => (0..6usize).prop_map(|handle| Op::ReleaseOne { handle }),
+        1 => (0..3usize).prop_map(|host| Op::ReleaseHostAffinities { host }),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Random assigns and releases on three hosts sharing a small pool agree with a model that
-    /// only tracks which addresses each handle holds: every address the allocator returns is
+    /// Random assigns, releases and releases of a host's affinities on three hosts sharing a
+    /// small pool agree with a model that only tracks which addresses each handle holds: every address the allocator returns is
     /// free in the model, the handles' stored counts match the blocks, and releasing a handle
     /// frees exactly its addresses.
     #[test]
@@ -575,6 +579,12 @@ proptest! {
                             Some(_) => result.unwrap(),
                             None => assert!(result.unwrap_err().is_not_found()),
                         }
+                    }
+                    Op::ReleaseHostAffinities { host } => {
+                        // Blocks in use lose their affinity and stay; empty ones go.
+                        release::release_host_affinities(&client, &format!("node-{host}"), false)
+                            .await
+                            .unwrap();
                     }
                     Op::ReleaseOne { handle } => {
                         let Some(ip) = model.get(&handle).and_then(|s| s.iter().next().copied()) else {
