@@ -76,6 +76,54 @@ pub struct ModelList {
     pub unreadable: Vec<DatastoreError>,
 }
 
+/// One read of a [`Backend::read_batch`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Read {
+    /// One resource, as [`Backend::get`] reads it (latest revision).
+    Resource(ResourceKey),
+    /// Resources, as [`Backend::list`] lists them (latest revision).
+    Resources(ListOptions),
+    /// One IPAM model object, as [`Backend::get_model`] reads it.
+    Model(ModelKey),
+    /// IPAM model objects of one kind, as [`Backend::list_model`] lists them.
+    Models(ModelListOptions),
+}
+
+/// What one [`Read`] found, in the same variant.
+// A batch holds a handful of answers; boxing the model object would only make them clumsier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadResult {
+    /// The resource, or `None` when it does not exist.
+    Resource(Option<AnyResource>),
+    Resources(ResourceList),
+    /// The object, or `None` when it does not exist.
+    Model(Option<ModelKv>),
+    Models(ModelList),
+}
+
+/// One write of a [`Backend::write_models`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelWrite {
+    /// As [`Backend::create_model`]: only if the key is free.
+    Create(ModelKey, ModelValue),
+    /// As [`Backend::update_model`]: only while the revision (the third field) is current.
+    Update(ModelKey, ModelValue, String),
+    /// As [`Backend::delete_model`]: only while the revision is current, when one is given.
+    Delete(ModelKey, Option<String>),
+}
+
+impl ModelWrite {
+    /// The key written.
+    pub fn key(&self) -> &ModelKey {
+        match self {
+            ModelWrite::Create(key, _)
+            | ModelWrite::Update(key, _, _)
+            | ModelWrite::Delete(key, _) => key,
+        }
+    }
+}
+
 /// A Calico datastore driver.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -173,4 +221,64 @@ pub trait Backend: Send + Sync {
         let list = self.list_model(options).await?;
         Ok(Box::pin(futures::stream::once(async move { Ok(list) })))
     }
+
+    /// Reads several resources, lists, IPAM objects and IPAM lists, in order, decoded exactly
+    /// as [`Backend::get`], [`Backend::list`], [`Backend::get_model`] and
+    /// [`Backend::list_model`] decode them; something missing is `None`, not an error (a
+    /// value that cannot be read fails the batch with the error the single read gives).
+    /// Drivers with [`Backend::batched_reads`] read everything at one revision in one round
+    /// trip (etcd: one transaction of range reads); the default reads one by one (concurrently).
+    async fn read_batch(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        let each = reads.into_iter().map(|read| async move {
+            Ok(match read {
+                Read::Resource(key) => ReadResult::Resource(found(self.get(&key, None).await)?),
+                Read::Resources(options) => ReadResult::Resources(self.list(&options, None).await?),
+                Read::Model(key) => ReadResult::Model(found(self.get_model(&key).await)?),
+                Read::Models(options) => ReadResult::Models(self.list_model(&options).await?),
+            })
+        });
+        futures::future::try_join_all(each).await
+    }
+
+    /// Whether [`Backend::read_batch`] reads a batch in one round trip, at one revision.
+    fn batched_reads(&self) -> bool {
+        false
+    }
+
+    /// Whether [`Backend::write_models`] is supported.
+    fn atomic_model_writes(&self) -> bool {
+        false
+    }
+
+    /// Writes several IPAM objects (distinct keys) in one transaction, all or nothing, each
+    /// with its compare-and-swap; values are checked and encoded as the single writes do. On
+    /// success, the objects as [`Backend::create_model`], [`Backend::update_model`] and
+    /// [`Backend::delete_model`] return them, in order. If any compare fails nothing is
+    /// written, and the error is the one the single write would give for the first write
+    /// whose compare failed. Refused with `OperationNotSupported` unless
+    /// [`Backend::atomic_model_writes`].
+    async fn write_models(&self, writes: Vec<ModelWrite>) -> Result<Vec<ModelKv>> {
+        Err(DatastoreError::OperationNotSupported {
+            operation: "Transaction".to_string(),
+            identifier: writes
+                .iter()
+                .map(|write| write.key().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            reason: Some(ATOMIC_WRITES_NOT_SUPPORTED.to_string()),
+        })
+    }
 }
+
+/// A single read's answer as a batch gives it: not found is `None`.
+fn found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Why a driver refuses [`Backend::write_models`].
+pub const ATOMIC_WRITES_NOT_SUPPORTED: &str =
+    "this datastore cannot write several IPAM objects in one transaction";

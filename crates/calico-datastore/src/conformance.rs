@@ -50,6 +50,12 @@ pub trait Harness: Send + Sync {
     async fn put_raw(&self, _path: &str, _bytes: &[u8]) -> Option<()> {
         None
     }
+
+    /// Whether the driver writes several IPAM objects in one transaction
+    /// ([`Backend::atomic_model_writes`]).
+    fn atomic_model_writes(&self) -> bool {
+        false
+    }
 }
 
 /// The harness of a [`KvBackend`] driver (the embedded store, etcd): `guard` keeps whatever
@@ -88,6 +94,11 @@ impl<S: KvStore + 'static, G: Send + Sync> Harness for KvHarness<S, G> {
         let stored = self.backend.store().put(path, bytes.to_vec()).await;
         stored.ok().map(|_| ())
     }
+
+    /// Both raw stores (embedded, etcd) write several keys in one transaction.
+    fn atomic_model_writes(&self) -> bool {
+        true
+    }
 }
 
 /// A failed check.
@@ -118,7 +129,8 @@ macro_rules! run_checks {
     }};
 }
 
-// After the macros, which it uses.
+// After the macros, which they use.
+pub mod batch;
 pub mod model;
 
 pub use model::run_model_checks;

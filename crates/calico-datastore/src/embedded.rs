@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::kv::{
-    CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRange, RawWatch,
-    UpdateOutcome,
+    CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawPage, RawRange, RawRead,
+    RawReadResult, RawReads, RawWatch, RawWrite, RawWritten, UpdateOutcome, WriteManyOutcome,
 };
 
 /// How long a writer waits for another process's write to finish before giving up.
@@ -87,6 +87,8 @@ enum WriteOp {
     Compact {
         revision: i64,
     },
+    /// Several conditional writes, all or none.
+    Many(Vec<RawWrite>),
 }
 
 /// What a write did.
@@ -96,6 +98,7 @@ enum WriteOutcome {
     Put(i64),
     Deleted(DeleteOutcome),
     Compacted,
+    Many(WriteManyOutcome),
 }
 
 struct WriteRequest {
@@ -253,6 +256,7 @@ fn run_group(
             WriteOp::Compact { revision } => {
                 compact_locked(&txn, *revision).map(|()| WriteOutcome::Compacted)
             }
+            WriteOp::Many(writes) => write_many_locked(&txn, writes).map(WriteOutcome::Many),
         });
         // A statement error inside the transaction leaves it unusable for the others.
         if let Some(Err(KvError::Store(message))) = outcomes.last() {
@@ -298,14 +302,49 @@ fn delete_locked(
     if expected.is_some_and(|rev| rev != current.mod_revision) {
         return Ok(DeleteOutcome::Conflict(current));
     }
-    let revision = append_log(txn, key, None, Some(&current))?;
-    txn.prepare_cached("DELETE FROM kv WHERE key = ?1")
-        .and_then(|mut stmt| stmt.execute(params![key]))
-        .map_err(sql_error)?;
+    let revision = remove_locked(txn, key, &current)?;
     Ok(DeleteOutcome::Deleted {
         previous: current,
         revision,
     })
+}
+
+/// Deletes `key`, whose current state is `current`; returns the deletion's revision.
+fn remove_locked(txn: &Connection, key: &str, current: &RawKv) -> Result<i64, KvError> {
+    let revision = append_log(txn, key, None, Some(current))?;
+    txn.prepare_cached("DELETE FROM kv WHERE key = ?1")
+        .and_then(|mut stmt| stmt.execute(params![key]))
+        .map_err(sql_error)?;
+    Ok(revision)
+}
+
+/// Checks every write's condition, then (all holding) applies them in order, each at its own
+/// revision.
+fn write_many_locked(txn: &Connection, writes: &[RawWrite]) -> Result<WriteManyOutcome, KvError> {
+    let mut currents = Vec::with_capacity(writes.len());
+    for (index, write) in writes.iter().enumerate() {
+        let current = current_kv(txn, write.key())?;
+        if !write.allowed(current.as_ref()) {
+            return Ok(WriteManyOutcome::Refused { index, current });
+        }
+        currents.push(current);
+    }
+    let mut written = Vec::with_capacity(writes.len());
+    for (write, current) in writes.iter().zip(currents) {
+        written.push(match (write, current) {
+            (RawWrite::Create { key, value } | RawWrite::Update { key, value, .. }, current) => {
+                RawWritten::Put {
+                    revision: put_locked(txn, key, value, current.as_ref())?,
+                }
+            }
+            (RawWrite::Delete { key, .. }, Some(previous)) => {
+                let revision = remove_locked(txn, key, &previous)?;
+                RawWritten::Deleted { previous, revision }
+            }
+            (RawWrite::Delete { .. }, None) => return Err(unexpected()),
+        });
+    }
+    Ok(WriteManyOutcome::Written(written))
 }
 
 fn compact_locked(txn: &Connection, revision: i64) -> Result<(), KvError> {
@@ -531,6 +570,46 @@ impl KvStore for EmbeddedStore {
             };
             Ok(RawRange { kvs, revision })
         })
+    }
+
+    /// One read transaction; prefixes are read whole, as `range` reads them.
+    async fn read_many(&self, reads: &[RawRead]) -> Result<RawReads, KvError> {
+        if reads.is_empty() {
+            return Ok(RawReads {
+                results: Vec::new(),
+                revision: 0,
+            });
+        }
+        self.read(|conn| {
+            let txn = conn.transaction().map_err(sql_error)?;
+            let revision = store_revision(&txn)?;
+            let results = reads
+                .iter()
+                .map(|read| {
+                    Ok(match read {
+                        RawRead::Key(key) => RawReadResult::Key(current_kv(&txn, key)?),
+                        RawRead::Prefix(prefix) => RawReadResult::Prefix(RawPage {
+                            kvs: current_range(&txn, prefix)?,
+                            revision,
+                            more: false,
+                        }),
+                    })
+                })
+                .collect::<Result<Vec<_>, KvError>>()?;
+            Ok(RawReads { results, revision })
+        })
+    }
+
+    fn atomic_writes(&self) -> bool {
+        true
+    }
+
+    /// One SQLite write transaction (with whatever else the writer commits at that moment).
+    async fn write_many(&self, writes: Vec<RawWrite>) -> Result<WriteManyOutcome, KvError> {
+        match self.write(WriteOp::Many(writes)).await? {
+            WriteOutcome::Many(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {

@@ -59,6 +59,94 @@ pub enum DeleteOutcome {
     Conflict(RawKv),
 }
 
+/// One read of a [`KvStore::read_many`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawRead {
+    /// One key.
+    Key(String),
+    /// The keys starting with a prefix, in key order (the first page of them: see
+    /// [`KvStore::read_many`]).
+    Prefix(String),
+}
+
+/// What one [`RawRead`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawReadResult {
+    /// The key, or `None` when it does not exist.
+    Key(Option<RawKv>),
+    /// The first keys under the prefix; `more` says more follow (read them with
+    /// [`KvStore::range_page`] at the batch's revision, after the last key here).
+    Prefix(RawPage),
+}
+
+/// The answers of a [`KvStore::read_many`], in the order of its reads, and the one revision
+/// they were all read at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawReads {
+    pub results: Vec<RawReadResult>,
+    pub revision: i64,
+}
+
+/// One conditional write of a [`KvStore::write_many`] (its keys must be distinct).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawWrite {
+    /// Creates the key only if it does not exist.
+    Create { key: String, value: Vec<u8> },
+    /// Replaces the key only if its mod revision is `expected`.
+    Update {
+        key: String,
+        value: Vec<u8>,
+        expected: i64,
+    },
+    /// Deletes the key only if it exists (and its mod revision is `expected`, when given).
+    Delete { key: String, expected: Option<i64> },
+}
+
+impl RawWrite {
+    /// The key written.
+    pub fn key(&self) -> &str {
+        match self {
+            RawWrite::Create { key, .. }
+            | RawWrite::Update { key, .. }
+            | RawWrite::Delete { key, .. } => key,
+        }
+    }
+
+    /// Whether this write may go ahead with the key as it is (`None`: absent).
+    pub fn allowed(&self, current: Option<&RawKv>) -> bool {
+        match (self, current) {
+            (RawWrite::Create { .. }, current) => current.is_none(),
+            (RawWrite::Update { expected, .. }, Some(current)) => current.mod_revision == *expected,
+            (RawWrite::Delete { expected, .. }, Some(current)) => {
+                expected.is_none_or(|expected| current.mod_revision == expected)
+            }
+            (RawWrite::Update { .. } | RawWrite::Delete { .. }, None) => false,
+        }
+    }
+}
+
+/// What one [`RawWrite`] of a successful [`KvStore::write_many`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawWritten {
+    /// A create or update; `revision` is the key's new mod revision.
+    Put { revision: i64 },
+    /// A delete: the value deleted, and the deletion's revision.
+    Deleted { previous: RawKv, revision: i64 },
+}
+
+/// Result of a [`KvStore::write_many`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteManyOutcome {
+    /// Every write was applied, in one transaction; one answer per write, in order.
+    Written(Vec<RawWritten>),
+    /// Nothing was written: the write at `index` (the first whose condition failed) found its
+    /// key as `current` (`None`: absent).
+    Refused {
+        index: usize,
+        current: Option<RawKv>,
+    },
+}
+
 /// A change seen by a raw watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RawEvent {
@@ -94,6 +182,9 @@ pub enum KvError {
     #[error("{0}")]
     Store(String),
 }
+
+/// Keys per prefix read of the default [`KvStore::read_many`].
+pub const DEFAULT_READ_MANY_PAGE: usize = 500;
 
 /// A stream of raw changes; ends after an error.
 pub type RawWatch = Pin<Box<dyn Stream<Item = Result<RawEvent, KvError>> + Send>>;
@@ -134,6 +225,57 @@ pub trait KvStore: Send + Sync {
         })
     }
 
+    /// Several reads at one revision, in one request where the store can (etcd: one
+    /// transaction of range reads; the embedded store: one read transaction). A prefix read
+    /// is bounded as the store's range pages are: it gives the first page of keys, and says
+    /// whether more follow. The default reads one by one, every read after the first at the
+    /// first one's revision. No reads read nothing, at revision 0.
+    async fn read_many(&self, reads: &[RawRead]) -> Result<RawReads, KvError> {
+        let mut results = Vec::with_capacity(reads.len());
+        let mut at: Option<i64> = None;
+        for read in reads {
+            let result = match (read, at) {
+                (RawRead::Key(key), Some(at)) => RawReadResult::Key(self.get(key, Some(at)).await?),
+                (RawRead::Key(key), None) => {
+                    // A one-key page of the key's own prefix: the key itself sorts first.
+                    let page = self.range_page(key, None, None, 1).await?;
+                    at = Some(page.revision);
+                    let kv = page.kvs.into_iter().next().filter(|kv| kv.key == *key);
+                    RawReadResult::Key(kv)
+                }
+                (RawRead::Prefix(prefix), at_now) => {
+                    let page = self
+                        .range_page(prefix, None, at_now, DEFAULT_READ_MANY_PAGE)
+                        .await?;
+                    at.get_or_insert(page.revision);
+                    RawReadResult::Prefix(page)
+                }
+            };
+            results.push(result);
+        }
+        // No reads, no revision.
+        Ok(RawReads {
+            results,
+            revision: at.unwrap_or(0),
+        })
+    }
+
+    /// Whether [`KvStore::write_many`] is implemented.
+    fn atomic_writes(&self) -> bool {
+        false
+    }
+
+    /// Applies several conditional writes of distinct keys in one transaction, all of them or
+    /// none: if any condition fails, nothing is written and the first failing write is named.
+    /// The default refuses; stores that implement it say so in [`KvStore::atomic_writes`].
+    async fn write_many(&self, writes: Vec<RawWrite>) -> Result<WriteManyOutcome, KvError> {
+        let _ = writes;
+        Err(KvError::Store(format!(
+            "the {} store cannot write several keys in one transaction",
+            self.datastore_type()
+        )))
+    }
+
     /// Creates `key` only if it does not exist.
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError>;
 
@@ -162,6 +304,30 @@ pub trait KvStore: Send + Sync {
 
     /// `embedded` or `etcdv3`.
     fn datastore_type(&self) -> &'static str;
+}
+
+/// The keys of a range read's `first` page and of every page after it, each read after the
+/// last key so far, `limit` keys at a time, at revision `at`.
+pub async fn rest_of_range<S: KvStore + ?Sized>(
+    store: &S,
+    prefix: &str,
+    first: RawPage,
+    at: i64,
+    limit: usize,
+) -> Result<Vec<RawKv>, KvError> {
+    let mut kvs = first.kvs;
+    let mut more = first.more;
+    while more {
+        let Some(last) = kvs.last().map(|kv| kv.key.clone()) else {
+            break;
+        };
+        let page = store
+            .range_page(prefix, Some(&last), Some(at), limit)
+            .await?;
+        more = page.more;
+        kvs.extend(page.kvs);
+    }
+    Ok(kvs)
 }
 
 /// Helper for stores that produce their watch as a plain stream of results.

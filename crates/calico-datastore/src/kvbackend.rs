@@ -17,13 +17,16 @@ use calico_api::AnyResource;
 use futures::StreamExt;
 
 use crate::backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ResourceList, ResourcePages,
-    WatchEvent, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,
+    ResourceList, ResourcePages, WatchEvent, WatchStream,
 };
 use crate::codec;
 use crate::error::{DatastoreError, Result};
 use crate::key::{ListOptions, ResourceKey};
-use crate::kv::{CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, UpdateOutcome};
+use crate::kv::{
+    CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRead, RawReadResult,
+    RawWrite, RawWritten, UpdateOutcome, WriteManyOutcome,
+};
 
 /// A [`Backend`] storing resources in an etcd-like [`KvStore`] exactly as Calico does.
 pub struct KvBackend<S> {
@@ -210,6 +213,91 @@ fn decode_model(key: ModelKey, kv: &RawKv) -> Result<ModelKv> {
             cause: err.to_string(),
         }),
     }
+}
+
+/// The error of a refused model update (as `update_model` reports it).
+fn model_update_error(key: ModelKey, expected: i64, current: Option<&RawKv>) -> DatastoreError {
+    match current {
+        None => DatastoreError::ModelDoesNotExist { key, cause: None },
+        Some(current) => DatastoreError::ModelUpdateConflict {
+            key,
+            detail: Some(format!(
+                "revision '{expected}' is out of date (latest: {})",
+                current.mod_revision
+            )),
+        },
+    }
+}
+
+/// The error of a refused model delete (as `delete_model` reports it).
+fn model_delete_error(key: ModelKey, current: Option<&RawKv>) -> DatastoreError {
+    match current {
+        None => DatastoreError::ModelDoesNotExist { key, cause: None },
+        Some(current) => DatastoreError::ModelUpdateConflict {
+            key,
+            detail: Some(format!("latest revision is {}", current.mod_revision)),
+        },
+    }
+}
+
+/// A model object deleted at `revision` (as `delete_model` returns it: a deleted value that
+/// cannot be read is its parse error, the key being gone all the same).
+fn deleted_model(key: ModelKey, previous: &RawKv, revision: i64) -> Result<ModelKv> {
+    let mut deleted = decode_model(key, previous)?;
+    deleted.revision = revision.to_string();
+    Ok(deleted)
+}
+
+/// What a [`Read`] asks of the raw store: nothing (a built-in resource), or one raw read.
+enum Planned {
+    Builtin(AnyResource),
+    Raw(RawRead),
+}
+
+fn plan_read(read: &Read) -> Planned {
+    match read {
+        Read::Resource(key) => match codec::builtin(key) {
+            Some(builtin) => Planned::Builtin(builtin),
+            None => Planned::Raw(RawRead::Key(key.default_path())),
+        },
+        Read::Resources(options) => Planned::Raw(RawRead::Prefix(options.path_prefix())),
+        Read::Model(key) => Planned::Raw(RawRead::Key(key.default_path())),
+        Read::Models(options) => Planned::Raw(RawRead::Prefix(options.path_prefix())),
+    }
+}
+
+/// The raw form of a model write, checked and encoded as the single writes do.
+fn raw_model_write(write: &ModelWrite) -> Result<RawWrite> {
+    Ok(match write {
+        ModelWrite::Create(key, value) => {
+            let (key, value) = model_path_and_bytes(key, value)?;
+            RawWrite::Create { key, value }
+        }
+        ModelWrite::Update(key, value, revision) => {
+            let expected = parse_revision(revision)?;
+            let (key, value) = model_path_and_bytes(key, value)?;
+            RawWrite::Update {
+                key,
+                value,
+                expected,
+            }
+        }
+        ModelWrite::Delete(key, revision) => RawWrite::Delete {
+            key: key.default_path(),
+            expected: delete_guard(revision.as_deref())?,
+        },
+    })
+}
+
+/// The error the single write would give for `write` refused with its key as `current`.
+fn refused_model_write(write: ModelWrite, current: Option<&RawKv>) -> Result<DatastoreError> {
+    Ok(match write {
+        ModelWrite::Create(key, _) => DatastoreError::ModelAlreadyExists { key, cause: None },
+        ModelWrite::Update(key, _, revision) => {
+            model_update_error(key, parse_revision(&revision)?, current)
+        }
+        ModelWrite::Delete(key, _) => model_delete_error(key, current),
+    })
 }
 
 fn key_and_value(resource: &AnyResource) -> Result<(ResourceKey, Vec<u8>)> {
@@ -498,14 +586,10 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
                 value,
                 revision: revision.to_string(),
             }),
-            UpdateOutcome::Missing => Err(DatastoreError::ModelDoesNotExist { key, cause: None }),
-            UpdateOutcome::Conflict(current) => Err(DatastoreError::ModelUpdateConflict {
-                key,
-                detail: Some(format!(
-                    "revision '{expected}' is out of date (latest: {})",
-                    current.mod_revision
-                )),
-            }),
+            UpdateOutcome::Missing => Err(model_update_error(key, expected, None)),
+            UpdateOutcome::Conflict(current) => {
+                Err(model_update_error(key, expected, Some(&current)))
+            }
         }
     }
 
@@ -530,18 +614,12 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             // As in Calico, a deleted value that cannot be read is reported as its parse error
             // (the key is gone all the same).
             DeleteOutcome::Deleted { previous, revision } => {
-                let mut deleted = decode_model(key.clone(), &previous)?;
-                deleted.revision = revision.to_string();
-                Ok(deleted)
+                deleted_model(key.clone(), &previous, revision)
             }
-            DeleteOutcome::Missing => Err(DatastoreError::ModelDoesNotExist {
-                key: key.clone(),
-                cause: None,
-            }),
-            DeleteOutcome::Conflict(current) => Err(DatastoreError::ModelUpdateConflict {
-                key: key.clone(),
-                detail: Some(format!("latest revision is {}", current.mod_revision)),
-            }),
+            DeleteOutcome::Missing => Err(model_delete_error(key.clone(), None)),
+            DeleteOutcome::Conflict(current) => {
+                Err(model_delete_error(key.clone(), Some(&current)))
+            }
         }
     }
 
@@ -608,6 +686,169 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             Some((Ok(list), state))
         });
         Ok(Box::pin(pages))
+    }
+
+    fn batched_reads(&self) -> bool {
+        true
+    }
+
+    /// One [`KvStore::read_many`]: every read at one revision (a prefix with more keys than
+    /// the store reads at once continues in pages at that revision), decoded as the single
+    /// reads decode.
+    async fn read_batch(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {
+        let planned: Vec<Planned> = reads.iter().map(plan_read).collect();
+        let raw_reads: Vec<RawRead> = planned
+            .iter()
+            .filter_map(|plan| match plan {
+                Planned::Raw(read) => Some(read.clone()),
+                Planned::Builtin(_) => None,
+            })
+            .collect();
+        let raw = if raw_reads.is_empty() {
+            crate::kv::RawReads {
+                results: Vec::new(),
+                revision: 0,
+            }
+        } else {
+            self.store
+                .read_many(&raw_reads)
+                .await
+                .map_err(store_error)?
+        };
+        let revision = raw.revision;
+        let mut answers = raw.results.into_iter();
+        let mut results = Vec::with_capacity(reads.len());
+        for (read, plan) in reads.into_iter().zip(planned) {
+            let raw = match plan {
+                Planned::Builtin(builtin) => {
+                    results.push(ReadResult::Resource(Some(builtin)));
+                    continue;
+                }
+                Planned::Raw(raw) => raw,
+            };
+            let answer = answers
+                .next()
+                .ok_or_else(|| DatastoreError::Store("the store gave too few answers".into()))?;
+            let result = match (read, answer) {
+                (Read::Resource(key), RawReadResult::Key(kv)) => {
+                    ReadResult::Resource(kv.map(|kv| decode_kv(&key, &kv)).transpose()?)
+                }
+                (Read::Model(key), RawReadResult::Key(kv)) => {
+                    ReadResult::Model(kv.map(|kv| decode_model(key, &kv)).transpose()?)
+                }
+                (Read::Resources(options), RawReadResult::Prefix(page)) => {
+                    let kvs = self.rest_of_prefix(&raw, page, revision).await?;
+                    let page = RawPageAt {
+                        kvs,
+                        revision,
+                        last: true,
+                    };
+                    ReadResult::Resources(decode_page(&options, page))
+                }
+                (Read::Models(options), RawReadResult::Prefix(page)) => {
+                    let kvs = self.rest_of_prefix(&raw, page, revision).await?;
+                    ReadResult::Models(decode_model_page(&options, &kvs, revision))
+                }
+                _ => {
+                    return Err(DatastoreError::Store(
+                        "the store answered another read".into(),
+                    ))
+                }
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    fn atomic_model_writes(&self) -> bool {
+        self.store.atomic_writes()
+    }
+
+    /// One [`KvStore::write_many`].
+    async fn write_models(&self, writes: Vec<ModelWrite>) -> Result<Vec<ModelKv>> {
+        if !self.store.atomic_writes() {
+            return Err(DatastoreError::OperationNotSupported {
+                operation: "Transaction".to_string(),
+                identifier: self.store.datastore_type().to_string(),
+                reason: Some(crate::backend::ATOMIC_WRITES_NOT_SUPPORTED.to_string()),
+            });
+        }
+        let raw = writes
+            .iter()
+            .map(raw_model_write)
+            .collect::<Result<Vec<_>>>()?;
+        let mut paths = std::collections::HashSet::with_capacity(raw.len());
+        if let Some(twice) = writes
+            .iter()
+            .zip(&raw)
+            .find(|(_, write)| !paths.insert(write.key()))
+        {
+            return Err(DatastoreError::Validation(
+                calico_api::ValidationError::single(
+                    "Key",
+                    Some(twice.0.key().to_string()),
+                    "written twice in one transaction",
+                ),
+            ));
+        }
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.store.write_many(raw).await.map_err(store_error)? {
+            WriteManyOutcome::Written(written) => {
+                if written.len() != writes.len() {
+                    return Err(DatastoreError::Store(
+                        "the store answered another number of writes".into(),
+                    ));
+                }
+                writes
+                    .into_iter()
+                    .zip(written)
+                    .map(|(write, done)| match (write, done) {
+                        (
+                            ModelWrite::Create(key, value) | ModelWrite::Update(key, value, _),
+                            RawWritten::Put { revision },
+                        ) => Ok(ModelKv {
+                            key,
+                            value,
+                            revision: revision.to_string(),
+                        }),
+                        (
+                            ModelWrite::Delete(key, _),
+                            RawWritten::Deleted { previous, revision },
+                        ) => deleted_model(key, &previous, revision),
+                        _ => Err(DatastoreError::Store(
+                            "the store answered another write".into(),
+                        )),
+                    })
+                    .collect()
+            }
+            WriteManyOutcome::Refused { index, current } => {
+                let write = writes.into_iter().nth(index).ok_or_else(|| {
+                    DatastoreError::Store(format!("the store refused an unknown write {index}"))
+                })?;
+                Err(refused_model_write(write, current.as_ref())?)
+            }
+        }
+    }
+}
+
+impl<S: KvStore + 'static> KvBackend<S> {
+    /// The keys of a prefix read, with the pages after its first read at `revision`.
+    async fn rest_of_prefix(
+        &self,
+        read: &RawRead,
+        first: crate::kv::RawPage,
+        revision: i64,
+    ) -> Result<Vec<RawKv>> {
+        let RawRead::Prefix(prefix) = read else {
+            return Ok(first.kvs);
+        };
+        // The store's own page size: what it gave at once.
+        let limit = first.kvs.len().max(1);
+        crate::kv::rest_of_range(self.store.as_ref(), prefix, first, revision, limit)
+            .await
+            .map_err(store_error)
     }
 }
 

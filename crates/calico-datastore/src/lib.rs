@@ -6,6 +6,7 @@
 //! - [`kv`] and [`kvbackend`]: an etcd-like raw store trait and Calico's etcd storage layout on
 //!   top of it, shared by the embedded and etcd drivers.
 //! - [`embedded`]: the zero-setup single-file store.
+//! - [`counting`]: a backend wrapper counting round trips (tests, benchmarks).
 
 pub mod apiconfig;
 pub mod backend;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod counting;
 pub mod embedded;
 pub mod error;
 pub mod init;
@@ -24,12 +26,13 @@ pub mod lock;
 pub mod rules;
 
 pub use backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ResourceList, ResourcePages,
-    WatchEvent, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,
+    ResourceList, ResourcePages, WatchEvent, WatchStream,
 };
 /// The IPAM model (libcalico-go's `model` package) the backends store.
 pub use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 pub use client::IpamCascade;
+pub use counting::CountingBackend;
 pub use embedded::EmbeddedStore;
 pub use error::{DatastoreError, Result};
 pub use key::{KindRef, ListOptions, ResourceKey};

@@ -11,6 +11,11 @@
 //! - watch: changes after `after`, with previous values; a compaction cancel becomes
 //!   [`KvError::Compacted`] and ends the stream.
 //!
+//! - several reads: one transaction of range reads, without compares (one revision);
+//! - several conditional writes: one transaction whose compares are each write's (create:
+//!   `Version == 0`; update and delete: `Version > 0`, `ModRevision == rev`), whose success
+//!   branch writes them all and whose failure branch reads every key (see `multi`).
+//!
 //! Creates, updates and reads issued concurrently are sent together, each as its own nested
 //! transaction inside one etcd transaction (see `batch`).
 //!
@@ -27,8 +32,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use calico_datastore::apiconfig::{redact_urls, ApiConfigSpec};
 use calico_datastore::kv::{
-    boxed_watch, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawPage,
-    RawRange, RawWatch, UpdateOutcome,
+    boxed_watch, rest_of_range, CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv,
+    RawPage, RawRange, RawRead, RawReads, RawWatch, RawWrite, UpdateOutcome, WriteManyOutcome,
 };
 use etcd_client::{
     Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions,
@@ -40,6 +45,7 @@ mod batch;
 mod discovery;
 mod errors;
 mod failover;
+mod multi;
 
 use batch::{Batcher, Op, OpResult};
 use failover::{CallError as CallFailure, Members, Retry};
@@ -538,18 +544,7 @@ impl KvStore for EtcdStore {
         let revision = first.revision;
         // Every further page is read at the revision of the first one.
         let read_at = at.unwrap_or(revision);
-        let mut kvs = first.kvs;
-        let mut more = first.more;
-        while more {
-            let Some(last) = kvs.last().map(|kv| kv.key.clone()) else {
-                break;
-            };
-            let page = self
-                .range_page(prefix, Some(&last), Some(read_at), limit)
-                .await?;
-            more = page.more;
-            kvs.extend(page.kvs);
-        }
+        let kvs = rest_of_range(self, prefix, first, read_at, limit).await?;
         Ok(RawRange { kvs, revision })
     }
 
@@ -592,6 +587,18 @@ impl KvStore for EtcdStore {
             }),
             Err(err) => Err(self.read_error(prefix, at, err).await),
         }
+    }
+
+    async fn read_many(&self, reads: &[RawRead]) -> Result<RawReads, KvError> {
+        self.read_many_txn(reads).await
+    }
+
+    fn atomic_writes(&self) -> bool {
+        true
+    }
+
+    async fn write_many(&self, writes: Vec<RawWrite>) -> Result<WriteManyOutcome, KvError> {
+        self.write_many_txn(writes).await
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use calico_datastore::kv::{CreateOutcome, KvStore, UpdateOutcome};
+use calico_datastore::kv::{
+    CreateOutcome, KvStore, RawWrite, RawWritten, UpdateOutcome, WriteManyOutcome,
+};
 use calico_etcd::{EtcdSettings, EtcdStore, Timeouts};
 use calico_test_support::EtcdCluster;
 use futures::StreamExt;
@@ -183,6 +185,16 @@ async fn a_cluster_that_never_answers_is_a_clear_error_within_the_deadline() {
     .expect("no request hangs");
 }
 
+/// A store on `cluster` whose attempt deadlines are far shorter than a batch takes.
+async fn losing_answers(cluster: &EtcdCluster) -> EtcdStore {
+    let mut settings = settings(&cluster.endpoints());
+    settings.timeouts = Timeouts {
+        request: Duration::from_secs(120),
+        attempt: Duration::from_millis(15),
+    };
+    EtcdStore::connect(&settings).await.unwrap()
+}
+
 /// Attempt deadlines far shorter than a batch takes: answers are lost after etcd applied the
 /// writes, and the retries must recognise them as ours instead of reporting "already exists"
 /// or a conflict.
@@ -190,12 +202,7 @@ async fn a_cluster_that_never_answers_is_a_clear_error_within_the_deadline() {
 async fn writes_whose_answers_are_lost_are_resolved_not_repeated() {
     tokio::time::timeout(SAFETY_NET, async {
         let cluster = EtcdCluster::start(3);
-        let mut settings = settings(&cluster.endpoints());
-        settings.timeouts = Timeouts {
-            request: Duration::from_secs(120),
-            attempt: Duration::from_millis(15),
-        };
-        let store = EtcdStore::connect(&settings).await.unwrap();
+        let store = losing_answers(&cluster).await;
         let revisions = create_all(&store, "/lost", 1500).await;
         let results: Vec<_> = futures::stream::iter(revisions.into_iter().enumerate())
             .map(|(i, revision)| {
@@ -221,6 +228,94 @@ async fn writes_whose_answers_are_lost_are_resolved_not_repeated() {
             .await
             .unwrap();
         assert!(matches!(existing, CreateOutcome::Exists(_)), "{existing:?}");
+    })
+    .await
+    .expect("no request hangs");
+}
+
+/// The same for transactions of several writes (`write_many`): a retried transaction whose
+/// first attempt was applied is recognised as ours, whole, not reported as refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_whose_answers_are_lost_are_resolved_not_repeated() {
+    const GROUPS: usize = 400;
+    tokio::time::timeout(SAFETY_NET, async {
+        let cluster = EtcdCluster::start(3);
+        let store = losing_answers(&cluster).await;
+        let keys = |i: usize| [format!("/lostm/{i:05}/a"), format!("/lostm/{i:05}/b")];
+        let created: Vec<_> = futures::stream::iter(0..GROUPS)
+            .map(|i| {
+                let store = &store;
+                async move {
+                    let writes = keys(i)
+                        .into_iter()
+                        .map(|key| RawWrite::Create {
+                            value: value(&key, i),
+                            key,
+                        })
+                        .collect();
+                    (i, store.write_many(writes).await)
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        let mut revisions = vec![0; GROUPS];
+        for (i, result) in created {
+            match result {
+                Ok(WriteManyOutcome::Written(written)) => match written.as_slice() {
+                    [RawWritten::Put { revision }, RawWritten::Put { revision: other }]
+                        if revision == other =>
+                    {
+                        revisions[i] = *revision
+                    }
+                    other => panic!("creates {i}: {other:?}"),
+                },
+                other => panic!("creates {i}: {other:?}"),
+            }
+        }
+        let updated: Vec<_> = futures::stream::iter(revisions.into_iter().enumerate())
+            .map(|(i, revision)| {
+                let store = &store;
+                async move {
+                    let writes = keys(i)
+                        .into_iter()
+                        .map(|key| RawWrite::Update {
+                            value: value(&format!("{key}2"), i),
+                            key,
+                            expected: revision,
+                        })
+                        .collect();
+                    (i, store.write_many(writes).await)
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        for (i, result) in updated {
+            assert!(
+                matches!(&result, Ok(WriteManyOutcome::Written(written)) if written.len() == 2),
+                "updates {i}: {result:?}"
+            );
+        }
+        assert_stored_once(&cluster, "/lostm", 2 * GROUPS, 2);
+        // A refused transaction is still refused, naming the write.
+        let refused = store
+            .write_many(vec![RawWrite::Create {
+                key: "/lostm/00000/a".into(),
+                value: b"other".to_vec(),
+            }])
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                refused,
+                WriteManyOutcome::Refused {
+                    index: 0,
+                    current: Some(_)
+                }
+            ),
+            "{refused:?}"
+        );
     })
     .await
     .expect("no request hangs");

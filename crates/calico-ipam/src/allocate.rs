@@ -14,32 +14,37 @@
 //!   of a pool in turn;
 //! - a handle is created without reading it first when it is new (the usual case: one handle
 //!   per workload), and read only when it exists;
+//! - concurrent [`Ipam::auto_assign`] calls for one host are allocated in batches, one block
+//!   write for a batch instead of one compare-and-swap race per call (see [`Ipam`]);
 //! - a handle is incremented by the number of addresses a block gave, not the number asked
 //!   for (Calico's over-count never comes down again, so the handle would never be deleted;
 //!   listed in `docs/compatibility.md`).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use calico_api::model::{
-    AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
-    IPAMConfig, IPAMHandle, IpVersion, ModelKey, ModelListOptions, ModelValue,
+    AffinityState, AffinityType, AllocationBlock, BlockAffinity, BlockAffinityKey, BlockKey,
+    HandleKey, IPAMConfig, IPAMHandle, IpVersion, ModelKey, ModelListOptions, ModelValue,
 };
-use calico_api::{parse_pool_cidr, AnyResource, IPPool};
-use calico_datastore::backend::ModelKv;
+use calico_api::{parse_pool_cidr, AnyResource, IPPool, IPReservation};
+use calico_datastore::backend::{ModelKv, ModelWrite, Read, ReadResult};
 use calico_datastore::client::Client;
-use calico_datastore::{DatastoreError, KindRef, ResourceKey};
+use calico_datastore::rules::after_list;
+use calico_datastore::{DatastoreError, KindRef, ListOptions, ResourceKey};
 use chrono::Utc;
 use ipnet::IpNet;
 use thiserror::Error;
+use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::assign::{
-    choose_pools, claim_affine_block, pending_affinity, AllowedUse, BlockWalk, ClaimError,
-    PoolSelectionError,
+    choose_pools, claim_affine_block, claimed_block, pending_affinity, AllowedUse, BlockWalk,
+    ClaimError, PoolSelectionError,
 };
 use crate::block::{self, Affinity, BlockError, HostReserved, ReleaseOption};
-use crate::query::{block_cidr_for, ipam_config, pool_for_ip, pools, reservations};
+use crate::query::{block_cidr_for, config_from, ipam_config, pool_for_ip, pools};
 use crate::release::{
     self, release_block_affinity_at, ReleaseError, ReleaseOutcome, DATASTORE_RETRIES,
 };
@@ -82,6 +87,9 @@ pub enum AssignError {
     /// Anything else, in Calico's words.
     #[error("{0}")]
     Other(String),
+    /// An error another process met allocating for this one ([`crate::HostQueue`]), as text.
+    #[error("{message}")]
+    Queued { message: String, not_found: bool },
 }
 
 impl AssignError {
@@ -97,6 +105,7 @@ impl AssignError {
     /// Something the allocation needed (the node, a handle, a block) did not exist.
     pub fn is_not_found(&self) -> bool {
         match self {
+            AssignError::Queued { not_found, .. } => *not_found,
             AssignError::Datastore(err) => err.is_not_found(),
             AssignError::Claim(ClaimError::Datastore(err)) => err.is_not_found(),
             _ => false,
@@ -223,9 +232,18 @@ impl AutoAssignOutcome {
 #[derive(Debug, Error)]
 #[error("{cause}")]
 pub struct AutoAssignError {
-    pub partial: AutoAssignOutcome,
+    pub partial: Box<AutoAssignOutcome>,
     #[source]
-    pub cause: AssignError,
+    pub cause: Box<AssignError>,
+}
+
+impl AutoAssignError {
+    fn new(partial: AutoAssignOutcome, cause: AssignError) -> Self {
+        AutoAssignError {
+            partial: Box::new(partial),
+            cause: Box::new(cause),
+        }
+    }
 }
 
 /// One given address to allocate (Calico's `AssignIPArgs`).
@@ -242,9 +260,43 @@ pub struct AssignIpArgs {
 }
 
 /// Calico's IPAM client over one datastore client.
+///
+/// Concurrent [`Ipam::auto_assign`] calls of one clone family for the same host and the same
+/// kind of request (pools, use, limits, namespace) are combined: while one batch is being
+/// allocated the next calls queue, and the queue is then allocated as one batch that reads the
+/// pools, configuration and the host's blocks once and gives each caller its addresses in one
+/// block write (each with its own handle and attributes, as if allocated one after another).
 #[derive(Clone)]
 pub struct Ipam {
     client: Client,
+    combine: bool,
+    queues: Arc<Mutex<HashMap<String, Vec<Waiter>>>>,
+}
+
+/// What one allocation of a batch gives.
+pub type AutoAssignResult = Result<AutoAssignOutcome, AutoAssignError>;
+
+/// A queued [`Ipam::auto_assign`] call.
+struct Waiter {
+    args: AutoAssignArgs,
+    reply: oneshot::Sender<AutoAssignResult>,
+}
+
+/// What requests must share to be allocated in one batch: everything but the handle, the
+/// attributes and the counts.
+fn batch_key(args: &AutoAssignArgs) -> String {
+    format!(
+        "{:?}",
+        (
+            &args.hostname,
+            args.intended_use,
+            &args.ipv4_pools,
+            &args.ipv6_pools,
+            args.max_blocks_per_host,
+            &args.host_reserved,
+            &args.namespace_labels,
+        )
+    )
 }
 
 /// The reserved addresses (IPReservations) an allocation skips.
@@ -322,20 +374,102 @@ fn containing_pool(pools: &[IPPool], ip: IpAddr) -> Option<&IPPool> {
 }
 
 /// The state of one family's allocation between its steps (Calico's `blockAssignState`).
-struct AssignState<'a> {
-    host: &'a str,
+struct AssignState {
+    host: String,
     affinity: Affinity,
     version: IpVersion,
     pools: Vec<IPPool>,
-    remaining_affine: VecDeque<IpNet>,
-    reserved: &'a Reserved,
-    host_reserved: Option<&'a HostReserved>,
+    remaining_affine: VecDeque<Affine>,
+    reserved: Reserved,
+    host_reserved: Option<HostReserved>,
     allow_new_claim: bool,
 }
 
+/// One of the host's affine blocks as listed: its affinity, and its block when read ahead
+/// (`Some(None)`: it does not exist).
+struct Affine {
+    affinity: ModelKv,
+    block: Option<Option<ModelKv>>,
+}
+
+/// What an allocation reads before it looks at blocks, in one batch.
+struct Context {
+    config: IPAMConfig,
+    reservations: Vec<IPReservation>,
+    /// Every pool, with the client's defaults.
+    pools: Vec<IPPool>,
+    /// The node's labels (none for a load balancer's virtual node).
+    node_labels: BTreeMap<String, String>,
+    /// The host's affinities of the family.
+    affinities: Vec<ModelKv>,
+}
+
+/// One caller's part of a family's allocation.
+struct Share<'a> {
+    /// Sanitised.
+    handle: Option<String>,
+    attrs: &'a BTreeMap<String, String>,
+    num: usize,
+    assigned: Assignments,
+    /// Set when this caller's allocation failed on its own (the block limit).
+    error: Option<AssignError>,
+}
+
+impl<'a> Share<'a> {
+    fn new(args: &'a AutoAssignArgs, version: IpVersion, num: usize) -> Self {
+        Share {
+            handle: args
+                .handle
+                .as_deref()
+                .map(|h| block::sanitize_handle(h).to_string()),
+            attrs: &args.attrs,
+            num,
+            assigned: Assignments::new(version, num, args.host_reserved.as_ref()),
+            error: None,
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        if self.error.is_some() {
+            return 0;
+        }
+        self.num.saturating_sub(self.assigned.ips.len())
+    }
+}
+
+/// Gives each share the addresses a round assigned it; returns how many there were.
+fn record(shares: &mut [Share<'_>], got: Vec<(usize, Vec<IpNet>)>) -> usize {
+    let mut total = 0;
+    for (i, ips) in got {
+        total += ips.len();
+        if let Some(share) = shares.get_mut(i) {
+            share.assigned.ips.extend(ips);
+        }
+    }
+    total
+}
+
+fn add_message_to_wanting(shares: &mut [Share<'_>], message: &str) {
+    for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+        share.assigned.add_message(message.to_string());
+    }
+}
+
 impl Ipam {
+    /// An IPAM client combining concurrent allocations (see [`Ipam`]).
     pub fn new(client: Client) -> Ipam {
-        Ipam { client }
+        Ipam {
+            client,
+            combine: true,
+            queues: Arc::default(),
+        }
+    }
+
+    /// Whether concurrent allocations are combined (on by default; off, each call runs on its
+    /// own, exactly as Calico's client does).
+    pub fn with_combining(mut self, combine: bool) -> Ipam {
+        self.combine = combine;
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -346,54 +480,199 @@ impl Ipam {
     /// when IPv4 fails, IPv6 is not tried. A family that gets fewer addresses than requested
     /// without an error says why in its messages
     /// ([`Assignments::partial_fulfillment_error`]).
-    pub async fn auto_assign(
-        &self,
-        args: AutoAssignArgs,
-    ) -> Result<AutoAssignOutcome, AutoAssignError> {
-        let mut outcome = AutoAssignOutcome::default();
-        let fail =
-            |partial: AutoAssignOutcome, cause: AssignError| AutoAssignError { partial, cause };
+    pub async fn auto_assign(&self, args: AutoAssignArgs) -> AutoAssignResult {
         info!(
             num4 = args.num4,
             num6 = args.num6,
             host = %args.hostname,
             "auto-assigning addresses"
         );
-        let families = [
-            (IpVersion::V4, args.num4, &args.ipv4_pools),
-            (IpVersion::V6, args.num6, &args.ipv6_pools),
-        ];
-        for (version, num, requested) in families {
-            if num == 0 {
-                continue;
+        if !self.combine || tokio::runtime::Handle::try_current().is_err() {
+            return self
+                .assign_batch(vec![args])
+                .await
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(AutoAssignError::new(
+                        AutoAssignOutcome::default(),
+                        AssignError::Other("no allocation was made".into()),
+                    ))
+                });
+        }
+        let key = batch_key(&args);
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            match queues.get_mut(&key) {
+                Some(queue) => {
+                    queue.push(Waiter { args, reply });
+                    false
+                }
+                None => {
+                    queues.insert(key.clone(), vec![Waiter { args, reply }]);
+                    true
+                }
             }
-            if requested.iter().any(|p| IpVersion::of(p) != version) {
-                let (this, other) = match version {
-                    IpVersion::V4 => ("IPv4", "IPv6"),
-                    IpVersion::V6 => ("IPv6", "IPv4"),
-                };
-                // Calico drops the IPv4 addresses already assigned here (they leak); ours
-                // hands them back for the caller to release.
-                return Err(fail(
-                    outcome,
-                    AssignError::Other(format!(
-                        "provided {this} IPPools list contains one or more {other} IPPools"
-                    )),
-                ));
-            }
-            let mut assigned = Assignments::new(version, num, args.host_reserved.as_ref());
-            let result = self
-                .auto_assign_family(&args, version, requested, num, &mut assigned)
-                .await;
-            match version {
-                IpVersion::V4 => outcome.v4 = Some(assigned),
-                IpVersion::V6 => outcome.v6 = Some(assigned),
-            }
-            if let Err(cause) = result {
-                return Err(fail(outcome, cause));
+        };
+        if lead {
+            // The batches run on their own task, so that a caller that gives up waiting does
+            // not strand the others' addresses.
+            let this = self.clone();
+            tokio::spawn(async move { this.lead(key).await });
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(AutoAssignError::new(
+                AutoAssignOutcome::default(),
+                AssignError::Other("the allocation task ended without an answer".into()),
+            ))
+        })
+    }
+
+    /// Several allocations at once (as concurrent [`Ipam::auto_assign`] calls would be),
+    /// combined where they share a host and kind of request; the answers in the order asked.
+    pub async fn auto_assign_batch(&self, requests: Vec<AutoAssignArgs>) -> Vec<AutoAssignResult> {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, args) in requests.iter().enumerate() {
+            let key = batch_key(args);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
             }
         }
-        Ok(outcome)
+        let mut slots: Vec<Option<AutoAssignResult>> = (0..requests.len()).map(|_| None).collect();
+        let mut requests: Vec<Option<AutoAssignArgs>> = requests.into_iter().map(Some).collect();
+        for (_, members) in groups {
+            let batch: Vec<AutoAssignArgs> = members
+                .iter()
+                .filter_map(|&i| requests.get_mut(i).and_then(Option::take))
+                .collect();
+            for (i, result) in members.into_iter().zip(self.assign_batch(batch).await) {
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(result);
+                }
+            }
+        }
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.unwrap_or_else(|| {
+                    Err(AutoAssignError::new(
+                        AutoAssignOutcome::default(),
+                        AssignError::Other("no allocation was made".into()),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Allocates the queue `key` batch by batch until it is empty.
+    async fn lead(&self, key: String) {
+        loop {
+            let batch = {
+                let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+                let taken = queues.get_mut(&key).map(std::mem::take).unwrap_or_default();
+                if taken.is_empty() {
+                    queues.remove(&key);
+                    return;
+                }
+                taken
+            };
+            debug!(requests = batch.len(), "allocating a batch");
+            let (args, replies): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.args, w.reply)).unzip();
+            let results = self.assign_batch(args).await;
+            for (reply, result) in replies.into_iter().zip(results) {
+                // A caller that stopped waiting gets nothing; its addresses stay allocated
+                // under its handle, as after a lost answer.
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// [`Ipam::auto_assign`] for requests of one batch key, family by family.
+    async fn assign_batch(&self, batch: Vec<AutoAssignArgs>) -> Vec<AutoAssignResult> {
+        let mut outcomes: Vec<AutoAssignOutcome> = vec![AutoAssignOutcome::default(); batch.len()];
+        let mut errors: Vec<Option<AssignError>> = (0..batch.len()).map(|_| None).collect();
+        for version in [IpVersion::V4, IpVersion::V6] {
+            let mut members = Vec::new();
+            for (i, args) in batch.iter().enumerate() {
+                let (num, requested) = match version {
+                    IpVersion::V4 => (args.num4, &args.ipv4_pools),
+                    IpVersion::V6 => (args.num6, &args.ipv6_pools),
+                };
+                if num == 0 || errors[i].is_some() {
+                    continue;
+                }
+                if requested.iter().any(|p| IpVersion::of(p) != version) {
+                    let (this, other) = match version {
+                        IpVersion::V4 => ("IPv4", "IPv6"),
+                        IpVersion::V6 => ("IPv6", "IPv4"),
+                    };
+                    // Calico drops the IPv4 addresses already assigned here (they leak); ours
+                    // hands them back for the caller to release.
+                    errors[i] = Some(AssignError::Other(format!(
+                        "provided {this} IPPools list contains one or more {other} IPPools"
+                    )));
+                    continue;
+                }
+                members.push((i, num));
+            }
+            let Some(&(first, _)) = members.first() else {
+                continue;
+            };
+            let requested = match version {
+                IpVersion::V4 => &batch[first].ipv4_pools,
+                IpVersion::V6 => &batch[first].ipv6_pools,
+            };
+            let mut shares: Vec<Share<'_>> = members
+                .iter()
+                .map(|&(i, num)| Share::new(&batch[i], version, num))
+                .collect();
+            if let Err(err) = self
+                .assign_family(&batch[first], version, requested, &mut shares)
+                .await
+            {
+                if shares.len() == 1 {
+                    shares[0].error = Some(err);
+                } else {
+                    // Each caller still short gets its own answer, as if it had been alone.
+                    debug!(error = %err, "a batch failed: allocating its callers one by one");
+                    for (share, &(i, _)) in shares.iter_mut().zip(&members) {
+                        if share.remaining() == 0 {
+                            continue;
+                        }
+                        if let Err(err) = self
+                            .assign_family(
+                                &batch[i],
+                                version,
+                                requested,
+                                std::slice::from_mut(share),
+                            )
+                            .await
+                        {
+                            share.error = Some(err);
+                        }
+                    }
+                }
+            }
+            for (share, &(i, _)) in shares.into_iter().zip(&members) {
+                if let Some(err) = share.error {
+                    errors[i] = Some(err);
+                }
+                match version {
+                    IpVersion::V4 => outcomes[i].v4 = Some(share.assigned),
+                    IpVersion::V6 => outcomes[i].v6 = Some(share.assigned),
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .zip(errors)
+            .map(|(partial, error)| match error {
+                Some(cause) => Err(AutoAssignError::new(partial, cause)),
+                None => Ok(partial),
+            })
+            .collect()
     }
 
     /// The node's labels (Calico reads the Calico Node; a missing node fails the allocation).
@@ -408,27 +687,27 @@ impl Ipam {
         }
     }
 
-    /// Calico's `autoAssign` for one family.
-    async fn auto_assign_family(
+    /// Calico's `autoAssign` for one family, for every share at once (`args` gives what they
+    /// have in common). An error returned ends the whole family; the block limit is set on
+    /// each share it stopped.
+    async fn assign_family(
         &self,
         args: &AutoAssignArgs,
         version: IpVersion,
         requested_pools: &[IpNet],
-        num: usize,
-        assigned: &mut Assignments,
+        shares: &mut [Share<'_>],
     ) -> Result<(), AssignError> {
         let host = args.hostname.as_str();
-        let use_ = args.intended_use;
-        let affinity = affinity_for(host, use_);
-        let config = ipam_config(&self.client).await?;
+        let affinity = affinity_for(host, args.intended_use);
+        let context = self.read_context(args, version).await?;
+        let config = context.config.clone();
         let reserved = Reserved {
-            cidrs: reserved_cidrs(&reservations(&self.client).await.map_err(|err| {
-                AssignError::Other(format!("failed to look up reserved IPs: {err}"))
-            })?),
+            cidrs: reserved_cidrs(&context.reservations),
         };
         let (pools, affine) = self
-            .prepare_affine_blocks(&config, args, version, requested_pools, &affinity)
+            .prepare_affine_blocks(context, args, version, requested_pools, &affinity)
             .await?;
+        let affine = self.prefetch_blocks(affine).await;
         let mut blocks_owned = affine.len();
         let mut max_blocks = args.max_blocks_per_host;
         let config_max = usize::try_from(config.max_blocks_per_host).unwrap_or(0);
@@ -441,18 +720,17 @@ impl Ipam {
             max_blocks = DEFAULT_MAX_BLOCKS_PER_HOST;
         }
         let mut state = AssignState {
-            host,
+            host: host.to_string(),
             affinity: affinity.clone(),
             version,
             pools,
             remaining_affine: affine.into(),
-            reserved: &reserved,
-            host_reserved: args.host_reserved.as_ref(),
+            reserved,
+            host_reserved: args.host_reserved.clone(),
             allow_new_claim: true,
         };
-        let handle = args.handle.as_deref().map(block::sanitize_handle);
-        while assigned.ips.len() < num {
-            let remaining = num - assigned.ips.len();
+        let strict = config.strict_affinity.then_some(&affinity);
+        while shares.iter().any(|s| s.remaining() > 0) {
             if blocks_owned >= max_blocks {
                 state.allow_new_claim = false;
             }
@@ -463,8 +741,9 @@ impl Ipam {
                 Ok(found) => found,
                 Err(AssignError::NoFreeBlocks) => {
                     if config.strict_affinity {
-                        assigned.add_message(
-                            "No more free affine blocks and strict affinity enabled".into(),
+                        add_message_to_wanting(
+                            shares,
+                            "No more free affine blocks and strict affinity enabled",
                         );
                     }
                     break;
@@ -474,28 +753,25 @@ impl Ipam {
                         blocks_owned,
                         max_blocks, "unable to allocate a new IPAM block: the host has its limit"
                     );
-                    assigned.add_message(format!(
+                    add_message_to_wanting(shares, &format!(
                         "Need to allocate an IPAM block but could not - limit of {max_blocks} blocks reached for this node"
                     ));
-                    return Err(AssignError::BlockLimit);
+                    for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+                        share.error = Some(AssignError::BlockLimit);
+                    }
+                    return Ok(());
                 }
                 Err(err) => return Err(err),
             };
             if newly_claimed {
                 blocks_owned += 1;
             }
-            let strict = config.strict_affinity.then_some(&affinity);
-            let mut done = false;
             for _ in 0..DATASTORE_RETRIES {
                 match self
-                    .assign_from_block(&read, remaining, handle, &args.attrs, strict, &reserved)
+                    .assign_round(&read, shares, strict, &state.reserved)
                     .await
                 {
-                    Ok(ips) => {
-                        assigned.ips.extend(ips);
-                        done = true;
-                        break;
-                    }
+                    Ok(_) => break,
                     Err(err) if err.is_conflict() => {
                         debug!(cidr = %read.block.cidr, "block changed under us: reading it again");
                         let key = ModelKey::Block(BlockKey::new(read.block.cidr));
@@ -509,30 +785,188 @@ impl Ipam {
                     }
                     Err(err) => {
                         warn!(error = %err, cidr = %read.block.cidr, "failed to assign addresses in the block");
-                        assigned
-                            .add_message("Failed to assign IPs in newly allocated block".into());
+                        add_message_to_wanting(
+                            shares,
+                            "Failed to assign IPs in newly allocated block",
+                        );
                         break;
                     }
                 }
             }
-            if !done {
-                // Calico tries the next block; one whose addresses are all gone is not
-                // offered again by find_or_claim_block.
-                continue;
+            // A block that is now full (or failed) is not offered again: find_or_claim_block
+            // goes on to the next affine block or a new one.
+        }
+        if !config.strict_affinity {
+            for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
+                self.borrow(&config, &state, share).await?;
             }
         }
-        let remaining = num - assigned.ips.len().min(num);
-        if !config.strict_affinity && remaining > 0 {
-            self.borrow(&config, &state, remaining, handle, &args.attrs, assigned)
-                .await?;
-        }
-        info!(
-            assigned = assigned.ips.len(),
-            requested = num,
-            version = version.number(),
-            "auto-assign done"
-        );
         Ok(())
+    }
+
+    /// Reads what an allocation needs before it looks at blocks — the IPAM configuration, the
+    /// reservations, the pools, the node and the host's affinities of the family — in one
+    /// batch (one round trip where the driver can, as etcd and the embedded store can).
+    async fn read_context(
+        &self,
+        args: &AutoAssignArgs,
+        version: IpVersion,
+    ) -> Result<Context, AssignError> {
+        let kind = |name: &str| {
+            KindRef::lookup(name)
+                .ok_or_else(|| AssignError::Other(format!("kind {name} is not registered")))
+        };
+        let host = args.hostname.as_str();
+        let load_balancer = args.intended_use == AllowedUse::LoadBalancer;
+        let node_key = ResourceKey::new(kind("Node")?, "", host);
+        let mut reads = vec![
+            Read::Model(ModelKey::Config),
+            Read::Resources(ListOptions::all(kind("IPReservation")?)),
+            Read::Resources(ListOptions::all(kind("IPPool")?)),
+            Read::Models(ModelListOptions::BlockAffinities {
+                affinity_type: affinity_type_of(args.intended_use),
+                host: Some(host.to_string()),
+                ip_version: Some(version),
+            }),
+        ];
+        if !load_balancer {
+            reads.push(Read::Resource(node_key.clone()));
+        }
+        let mut results = self.client.backend().read_batch(reads).await?.into_iter();
+        let mut next = || {
+            results
+                .next()
+                .ok_or_else(|| AssignError::Other("a batched read answered too little".into()))
+        };
+        let ReadResult::Model(config) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let config = config_from(config)?;
+        let ReadResult::Resources(reservations) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let reservations = reservations
+            .items
+            .into_iter()
+            .filter_map(|item| match after_list(item) {
+                AnyResource::IPReservation(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        let ReadResult::Resources(pools) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let pools = pools
+            .items
+            .into_iter()
+            .filter_map(|item| match after_list(item) {
+                AnyResource::IPPool(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        let ReadResult::Models(affinities) = next()? else {
+            return Err(AssignError::Other("unexpected batch answer".into()));
+        };
+        let node_labels = if load_balancer {
+            BTreeMap::new()
+        } else {
+            match next()? {
+                ReadResult::Resource(Some(AnyResource::Node(node))) => node.metadata.labels,
+                ReadResult::Resource(Some(_)) => {
+                    return Err(AssignError::Other(
+                        "Datastore returned malformed node object".into(),
+                    ))
+                }
+                // Read again for the driver's own not-found error.
+                _ => self.node_labels(host).await?,
+            }
+        };
+        Ok(Context {
+            config,
+            reservations,
+            pools,
+            node_labels,
+            affinities: affinities.items,
+        })
+    }
+
+    /// The host's affine blocks with their blocks read ahead, all in one batch.
+    async fn prefetch_blocks(&self, affinities: Vec<ModelKv>) -> Vec<Affine> {
+        let reads: Vec<Read> = affinities
+            .iter()
+            .filter_map(|kv| match &kv.key {
+                ModelKey::BlockAffinity(key) => {
+                    Some(Read::Model(ModelKey::Block(BlockKey::new(key.cidr()))))
+                }
+                _ => None,
+            })
+            .collect();
+        let blocks = if reads.is_empty() || reads.len() != affinities.len() {
+            Vec::new()
+        } else {
+            match self.client.backend().read_batch(reads).await {
+                Ok(blocks) => blocks,
+                Err(err) => {
+                    debug!(error = %err, "reading the affine blocks ahead failed: reading them one by one");
+                    Vec::new()
+                }
+            }
+        };
+        let mut blocks = blocks.into_iter();
+        affinities
+            .into_iter()
+            .map(|affinity| Affine {
+                affinity,
+                block: match blocks.next() {
+                    Some(ReadResult::Model(found)) => Some(found),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+
+    /// Claims the block of `affinity_key` for its host in one transaction: the affinity created
+    /// confirmed and the block created affine to the host (Calico's pending affinity, block
+    /// creation and confirmation, with no moment in between for a crash to leave behind).
+    /// `None` when the affinity or the block already exists: then Calico's steps sort it out.
+    async fn claim_at_once(
+        &self,
+        config: &IPAMConfig,
+        state: &AssignState,
+        affinity_key: &BlockAffinityKey,
+    ) -> Result<Option<ReadBlock>, AssignError> {
+        let block = claimed_block(affinity_key, state.host_reserved.as_ref());
+        let cidr = affinity_key.cidr();
+        let confirmed = BlockAffinity {
+            state: AffinityState::Confirmed,
+            ..BlockAffinity::default()
+        };
+        let writes = vec![
+            ModelWrite::Create(
+                ModelKey::BlockAffinity(affinity_key.clone()),
+                ModelValue::BlockAffinity(confirmed),
+            ),
+            ModelWrite::Create(
+                ModelKey::Block(BlockKey::new(cidr)),
+                ModelValue::Block(block),
+            ),
+        ];
+        match self.client.backend().write_models(writes).await {
+            Ok(written) => match written.into_iter().nth(1) {
+                Some(kv) => {
+                    info!(%cidr, "claimed a new block");
+                    Ok(Some(block_from(kv, config)?))
+                }
+                None => Err(AssignError::Other(
+                    "a transaction answered too little".into(),
+                )),
+            },
+            Err(err) if err.is_already_exists() => {
+                debug!(%cidr, error = %err, "the affinity or block exists: claiming step by step");
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Calico's `prepareAffinityBlocksForHost`: the pools to use and the host's affine blocks in
@@ -540,21 +974,17 @@ impl Ipam {
     /// blocks are empty.
     async fn prepare_affine_blocks(
         &self,
-        config: &IPAMConfig,
+        context: Context,
         args: &AutoAssignArgs,
         version: IpVersion,
         requested_pools: &[IpNet],
         affinity: &Affinity,
-    ) -> Result<(Vec<IPPool>, Vec<IpNet>), AssignError> {
+    ) -> Result<(Vec<IPPool>, Vec<ModelKv>), AssignError> {
         let host = args.hostname.as_str();
-        let node_labels = if args.intended_use == AllowedUse::LoadBalancer {
-            BTreeMap::new()
-        } else {
-            self.node_labels(host).await?
-        };
-        let all_pools = pools(&self.client).await?;
+        let config = &context.config;
+        let node_labels = context.node_labels;
         let choice = choose_pools(
-            &all_pools,
+            &context.pools,
             requested_pools,
             version,
             host,
@@ -563,24 +993,15 @@ impl Ipam {
             args.host_reserved.as_ref(),
             args.intended_use,
         )?;
-        let listed = self
-            .client
-            .backend()
-            .list_model(&ModelListOptions::BlockAffinities {
-                affinity_type: affinity_type_of(args.intended_use),
-                host: Some(host.to_string()),
-                ip_version: Some(version),
-            })
-            .await?;
         let mut allowed = Vec::new();
         let mut others = Vec::new();
-        for kv in listed.items {
+        for kv in context.affinities {
             let ModelKey::BlockAffinity(key) = &kv.key else {
                 continue;
             };
             let cidr = key.cidr();
             if containing_pool(&choice.allowed, cidr.network()).is_some() {
-                allowed.push(cidr);
+                allowed.push(kv);
             } else {
                 others.push(cidr);
             }
@@ -625,28 +1046,44 @@ impl Ipam {
     async fn find_or_claim_block(
         &self,
         config: &IPAMConfig,
-        state: &mut AssignState<'_>,
+        state: &mut AssignState,
     ) -> Result<(ReadBlock, bool), AssignError> {
-        while let Some(cidr) = state.remaining_affine.pop_front() {
+        while let Some(Affine {
+            affinity: listed,
+            block: mut prefetched,
+        }) = state.remaining_affine.pop_front()
+        {
+            let ModelKey::BlockAffinity(affinity_key) = &listed.key else {
+                continue;
+            };
+            let cidr = affinity_key.cidr();
             if state.reserved.covers(&cidr) {
                 debug!(%cidr, "ignoring block, it is entirely reserved");
                 continue;
             }
-            let key = ModelKey::BlockAffinity(BlockAffinityKey::new(
-                cidr,
-                state.host,
-                affinity_type_of_text(&state.affinity),
-            ));
+            let key = listed.key.clone();
+            // The first try uses the affinity as listed (and its block as read ahead); a retry
+            // reads them again.
+            let mut known = Some(listed);
             for _ in 0..DATASTORE_RETRIES {
-                let affinity = match self.client.backend().get_model(&key).await {
-                    Ok(kv) => kv,
-                    Err(err) => {
-                        warn!(%cidr, error = %err, "error getting affinity");
-                        break;
-                    }
+                let affinity = match known.take() {
+                    Some(kv) => kv,
+                    None => match self.client.backend().get_model(&key).await {
+                        Ok(kv) => kv,
+                        Err(err) => {
+                            warn!(%cidr, error = %err, "error getting affinity");
+                            break;
+                        }
+                    },
                 };
                 match self
-                    .block_from_affinity(config, affinity, state.host_reserved, &state.affinity)
+                    .block_from_affinity(
+                        config,
+                        affinity,
+                        state.host_reserved.as_ref(),
+                        &state.affinity,
+                        prefetched.take(),
+                    )
                     .await
                 {
                     Ok(read) => {
@@ -678,20 +1115,15 @@ impl Ipam {
         for _ in 0..DATASTORE_RETRIES {
             let subnet = self.find_usable_block(config, state).await?;
             info!(%subnet, "found an unclaimed block");
-            let affinity_key =
-                BlockAffinityKey::new(subnet, state.host, affinity_type_of_text(&state.affinity));
+            let affinity_key = BlockAffinityKey::new(
+                subnet,
+                state.host.as_str(),
+                affinity_type_of_text(&state.affinity),
+            );
             let mut next_block = false;
             for _ in 0..DATASTORE_RETRIES {
-                let pending = match pending_affinity(&self.client, affinity_key.clone()).await {
-                    Ok(pending) => pending,
-                    Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
-                    Err(err) => return Err(err.into()),
-                };
-                match self
-                    .block_from_affinity(config, pending, state.host_reserved, &state.affinity)
-                    .await
-                {
-                    Ok(read) => {
+                if self.client.backend().atomic_model_writes() {
+                    if let Some(read) = self.claim_at_once(config, state, &affinity_key).await? {
                         let free = block::num_free(&read.block, &state.reserved.filter());
                         if free >= 1 {
                             return Ok((read, true));
@@ -700,6 +1132,34 @@ impl Ipam {
                             "Block '{}' has {free} free ips which is less than 1 ips required.",
                             read.block.cidr
                         )));
+                    }
+                }
+                let pending = match pending_affinity(&self.client, affinity_key.clone()).await {
+                    Ok(pending) => pending,
+                    Err(ClaimError::Datastore(err)) if err.is_conflict() => continue,
+                    Err(err) => return Err(err.into()),
+                };
+                match self
+                    .block_from_affinity(
+                        config,
+                        pending,
+                        state.host_reserved.as_ref(),
+                        &state.affinity,
+                        None,
+                    )
+                    .await
+                {
+                    Ok(read) => {
+                        let free = block::num_free(&read.block, &state.reserved.filter());
+                        if free >= 1 {
+                            return Ok((read, true));
+                        }
+                        // Another allocator of this host claimed the block first and filled
+                        // it meanwhile. Calico fails the allocation here; ours looks for
+                        // another block.
+                        debug!(cidr = %read.block.cidr, "the block filled up under us, finding another");
+                        next_block = true;
+                        break;
                     }
                     Err(err) if err.is_conflict() => continue,
                     Err(AssignError::Claim(ClaimError::Conflict { .. }))
@@ -728,6 +1188,7 @@ impl Ipam {
         affinity_kv: ModelKv,
         host_reserved: Option<&HostReserved>,
         owner: &Affinity,
+        prefetched: Option<Option<ModelKv>>,
     ) -> Result<ReadBlock, AssignError> {
         let ModelKey::BlockAffinity(key) = &affinity_kv.key else {
             return Err(unexpected(&affinity_kv.key, &affinity_kv.value).into());
@@ -738,7 +1199,15 @@ impl Ipam {
         let cidr = key.cidr();
         let block_key = ModelKey::Block(BlockKey::new(cidr));
         let backend = self.client.backend();
-        let kv = match backend.get_model(&block_key).await {
+        let found = match prefetched {
+            Some(Some(kv)) => Ok(kv),
+            Some(None) => Err(DatastoreError::ModelDoesNotExist {
+                key: block_key.clone(),
+                cause: None,
+            }),
+            None => backend.get_model(&block_key).await,
+        };
+        let kv = match found {
             Ok(kv) => kv,
             Err(err) if err.is_not_found() => {
                 info!(%cidr, "the affinity's block does not exist: claiming it");
@@ -804,7 +1273,7 @@ impl Ipam {
     async fn find_usable_block(
         &self,
         config: &IPAMConfig,
-        state: &AssignState<'_>,
+        state: &AssignState,
     ) -> Result<IpNet, AssignError> {
         if state.pools.is_empty() {
             return Err(AssignError::Other(format!(
@@ -844,7 +1313,7 @@ impl Ipam {
         }
         let mut reclaimable: Vec<(IpNet, &Info)> = Vec::new();
         for pool in &state.pools {
-            for subnet in BlockWalk::for_host(pool, state.host) {
+            for subnet in BlockWalk::for_host(pool, &state.host) {
                 if state.reserved.covers(&subnet) {
                     continue;
                 }
@@ -897,49 +1366,124 @@ impl Ipam {
         Err(AssignError::NoFreeBlocks)
     }
 
-    /// Calico's `assignFromExistingBlock`: up to `num` addresses from the head of the block's
-    /// free list, the handle incremented first, then the block written with a compare-and-swap
-    /// (the handle decremented again if that fails).
-    async fn assign_from_block(
+    /// Calico's `assignFromExistingBlock` for every share still short: addresses from the head
+    /// of the block's free list for each in turn (each with its own attribute), the handles
+    /// incremented first, then the block written with one compare-and-swap (the handles
+    /// decremented again if that fails). Returns how many addresses were assigned (0: the
+    /// block is full).
+    async fn assign_round(
         &self,
         read: &ReadBlock,
-        num: usize,
-        handle: Option<&str>,
-        attrs: &BTreeMap<String, String>,
+        shares: &mut [Share<'_>],
         strict: Option<&Affinity>,
         reserved: &Reserved,
-    ) -> Result<Vec<IpNet>, AssignError> {
+    ) -> Result<usize, AssignError> {
         let mut updated = read.block.clone();
-        let ips = block::auto_assign(&mut updated, num, handle, attrs, strict, &reserved.filter())?;
-        if ips.is_empty() {
-            return Ok(ips);
+        let mut got: Vec<(usize, Vec<IpNet>)> = Vec::new();
+        for (i, share) in shares.iter().enumerate() {
+            let wanted = share.remaining();
+            if wanted == 0 {
+                continue;
+            }
+            let ips = block::auto_assign(
+                &mut updated,
+                wanted,
+                share.handle.as_deref(),
+                share.attrs,
+                strict,
+                &reserved.filter(),
+            )?;
+            if ips.is_empty() {
+                break;
+            }
+            got.push((i, ips));
+        }
+        if got.is_empty() {
+            return Ok(0);
         }
         let cidr = updated.cidr.trunc();
-        if let Some(handle) = handle {
-            self.increment_handle(handle, cidr, ips.len()).await?;
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for (i, ips) in &got {
+            let Some(handle) = shares[*i].handle.as_deref() else {
+                continue;
+            };
+            match counts.iter_mut().find(|(h, _)| *h == handle) {
+                Some((_, n)) => *n += ips.len(),
+                None => counts.push((handle, ips.len())),
+            }
         }
         updated.sequence_number = updated.sequence_number.wrapping_add(1);
-        let written = self
-            .client
-            .backend()
-            .update_model(
+        if self.client.backend().atomic_model_writes() {
+            // New handles and the block in one transaction; a handle that exists already is
+            // incremented step by step below instead.
+            let mut writes: Vec<ModelWrite> = counts
+                .iter()
+                .map(|(handle, n)| {
+                    let mut blocks = BTreeMap::new();
+                    blocks.insert(cidr.to_string(), *n as i64);
+                    ModelWrite::Create(
+                        ModelKey::Handle(HandleKey::new(*handle)),
+                        ModelValue::Handle(IPAMHandle {
+                            block: Some(blocks),
+                            ..IPAMHandle::default()
+                        }),
+                    )
+                })
+                .collect();
+            writes.push(ModelWrite::Update(
                 ModelKey::Block(BlockKey::new(cidr)),
-                ModelValue::Block(updated),
-                &read.revision,
-            )
-            .await;
+                ModelValue::Block(updated.clone()),
+                read.revision.clone(),
+            ));
+            match self.client.backend().write_models(writes).await {
+                Ok(_) => return Ok(record(shares, got)),
+                Err(err) if err.is_already_exists() => {
+                    debug!(error = %err, "a handle exists: incrementing it step by step");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let increments = futures::future::join_all(
+            counts
+                .iter()
+                .map(|(handle, n)| self.increment_handle(handle, cidr, *n)),
+        )
+        .await;
+        let mut failed = None;
+        let mut incremented = Vec::new();
+        for (result, count) in increments.into_iter().zip(&counts) {
+            match result {
+                Ok(()) => incremented.push(*count),
+                Err(err) => {
+                    failed.get_or_insert(err);
+                }
+            }
+        }
+        let written = match failed {
+            Some(err) => Err(err),
+            None => self
+                .client
+                .backend()
+                .update_model(
+                    ModelKey::Block(BlockKey::new(cidr)),
+                    ModelValue::Block(updated),
+                    &read.revision,
+                )
+                .await
+                .map(|_| ())
+                .map_err(AssignError::from),
+        };
         if let Err(err) = written {
-            if let Some(handle) = handle {
+            for (handle, n) in incremented {
                 if let Err(undo) =
-                    release::decrement_handle(&self.client, handle, cidr, ips.len() as i64, None)
-                        .await
+                    release::decrement_handle(&self.client, handle, cidr, n as i64, None).await
                 {
                     warn!(error = %undo, handle, "failed to decrement handle");
                 }
             }
-            return Err(err.into());
+            return Err(err);
         }
-        Ok(ips)
+        Ok(record(shares, got))
     }
 
     /// Calico's `incrementHandle`: `num` more addresses in `cidr` on the handle, created when
@@ -1009,18 +1553,19 @@ impl Ipam {
         Err(AssignError::MaxRetries)
     }
 
-    /// Calico's borrowing phase: addresses from blocks of the pools that exist, in each pool's
-    /// walk order for this host, whoever they belong to. Only blocks that exist are read.
+    /// Calico's borrowing phase for one share: addresses from blocks of the pools that exist,
+    /// in each pool's walk order for this host, whoever they belong to. Only blocks that exist
+    /// are read.
     async fn borrow(
         &self,
         config: &IPAMConfig,
-        state: &AssignState<'_>,
-        mut remaining: usize,
-        handle: Option<&str>,
-        attrs: &BTreeMap<String, String>,
-        assigned: &mut Assignments,
+        state: &AssignState,
+        share: &mut Share<'_>,
     ) -> Result<(), AssignError> {
-        info!(remaining, "assigning from non-affine blocks");
+        info!(
+            remaining = share.remaining(),
+            "assigning from non-affine blocks"
+        );
         let listed = self
             .client
             .backend()
@@ -1038,12 +1583,12 @@ impl Ipam {
             .collect();
         let mut exhausted = Vec::new();
         for pool in &state.pools {
-            if remaining == 0 {
+            if share.remaining() == 0 {
                 break;
             }
-            let walk = BlockWalk::for_host(pool, state.host);
+            let walk = BlockWalk::for_host(pool, &state.host);
             for cidr in walk.order_of(existing.iter().copied()) {
-                if remaining == 0 {
+                if share.remaining() == 0 {
                     break;
                 }
                 if state.reserved.covers(&cidr) {
@@ -1059,15 +1604,13 @@ impl Ipam {
                         }
                     };
                     match self
-                        .assign_from_block(&read, remaining, handle, attrs, None, state.reserved)
+                        .assign_round(&read, std::slice::from_mut(share), None, &state.reserved)
                         .await
                     {
-                        Ok(ips) => {
-                            if !ips.is_empty() {
+                        Ok(n) => {
+                            if n > 0 {
                                 info!(%cidr, "assigned addresses from a non-affine block");
                             }
-                            remaining -= ips.len().min(remaining);
-                            assigned.ips.extend(ips);
                             break;
                         }
                         Err(err) if err.is_conflict() => continue,
@@ -1078,13 +1621,13 @@ impl Ipam {
                     }
                 }
             }
-            if remaining > 0 {
+            if share.remaining() > 0 {
                 warn!(pool = %pool.spec.cidr, "all addresses exhausted in pool");
                 exhausted.push(pool.spec.cidr.clone());
             }
         }
         if !exhausted.is_empty() {
-            assigned.add_message(format!(
+            share.assigned.add_message(format!(
                 "No IPs available in pools: {}",
                 go_list(&exhausted)
             ));
@@ -1192,33 +1735,52 @@ impl Ipam {
     /// whose `is_not_found()` holds.
     pub async fn release_by_handle(&self, handle: &str) -> Result<(), ReleaseError> {
         let handle = block::sanitize_handle(handle);
-        let key = ModelKey::Handle(HandleKey::new(handle));
-        let kv = self.client.backend().get_model(&key).await?;
+        let (kv, config) = self.handle_and_config(handle).await?;
         let ModelValue::Handle(stored) = &kv.value else {
             return Err(ReleaseError::Datastore(unexpected(&kv.key, &kv.value)));
         };
-        let config = ipam_config(&self.client).await?;
         let cidrs: Vec<IpNet> = stored
             .block
             .iter()
             .flatten()
             .filter_map(|(text, _)| text.parse::<IpNet>().ok())
             .collect();
+        let mut current = Some(kv);
         for cidr in cidrs {
-            release::release_handle_from_block(&self.client, &config, handle, cidr).await?;
+            release::release_handle_from_block(&self.client, &config, handle, cidr, &mut current)
+                .await?;
         }
         Ok(())
+    }
+
+    /// A handle and the IPAM configuration, read in one batch; a missing handle is the
+    /// driver's not-found error.
+    async fn handle_and_config(
+        &self,
+        handle: &str,
+    ) -> Result<(ModelKv, IPAMConfig), DatastoreError> {
+        let key = ModelKey::Handle(HandleKey::new(handle));
+        let reads = vec![Read::Model(key.clone()), Read::Model(ModelKey::Config)];
+        let mut results = self.client.backend().read_batch(reads).await?.into_iter();
+        let handle = match results.next() {
+            Some(ReadResult::Model(Some(kv))) => kv,
+            // Read again for the driver's own not-found error.
+            _ => self.client.backend().get_model(&key).await?,
+        };
+        let config = match results.next() {
+            Some(ReadResult::Model(found)) => config_from(found)?,
+            _ => ipam_config(&self.client).await?,
+        };
+        Ok((handle, config))
     }
 
     /// The addresses allocated to a handle (Calico's `IPsByHandle`); blocks that cannot be read
     /// are skipped.
     pub async fn ips_by_handle(&self, handle: &str) -> Result<Vec<IpAddr>, DatastoreError> {
-        let key = ModelKey::Handle(HandleKey::new(handle));
-        let kv = self.client.backend().get_model(&key).await?;
+        let (kv, config) = self.handle_and_config(handle).await?;
         let ModelValue::Handle(stored) = &kv.value else {
             return Err(unexpected(&kv.key, &kv.value));
         };
-        let config = ipam_config(&self.client).await?;
         let mut ips = Vec::new();
         for text in stored.block.iter().flatten().map(|(text, _)| text) {
             let Ok(cidr) = text.parse::<IpNet>() else {

@@ -26,7 +26,9 @@ mod claim;
 mod go_rand;
 mod go_rand_cooked;
 
-pub use claim::{claim_affine_block, confirm_affinity, pending_affinity, ClaimError};
+pub use claim::{
+    claim_affine_block, claimed_block, confirm_affinity, pending_affinity, ClaimError,
+};
 pub use go_rand::GoRand;
 
 /// What an allocation is for; a pool serves it only if its `allowedUses` lists it.

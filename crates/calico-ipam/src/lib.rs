@@ -14,6 +14,8 @@
 //!   use, the order a host tries a pool's blocks) and claiming one block for a host.
 //! - [`allocate`]: the allocator itself, [`Ipam`]: `AutoAssign`, `AssignIP`, `ReleaseIPs`,
 //!   `ReleaseByHandle`, `IPsByHandle`.
+//! - [`host_queue`]: [`HostQueue`], allocations of several processes on one host combined
+//!   through a shared directory (a CNI plugin's pods).
 //! - [`split`]: splitting an IP pool into equal, smaller pools (`calicoctl ipam split`).
 
 pub mod allocate;
@@ -21,6 +23,7 @@ pub mod assign;
 pub mod block;
 pub mod check;
 pub mod config;
+pub mod host_queue;
 pub mod query;
 pub mod release;
 pub mod split;
@@ -28,6 +31,7 @@ pub mod usage;
 
 pub use allocate::{
     AssignError, AssignIpArgs, Assignments, AutoAssignArgs, AutoAssignError, AutoAssignOutcome,
-    Ipam,
+    AutoAssignResult, Ipam,
 };
+pub use host_queue::{HostQueue, QueueError};
 pub use split::{split_cidr, split_pool, PoolRef, SplitError, SplitOutcome};

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use calico_api::model::{AllocationBlock, BlockKey, IPAMConfig};
 use calico_api::{AllocationAttribute, AnyResource, IPPool, IPReservation};
+use calico_datastore::backend::ModelKv;
 use calico_datastore::client::Client;
 use calico_datastore::{
     DatastoreError, KindRef, ListOptions, ModelKey, ModelListOptions, ModelValue,
@@ -28,19 +29,25 @@ pub const VM_ADDRESS_PERSISTENCE_ENABLED: &str = "Enabled";
 /// persistence `Enabled`, no cooldown).
 pub async fn ipam_config(client: &Client) -> Result<IPAMConfig, DatastoreError> {
     match client.backend().get_model(&ModelKey::Config).await {
-        Ok(kv) => match kv.value {
-            ModelValue::Config(config) => Ok(config),
-            other => Err(DatastoreError::Store(format!(
-                "unexpected value type {} for IPAM config",
-                other.kind().go_name()
-            ))),
-        },
-        Err(err) if err.is_not_found() => Ok(IPAMConfig {
+        Ok(kv) => config_from(Some(kv)),
+        Err(err) if err.is_not_found() => config_from(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The IPAM configuration from what is stored (`None`: nothing, so Calico's defaults).
+pub(crate) fn config_from(stored: Option<ModelKv>) -> Result<IPAMConfig, DatastoreError> {
+    match stored.map(|kv| kv.value) {
+        Some(ModelValue::Config(config)) => Ok(config),
+        Some(other) => Err(DatastoreError::Store(format!(
+            "unexpected value type {} for IPAM config",
+            other.kind().go_name()
+        ))),
+        None => Ok(IPAMConfig {
             auto_allocate_blocks: true,
             kube_virt_vm_address_persistence: Some(VM_ADDRESS_PERSISTENCE_ENABLED.into()),
             ..IPAMConfig::default()
         }),
-        Err(err) => Err(err),
     }
 }
 

@@ -12,11 +12,13 @@ use calico_api::model::{
     AffinityState, AffinityType, AllocationBlock, BlockAffinityKey, BlockKey, HandleKey,
     IPAMConfig, IPAMHandle, IpVersion,
 };
-use calico_api::AnyResource;
-use calico_datastore::backend::ModelKv;
+use calico_api::{AnyResource, IPPool};
+use calico_datastore::backend::{ModelKv, ModelWrite, Read, ReadResult};
 use calico_datastore::client::Client;
+use calico_datastore::rules::after_list;
 use calico_datastore::{
-    DatastoreError, IpamCascade, KindRef, ModelKey, ModelListOptions, ModelValue, ResourceKey,
+    DatastoreError, IpamCascade, KindRef, ListOptions, ModelKey, ModelListOptions, ModelValue,
+    ResourceKey,
 };
 use chrono::Utc;
 use ipnet::IpNet;
@@ -228,6 +230,46 @@ async fn release_from_block(
     Err(ReleaseError::MaxRetries)
 }
 
+/// The writes of a release by handle in one transaction: the block (deleted when left empty
+/// without affinity, else updated with its sequence number one up) and the handle counted
+/// down (deleted when it has no addresses left). `None` when the handle does not count
+/// `released` addresses in this block (Calico's `decrementHandle` error).
+fn released_writes(
+    key: &ModelKey,
+    block: &AllocationBlock,
+    revision: &str,
+    handle_kv: &ModelKv,
+    handle: &str,
+    cidr: IpNet,
+    released: usize,
+) -> Option<Vec<ModelWrite>> {
+    let ModelValue::Handle(mut value) = handle_kv.value.clone() else {
+        return None;
+    };
+    decrement_block(&mut value, handle, cidr, released as i64).ok()?;
+    let block_write = if block::is_empty(block) && block.affinity.is_none() {
+        ModelWrite::Delete(key.clone(), Some(revision.to_string()))
+    } else {
+        let mut updated = block.clone();
+        updated.sequence_number = updated.sequence_number.wrapping_add(1);
+        ModelWrite::Update(
+            key.clone(),
+            ModelValue::Block(updated),
+            revision.to_string(),
+        )
+    };
+    let handle_write = if value.block.as_ref().is_none_or(BTreeMap::is_empty) {
+        ModelWrite::Delete(handle_kv.key.clone(), Some(handle_kv.revision.clone()))
+    } else {
+        ModelWrite::Update(
+            handle_kv.key.clone(),
+            ModelValue::Handle(value),
+            handle_kv.revision.clone(),
+        )
+    };
+    Some(vec![block_write, handle_write])
+}
+
 /// Writes a block after a release with a compare-and-swap at `revision`: deleted when it is
 /// left empty without affinity, else updated with its sequence number
 /// one up.
@@ -258,13 +300,19 @@ async fn write_released(
 /// Releases the addresses of `handle` in the block `cidr` (Calico's `releaseByHandle`): the
 /// block written (or deleted when left empty without affinity) with a compare-and-swap, then
 /// the handle counted down and the block's affinity checked against its pool.
+///
+/// `stored_handle` is the handle as last read (or written); where the driver writes several
+/// objects at once, the block and the handle are written in one transaction, and the handle as
+/// written is left there for the next block.
 pub(crate) async fn release_handle_from_block(
     client: &Client,
     config: &IPAMConfig,
     handle: &str,
     cidr: IpNet,
+    stored_handle: &mut Option<ModelKv>,
 ) -> Result<(), ReleaseError> {
     let key = ModelKey::Block(BlockKey::new(cidr));
+    let handle_key = ModelKey::Handle(HandleKey::new(handle));
     for attempt in 0..DATASTORE_RETRIES {
         let (mut block, revision) = match client.backend().get_model(&key).await {
             Ok(kv) => block_of(kv)?,
@@ -279,6 +327,39 @@ pub(crate) async fn release_handle_from_block(
         if released == 0 {
             debug!(%cidr, handle, "the block has no addresses of the handle");
             return Ok(());
+        }
+        if client.backend().atomic_model_writes() {
+            let current = match stored_handle.take() {
+                Some(kv) => Some(kv),
+                None => match client.backend().get_model(&handle_key).await {
+                    Ok(kv) => Some(kv),
+                    Err(err) if err.is_not_found() => None,
+                    Err(err) => return Err(err.into()),
+                },
+            };
+            if let Some(writes) = current
+                .as_ref()
+                .and_then(|kv| released_writes(&key, &block, &revision, kv, handle, cidr, released))
+            {
+                match client.backend().write_models(writes).await {
+                    Ok(mut written) => {
+                        *stored_handle = written
+                            .pop()
+                            .filter(|kv| matches!(kv.value, ModelValue::Handle(_)));
+                        if let Err(err) = ensure_consistent_affinity(client, config, &block).await {
+                            warn!(%cidr, error = %err, "error ensuring consistent affinity (the addresses are released)");
+                        }
+                        return Ok(());
+                    }
+                    Err(err) if err.is_conflict() || err.is_not_found() => {
+                        warn!(%cidr, attempt, "block or handle changed under us, retrying");
+                        continue;
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            // A handle that does not count this block (or is gone): Calico's steps, which log
+            // the handle's error and release the addresses all the same.
         }
         match write_released(client, &key, &mut block, &revision).await {
             Ok(()) => {}
@@ -398,19 +479,31 @@ async fn ensure_consistent_affinity(
     if affinity.host.is_empty() {
         return Ok(());
     }
-    let Some(node_kind) = KindRef::lookup("Node") else {
+    let (Some(node_kind), Some(pool_kind)) = (KindRef::lookup("Node"), KindRef::lookup("IPPool"))
+    else {
         return Ok(());
     };
-    let node = match client
-        .get(&ResourceKey::new(node_kind, "", affinity.host.as_str()))
-        .await
-    {
-        Ok(AnyResource::Node(node)) => node,
-        Ok(_) => return Ok(()),
-        Err(err) if err.is_not_found() => return Ok(()),
-        Err(err) => return Err(err.into()),
+    // The node and the pools in one batch (Calico reads them one after the other).
+    let reads = vec![
+        Read::Resource(ResourceKey::new(node_kind, "", affinity.host.as_str())),
+        Read::Resources(ListOptions::all(pool_kind)),
+    ];
+    let mut results = client.backend().read_batch(reads).await?.into_iter();
+    let node = match results.next() {
+        Some(ReadResult::Resource(Some(AnyResource::Node(node)))) => node,
+        _ => return Ok(()),
     };
-    let pools = pools(client).await?;
+    let pools: Vec<IPPool> = match results.next() {
+        Some(ReadResult::Resources(list)) => list
+            .items
+            .into_iter()
+            .filter_map(|item| match after_list(item) {
+                AnyResource::IPPool(pool) => Some(*pool),
+                _ => None,
+            })
+            .collect(),
+        _ => return Ok(()),
+    };
     let Some(pool) = pool_for_ip(&pools, stored.cidr.network(), true) else {
         return Ok(());
     };

@@ -1004,4 +1004,59 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         serde_json::json!(1785578400000000006_u64),
         "{crds}"
     );
+
+    // No workload, node or Service uses the two addresses left: ipam check reports them
+    // leaked, and release --from-report (with the datastore locked) frees them. The check
+    // reads the kube-controllers configuration, as Calico's does.
+    let kcc = kube.home.path().join("kcc.yaml");
+    std::fs::write(
+        &kcc,
+        "apiVersion: projectcalico.org/v3\nkind: KubeControllersConfiguration\n\
+         metadata: {name: default}\nspec: {controllers: {node: {}}}\n",
+    )
+    .unwrap();
+    stdout_of(
+        kube.calicoctl()
+            .args(["create", "-f", &kcc.to_string_lossy()]),
+    );
+    // The report must be made while the datastore is locked, as Calico requires.
+    stdout_of(kube.calicoctl().args(["datastore", "migrate", "lock"]));
+    let report = kube.home.path().join("report.json");
+    let checked =
+        stdout_of(
+            kube.calicoctl()
+                .args(["ipam", "check", "-o", &report.to_string_lossy()]),
+        );
+    assert!(
+        checked.contains("Found 2 IPs that are allocated in IPAM but not actually in use.\n"),
+        "{crds}: {checked}"
+    );
+    let written = json(&std::fs::read_to_string(&report).unwrap());
+    let leaked: Vec<&str> = written["allocations"]
+        .as_object()
+        .map(|a| a.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(leaked, ["10.244.0.0", "10.244.0.1"], "{crds}: {written}");
+    let released = stdout_of(kube.calicoctl().args([
+        "ipam",
+        "release",
+        "--from-report",
+        &report.to_string_lossy(),
+    ]));
+    assert!(
+        released.contains("Released 2 IPs successfully\n"),
+        "{crds}: {released}"
+    );
+    stdout_of(kube.calicoctl().args(["datastore", "migrate", "unlock"]));
+    let stored = json(&kube.kubectl(&["get", &blocks, "10-244-0-0-29", "-o", "json"]));
+    assert_eq!(
+        stored["spec"]["allocations"],
+        serde_json::json!([null, null, null, null, null, null, null, null]),
+        "{crds}"
+    );
+    let checked = stdout_of(kube.calicoctl().args(["ipam", "check"]));
+    assert!(
+        checked.contains("Found 0 IPs that are allocated in IPAM but not actually in use.\n"),
+        "{crds}: {checked}"
+    );
 }

@@ -15,6 +15,10 @@ use calico_api::model::{
 };
 use ipnet::IpNet;
 
+use super::batch::{
+    atomic_writers_race, atomic_writes_all_or_nothing, atomic_writes_together,
+    read_batch_matches_single_reads,
+};
 use super::{unique, CheckResult, Harness};
 use crate::backend::ModelKv;
 use crate::error::DatastoreError;
@@ -27,14 +31,14 @@ fn unique_v6_cidr() -> IpNet {
 }
 
 /// An IPv4 /30 no other check uses (10.x.y.z from a fresh UUID).
-fn unique_v4_cidr() -> IpNet {
+pub(super) fn unique_v4_cidr() -> IpNet {
     let bits = (uuid::Uuid::new_v4().as_u128() as u32 & 0x00ff_fffc) | 0x0a00_0000;
     IpNet::V4(ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(bits), 30).unwrap_or_default())
 }
 
 /// A block as Calico's CNI plugin leaves it after one allocation (sequence numbers above 2^53,
 /// HTML-escaped characters in an attribute).
-fn used_block(cidr: IpNet, host: &str) -> AllocationBlock {
+pub(super) fn used_block(cidr: IpNet, host: &str) -> AllocationBlock {
     let size = 1usize << (cidr.max_prefix_len() - cidr.prefix_len());
     let mut allocations = vec![None; size];
     allocations[0] = Some(0);
@@ -64,7 +68,7 @@ fn used_block(cidr: IpNet, host: &str) -> AllocationBlock {
     }
 }
 
-fn handle(counts: &[(&str, i64)]) -> ModelValue {
+pub(super) fn handle(counts: &[(&str, i64)]) -> ModelValue {
     IPAMHandle {
         block: Some(
             counts
@@ -77,7 +81,7 @@ fn handle(counts: &[(&str, i64)]) -> ModelValue {
     .into()
 }
 
-fn affinity(state: AffinityState) -> ModelValue {
+pub(super) fn affinity(state: AffinityState) -> ModelValue {
     BlockAffinity {
         state,
         ..Default::default()
@@ -85,7 +89,7 @@ fn affinity(state: AffinityState) -> ModelValue {
     .into()
 }
 
-fn handle_count(kv: &ModelKv, cidr: &str) -> i64 {
+pub(super) fn handle_count(kv: &ModelKv, cidr: &str) -> i64 {
     match &kv.value {
         ModelValue::Handle(handle) => handle
             .block
@@ -464,21 +468,43 @@ pub async fn concurrent_writers(h: &dyn Harness) -> CheckResult {
         .create_model(key.clone(), handle(&[("10.0.0.0/26", 0)]))
         .await
         .map_err(|e| format!("create failed: {e}"))?;
+    let (racing, racing_key) = (Arc::clone(&backend), key.clone());
+    race(WRITERS, INCREMENTS, move || {
+        let backend = Arc::clone(&racing);
+        let key = racing_key.clone();
+        async move {
+            let current = backend.get_model(&key).await?;
+            let next = handle(&[("10.0.0.0/26", handle_count(&current, "10.0.0.0/26") + 1)]);
+            backend.update_model(key, next, &current.revision).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let last = backend.get_model(&key).await.map_err(|e| e.to_string())?;
+    let count = handle_count(&last, "10.0.0.0/26");
+    ensure!(
+        count == WRITERS * INCREMENTS,
+        "{count} of {} updates survived",
+        WRITERS * INCREMENTS
+    );
+    Ok(())
+}
+
+/// Runs `writers` tasks at once, each until `attempt` has succeeded `increments` times; an
+/// attempt that fails with a conflict is tried again, any other failure ends the check.
+pub(super) async fn race<F, Fut>(writers: i64, increments: i64, attempt: F) -> CheckResult
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), DatastoreError>> + Send,
+{
     let mut tasks = Vec::new();
-    for _ in 0..WRITERS {
-        let backend = Arc::clone(&backend);
-        let key = key.clone();
+    for _ in 0..writers {
+        let attempt = attempt.clone();
         tasks.push(tokio::spawn(async move {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 loop {
-                    let current = backend.get_model(&key).await.map_err(|e| e.to_string())?;
-                    let next =
-                        handle(&[("10.0.0.0/26", handle_count(&current, "10.0.0.0/26") + 1)]);
-                    match backend
-                        .update_model(key.clone(), next, &current.revision)
-                        .await
-                    {
-                        Ok(_) => break,
+                    match attempt().await {
+                        Ok(()) => break,
                         Err(err) if err.is_conflict() => continue,
                         Err(other) => return Err(other.to_string()),
                     }
@@ -490,13 +516,6 @@ pub async fn concurrent_writers(h: &dyn Harness) -> CheckResult {
     for task in tasks {
         task.await.map_err(|e| format!("writer panicked: {e}"))??;
     }
-    let last = backend.get_model(&key).await.map_err(|e| e.to_string())?;
-    let count = handle_count(&last, "10.0.0.0/26");
-    ensure!(
-        count == WRITERS * INCREMENTS,
-        "{count} of {} updates survived",
-        WRITERS * INCREMENTS
-    );
     Ok(())
 }
 
@@ -509,6 +528,10 @@ pub async fn run_model_checks(h: &dyn Harness) -> Result<(), String> {
         list,
         concurrent_writers,
         list_in_pages,
+        read_batch_matches_single_reads,
+        atomic_writes_together,
+        atomic_writes_all_or_nothing,
+        atomic_writers_race,
     )
 }
 

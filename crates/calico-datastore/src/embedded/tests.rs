@@ -87,3 +87,129 @@ async fn newer_and_unreadable_values() {
     let (_dir, store) = store();
     raw::newer_and_unreadable_values(store).await;
 }
+
+/// The embedded store with only the required `KvStore` methods: the trait's default
+/// `read_many` and `write_many`.
+struct Plain(EmbeddedStore);
+
+#[async_trait]
+impl KvStore for Plain {
+    async fn get(&self, key: &str, at: Option<i64>) -> Result<Option<RawKv>, KvError> {
+        self.0.get(key, at).await
+    }
+    async fn range(&self, prefix: &str, at: Option<i64>) -> Result<RawRange, KvError> {
+        self.0.range(prefix, at).await
+    }
+    async fn create(&self, key: &str, value: Vec<u8>) -> Result<CreateOutcome, KvError> {
+        self.0.create(key, value).await
+    }
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: i64,
+    ) -> Result<UpdateOutcome, KvError> {
+        self.0.update(key, value, expected).await
+    }
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<i64, KvError> {
+        self.0.put(key, value).await
+    }
+    async fn delete(&self, key: &str, expected: Option<i64>) -> Result<DeleteOutcome, KvError> {
+        self.0.delete(key, expected).await
+    }
+    async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {
+        self.0.watch(prefix, after).await
+    }
+    async fn compact(&self, revision: i64) -> Result<(), KvError> {
+        self.0.compact(revision).await
+    }
+    fn location(&self) -> String {
+        self.0.location()
+    }
+    fn datastore_type(&self) -> &'static str {
+        self.0.datastore_type()
+    }
+}
+
+#[tokio::test]
+async fn the_default_read_many_reads_what_one_transaction_reads() {
+    let (_dir, store) = store();
+    for key in ["/r/a", "/r/a/x", "/r/b", "/s"] {
+        store.put(key, key.as_bytes().to_vec()).await.unwrap();
+    }
+    let reads = [
+        RawRead::Key("/r/a".into()),
+        RawRead::Prefix("/r/".into()),
+        RawRead::Key("/r/missing".into()),
+        RawRead::Key("/r".into()),
+        RawRead::Prefix("/none/".into()),
+    ];
+    let batched = store.read_many(&reads).await.unwrap();
+    let plain = Plain(store.clone());
+    let default = plain.read_many(&reads).await.unwrap();
+    assert_eq!(default, batched);
+    assert_eq!(batched.revision, 4);
+    assert!(matches!(&batched.results[0], RawReadResult::Key(Some(kv)) if kv.key == "/r/a"));
+    assert!(matches!(&batched.results[1], RawReadResult::Prefix(page) if page.kvs.len() == 3));
+    assert!(matches!(
+        &batched.results[2..4],
+        [RawReadResult::Key(None), RawReadResult::Key(None)]
+    ));
+    assert!(!plain.atomic_writes());
+    let refused = plain
+        .write_many(vec![RawWrite::Delete {
+            key: "/s".into(),
+            expected: None,
+        }])
+        .await;
+    assert!(matches!(refused, Err(KvError::Store(_))), "{refused:?}");
+    assert_eq!(
+        store.read_many(&[]).await.unwrap(),
+        plain.read_many(&[]).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn write_many_applies_all_or_nothing_each_at_its_own_revision() {
+    let (_dir, store) = store();
+    let a = store.put("/w/a", b"1".to_vec()).await.unwrap();
+    let refused = store
+        .write_many(vec![
+            RawWrite::Create {
+                key: "/w/new".into(),
+                value: b"n".to_vec(),
+            },
+            RawWrite::Update {
+                key: "/w/a".into(),
+                value: b"2".to_vec(),
+                expected: a - 1,
+            },
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, WriteManyOutcome::Refused { index: 1, current: Some(kv) } if kv.mod_revision == a),
+        "{refused:?}"
+    );
+    assert_eq!(store.get("/w/new", None).await.unwrap(), None);
+    let written = store
+        .write_many(vec![
+            RawWrite::Create {
+                key: "/w/new".into(),
+                value: b"n".to_vec(),
+            },
+            RawWrite::Delete {
+                key: "/w/a".into(),
+                expected: Some(a),
+            },
+        ])
+        .await
+        .unwrap();
+    let WriteManyOutcome::Written(written) = written else {
+        panic!("{written:?}")
+    };
+    assert_eq!(written[0], RawWritten::Put { revision: a + 1 });
+    assert!(
+        matches!(&written[1], RawWritten::Deleted { previous, revision } if previous.value == b"1" && *revision == a + 2)
+    );
+}

@@ -407,12 +407,18 @@ async fn dual_stack_assigns_both_families() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_allocations_on_one_node_never_share_an_address() {
+    for combine in [true, false] {
+        concurrent_allocations(combine).await;
+    }
+}
+
+async fn concurrent_allocations(combine: bool) {
     let dir = tempfile::tempdir().unwrap();
     let client = client(&dir);
     pool(&client, "p1", "10.0.0.0/24", 28).await;
     node(&client, "node-a").await;
     node(&client, "node-b").await;
-    let ipam = Ipam::new(client.clone());
+    let ipam = Ipam::new(client.clone()).with_combining(combine);
     let mut tasks = Vec::new();
     for i in 0..40 {
         let ipam = ipam.clone();
@@ -450,6 +456,53 @@ async fn concurrent_allocations_on_one_node_never_share_an_address() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_for_one_host_is_combined_into_a_few_block_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&dir);
+    pool(&client, "p1", "10.0.0.0/16", 24).await;
+    node(&client, "node-a").await;
+    let ipam = Ipam::new(client.clone());
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let ipam = ipam.clone();
+            tokio::spawn(async move {
+                let mut request = args("node-a", &format!("pod-{i}"), 1);
+                request.attrs.insert("pod".into(), format!("pod-{i}"));
+                ipam.auto_assign(request).await
+            })
+        })
+        .collect();
+    let mut all = BTreeSet::new();
+    for task in tasks {
+        for ip in task.await.unwrap().unwrap().ips() {
+            assert!(all.insert(ip.addr()), "{ip} handed out twice");
+        }
+    }
+    assert_eq!(all.len(), 200);
+    let blocks = stored_blocks(&client).await;
+    assert_eq!(blocks.len(), 1, "one /24 block holds them all");
+    // Each caller has its own attribute (its handle and pod), as one by one.
+    assert_eq!(blocks[0].attributes.as_ref().unwrap().len(), 200);
+    let key = ModelKey::Block(BlockKey::new(blocks[0].cidr));
+    let writes = client.backend().get_model(&key).await.unwrap();
+    let ModelValue::Block(stored) = writes.value else {
+        panic!("not a block")
+    };
+    // The block was created with a sequence number from its claim time; each write adds one.
+    let created = stored
+        .sequence_number_for_allocation
+        .as_ref()
+        .and_then(|m| m.values().min().copied())
+        .unwrap();
+    let block_writes = stored.sequence_number - created;
+    assert!(
+        block_writes < 40,
+        "{block_writes} block writes for 200 allocations"
+    );
+    assert_consistent(&client).await;
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Assign {
@@ -459,6 +512,9 @@ enum Op {
     },
     Release {
         handle: usize,
+    },
+    ReleaseHostAffinities {
+        host: usize,
     },
     ReleaseOne {
         handle: usize,
@@ -470,14 +526,15 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..3usize, 0..6usize, 1..4usize).prop_map(|(host, handle, num)| Op::Assign { host, handle, num }),
         1 => (0..6usize).prop_map(|handle| Op::Release { handle }),
         1 => (0..6usize).prop_map(|handle| Op::ReleaseOne { handle }),
+        1 => (0..3usize).prop_map(|host| Op::ReleaseHostAffinities { host }),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Random assigns and releases on three hosts sharing a small pool agree with a model that
-    /// only tracks which addresses each handle holds: every address the allocator returns is
+    /// Random assigns, releases and releases of a host's affinities on three hosts sharing a
+    /// small pool agree with a model that only tracks which addresses each handle holds: every address the allocator returns is
     /// free in the model, the handles' stored counts match the blocks, and releasing a handle
     /// frees exactly its addresses.
     #[test]
@@ -502,7 +559,7 @@ proptest! {
                         let ips = match outcome {
                             Ok(outcome) => outcome.ips(),
                             Err(err) => {
-                                assert!(matches!(err.cause, AssignError::BlockLimit), "{err}");
+                                assert!(matches!(*err.cause, AssignError::BlockLimit), "{err}");
                                 err.partial.ips()
                             }
                         };
@@ -525,6 +582,12 @@ proptest! {
                             Some(_) => result.unwrap(),
                             None => assert!(result.unwrap_err().is_not_found()),
                         }
+                    }
+                    Op::ReleaseHostAffinities { host } => {
+                        // Blocks in use lose their affinity and stay; empty ones go.
+                        release::release_host_affinities(&client, &format!("node-{host}"), false)
+                            .await
+                            .unwrap();
                     }
                     Op::ReleaseOne { handle } => {
                         let Some(ip) = model.get(&handle).and_then(|s| s.iter().next().copied()) else {

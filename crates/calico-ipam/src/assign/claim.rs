@@ -117,6 +117,28 @@ pub async fn confirm_affinity(client: &Client, pending: &ModelKv) -> Result<Mode
     }
 }
 
+fn owner_of(key: &BlockAffinityKey) -> Affinity {
+    Affinity {
+        affinity_type: key.affinity_type.as_str().to_string(),
+        host: key.host.clone(),
+    }
+}
+
+/// The block Calico creates when a host claims it: affine to the affinity's host, claimed now,
+/// its sequence number the claim time in nanoseconds, the host-reserved addresses allocated.
+pub fn claimed_block(key: &BlockAffinityKey, reserved: Option<&HostReserved>) -> AllocationBlock {
+    let now = Utc::now();
+    let sequence_number = now.timestamp_nanos_opt().unwrap_or(i64::MAX) as u64;
+    let claim_time = Some(Time::from_datetime(now));
+    new_block(
+        key.cidr(),
+        Some(&owner_of(key)),
+        claim_time,
+        sequence_number,
+        reserved,
+    )
+}
+
 /// Creates the block of the pending affinity `pending` affine to its host, claimed now, with
 /// the host-reserved addresses allocated (Calico's `claimAffineBlock`), then confirms the
 /// affinity; returns the stored block. If the block already exists and is affine to the same
@@ -129,15 +151,8 @@ pub async fn claim_affine_block(
 ) -> Result<ModelKv, ClaimError> {
     let key = affinity_key(pending)?;
     let cidr = key.cidr();
-    let owner = Affinity {
-        affinity_type: key.affinity_type.as_str().to_string(),
-        host: key.host.clone(),
-    };
-    let affinity = owner.block_text();
-    let now = Utc::now();
-    let sequence_number = now.timestamp_nanos_opt().unwrap_or(i64::MAX) as u64;
-    let claim_time = Some(Time::from_datetime(now));
-    let block = new_block(cidr, Some(&owner), claim_time, sequence_number, reserved);
+    let affinity = owner_of(&key).block_text();
+    let block = claimed_block(&key, reserved);
     let block_key = ModelKey::Block(BlockKey::new(cidr));
     let backend = client.backend();
     match backend

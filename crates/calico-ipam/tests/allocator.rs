@@ -1,0 +1,318 @@
+//! The allocator on every datastore: the embedded store, a real etcd and the Kubernetes
+//! datastore (kube-emulator, both CRD groups). Several independent clients (each with its own
+//! connection, as separate processes have) allocate at once on two nodes: no address is handed
+//! out twice, every handle's counts match its blocks, and nothing is left after the releases.
+
+// Test helpers: a failure to set up is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use calico_api::decode_value;
+use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
+use calico_datastore::apiconfig::ApiConfigSpec;
+use calico_datastore::client::Client;
+use calico_datastore::{EmbeddedStore, KvBackend};
+use calico_etcd::{EtcdSettings, EtcdStore};
+use calico_ipam::assign::AllowedUse;
+use calico_ipam::block::{self, ReleaseOption};
+use calico_ipam::{AssignIpArgs, AutoAssignArgs, Ipam};
+use calico_kube::KubeBackend;
+use calico_test_support::EtcdServer;
+use kube_emulator::{Config, Emulator, RunningEmulator};
+use serde_json::{json, Value};
+
+const CLIENTS: usize = 4;
+const TASKS_PER_CLIENT: usize = 20;
+
+async fn setup(client: &Client, kdd: bool) {
+    client
+        .create(
+            decode_value(json!({
+                "apiVersion": "projectcalico.org/v3",
+                "kind": "IPPool",
+                "metadata": {"name": "pool-1"},
+                "spec": {"cidr": "10.1.0.0/22", "blockSize": 28, "ipipMode": "Never", "vxlanMode": "Never", "natOutgoing": true},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    if !kdd {
+        for name in ["node-a", "node-b"] {
+            client
+                .create(
+                    decode_value(json!({
+                        "apiVersion": "projectcalico.org/v3",
+                        "kind": "Node",
+                        "metadata": {"name": name},
+                        "spec": {},
+                    }))
+                    .unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn handles(client: &Client) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let listed = client
+        .backend()
+        .list_model(&ModelListOptions::Handles)
+        .await
+        .unwrap();
+    listed
+        .items
+        .into_iter()
+        .filter_map(|kv| match (kv.key, kv.value) {
+            (ModelKey::Handle(key), ModelValue::Handle(h)) if !h.deleted => {
+                Some((key.handle_id.to_lowercase(), h.block.unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every handle's per-block counts equal the allocations the blocks hold for it.
+async fn assert_consistent(client: &Client) -> usize {
+    let listed = client
+        .backend()
+        .list_model(&ModelListOptions::all_blocks())
+        .await
+        .unwrap();
+    let mut counted: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut in_use = 0;
+    for kv in listed.items {
+        let ModelValue::Block(b) = kv.value else {
+            continue;
+        };
+        block::validate(&b).unwrap();
+        for ordinal in 0..b.allocations.as_ref().map_or(0, Vec::len) {
+            let Some(index) = b.allocations.as_ref().unwrap()[ordinal] else {
+                continue;
+            };
+            in_use += 1;
+            let attribute = &b.attributes.as_ref().unwrap()[index as usize];
+            if let Some(handle) = &attribute.handle_id {
+                *counted
+                    .entry(handle.to_lowercase())
+                    .or_default()
+                    .entry(b.cidr.to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(handles(client).await, counted);
+    in_use
+}
+
+async fn run(clients: Vec<Client>, kdd: bool) {
+    setup(&clients[0], kdd).await;
+    let mut tasks = Vec::new();
+    for (c, client) in clients.iter().enumerate() {
+        let ipam = Ipam::new(client.clone());
+        for t in 0..TASKS_PER_CLIENT {
+            let ipam = ipam.clone();
+            let host = if t % 3 == 0 { "node-b" } else { "node-a" };
+            tasks.push(tokio::spawn(async move {
+                let mut args =
+                    AutoAssignArgs::workload(host, Some(format!("k8s-pod-network.c{c}t{t}")));
+                args.attrs.insert("node".into(), host.into());
+                ipam.auto_assign(args).await
+            }));
+        }
+    }
+    let mut all = BTreeSet::new();
+    for task in tasks {
+        let outcome = task.await.unwrap().unwrap();
+        for ip in outcome.ips() {
+            assert!(all.insert(ip.addr()), "{ip} handed out twice");
+        }
+    }
+    assert_eq!(all.len(), CLIENTS * TASKS_PER_CLIENT);
+    assert_eq!(assert_consistent(&clients[0]).await, all.len());
+
+    // A given address, then released by address with its handle.
+    let ipam = Ipam::new(clients[1].clone());
+    let given: IpAddr = "10.1.3.250".parse().unwrap();
+    ipam.assign_ip(AssignIpArgs {
+        ip: given,
+        handle: Some("given".into()),
+        attrs: BTreeMap::new(),
+        hostname: "node-b".into(),
+        intended_use: Some(AllowedUse::Workload),
+        host_reserved: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(ipam.ips_by_handle("given").await.unwrap(), [given]);
+    let outcome = ipam
+        .release_ips(&[ReleaseOption {
+            address: given,
+            handle: Some("given".into()),
+            sequence_number: None,
+        }])
+        .await
+        .unwrap();
+    assert!(outcome.unallocated.is_empty());
+
+    // Everything released at once, from every client.
+    let mut tasks = Vec::new();
+    for (c, client) in clients.iter().enumerate() {
+        let ipam = Ipam::new(client.clone());
+        for t in 0..TASKS_PER_CLIENT {
+            let ipam = ipam.clone();
+            tasks.push(tokio::spawn(async move {
+                ipam.release_by_handle(&format!("k8s-pod-network.c{c}t{t}"))
+                    .await
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert!(handles(&clients[0]).await.is_empty());
+    assert_eq!(assert_consistent(&clients[0]).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_concurrently_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calico.db");
+    let clients = (0..CLIENTS)
+        .map(|_| {
+            let store = EmbeddedStore::open(&path).unwrap();
+            Client::new(Arc::new(KvBackend::new(store)))
+        })
+        .collect();
+    run(clients, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_concurrently_on_etcd() {
+    let server = EtcdServer::start();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let store = EtcdStore::connect(&EtcdSettings::new([server.endpoint()]))
+            .await
+            .unwrap();
+        clients.push(Client::new(Arc::new(KvBackend::new(store))));
+    }
+    run(clients, false).await;
+}
+
+const V1_CRDS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../kube-emulator/tests/fixtures/calico-crds.yaml"
+);
+const V3_CRDS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../calico-kube/tests/fixtures/calico-v3-crds.yaml"
+);
+
+/// An emulator holding a manifest's CustomResourceDefinitions and the two Kubernetes Nodes.
+async fn emulator(crds: &str) -> RunningEmulator {
+    let emu = Emulator::start(Config::default()).await.unwrap();
+    let text = std::fs::read_to_string(crds).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let store = emu.store();
+    let definitions = store
+        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .unwrap();
+    for doc in docs {
+        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
+            store.create(&definitions, None, doc).unwrap();
+        }
+    }
+    let nodes = store.lookup("", "v1", "nodes").unwrap();
+    for name in ["node-a", "node-b"] {
+        store
+            .create(
+                &nodes,
+                None,
+                json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}),
+            )
+            .unwrap();
+    }
+    emu
+}
+
+async fn kdd(crds: &str) {
+    let emu = emulator(crds).await;
+    let spec = ApiConfigSpec {
+        datastore_type: "kubernetes".into(),
+        kubeconfig: emu.kubeconfig_path().display().to_string(),
+        ..ApiConfigSpec::default()
+    };
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let backend = KubeBackend::connect(&spec).await.unwrap();
+        clients.push(Client::new(Arc::new(backend)));
+    }
+    run(clients, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_concurrently_on_kubernetes_with_the_v1_crds() {
+    kdd(V1_CRDS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_concurrently_on_kubernetes_with_the_v3_crds() {
+    kdd(V3_CRDS).await;
+}
+
+/// Round trips of one allocation, counted on a client over `backend`: a node's first, then the
+/// steady state, then a release by handle.
+async fn round_trips(backend: Arc<dyn calico_datastore::Backend>) -> (u64, u64, u64) {
+    let counting = Arc::new(calico_datastore::CountingBackend::new(backend));
+    let client = Client::new(counting.clone());
+    setup(&client, false).await;
+    let ipam = Ipam::new(client);
+    counting.take();
+    ipam.auto_assign(AutoAssignArgs::workload("node-a", Some("first".into())))
+        .await
+        .unwrap();
+    let first = counting.take();
+    ipam.auto_assign(AutoAssignArgs::workload("node-a", Some("second".into())))
+        .await
+        .unwrap();
+    let steady = counting.take();
+    ipam.release_by_handle("second").await.unwrap();
+    let release = counting.take();
+    eprintln!("first: {first:?}\nsteady: {steady:?}\nrelease: {release:?}");
+    (first.total, steady.total, release.total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allocation_takes_few_round_trips_on_etcd_and_the_embedded_store() {
+    let server = EtcdServer::start();
+    let store = EtcdStore::connect(&EtcdSettings::new([server.endpoint()]))
+        .await
+        .unwrap();
+    let (first, steady, _) = round_trips(Arc::new(KvBackend::new(store))).await;
+    // Calico's take 15 and 10.
+    assert!(
+        first <= 5,
+        "a node's first allocation took {first} round trips"
+    );
+    assert!(
+        steady <= 3,
+        "a steady-state allocation took {steady} round trips"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("calico.db")).unwrap();
+    let (first, steady, _) = round_trips(Arc::new(KvBackend::new(store))).await;
+    assert!(
+        first <= 5,
+        "a node's first allocation took {first} round trips"
+    );
+    assert!(
+        steady <= 3,
+        "a steady-state allocation took {steady} round trips"
+    );
+}
