@@ -98,3 +98,86 @@ pub fn main(
     let about = format!("Calico CNI IPAM {VERSION}");
     skel::run(&*env, stdin, &plugin, &about)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invoke(arguments: &[&str], vars: &[(&str, &str)], stdin: &str) -> Output {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env: Env = std::rc::Rc::new(move |name: &str| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        });
+        let arguments: Vec<String> = arguments.iter().map(|a| a.to_string()).collect();
+        main(&arguments, env, &mut stdin.as_bytes(), Box::new(|_| {}))
+    }
+
+    #[test]
+    fn flags_as_go_parses_them() {
+        let version = invoke(&["-v"], &[], "");
+        assert_eq!(
+            (version.stdout, version.code),
+            (format!("{VERSION}\n").into_bytes(), 0)
+        );
+        assert_eq!(invoke(&["--v"], &[], "").code, 0);
+        let help = invoke(&["-h"], &[], "");
+        assert_eq!((help.stderr, help.code), (usage().into_bytes(), 0));
+        let unknown = invoke(&["-x"], &[], "");
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&unknown.stderr).into_owned(),
+                unknown.code
+            ),
+            (format!("flag provided but not defined: -x\n{}", usage()), 2)
+        );
+        let bad = invoke(&["-v=x"], &[], "");
+        assert_eq!(
+            String::from_utf8_lossy(&bad.stderr),
+            format!(
+                "invalid boolean value \"x\" for -v: parse error\n{}",
+                usage()
+            )
+        );
+        // -v=false, and flags after a plain argument, leave the CNI protocol to run: with no
+        // command it prints the about text.
+        for arguments in [&["-v=false"][..], &["foo", "-v"][..]] {
+            let about = invoke(arguments, &[], "");
+            assert!(String::from_utf8_lossy(&about.stderr).starts_with("Calico CNI IPAM "));
+            assert_eq!((about.stdout.len(), about.code), (0, 0));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Whatever the arguments and configuration, the plugin answers with a result or a CNI
+        /// error and never panics (the datastore named is refused before anything is stored).
+        #[test]
+        fn never_panics(
+            cni_args in "[A-Za-z_=;0-9.:]{0,40}",
+            name in "[a-z.\\- ]{0,8}",
+            extra in "(\"[a-z_]{1,12}\":(1|\"x\"|true|null|\\[\\]|\\{\\}),){0,3}",
+        ) {
+            let stdin = format!(
+                r#"{{{extra}"cniVersion":"0.3.1","name":"{name}","nodename":"n","datastore_type":"etcdv3","etcd_endpoints":"http://127.0.0.1:9"}}"#
+            );
+            let output = invoke(
+                &[],
+                &[
+                    ("CNI_COMMAND", "ADD"),
+                    ("CNI_CONTAINERID", "abc"),
+                    ("CNI_NETNS", "/x"),
+                    ("CNI_IFNAME", "eth0"),
+                    ("CNI_PATH", "/opt"),
+                    ("CNI_ARGS", &cni_args),
+                ],
+                &stdin,
+            );
+            proptest::prop_assert_eq!(output.code, 1);
+            proptest::prop_assert!(String::from_utf8_lossy(&output.stdout).contains("\"code\""));
+        }
+    }
+}
