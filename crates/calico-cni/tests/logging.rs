@@ -3,41 +3,30 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 fn stderr_of(log_level: &str, forced: Option<&str>) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_calico-ipam"));
-    command
-        .env_clear()
-        .envs([
-            ("CNI_COMMAND", "ADD"),
-            ("CNI_CONTAINERID", "abc"),
-            ("CNI_NETNS", "/x"),
-            ("CNI_IFNAME", "eth0"),
-            ("CNI_PATH", "/opt"),
-            ("CNI_ARGS", "K8S_POD_NAME=x"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut env: Vec<(String, String)> = [
+        ("CNI_COMMAND", "ADD"),
+        ("CNI_CONTAINERID", "abc"),
+        ("CNI_NETNS", "/x"),
+        ("CNI_IFNAME", "eth0"),
+        ("CNI_PATH", "/opt"),
+        ("CNI_ARGS", "K8S_POD_NAME=x"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     if let Some(level) = forced {
-        command.env("CALICO_CNI_LOG_LEVEL", level);
+        env.push(("CALICO_CNI_LOG_LEVEL".into(), level.into()));
     }
-    let mut child = command.spawn().unwrap();
     let conf = format!(
         r#"{{"cniVersion":"0.3.1","name":"n","nodename":"node-a","datastore_type":"etcdv3","etcd_endpoints":"http://127.0.0.1:9","log_level":"{log_level}"}}"#
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(conf.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let ran = common::spawn(&common::ours(), &env, &conf);
     // The CNI_ARGS are refused before the datastore is reached.
-    assert!(String::from_utf8_lossy(&output.stdout).contains("ARGS: unknown args"));
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    assert!(ran.stdout.contains("ARGS: unknown args"));
+    ran.stderr
 }
 
 #[test]

@@ -96,32 +96,52 @@ impl Store {
     }
 }
 
-/// Runs `binary` with a clean environment holding the step's `env` (and the embedded store's
-/// path), the step's `stdin`; returns its stdout (the endpoint written back as `{etcd}`) and
-/// exit code.
-pub fn run(binary: &Path, store: &Store, step: &Value) -> (String, i32) {
-    let mut command = Command::new(binary);
-    command
+/// What one run of the plugin printed.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Runs `binary` as a runtime does: a clean environment holding only `env`, `stdin` written
+/// to it (a plugin may exit without reading it, as VERSION does).
+pub fn spawn(binary: &Path, env: &[(String, String)], stdin: &str) -> Ran {
+    let mut child = Command::new(binary)
         .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in step["env"].as_object().unwrap() {
-        command.env(name, store.expand(value.as_str().unwrap()));
-    }
-    if let Some(path) = store.embedded_path() {
-        command.env("DATASTORE_PATH", path);
-    }
-    let mut child = command.spawn().expect("start calico-ipam");
-    let stdin = store.expand(step["stdin"].as_str().unwrap());
-    // A plugin may exit without reading its stdin (VERSION does).
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start calico-ipam");
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    (
-        stdout.replace(&store.endpoint(), "{etcd}"),
-        output.status.code().unwrap_or(-1),
-    )
+    Ran {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().unwrap_or(-1),
+    }
+}
+
+/// The built plugin.
+pub fn ours() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_calico-ipam"))
+}
+
+/// Runs `binary` with the step's `env` (and the embedded store's path) and `stdin`, placeholders
+/// expanded; returns its stdout (the endpoint written back as `{etcd}`) and exit code.
+pub fn run(binary: &Path, store: &Store, step: &Value) -> (String, i32) {
+    let mut env: Vec<(String, String)> = step["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (name.clone(), store.expand(value.as_str().unwrap())))
+        .collect();
+    if let Some(path) = store.embedded_path() {
+        env.push(("DATASTORE_PATH".into(), path.display().to_string()));
+    }
+    let ran = spawn(binary, &env, &store.expand(step["stdin"].as_str().unwrap()));
+    (ran.stdout.replace(&store.endpoint(), "{etcd}"), ran.code)
 }
 
 /// A fresh store of the kind a case names (`etcd` is the embedded store when `embedded`).
