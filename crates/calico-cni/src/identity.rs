@@ -172,6 +172,30 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn the_node_name_comes_from_the_configuration_then_the_file_then_hostname(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("nodename");
+        std::fs::write(&file, "node-from-file")?;
+        let mut conf = NetConf {
+            nodename: "node-a".into(),
+            nodename_file: file.display().to_string(),
+            hostname: "old-host".into(),
+            ..NetConf::default()
+        };
+        assert_eq!(nodename(&conf), "node-a");
+        conf.nodename.clear();
+        // The file's content is used as it is, as Calico does.
+        assert_eq!(nodename(&conf), "node-from-file");
+        conf.nodename_file = dir.path().join("missing").display().to_string();
+        assert_eq!(nodename(&conf), "old-host");
+        conf.hostname.clear();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
+        assert_eq!(nodename(&conf), host.trim().to_lowercase());
+        Ok(())
+    }
+
+    #[test]
     fn times_print_as_go_prints_them() {
         let time = Utc.timestamp_opt(1_796_507_853, 999_115_904).single();
         assert_eq!(
