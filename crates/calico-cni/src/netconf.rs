@@ -221,6 +221,9 @@ pub struct NetConf {
     pub ipam: IpamConf,
     pub nodename: String,
     pub nodename_file: String,
+    /// Calico's host-wide lock file (`/var/run/calico/ipam.lock` when unset); ours keeps its
+    /// allocation queue in the `ipam-queue` directory beside it.
+    pub ipam_lock_file: String,
     /// Deprecated `hostname`, used for the node name after `nodename_file`.
     pub hostname: String,
     pub datastore_type: String,
@@ -301,6 +304,7 @@ impl NetConf {
             },
             nodename: s("nodename"),
             nodename_file: s("nodename_file"),
+            ipam_lock_file: s("ipam_lock_file"),
             hostname: s("hostname"),
             datastore_type: s("datastore_type"),
             etcd_endpoints: s("etcd_endpoints"),

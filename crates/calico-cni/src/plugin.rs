@@ -2,20 +2,23 @@
 //! (so that the same input fails with the same error first): the NetConf, the node name, the
 //! datastore settings, the workload's identifiers and its `IP` argument, then the datastore.
 //!
-//! Unlike Calico's, this plugin takes no host-wide lock: concurrent ADDs on a node go straight
-//! to the allocator, whose compare-and-swap writes keep them apart. Calico's `calico-ipam` does
-//! not consult the datastore's migration lock either (its `calico` plugin does), so neither
-//! does this one.
+//! Concurrent ADDs on a node are not queued behind a host-wide lock as Calico's are: they go
+//! through the host's allocation queue ([`calico_ipam::HostQueue`], a directory beside Calico's
+//! lock file, `/var/run/calico/ipam-queue` by default, `CALICO_IPAM_QUEUE_DIR` to move it),
+//! where whoever holds the queue allocates for every waiting ADD at once. Calico's
+//! `calico-ipam` does not consult the datastore's migration lock (its `calico` plugin does), so
+//! neither does this one.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use calico_datastore::apiconfig::{self, ApiConfig, Environment};
 use calico_datastore::client::Client;
 use calico_ipam::assign::AllowedUse;
 use calico_ipam::block::ReleaseOption;
-use calico_ipam::{AssignIpArgs, AutoAssignArgs, AutoAssignOutcome, Ipam};
+use calico_ipam::{AssignIpArgs, AutoAssignArgs, AutoAssignOutcome, HostQueue, Ipam};
 use ipnet::IpNet;
 
 use crate::args::{self, Target};
@@ -130,6 +133,49 @@ struct Prepared {
     config: ApiConfig,
     ids: Identifiers,
     handle: String,
+    /// The host's allocation queue.
+    queue: HostQueue,
+}
+
+/// A name for the datastore `config` reaches, so that ADDs of networks on different datastores
+/// never share a queue: FNV-1a of the datastore type and where it is (endpoints, kubeconfig,
+/// API server, embedded file), never of credentials.
+pub fn datastore_tag(config: &ApiConfig) -> String {
+    let spec = &config.spec;
+    let embedded = calico_connect::embedded_path(config);
+    let place = [
+        format!("{:?}", config.datastore_type),
+        spec.etcd_endpoints.clone(),
+        spec.etcd_discovery_srv.clone(),
+        spec.kubeconfig.clone(),
+        spec.k8s_api_endpoint.clone(),
+        embedded.display().to_string(),
+    ]
+    .join("\n");
+    let hash = place.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Calico's default host-wide lock file.
+pub const DEFAULT_LOCK_FILE: &str = "/var/run/calico/ipam.lock";
+
+/// The host's allocation queue directory: `CALICO_IPAM_QUEUE_DIR`, else `ipam-queue` beside the
+/// lock file the configuration names (Calico's default when it names none).
+pub fn queue_dir(conf: &NetConf, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(dir) = env("CALICO_IPAM_QUEUE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let lock = if conf.ipam_lock_file.is_empty() {
+        DEFAULT_LOCK_FILE
+    } else {
+        conf.ipam_lock_file.as_str()
+    };
+    Path::new(lock)
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join("ipam-queue")
 }
 
 fn prepare(plugin: &CalicoIpam, args: &CmdArgs) -> Result<Prepared, CniError> {
@@ -146,11 +192,13 @@ fn prepare(plugin: &CalicoIpam, args: &CmdArgs) -> Result<Prepared, CniError> {
     })?;
     let handle = identity::handle_id(&conf.name, &args.container_id);
     tracing::info!(%workload, container_id = %args.container_id, %handle, "calico-ipam");
+    let queue = HostQueue::new(queue_dir(&conf, env).join(datastore_tag(&config)));
     Ok(Prepared {
         conf,
         config,
         ids,
         handle,
+        queue,
     })
 }
 
@@ -268,6 +316,7 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
         config,
         ids,
         handle,
+        queue,
     } = prepared;
     let attrs = identity::attributes(ids, chrono::Utc::now());
     if let Some(ip) = requested_ip {
@@ -312,7 +361,15 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
         intended_use: AllowedUse::Workload,
         namespace_labels,
     };
-    let outcome: AutoAssignOutcome = match ipam.auto_assign(request).await {
+    let assigned = match queue.auto_assign(&ipam, request.clone()).await {
+        Ok(assigned) => assigned,
+        Err(err) => {
+            // No usable queue directory (say, not root): allocate on our own.
+            tracing::warn!(error = %err, "the host's allocation queue is unusable: allocating alone");
+            ipam.auto_assign(request).await
+        }
+    };
+    let outcome: AutoAssignOutcome = match assigned {
         Ok(outcome) => outcome,
         Err(failure) => {
             // Nothing half-allocated: what was assigned before the failure goes back.

@@ -1,4 +1,4 @@
-//! Sixteen `calico-ipam` processes at once on one node, as a runtime starting a burst of pods runs
+//! Forty-eight `calico-ipam` processes at once on one node, as a runtime starting a burst of pods runs
 //! them: every ADD succeeds with an address of its own, the handles agree with the blocks, and
 //! after the DELs (also all at once) nothing is left allocated. On etcd and on the embedded
 //! store.
@@ -14,7 +14,7 @@ use common::{fresh, run, Store};
 use serde_json::{json, Value};
 
 // Enough to make the processes contend for one block; a much larger burst is the benchmark's.
-const PODS: usize = 16;
+const PODS: usize = 48;
 
 fn seed() -> Vec<Value> {
     let golden: Value = serde_json::from_slice(

@@ -106,8 +106,11 @@ pub struct Ran {
 /// Runs `binary` as a runtime does: a clean environment holding only `env`, `stdin` written
 /// to it (a plugin may exit without reading it, as VERSION does).
 pub fn spawn(binary: &Path, env: &[(String, String)], stdin: &str) -> Ran {
+    // The host's allocation queue in a directory of this test run, not /var/run.
+    let queue = std::env::temp_dir().join(format!("calico-cni-queue-{}", std::process::id()));
     let mut child = Command::new(binary)
         .env_clear()
+        .env("CALICO_IPAM_QUEUE_DIR", &queue)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
