@@ -339,15 +339,28 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
     }
     let (num4, num6) = (conf.ipam.num4(), conf.ipam.num6());
     tracing::info!(num4, num6, "Calico CNI IPAM request count");
-    let client = connect(config).await?;
-    let v4_pools = resolve_pools(&client, &conf.ipam.ipv4_pools, true).await?;
-    let v6_pools = resolve_pools(&client, &conf.ipam.ipv6_pools, false).await?;
+    // The datastore is reached only when this ADD needs it itself: to name pools, to read the
+    // namespace, or to serve the host's queue (most ADDs of a burst are served by another).
+    let needs_client = !conf.ipam.ipv4_pools.is_empty()
+        || !conf.ipam.ipv6_pools.is_empty()
+        || crate::namespace::wanted(conf, &ids.namespace);
+    let mut client = if needs_client {
+        Some(connect(config).await?)
+    } else {
+        None
+    };
+    let (v4_pools, v6_pools) = match &client {
+        Some(client) => (
+            resolve_pools(client, &conf.ipam.ipv4_pools, true).await?,
+            resolve_pools(client, &conf.ipam.ipv6_pools, false).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     let namespace_labels = if crate::namespace::wanted(conf, &ids.namespace) {
         Some(crate::namespace::labels(conf, &ids.namespace).await?)
     } else {
         None
     };
-    let ipam = Ipam::new(client);
     let request = AutoAssignArgs {
         num4,
         num6,
@@ -361,19 +374,71 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
         intended_use: AllowedUse::Workload,
         namespace_labels,
     };
-    let assigned = match queue.auto_assign(&ipam, request.clone()).await {
-        Ok(assigned) => assigned,
+    let early = client.take();
+    let queued = queue
+        .auto_assign_with(request.clone(), || async move {
+            match early {
+                Some(client) => Ok(Ipam::new(client)),
+                None => connect(config)
+                    .await
+                    .map(Ipam::new)
+                    .map_err(|e| e.to_string()),
+            }
+        })
+        .await;
+    let (assigned, ipam) = match queued {
+        Ok(assigned) => (assigned, None),
+        Err(calico_ipam::QueueError::Connect(message)) => {
+            return Err(CniError::internal(message));
+        }
         Err(err) => {
             // No usable queue directory (say, not root): allocate on our own.
             tracing::warn!(error = %err, "the host's allocation queue is unusable: allocating alone");
-            ipam.auto_assign(request).await
+            let ipam = Ipam::new(connect(config).await?);
+            (ipam.auto_assign(request).await, Some(ipam))
+        }
+    };
+    // Releasing what a failed ADD got needs the datastore; connect only then.
+    let ipam = match ipam {
+        Some(ipam) => ipam,
+        None if assigned.as_ref().is_ok_and(|o| fulfilled(o, num4, num6)) => {
+            return finish(assigned, num4, num6, None).await;
+        }
+        None => Ipam::new(connect(config).await?),
+    };
+    finish(assigned, num4, num6, Some(&ipam)).await
+}
+
+/// Whether every family asked for got all its addresses.
+fn fulfilled(outcome: &AutoAssignOutcome, num4: usize, num6: usize) -> bool {
+    [(num4, &outcome.v4), (num6, &outcome.v6)]
+        .iter()
+        .all(|(wanted, got)| {
+            *wanted == 0
+                || got
+                    .as_ref()
+                    .is_some_and(|a| a.partial_fulfillment_error().is_none())
+        })
+}
+
+/// The ADD's result from what the allocation gave; what a failed ADD got is released through
+/// `ipam` (always given when the allocation fell short).
+async fn finish(
+    assigned: calico_ipam::AutoAssignResult,
+    num4: usize,
+    num6: usize,
+    ipam: Option<&Ipam>,
+) -> Result<AddResult, CniError> {
+    let release = |ips: Vec<IpNet>, why: &'static str| async move {
+        if let Some(ipam) = ipam {
+            release_quietly(ipam, &ips, why).await;
         }
     };
     let outcome: AutoAssignOutcome = match assigned {
         Ok(outcome) => outcome,
         Err(failure) => {
             // Nothing half-allocated: what was assigned before the failure goes back.
-            release_quietly(&ipam, &failure.partial.ips(), "the assignment failed").await;
+            release(failure.partial.ips(), "the assignment failed").await;
             return Err(CniError::internal(failure.to_string()));
         }
     };
@@ -390,12 +455,7 @@ async fn add(prepared: &Prepared, requested_ip: Option<IpAddr>) -> Result<AddRes
             )),
         };
         if let Some(reason) = failure {
-            release_quietly(
-                &ipam,
-                &outcome.ips(),
-                "the other family could not be assigned",
-            )
-            .await;
+            release(outcome.ips(), "the other family could not be assigned").await;
             return Err(CniError::internal(format!(
                 "failed to request {family} addresses: {reason}"
             )));

@@ -271,6 +271,13 @@ pub struct Ipam {
     client: Client,
     combine: bool,
     queues: Arc<Mutex<HashMap<String, Vec<Waiter>>>>,
+    /// Per host and family, the blocks it last allocated from: read with the allocation's
+    /// first batch, so a steady-state allocation needs no second read.
+    hints: Arc<Mutex<BTreeMap<String, Vec<IpNet>>>>,
+}
+
+fn hint_key(host: &str, version: IpVersion) -> String {
+    format!("{host}/{}", version.number())
 }
 
 /// What one allocation of a batch gives.
@@ -402,6 +409,8 @@ struct Context {
     node_labels: BTreeMap<String, String>,
     /// The host's affinities of the family.
     affinities: Vec<ModelKv>,
+    /// The blocks read with them on a hint (`None`: it does not exist).
+    blocks: HashMap<IpNet, Option<ModelKv>>,
 }
 
 /// One caller's part of a family's allocation.
@@ -462,6 +471,7 @@ impl Ipam {
             client,
             combine: true,
             queues: Arc::default(),
+            hints: Arc::default(),
         }
     }
 
@@ -474,6 +484,36 @@ impl Ipam {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The blocks each host last allocated from (per family), for [`Ipam::set_block_hints`]
+    /// in another process ([`crate::HostQueue`] keeps them in its directory). Only a hint: a
+    /// wrong one costs a read.
+    pub fn block_hints(&self) -> BTreeMap<String, Vec<IpNet>> {
+        self.hints.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes block hints from [`Ipam::block_hints`].
+    pub fn set_block_hints(&self, hints: BTreeMap<String, Vec<IpNet>>) {
+        *self.hints.lock().unwrap_or_else(|e| e.into_inner()) = hints;
+    }
+
+    fn hinted(&self, host: &str, version: IpVersion) -> Vec<IpNet> {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hint_key(host, version))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, host: &str, version: IpVersion, blocks: Vec<IpNet>) {
+        let mut hints = self.hints.lock().unwrap_or_else(|e| e.into_inner());
+        if blocks.is_empty() {
+            hints.remove(&hint_key(host, version));
+        } else {
+            hints.insert(hint_key(host, version), blocks);
+        }
     }
 
     /// Allocates addresses from the pools the host may use (Calico's `AutoAssign`): IPv4 first;
@@ -699,7 +739,8 @@ impl Ipam {
     ) -> Result<(), AssignError> {
         let host = args.hostname.as_str();
         let affinity = affinity_for(host, args.intended_use);
-        let context = self.read_context(args, version).await?;
+        let mut context = self.read_context(args, version).await?;
+        let read_ahead = std::mem::take(&mut context.blocks);
         let config = context.config.clone();
         let reserved = Reserved {
             cidrs: reserved_cidrs(&context.reservations),
@@ -707,7 +748,14 @@ impl Ipam {
         let (pools, affine) = self
             .prepare_affine_blocks(context, args, version, requested_pools, &affinity)
             .await?;
-        let affine = self.prefetch_blocks(affine).await;
+        let affine = self.prefetch_blocks(affine, read_ahead).await;
+        let mut affine_cidrs: Vec<IpNet> = affine
+            .iter()
+            .filter_map(|a| match &a.affinity.key {
+                ModelKey::BlockAffinity(key) => Some(key.cidr()),
+                _ => None,
+            })
+            .collect();
         let mut blocks_owned = affine.len();
         let mut max_blocks = args.max_blocks_per_host;
         let config_max = usize::try_from(config.max_blocks_per_host).unwrap_or(0);
@@ -765,6 +813,7 @@ impl Ipam {
             };
             if newly_claimed {
                 blocks_owned += 1;
+                affine_cidrs.push(read.block.cidr.trunc());
             }
             for _ in 0..DATASTORE_RETRIES {
                 match self
@@ -796,6 +845,7 @@ impl Ipam {
             // A block that is now full (or failed) is not offered again: find_or_claim_block
             // goes on to the next affine block or a new one.
         }
+        self.remember(host, version, affine_cidrs);
         if !config.strict_affinity {
             for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
                 self.borrow(&config, &state, share).await?;
@@ -832,6 +882,12 @@ impl Ipam {
         if !load_balancer {
             reads.push(Read::Resource(node_key.clone()));
         }
+        let hinted = self.hinted(host, version);
+        reads.extend(
+            hinted
+                .iter()
+                .map(|cidr| Read::Model(ModelKey::Block(BlockKey::new(*cidr)))),
+        );
         let mut results = self.client.backend().read_batch(reads).await?.into_iter();
         let mut next = || {
             results
@@ -881,46 +937,61 @@ impl Ipam {
                 _ => self.node_labels(host).await?,
             }
         };
+        let mut blocks = HashMap::new();
+        for cidr in hinted {
+            if let Some(ReadResult::Model(found)) = results.next() {
+                blocks.insert(cidr, found);
+            }
+        }
         Ok(Context {
             config,
             reservations,
             pools,
             node_labels,
             affinities: affinities.items,
+            blocks,
         })
     }
 
-    /// The host's affine blocks with their blocks read ahead, all in one batch.
-    async fn prefetch_blocks(&self, affinities: Vec<ModelKv>) -> Vec<Affine> {
-        let reads: Vec<Read> = affinities
+    /// The host's affine blocks with their blocks: those `read_ahead` holds as read, the rest
+    /// read in one batch.
+    async fn prefetch_blocks(
+        &self,
+        affinities: Vec<ModelKv>,
+        mut read_ahead: HashMap<IpNet, Option<ModelKv>>,
+    ) -> Vec<Affine> {
+        let cidr_of = |kv: &ModelKv| match &kv.key {
+            ModelKey::BlockAffinity(key) => Some(key.cidr()),
+            _ => None,
+        };
+        let missing: Vec<IpNet> = affinities
             .iter()
-            .filter_map(|kv| match &kv.key {
-                ModelKey::BlockAffinity(key) => {
-                    Some(Read::Model(ModelKey::Block(BlockKey::new(key.cidr()))))
-                }
-                _ => None,
-            })
+            .filter_map(cidr_of)
+            .filter(|cidr| !read_ahead.contains_key(cidr))
             .collect();
-        let blocks = if reads.is_empty() || reads.len() != affinities.len() {
-            Vec::new()
-        } else {
+        if !missing.is_empty() {
+            let reads = missing
+                .iter()
+                .map(|cidr| Read::Model(ModelKey::Block(BlockKey::new(*cidr))))
+                .collect();
             match self.client.backend().read_batch(reads).await {
-                Ok(blocks) => blocks,
+                Ok(blocks) => {
+                    for (cidr, block) in missing.into_iter().zip(blocks) {
+                        if let ReadResult::Model(found) = block {
+                            read_ahead.insert(cidr, found);
+                        }
+                    }
+                }
                 Err(err) => {
                     debug!(error = %err, "reading the affine blocks ahead failed: reading them one by one");
-                    Vec::new()
                 }
             }
-        };
-        let mut blocks = blocks.into_iter();
+        }
         affinities
             .into_iter()
-            .map(|affinity| Affine {
-                affinity,
-                block: match blocks.next() {
-                    Some(ReadResult::Model(found)) => Some(found),
-                    _ => None,
-                },
+            .map(|affinity| {
+                let block = cidr_of(&affinity).and_then(|cidr| read_ahead.remove(&cidr));
+                Affine { affinity, block }
             })
             .collect()
     }

@@ -41,6 +41,8 @@ use crate::block::HostReserved;
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
 
 const LOCK_FILE: &str = "leader.lock";
+/// The blocks the host's allocations last used ([`Ipam::block_hints`]), kept between holders.
+const HINTS_FILE: &str = "block-hints.json";
 const REQUEST: &str = "req";
 const ANSWER: &str = "resp";
 
@@ -57,6 +59,10 @@ pub enum QueueError {
     Encoding(#[from] serde_json::Error),
     #[error("IPAM queue: waiting for the queue's lock failed: {0}")]
     Join(String),
+    /// The client this process needed to serve the queue could not be made (the text is the
+    /// connection's own error).
+    #[error("{0}")]
+    Connect(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> QueueError + '_ {
@@ -292,6 +298,26 @@ impl HostQueue {
         ipam: &Ipam,
         args: AutoAssignArgs,
     ) -> Result<Result<AutoAssignOutcome, AutoAssignError>, QueueError> {
+        let ipam = ipam.clone();
+        self.auto_assign_with(args, move || async move { Ok(ipam) })
+            .await
+    }
+
+    /// [`HostQueue::auto_assign`] connecting to the datastore only if this process has to
+    /// serve the queue (`connect` is called at most once; most processes of a burst find their
+    /// answer written by another and never connect). A failed connection removes this
+    /// process's request and is [`QueueError::Connect`].
+    pub async fn auto_assign_with<F, Fut>(
+        &self,
+        args: AutoAssignArgs,
+        connect: F,
+    ) -> Result<Result<AutoAssignOutcome, AutoAssignError>, QueueError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Ipam, String>>,
+    {
+        let mut connect = Some(connect);
+        let mut ipam: Option<Ipam> = None;
         self.create_dir()?;
         let id = request_id();
         let request = self.path(&id, REQUEST);
@@ -306,7 +332,22 @@ impl HostQueue {
                 drop(lock);
                 return Ok(result);
             }
-            self.serve(ipam).await?;
+            if ipam.is_none() {
+                if let Some(connect) = connect.take() {
+                    match connect().await {
+                        Ok(connected) => ipam = Some(connected),
+                        Err(err) => {
+                            let _ = fs::remove_file(&request);
+                            return Err(QueueError::Connect(err));
+                        }
+                    }
+                }
+            }
+            let Some(serving) = ipam.as_ref() else {
+                let _ = fs::remove_file(&request);
+                return Err(QueueError::Connect("no datastore client".into()));
+            };
+            self.serve(serving).await?;
             drop(lock);
             if let Some(result) = self.collect(&answer)? {
                 return Ok(result);
@@ -397,8 +438,33 @@ impl HostQueue {
             requests = waiting.len(),
             "serving the host's queued allocations"
         );
+        let hints_path = self.dir.join(HINTS_FILE);
+        let hints: BTreeMap<String, Vec<IpNet>> = fs::read(&hints_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<BTreeMap<String, Vec<String>>>(&bytes).ok())
+            .map(|stored| {
+                stored
+                    .into_iter()
+                    .map(|(key, cidrs)| {
+                        (key, cidrs.iter().filter_map(|c| c.parse().ok()).collect())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ipam.set_block_hints(hints);
         let (ids, args): (Vec<String>, Vec<AutoAssignArgs>) = waiting.into_iter().unzip();
         let results = ipam.auto_assign_batch(args).await;
+        let hints: BTreeMap<String, Vec<String>> = ipam
+            .block_hints()
+            .into_iter()
+            .map(|(key, cidrs)| (key, cidrs.iter().map(ToString::to_string).collect()))
+            .collect();
+        if let Err(err) = serde_json::to_vec(&hints)
+            .map_err(QueueError::from)
+            .and_then(|bytes| write_atomically(&hints_path, &bytes))
+        {
+            debug!(error = %err, "could not keep the block hints");
+        }
         for (id, result) in ids.iter().zip(&results) {
             let bytes = serde_json::to_vec(&WireAnswer::from_result(result))?;
             write_atomically(&self.path(id, ANSWER), &bytes)?;
