@@ -778,6 +778,7 @@ impl Ipam {
             allow_new_claim: true,
         };
         let strict = config.strict_affinity.then_some(&affinity);
+        let mut stop = false;
         while shares.iter().any(|s| s.remaining() > 0) {
             if blocks_owned >= max_blocks {
                 state.allow_new_claim = false;
@@ -838,9 +839,19 @@ impl Ipam {
                             shares,
                             "Failed to assign IPs in newly allocated block",
                         );
+                        // A block that cannot be used (malformed, another's under strict
+                        // affinity) is passed over, as Calico does; a write the datastore
+                        // refuses would be refused in every block, and Calico would claim
+                        // block after block up to the host's limit: stop instead.
+                        if !matches!(err, AssignError::Block(_)) {
+                            stop = true;
+                        }
                         break;
                     }
                 }
+            }
+            if stop {
+                break;
             }
             // A block that is now full (or failed) is not offered again: find_or_claim_block
             // goes on to the next affine block or a new one.

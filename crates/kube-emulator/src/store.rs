@@ -195,8 +195,19 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// Kubernetes' `IsDNS1123Subdomain`: at most 253 characters matching its regex; unlike a
+/// label, a part between dots may be longer than 63 (the API server takes
+/// `k8s-pod-network.<64-hex container id>` as a name).
 fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }
 
 fn validate_name(def: &ResourceDef, obj: &Value, name: &str) -> Result<(), ApiError> {
@@ -1054,6 +1065,12 @@ mod tests {
     #[test]
     fn dns_names() {
         assert!(is_dns_subdomain("a.b-c.d"));
+        // A part may be longer than a label (a CNI handle with a 64-hex container id).
+        assert!(is_dns_subdomain(&format!(
+            "k8s-pod-network.{}",
+            "ab".repeat(32)
+        )));
+        assert!(!is_dns_subdomain(&"a".repeat(254)));
         assert!(!is_dns_subdomain("A"));
         assert!(!is_dns_subdomain("a..b"));
         assert!(!is_dns_label("a.b"));
