@@ -7,29 +7,20 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use calico_api::decode_value;
-use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::client::Client;
+use calico_ipam::query::handle_tally;
 use calico_kube::KubeBackend;
+use calico_test_support::emulator;
 use calico_test_support::kube_apiserver::{KubeApiServer, ADMIN_TOKEN};
-use kube_emulator::{Config, Emulator, RunningEmulator};
 use serde_json::{json, Value};
 
 const PODS: usize = 12;
-
-const V1_CRDS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../kube-emulator/tests/fixtures/calico-crds.yaml"
-);
-const V3_CRDS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../calico-kube/tests/fixtures/calico-v3-crds.yaml"
-);
 
 fn step(command: &str, pod: usize, kubeconfig: &Path) -> (Vec<(String, String)>, String) {
     let mut env = vec![
@@ -83,51 +74,6 @@ async fn client(kubeconfig: &Path) -> Client {
     Client::new(Arc::new(KubeBackend::connect(&spec).await.unwrap()))
 }
 
-/// Handle → block → count, from the handles and from the blocks' allocations.
-async fn handles_and_allocations(
-    client: &Client,
-) -> (
-    BTreeMap<String, BTreeMap<String, i64>>,
-    BTreeMap<String, BTreeMap<String, i64>>,
-) {
-    let backend = client.backend();
-    let handles = backend
-        .list_model(&ModelListOptions::Handles)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|kv| match (kv.key, kv.value) {
-            (ModelKey::Handle(key), ModelValue::Handle(h)) if !h.deleted => {
-                Some((key.handle_id.to_lowercase(), h.block.unwrap_or_default()))
-            }
-            _ => None,
-        })
-        .collect();
-    let mut counted: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for kv in backend
-        .list_model(&ModelListOptions::all_blocks())
-        .await
-        .unwrap()
-        .items
-    {
-        let ModelValue::Block(block) = kv.value else {
-            continue;
-        };
-        for index in block.allocations.iter().flatten().flatten() {
-            let attribute = &block.attributes.as_ref().unwrap()[*index as usize];
-            if let Some(handle) = &attribute.handle_id {
-                *counted
-                    .entry(handle.to_lowercase())
-                    .or_default()
-                    .entry(block.cidr.to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
-    (handles, counted)
-}
-
 async fn burst(kubeconfig: PathBuf) {
     let client = client(&kubeconfig).await;
     client
@@ -159,9 +105,9 @@ async fn burst(kubeconfig: PathBuf) {
         );
     }
     assert_eq!(addresses.len(), PODS);
-    let (handles, counted) = handles_and_allocations(&client).await;
-    assert_eq!(handles.len(), PODS);
-    assert_eq!(handles, counted);
+    let tally = handle_tally(&client).await.unwrap();
+    assert_eq!(tally.stored.len(), PODS);
+    assert_eq!(tally.stored, tally.counted);
 
     let binary = common::ours();
     let config = kubeconfig.clone();
@@ -171,45 +117,20 @@ async fn burst(kubeconfig: PathBuf) {
     for ran in &deleted {
         assert_eq!(ran.code, 0, "DEL failed: {} {}", ran.stdout, ran.stderr);
     }
-    let (handles, counted) = handles_and_allocations(&client).await;
-    assert!(handles.is_empty(), "{handles:?}");
-    assert!(counted.is_empty(), "{counted:?}");
-}
-
-/// An emulator holding a manifest's CustomResourceDefinitions and the Kubernetes Node.
-async fn emulator(crds: &str) -> RunningEmulator {
-    let emu = Emulator::start(Config::default()).await.unwrap();
-    let text = std::fs::read_to_string(crds).unwrap();
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-    let store = emu.store();
-    let definitions = store
-        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-        .unwrap();
-    for doc in docs {
-        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
-            store.create(&definitions, None, doc).unwrap();
-        }
-    }
-    let nodes = store.lookup("", "v1", "nodes").unwrap();
-    store
-        .create(
-            &nodes,
-            None,
-            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}}),
-        )
-        .unwrap();
-    emu
+    let tally = handle_tally(&client).await.unwrap();
+    assert!(tally.stored.is_empty(), "{tally:?}");
+    assert_eq!(tally.allocated, 0, "{tally:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_pods_on_the_kube_emulator_with_the_v1_crds() {
-    let emu = emulator(V1_CRDS).await;
+    let emu = emulator::with_crds_and_nodes(emulator::V1_CRDS, &["node-a"]).await;
     burst(emu.kubeconfig_path().to_path_buf()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_pods_on_the_kube_emulator_with_the_v3_crds() {
-    let emu = emulator(V3_CRDS).await;
+    let emu = emulator::with_crds_and_nodes(emulator::V3_CRDS, &["node-a"]).await;
     burst(emu.kubeconfig_path().to_path_buf()).await;
 }
 
@@ -230,7 +151,7 @@ async fn a_burst_of_pods_on_a_real_kube_apiserver() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let applied = kubectl(&["apply", "-f", V1_CRDS]);
+    let applied = kubectl(&["apply", "-f", emulator::V1_CRDS]);
     for crd in applied.lines() {
         let name = crd.split_whitespace().next().unwrap_or_default();
         kubectl(&["wait", "--for=condition=Established", "--timeout=60s", name]);

@@ -426,3 +426,60 @@ mod tests {
         assert_eq!(block_cidr_for("10.0.0.1".parse().unwrap(), 40), None);
     }
 }
+
+/// Every handle's per-block address counts as stored, and as the blocks' allocations count
+/// them (handle IDs lower-cased, as the Kubernetes datastore names them; soft-deleted handles
+/// left out). The two agree in a consistent datastore: the invariant concurrency tests and
+/// `ipam check`-like tools compare.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandleTally {
+    pub stored: BTreeMap<String, BTreeMap<String, i64>>,
+    pub counted: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Addresses allocated, with or without a handle.
+    pub allocated: usize,
+}
+
+/// Reads every handle and block and tallies them ([`HandleTally`]).
+pub async fn handle_tally(client: &Client) -> Result<HandleTally, DatastoreError> {
+    let mut tally = HandleTally::default();
+    let handles = client
+        .backend()
+        .list_model(&ModelListOptions::Handles)
+        .await?;
+    for kv in handles.items {
+        if let (ModelKey::Handle(key), ModelValue::Handle(handle)) = (kv.key, kv.value) {
+            if !handle.deleted {
+                tally.stored.insert(
+                    key.handle_id.to_lowercase(),
+                    handle.block.unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let blocks = client
+        .backend()
+        .list_model(&ModelListOptions::all_blocks())
+        .await?;
+    for kv in blocks.items {
+        let ModelValue::Block(block) = kv.value else {
+            continue;
+        };
+        let attributes = block.attributes.as_deref().unwrap_or_default();
+        for index in block.allocations.iter().flatten().flatten() {
+            tally.allocated += 1;
+            let handle = usize::try_from(*index)
+                .ok()
+                .and_then(|i| attributes.get(i))
+                .and_then(|a| a.handle_id.as_ref());
+            if let Some(handle) = handle {
+                *tally
+                    .counted
+                    .entry(handle.to_lowercase())
+                    .or_default()
+                    .entry(block.cidr.to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    Ok(tally)
+}

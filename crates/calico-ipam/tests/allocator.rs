@@ -11,18 +11,17 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use calico_api::decode_value;
-use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::client::Client;
 use calico_datastore::{EmbeddedStore, KvBackend};
 use calico_etcd::{EtcdSettings, EtcdStore};
 use calico_ipam::assign::AllowedUse;
-use calico_ipam::block::{self, ReleaseOption};
+use calico_ipam::block::ReleaseOption;
+use calico_ipam::query::handle_tally;
 use calico_ipam::{AssignIpArgs, AutoAssignArgs, Ipam};
 use calico_kube::KubeBackend;
-use calico_test_support::EtcdServer;
-use kube_emulator::{Config, Emulator, RunningEmulator};
-use serde_json::{json, Value};
+use calico_test_support::{emulator, EtcdServer};
+use serde_json::json;
 
 const CLIENTS: usize = 4;
 const TASKS_PER_CLIENT: usize = 20;
@@ -59,54 +58,15 @@ async fn setup(client: &Client, kdd: bool) {
 }
 
 async fn handles(client: &Client) -> BTreeMap<String, BTreeMap<String, i64>> {
-    let listed = client
-        .backend()
-        .list_model(&ModelListOptions::Handles)
-        .await
-        .unwrap();
-    listed
-        .items
-        .into_iter()
-        .filter_map(|kv| match (kv.key, kv.value) {
-            (ModelKey::Handle(key), ModelValue::Handle(h)) if !h.deleted => {
-                Some((key.handle_id.to_lowercase(), h.block.unwrap_or_default()))
-            }
-            _ => None,
-        })
-        .collect()
+    handle_tally(client).await.unwrap().stored
 }
 
-/// Every handle's per-block counts equal the allocations the blocks hold for it.
+/// Every handle's per-block counts equal the allocations the blocks hold for it; returns how
+/// many addresses are allocated.
 async fn assert_consistent(client: &Client) -> usize {
-    let listed = client
-        .backend()
-        .list_model(&ModelListOptions::all_blocks())
-        .await
-        .unwrap();
-    let mut counted: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    let mut in_use = 0;
-    for kv in listed.items {
-        let ModelValue::Block(b) = kv.value else {
-            continue;
-        };
-        block::validate(&b).unwrap();
-        for ordinal in 0..b.allocations.as_ref().map_or(0, Vec::len) {
-            let Some(index) = b.allocations.as_ref().unwrap()[ordinal] else {
-                continue;
-            };
-            in_use += 1;
-            let attribute = &b.attributes.as_ref().unwrap()[index as usize];
-            if let Some(handle) = &attribute.handle_id {
-                *counted
-                    .entry(handle.to_lowercase())
-                    .or_default()
-                    .entry(b.cidr.to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
-    assert_eq!(handles(client).await, counted);
-    in_use
+    let tally = handle_tally(client).await.unwrap();
+    assert_eq!(tally.stored, tally.counted);
+    tally.allocated
 }
 
 async fn run(clients: Vec<Client>, kdd: bool) {
@@ -204,44 +164,8 @@ async fn allocates_concurrently_on_etcd() {
     run(clients, false).await;
 }
 
-const V1_CRDS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../kube-emulator/tests/fixtures/calico-crds.yaml"
-);
-const V3_CRDS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../calico-kube/tests/fixtures/calico-v3-crds.yaml"
-);
-
-/// An emulator holding a manifest's CustomResourceDefinitions and the two Kubernetes Nodes.
-async fn emulator(crds: &str) -> RunningEmulator {
-    let emu = Emulator::start(Config::default()).await.unwrap();
-    let text = std::fs::read_to_string(crds).unwrap();
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-    let store = emu.store();
-    let definitions = store
-        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-        .unwrap();
-    for doc in docs {
-        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
-            store.create(&definitions, None, doc).unwrap();
-        }
-    }
-    let nodes = store.lookup("", "v1", "nodes").unwrap();
-    for name in ["node-a", "node-b"] {
-        store
-            .create(
-                &nodes,
-                None,
-                json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}),
-            )
-            .unwrap();
-    }
-    emu
-}
-
 async fn kdd(crds: &str) {
-    let emu = emulator(crds).await;
+    let emu = emulator::with_crds_and_nodes(crds, &["node-a", "node-b"]).await;
     let spec = ApiConfigSpec {
         datastore_type: "kubernetes".into(),
         kubeconfig: emu.kubeconfig_path().display().to_string(),
@@ -257,12 +181,12 @@ async fn kdd(crds: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allocates_concurrently_on_kubernetes_with_the_v1_crds() {
-    kdd(V1_CRDS).await;
+    kdd(emulator::V1_CRDS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allocates_concurrently_on_kubernetes_with_the_v3_crds() {
-    kdd(V3_CRDS).await;
+    kdd(emulator::V3_CRDS).await;
 }
 
 /// Round trips of one allocation, counted on a client over `backend`: a node's first, then the

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod emulator;
 pub mod kube_apiserver;
 
 use std::net::TcpListener;
