@@ -5,7 +5,8 @@
 //! Concurrent ADDs on a node are not queued behind a host-wide lock as Calico's are: they go
 //! through the host's allocation queue ([`calico_ipam::HostQueue`], a directory beside Calico's
 //! lock file, `/var/run/calico/ipam-queue` by default, `CALICO_IPAM_QUEUE_DIR` to move it),
-//! where whoever holds the queue allocates for every waiting ADD at once. Calico's
+//! where whoever holds the queue allocates for every waiting ADD at once (and releases for every
+//! waiting DEL). Calico's
 //! `calico-ipam` does not consult the datastore's migration lock (its `calico` plugin does), so
 //! neither does this one.
 
@@ -468,14 +469,43 @@ async fn finish(
 }
 
 async fn del(prepared: &Prepared) -> Result<(), CniError> {
-    let client = connect(&prepared.config).await?;
-    let ipam = Ipam::new(client);
-    for (handle, what) in [
+    let handles = [
         (prepared.handle.clone(), "handleID"),
         (prepared.ids.legacy_handle(), "workloadID"),
-    ] {
+    ];
+    let config = &prepared.config;
+    // Through the host's queue, as ADDs: a burst of DELs is released block by block together,
+    // and this process connects only if it serves the queue.
+    let queued = prepared
+        .queue
+        .release_by_handles_with(
+            handles.iter().map(|(h, _)| h.clone()).collect(),
+            || async move {
+                connect(config)
+                    .await
+                    .map(Ipam::new)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await;
+    let results = match queued {
+        Ok(results) => results,
+        Err(calico_ipam::QueueError::Connect(message)) => {
+            return Err(CniError::internal(message));
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the host's allocation queue is unusable: releasing alone");
+            let ipam = Ipam::new(connect(config).await?);
+            let mut results = Vec::new();
+            for (handle, _) in &handles {
+                results.push(ipam.release_by_handle(handle).await);
+            }
+            results
+        }
+    };
+    for ((handle, what), result) in handles.iter().zip(results) {
         tracing::info!(%handle, "Releasing address using {what}");
-        match ipam.release_by_handle(&handle).await {
+        match result {
             Ok(()) => tracing::info!(%handle, "Released address using {what}"),
             Err(e) if e.is_not_found() => {
                 tracing::info!(%handle, "Asked to release address but it doesn't exist. Ignoring");

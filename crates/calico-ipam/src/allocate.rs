@@ -1816,23 +1816,109 @@ impl Ipam {
     /// handle is counted down and deleted when none are left. A missing handle is an error
     /// whose `is_not_found()` holds.
     pub async fn release_by_handle(&self, handle: &str) -> Result<(), ReleaseError> {
-        let handle = block::sanitize_handle(handle);
-        let (kv, config) = self.handle_and_config(handle).await?;
-        let ModelValue::Handle(stored) = &kv.value else {
-            return Err(ReleaseError::Datastore(unexpected(&kv.key, &kv.value)));
-        };
-        let cidrs: Vec<IpNet> = stored
-            .block
+        self.release_by_handles(vec![handle.to_string()])
+            .await
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// [`Ipam::release_by_handle`] for several handles at once, in their order: the handles
+    /// and the configuration read in one batch, then block by block every handle's addresses
+    /// in that block released with one write (and, where the driver writes several objects
+    /// at once, the handles counted down in the same transaction).
+    pub async fn release_by_handles(&self, handles: Vec<String>) -> Vec<Result<(), ReleaseError>> {
+        let handles: Vec<String> = handles
             .iter()
-            .flatten()
-            .filter_map(|(text, _)| text.parse::<IpNet>().ok())
+            .map(|h| block::sanitize_handle(h).to_string())
             .collect();
-        let mut current = Some(kv);
-        for cidr in cidrs {
-            release::release_handle_from_block(&self.client, &config, handle, cidr, &mut current)
-                .await?;
+        let mut reads: Vec<Read> = handles
+            .iter()
+            .map(|h| Read::Model(ModelKey::Handle(HandleKey::new(h.as_str()))))
+            .collect();
+        reads.push(Read::Model(ModelKey::Config));
+        let mut results = match self.client.backend().read_batch(reads).await {
+            Ok(results) => results,
+            Err(err) => {
+                return handles
+                    .iter()
+                    .map(|_| Err(ReleaseError::Datastore(err.clone())))
+                    .collect()
+            }
+        };
+        let config = match results.pop() {
+            Some(ReadResult::Model(found)) => config_from(found),
+            _ => ipam_config(&self.client).await,
+        };
+        let config = match config {
+            Ok(config) => config,
+            Err(err) => {
+                return handles
+                    .iter()
+                    .map(|_| Err(ReleaseError::Datastore(err.clone())))
+                    .collect()
+            }
+        };
+        let mut outcome: Vec<Result<(), ReleaseError>> = Vec::with_capacity(handles.len());
+        let mut stored: HashMap<String, ModelKv> = HashMap::new();
+        // Block → the handles with addresses there, in order.
+        let mut by_block: BTreeMap<IpNet, Vec<String>> = BTreeMap::new();
+        for (handle, result) in handles.iter().zip(results) {
+            let kv = match result {
+                ReadResult::Model(Some(kv)) => kv,
+                _ => {
+                    outcome.push(Err(ReleaseError::Datastore(
+                        DatastoreError::ModelDoesNotExist {
+                            key: ModelKey::Handle(HandleKey::new(handle.as_str())),
+                            cause: None,
+                        },
+                    )));
+                    continue;
+                }
+            };
+            let ModelValue::Handle(value) = &kv.value else {
+                outcome.push(Err(ReleaseError::Datastore(unexpected(&kv.key, &kv.value))));
+                continue;
+            };
+            for cidr in value
+                .block
+                .iter()
+                .flatten()
+                .filter_map(|(text, _)| text.parse::<IpNet>().ok())
+            {
+                let group = by_block.entry(cidr.trunc()).or_default();
+                if !group.contains(handle) {
+                    group.push(handle.clone());
+                }
+            }
+            stored.insert(handle.clone(), kv);
+            outcome.push(Ok(()));
         }
-        Ok(())
+        // At most this many handles share one transaction (etcd takes 128 operations).
+        const PER_WRITE: usize = 100;
+        for (cidr, group) in by_block {
+            for chunk in group.chunks(PER_WRITE) {
+                if let Err(err) = release::release_handles_from_block(
+                    &self.client,
+                    &config,
+                    chunk,
+                    cidr,
+                    &mut stored,
+                )
+                .await
+                {
+                    let text = err.to_string();
+                    for (handle, result) in handles.iter().zip(outcome.iter_mut()) {
+                        if chunk.contains(handle) && result.is_ok() {
+                            *result = Err(ReleaseError::Queued {
+                                message: text.clone(),
+                                not_found: err.is_not_found(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        outcome
     }
 
     /// A handle and the IPAM configuration, read in one batch; a missing handle is the

@@ -36,6 +36,7 @@ use crate::allocate::{
 };
 use crate::assign::AllowedUse;
 use crate::block::HostReserved;
+use crate::release::ReleaseError;
 
 /// Requests and answers older than this are removed unanswered or uncollected.
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
@@ -100,6 +101,26 @@ struct WireAssignments {
     requested: usize,
     messages: Vec<String>,
     host_reserved_handle: Option<String>,
+}
+
+/// What a process asks the queue for.
+#[derive(Serialize, Deserialize)]
+enum WireJob {
+    Assign(Box<WireRequest>),
+    Release(Vec<String>),
+}
+
+/// What the queue answers.
+#[derive(Serialize, Deserialize)]
+enum WireReply {
+    Assign(WireAnswer),
+    Release(Vec<WireReleased>),
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireReleased {
+    error: Option<String>,
+    not_found: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -316,21 +337,68 @@ impl HostQueue {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Ipam, String>>,
     {
+        match self
+            .submit(
+                WireJob::Assign(Box::new(WireRequest::from_args(&args))),
+                connect,
+            )
+            .await?
+        {
+            WireReply::Assign(answer) => Ok(answer.into_result()),
+            WireReply::Release(_) => {
+                Err(QueueError::Connect("the queue answered another job".into()))
+            }
+        }
+    }
+
+    /// [`Ipam::release_by_handles`] through the host's queue (a burst of DELs released block
+    /// by block together), connecting only to serve it, as [`HostQueue::auto_assign_with`].
+    pub async fn release_by_handles_with<F, Fut>(
+        &self,
+        handles: Vec<String>,
+        connect: F,
+    ) -> Result<Vec<Result<(), ReleaseError>>, QueueError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Ipam, String>>,
+    {
+        match self.submit(WireJob::Release(handles), connect).await? {
+            WireReply::Release(released) => Ok(released
+                .into_iter()
+                .map(|r| match r.error {
+                    None => Ok(()),
+                    Some(message) => Err(ReleaseError::Queued {
+                        message,
+                        not_found: r.not_found,
+                    }),
+                })
+                .collect()),
+            WireReply::Assign(_) => {
+                Err(QueueError::Connect("the queue answered another job".into()))
+            }
+        }
+    }
+
+    /// Puts `job` in the queue and waits for its answer, serving the queue when this process
+    /// gets the lock first.
+    async fn submit<F, Fut>(&self, job: WireJob, connect: F) -> Result<WireReply, QueueError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Ipam, String>>,
+    {
         let mut connect = Some(connect);
         let mut ipam: Option<Ipam> = None;
         self.create_dir()?;
         let id = request_id();
         let request = self.path(&id, REQUEST);
         let answer = self.path(&id, ANSWER);
-        write_atomically(
-            &request,
-            &serde_json::to_vec(&WireRequest::from_args(&args))?,
-        )?;
+        let bytes = serde_json::to_vec(&job)?;
+        write_atomically(&request, &bytes)?;
         loop {
             let lock = self.lock().await?;
-            if let Some(result) = self.collect(&answer)? {
+            if let Some(reply) = self.collect(&answer)? {
                 drop(lock);
-                return Ok(result);
+                return Ok(reply);
             }
             if ipam.is_none() {
                 if let Some(connect) = connect.take() {
@@ -349,16 +417,13 @@ impl HostQueue {
             };
             self.serve(serving).await?;
             drop(lock);
-            if let Some(result) = self.collect(&answer)? {
-                return Ok(result);
+            if let Some(reply) = self.collect(&answer)? {
+                return Ok(reply);
             }
             // Our request was not there to serve (it cannot be: we wrote it before taking the
             // lock); try again rather than wait forever.
             if !request.exists() {
-                write_atomically(
-                    &request,
-                    &serde_json::to_vec(&WireRequest::from_args(&args))?,
-                )?;
+                write_atomically(&request, &bytes)?;
             }
         }
     }
@@ -382,23 +447,55 @@ impl HostQueue {
     }
 
     /// Our answer, if it has been written (and removes it).
-    fn collect(
-        &self,
-        answer: &Path,
-    ) -> Result<Option<Result<AutoAssignOutcome, AutoAssignError>>, QueueError> {
+    fn collect(&self, answer: &Path) -> Result<Option<WireReply>, QueueError> {
         let bytes = match fs::read(answer) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(io(answer)(err)),
         };
         let _ = fs::remove_file(answer);
-        let wire: WireAnswer = serde_json::from_slice(&bytes)?;
-        Ok(Some(wire.into_result()))
+        Ok(Some(serde_json::from_slice(&bytes)?))
+    }
+
+    /// Releases the handles of every waiting release job in one batch and writes their
+    /// answers (the lock held).
+    async fn serve_releases(
+        &self,
+        ipam: &Ipam,
+        jobs: Vec<(String, Vec<String>)>,
+    ) -> Result<(), QueueError> {
+        debug!(jobs = jobs.len(), "serving the host's queued releases");
+        let all: Vec<String> = jobs.iter().flat_map(|(_, h)| h.iter().cloned()).collect();
+        let mut results = ipam.release_by_handles(all).await.into_iter();
+        for (id, handles) in &jobs {
+            let released: Vec<WireReleased> = handles
+                .iter()
+                .map(|_| match results.next() {
+                    Some(Ok(())) => WireReleased {
+                        error: None,
+                        not_found: false,
+                    },
+                    Some(Err(err)) => WireReleased {
+                        error: Some(err.to_string()),
+                        not_found: err.is_not_found(),
+                    },
+                    None => WireReleased {
+                        error: Some("no answer for this handle".into()),
+                        not_found: false,
+                    },
+                })
+                .collect();
+            let bytes = serde_json::to_vec(&WireReply::Release(released))?;
+            write_atomically(&self.path(id, ANSWER), &bytes)?;
+            let _ = fs::remove_file(self.path(id, REQUEST));
+        }
+        Ok(())
     }
 
     /// Allocates every waiting request in one batch and writes their answers (the lock held).
     async fn serve(&self, ipam: &Ipam) -> Result<(), QueueError> {
         let mut waiting: Vec<(String, AutoAssignArgs)> = Vec::new();
+        let mut releases: Vec<(String, Vec<String>)> = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let Ok(entry) = entry else { continue };
             let path = entry.path();
@@ -422,14 +519,18 @@ impl HostQueue {
             }
             match fs::read(&path)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<WireRequest>(&b).ok())
+                .and_then(|b| serde_json::from_slice::<WireJob>(&b).ok())
             {
-                Some(request) => waiting.push((id, request.into_args())),
+                Some(WireJob::Assign(request)) => waiting.push((id, (*request).into_args())),
+                Some(WireJob::Release(handles)) => releases.push((id, handles)),
                 None => {
                     warn!(path = %path.display(), "removing a request that cannot be read");
                     let _ = fs::remove_file(&path);
                 }
             }
+        }
+        if !releases.is_empty() {
+            self.serve_releases(ipam, releases).await?;
         }
         if waiting.is_empty() {
             return Ok(());
@@ -466,7 +567,7 @@ impl HostQueue {
             debug!(error = %err, "could not keep the block hints");
         }
         for (id, result) in ids.iter().zip(&results) {
-            let bytes = serde_json::to_vec(&WireAnswer::from_result(result))?;
+            let bytes = serde_json::to_vec(&WireReply::Assign(WireAnswer::from_result(result)))?;
             write_atomically(&self.path(id, ANSWER), &bytes)?;
             let _ = fs::remove_file(self.path(id, REQUEST));
         }

@@ -52,11 +52,17 @@ pub enum ReleaseError {
     BlockChanged,
     #[error("Hit max retries")]
     HitMaxRetries,
+    /// An error met releasing for several callers at once (or by another process), as text.
+    #[error("{message}")]
+    Queued { message: String, not_found: bool },
 }
 
 impl ReleaseError {
     /// The handle, block or affinity did not exist.
     pub fn is_not_found(&self) -> bool {
+        if let ReleaseError::Queued { not_found, .. } = self {
+            return *not_found;
+        }
         matches!(self, ReleaseError::Datastore(err) if err.is_not_found())
     }
 
@@ -231,23 +237,41 @@ async fn release_from_block(
 }
 
 /// The writes of a release by handle in one transaction: the block (deleted when left empty
-/// without affinity, else updated with its sequence number one up) and the handle counted
-/// down (deleted when it has no addresses left). `None` when the handle does not count
-/// `released` addresses in this block (Calico's `decrementHandle` error).
-fn released_writes(
+/// without affinity, else updated with its sequence number one up) and each handle counted
+/// down (deleted when it has no addresses left), the handles read first when `stored` does not
+/// have them. `None` when a handle is gone or does not count its addresses in this block
+/// (Calico's `decrementHandle` error).
+async fn released_writes(
+    client: &Client,
     key: &ModelKey,
     block: &AllocationBlock,
     revision: &str,
-    handle_kv: &ModelKv,
-    handle: &str,
+    counts: &[(&str, usize)],
     cidr: IpNet,
-    released: usize,
-) -> Option<Vec<ModelWrite>> {
-    let ModelValue::Handle(mut value) = handle_kv.value.clone() else {
-        return None;
-    };
-    decrement_block(&mut value, handle, cidr, released as i64).ok()?;
-    let block_write = if block::is_empty(block) && block.affinity.is_none() {
+    stored: &mut HashMap<String, ModelKv>,
+) -> Result<Option<Vec<ModelWrite>>, ReleaseError> {
+    let missing: Vec<&str> = counts
+        .iter()
+        .map(|(handle, _)| *handle)
+        .filter(|handle| !stored.contains_key(*handle))
+        .collect();
+    if !missing.is_empty() {
+        let reads = missing
+            .iter()
+            .map(|h| Read::Model(ModelKey::Handle(HandleKey::new(*h))))
+            .collect();
+        let results = client.backend().read_batch(reads).await?;
+        for (handle, result) in missing.iter().zip(results) {
+            match result {
+                ReadResult::Model(Some(kv)) => {
+                    stored.insert((*handle).to_string(), kv);
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+    let mut writes = Vec::with_capacity(counts.len() + 1);
+    writes.push(if block::is_empty(block) && block.affinity.is_none() {
         ModelWrite::Delete(key.clone(), Some(revision.to_string()))
     } else {
         let mut updated = block.clone();
@@ -257,17 +281,28 @@ fn released_writes(
             ModelValue::Block(updated),
             revision.to_string(),
         )
-    };
-    let handle_write = if value.block.as_ref().is_none_or(BTreeMap::is_empty) {
-        ModelWrite::Delete(handle_kv.key.clone(), Some(handle_kv.revision.clone()))
-    } else {
-        ModelWrite::Update(
-            handle_kv.key.clone(),
-            ModelValue::Handle(value),
-            handle_kv.revision.clone(),
-        )
-    };
-    Some(vec![block_write, handle_write])
+    });
+    for (handle, released) in counts {
+        let Some(handle_kv) = stored.get(*handle) else {
+            return Ok(None);
+        };
+        let ModelValue::Handle(mut value) = handle_kv.value.clone() else {
+            return Ok(None);
+        };
+        if decrement_block(&mut value, handle, cidr, *released as i64).is_err() {
+            return Ok(None);
+        }
+        writes.push(if value.block.as_ref().is_none_or(BTreeMap::is_empty) {
+            ModelWrite::Delete(handle_kv.key.clone(), Some(handle_kv.revision.clone()))
+        } else {
+            ModelWrite::Update(
+                handle_kv.key.clone(),
+                ModelValue::Handle(value),
+                handle_kv.revision.clone(),
+            )
+        });
+    }
+    Ok(Some(writes))
 }
 
 /// Writes a block after a release with a compare-and-swap at `revision`: deleted when it is
@@ -297,55 +332,66 @@ async fn write_released(
     written.map_err(ReleaseError::from)
 }
 
-/// Releases the addresses of `handle` in the block `cidr` (Calico's `releaseByHandle`): the
-/// block written (or deleted when left empty without affinity) with a compare-and-swap, then
-/// the handle counted down and the block's affinity checked against its pool.
+/// Releases the addresses of `handles` in the block `cidr` (Calico's `releaseByHandle`, for
+/// several handles at once): the block written (or deleted when left empty without affinity)
+/// with a compare-and-swap, then each handle counted down and the block's affinity checked
+/// against its pool.
 ///
-/// `stored_handle` is the handle as last read (or written); where the driver writes several
-/// objects at once, the block and the handle are written in one transaction, and the handle as
-/// written is left there for the next block.
-pub(crate) async fn release_handle_from_block(
+/// `stored` holds the handles as last read (or written): where the driver writes several
+/// objects at once, the block and the handles are written in one transaction, and the handles
+/// as written are left there for their next block.
+pub(crate) async fn release_handles_from_block(
     client: &Client,
     config: &IPAMConfig,
-    handle: &str,
+    handles: &[String],
     cidr: IpNet,
-    stored_handle: &mut Option<ModelKv>,
+    stored: &mut HashMap<String, ModelKv>,
 ) -> Result<(), ReleaseError> {
     let key = ModelKey::Block(BlockKey::new(cidr));
-    let handle_key = ModelKey::Handle(HandleKey::new(handle));
     for attempt in 0..DATASTORE_RETRIES {
         let (mut block, revision) = match client.backend().get_model(&key).await {
             Ok(kv) => block_of(kv)?,
-            // No block: the handle over-counted; nothing to release here.
+            // No block: the handles over-counted; nothing to release here.
             Err(err) if err.is_not_found() => return Ok(()),
             Err(err) => return Err(err.into()),
         };
         let now = Utc::now();
         block::garbage_collect(&mut block, config.ip_cooldown_seconds, now);
-        let released =
-            block::release_by_handle(&mut block, handle, None, config.ip_cooldown_seconds, now)?;
-        if released == 0 {
-            debug!(%cidr, handle, "the block has no addresses of the handle");
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for handle in handles {
+            let released = block::release_by_handle(
+                &mut block,
+                handle,
+                None,
+                config.ip_cooldown_seconds,
+                now,
+            )?;
+            if released > 0 {
+                counts.push((handle.as_str(), released));
+            }
+        }
+        if counts.is_empty() {
+            debug!(%cidr, "the block has no addresses of the handles");
             return Ok(());
         }
         if client.backend().atomic_model_writes() {
-            let current = match stored_handle.take() {
-                Some(kv) => Some(kv),
-                None => match client.backend().get_model(&handle_key).await {
-                    Ok(kv) => Some(kv),
-                    Err(err) if err.is_not_found() => None,
-                    Err(err) => return Err(err.into()),
-                },
-            };
-            if let Some(writes) = current
-                .as_ref()
-                .and_then(|kv| released_writes(&key, &block, &revision, kv, handle, cidr, released))
+            if let Some(writes) =
+                released_writes(client, &key, &block, &revision, &counts, cidr, stored).await?
             {
                 match client.backend().write_models(writes).await {
-                    Ok(mut written) => {
-                        *stored_handle = written
-                            .pop()
-                            .filter(|kv| matches!(kv.value, ModelValue::Handle(_)));
+                    Ok(written) => {
+                        for kv in written.into_iter().skip(1) {
+                            if let ModelKey::Handle(handle_key) = &kv.key {
+                                let id = handle_key.handle_id.clone();
+                                let left = matches!(&kv.value, ModelValue::Handle(h)
+                                    if h.block.as_ref().is_some_and(|b| !b.is_empty()));
+                                if left {
+                                    stored.insert(id, kv);
+                                } else {
+                                    stored.remove(&id);
+                                }
+                            }
+                        }
                         if let Err(err) = ensure_consistent_affinity(client, config, &block).await {
                             warn!(%cidr, error = %err, "error ensuring consistent affinity (the addresses are released)");
                         }
@@ -353,6 +399,9 @@ pub(crate) async fn release_handle_from_block(
                     }
                     Err(err) if err.is_conflict() || err.is_not_found() => {
                         warn!(%cidr, attempt, "block or handle changed under us, retrying");
+                        for (handle, _) in &counts {
+                            stored.remove(*handle);
+                        }
                         continue;
                     }
                     Err(err) => return Err(err.into()),
@@ -371,8 +420,11 @@ pub(crate) async fn release_handle_from_block(
             }
             Err(err) => return Err(err),
         }
-        if let Err(err) = decrement_handle(client, handle, cidr, released as i64, None).await {
-            warn!(handle, error = %err, "failed to decrement handle");
+        for (handle, released) in &counts {
+            stored.remove(*handle);
+            if let Err(err) = decrement_handle(client, handle, cidr, *released as i64, None).await {
+                warn!(handle, error = %err, "failed to decrement handle");
+            }
         }
         if let Err(err) = ensure_consistent_affinity(client, config, &block).await {
             warn!(%cidr, error = %err, "error ensuring consistent affinity (the addresses are released)");

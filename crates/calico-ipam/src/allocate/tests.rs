@@ -55,6 +55,27 @@ async fn set_config(client: &Client, config: IPAMConfig) {
         .unwrap();
 }
 
+/// No handle left, no address allocated.
+async fn assert_all_released(client: &Client) {
+    assert!(stored_handles(client).await.is_empty());
+    for b in stored_blocks(client).await {
+        assert!(
+            block::in_use(&b).is_empty(),
+            "{} still has addresses",
+            b.cidr
+        );
+    }
+}
+
+/// An embedded store holding pool `p1` (`cidr`, `block_size`) and node `node-a`.
+async fn with_pool(cidr: &str, block_size: u8) -> (tempfile::TempDir, Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&dir);
+    pool(&client, "p1", cidr, block_size).await;
+    node(&client, "node-a").await;
+    (dir, client)
+}
+
 fn args(host: &str, handle: &str, num4: usize) -> AutoAssignArgs {
     let mut args = AutoAssignArgs::workload(host, Some(handle.to_string()));
     args.num4 = num4;
@@ -121,10 +142,7 @@ async fn assert_consistent(client: &Client) {
 
 #[tokio::test]
 async fn a_first_allocation_claims_the_hosts_block_and_later_ones_use_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/24", 26).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/24", 26).await;
     let ipam = Ipam::new(client.clone());
 
     let outcome = ipam.auto_assign(args("node-a", "h1", 1)).await.unwrap();
@@ -212,10 +230,7 @@ async fn an_unknown_node_or_no_pool_fails_with_calicos_words() {
 
 #[tokio::test]
 async fn the_block_limit_stops_a_host_without_borrowing() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/28", 30).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/28", 30).await;
     let ipam = Ipam::new(client.clone());
     let mut request = args("node-a", "h1", 4);
     request.max_blocks_per_host = 1;
@@ -241,10 +256,7 @@ async fn the_block_limit_stops_a_host_without_borrowing() {
 
 #[tokio::test]
 async fn a_host_borrows_from_another_hosts_block_unless_affinity_is_strict() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/30", 30).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/30", 30).await;
     node(&client, "node-b").await;
     let ipam = Ipam::new(client.clone());
     ipam.auto_assign(args("node-a", "a1", 2)).await.unwrap();
@@ -287,10 +299,7 @@ async fn a_host_borrows_from_another_hosts_block_unless_affinity_is_strict() {
 
 #[tokio::test]
 async fn an_empty_block_of_another_host_is_reclaimed_once_a_minute_old() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/30", 30).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/30", 30).await;
     node(&client, "node-b").await;
     let ipam = Ipam::new(client.clone());
     ipam.auto_assign(args("node-a", "a1", 1)).await.unwrap();
@@ -340,10 +349,7 @@ async fn an_empty_block_of_another_host_is_reclaimed_once_a_minute_old() {
 
 #[tokio::test]
 async fn assigning_a_given_address_claims_its_block_and_refuses_it_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/24", 26).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/24", 26).await;
     let ipam = Ipam::new(client.clone());
     let request = AssignIpArgs {
         ip: "10.0.0.70".parse().unwrap(),
@@ -413,10 +419,7 @@ async fn concurrent_allocations_on_one_node_never_share_an_address() {
 }
 
 async fn concurrent_allocations(combine: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/24", 28).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/24", 28).await;
     node(&client, "node-b").await;
     let ipam = Ipam::new(client.clone()).with_combining(combine);
     let mut tasks = Vec::new();
@@ -446,22 +449,12 @@ async fn concurrent_allocations(combine: bool) {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    assert!(stored_handles(&client).await.is_empty());
-    for b in stored_blocks(&client).await {
-        assert!(
-            block::in_use(&b).is_empty(),
-            "{} still has addresses",
-            b.cidr
-        );
-    }
+    assert_all_released(&client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_for_one_host_is_combined_into_a_few_block_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let client = client(&dir);
-    pool(&client, "p1", "10.0.0.0/16", 24).await;
-    node(&client, "node-a").await;
+    let (_dir, client) = with_pool("10.0.0.0/16", 24).await;
     let ipam = Ipam::new(client.clone());
     let tasks: Vec<_> = (0..200)
         .map(|i| {
@@ -501,6 +494,32 @@ async fn a_burst_for_one_host_is_combined_into_a_few_block_writes() {
         "{block_writes} block writes for 200 allocations"
     );
     assert_consistent(&client).await;
+}
+
+#[tokio::test]
+async fn many_handles_are_released_together_block_by_block() {
+    let (_dir, client) = with_pool("10.0.0.0/24", 29).await;
+    let ipam = Ipam::new(client.clone());
+    // Twelve addresses over two /29 blocks; h0 has addresses in both.
+    ipam.auto_assign(args("node-a", "h0", 6)).await.unwrap();
+    for i in 1..=6 {
+        ipam.auto_assign(args("node-a", &format!("h{i}"), 1))
+            .await
+            .unwrap();
+    }
+    assert_eq!(stored_blocks(&client).await.len(), 2);
+    let mut handles: Vec<String> = (0..=6).map(|i| format!("h{i}")).collect();
+    handles.insert(3, "nobody".to_string());
+    let results = ipam.release_by_handles(handles).await;
+    assert_eq!(results.len(), 8);
+    for (i, result) in results.iter().enumerate() {
+        if i == 3 {
+            assert!(result.as_ref().unwrap_err().is_not_found());
+        } else {
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+    assert_all_released(&client).await;
 }
 
 #[derive(Clone, Debug)]

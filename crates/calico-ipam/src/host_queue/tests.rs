@@ -77,6 +77,29 @@ async fn allocations_of_many_processes_are_served_in_batches() {
         }
     }
     assert_eq!(all.len(), 60);
+    // Released the same way, each process with its handle and one that does not exist.
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let queue = queue.clone();
+            let db = db.clone();
+            tokio::spawn(async move {
+                queue
+                    .release_by_handles_with(
+                        vec![format!("pod-{i}"), format!("legacy-{i}")],
+                        move || async move { Ok(Ipam::new(client(&db))) },
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let results = task.await.unwrap().unwrap();
+        assert!(results[0].is_ok(), "{results:?}");
+        assert!(results[1].as_ref().unwrap_err().is_not_found());
+    }
+    let tally = crate::query::handle_tally(&setup).await.unwrap();
+    assert!(tally.stored.is_empty(), "{tally:?}");
+    assert_eq!(tally.allocated, 0);
     let left: Vec<_> = fs::read_dir(queue.dir())
         .unwrap()
         .filter_map(|e| e.ok())
