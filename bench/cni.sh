@@ -2,7 +2,8 @@
 # The calico-ipam CNI plugin under a burst of pods on one node, on a throw-away etcd: N (default
 # 200) ADD processes started at once, then N one after another, each on a fresh node, ours and
 # Calico's own plugin (CALICO_CNI=/path/to/calico, invoked as calico-ipam) in the same run.
-# Prints wall time, p50/p99 per ADD, failures and etcd requests per ADD (etcd's own counters).
+# Each burst of ADDs is followed by the same pods' DELs, the same way. Prints wall time, p50/p99
+# per call, failures and etcd requests per call (etcd's own counters).
 #   CALICO_CNI=/path/to/calico bench/cni.sh [N]
 # OURS_CNI=/path/to/our/calico-ipam uses that binary instead of building the release one.
 # Needs etcd, etcdctl, python3. Results: docs/benchmarks.md.
@@ -49,7 +50,7 @@ metadata: {name: node-a}
 spec: {}
 YAML
 
-printf '%-10s %-11s %8s %8s %8s %6s %14s\n' plugin mode wall_s p50_s p99_s failed etcd_req/ADD
+printf '%-10s %-15s %8s %8s %8s %6s %14s\n' plugin mode wall_s p50_s p99_s failed etcd_req/call
 for mode in concurrent sequential; do
   for who in ours calico; do
     if [ "$who" = calico ]; then
@@ -62,6 +63,9 @@ for mode in concurrent sequential; do
     # A first ADD claims the node's block, so the burst measures the steady state.
     python3 bench/cni_burst.py "$bin" "$EP" 1 sequential "w$run" >/dev/null
     read -r wall p50 p99 failed req < <(python3 bench/cni_burst.py "$bin" "$EP" "$N" "$mode" "r$run")
-    printf '%-10s %-11s %8s %8s %8s %6s %14s\n' "$who" "$mode" "$wall" "$p50" "$p99" "$failed" "$req"
+    printf '%-10s %-15s %8s %8s %8s %6s %14s\n' "$who" "$mode" "$wall" "$p50" "$p99" "$failed" "$req"
+    # Then the same pods deleted, the same way.
+    read -r wall p50 p99 failed req < <(python3 bench/cni_burst.py "$bin" "$EP" "$N" "$mode" "r$run" DEL)
+    printf '%-10s %-15s %8s %8s %8s %6s %14s\n' "$who" "$mode DEL" "$wall" "$p50" "$p99" "$failed" "$req"
   done
 done

@@ -4,7 +4,9 @@ container runtime runs them (environment and network configuration on stdin), an
 line: wall seconds, p50 and p99 seconds per ADD, failures, and etcd requests per ADD (from
 etcd's own gRPC request counters on its /metrics page, before and after).
 
-    cni_burst.py BINARY ETCD_ENDPOINT N concurrent|sequential TAG
+    cni_burst.py BINARY ETCD_ENDPOINT N concurrent|sequential TAG [ADD|DEL]
+
+DEL releases what an ADD run with the same TAG allocated.
 """
 import json
 import os
@@ -27,16 +29,22 @@ def etcd_requests(endpoint):
 
 def main():
     binary, endpoint, n, mode, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    command = sys.argv[6] if len(sys.argv) > 6 else "ADD"
     conf = json.dumps({
         "cniVersion": "0.3.1", "name": "k8s-pod-network", "type": "calico",
         "datastore_type": "etcdv3", "etcd_endpoints": endpoint, "nodename": "node-a",
         "ipam": {"type": "calico-ipam"},
     }).encode()
 
+    def succeeded(code, out):
+        if code != 0:
+            return False
+        return command == "DEL" or b'"ips"' in out or b'"ip4"' in out
+
     def env(i):
         e = {k: v for k, v in os.environ.items() if k in ("PATH", "CALICO_IPAM_QUEUE_DIR")}
         e.update({
-            "CNI_COMMAND": "ADD",
+            "CNI_COMMAND": command,
             "CNI_CONTAINERID": f"{tag}{i:06d}" + "ab" * 26,
             "CNI_NETNS": "/var/run/netns/bench",
             "CNI_IFNAME": "eth0",
@@ -66,14 +74,14 @@ def main():
                 times.append(time.monotonic() - t0)
                 p.returncode = os.waitstatus_to_exitcode(status)
                 out = p.stdout.read()
-                if p.returncode != 0 or b'"ips"' not in out and b'"ip4"' not in out:
+                if not succeeded(p.returncode, out):
                     failures += 1
     else:
         for i in range(n):
             t0 = time.monotonic()
             r = subprocess.run([binary], env=env(i), input=conf, capture_output=True)
             times.append(time.monotonic() - t0)
-            if r.returncode != 0 or b'"ips"' not in r.stdout:
+            if not succeeded(r.returncode, r.stdout):
                 failures += 1
     wall = time.monotonic() - start
     after = etcd_requests(endpoint)
