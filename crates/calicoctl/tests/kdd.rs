@@ -1059,4 +1059,39 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         checked.contains("Found 0 IPs that are allocated in IPAM but not actually in use.\n"),
         "{crds}: {checked}"
     );
+
+    // ipam split, under the datastore lock: the pool custom resource replaced by two halves.
+    stdout_of(kube.calicoctl().args(["datastore", "migrate", "lock"]));
+    let split = stdout_of(
+        kube.calicoctl()
+            .args(["ipam", "split", "2", "--name", "p1"]),
+    );
+    assert_eq!(
+        split,
+        "IP Pool p1 was successfully split into 2 smaller pools.Created split-p1-0 with CIDR \
+         10.244.0.0/25.\nCreated split-p1-1 with CIDR 10.244.0.128/25.\nPlease refer to the \
+         documentation for final steps.",
+        "{crds}"
+    );
+    stdout_of(kube.calicoctl().args(["datastore", "migrate", "unlock"]));
+    let pools = json(&kube.kubectl(&["get", &format!("ippools.{group}"), "-o", "json"]));
+    let cidrs: Vec<(&str, &str)> = pools["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap_or_default(),
+                p["spec"]["cidr"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cidrs,
+        [
+            ("split-p1-0", "10.244.0.0/25"),
+            ("split-p1-1", "10.244.0.128/25")
+        ],
+        "{crds}"
+    );
 }
