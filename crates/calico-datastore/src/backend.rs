@@ -63,6 +63,9 @@ pub struct ModelKv {
     pub key: ModelKey,
     pub value: ModelValue,
     pub revision: String,
+    /// The object's UID where the datastore has one (Kubernetes); `None` in etcd, as in
+    /// Calico's `KVPair`.
+    pub uid: Option<String>,
 }
 
 /// IPAM model objects of one kind and the revision the list was read at.

@@ -206,6 +206,7 @@ fn decode_model(key: ModelKey, kv: &RawKv) -> Result<ModelKv> {
             key,
             value,
             revision: kv.mod_revision.to_string(),
+            uid: None,
         }),
         Err(err) => Err(DatastoreError::ParsingEntry {
             key: kv.key.clone(),
@@ -560,6 +561,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
                 key,
                 value,
                 revision: revision.to_string(),
+                uid: None,
             }),
             CreateOutcome::Exists(_) => {
                 Err(DatastoreError::ModelAlreadyExists { key, cause: None })
@@ -585,6 +587,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
                 key,
                 value,
                 revision: revision.to_string(),
+                uid: None,
             }),
             UpdateOutcome::Missing => Err(model_update_error(key, expected, None)),
             UpdateOutcome::Conflict(current) => {
@@ -600,6 +603,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             key,
             value,
             revision: revision.to_string(),
+            uid: None,
         })
     }
 
@@ -812,6 +816,7 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
                             key,
                             value,
                             revision: revision.to_string(),
+                            uid: None,
                         }),
                         (
                             ModelWrite::Delete(key, _),

@@ -981,7 +981,7 @@ where
         checker.handles(page.items.into_iter().filter_map(|kv| match kv.key {
             ModelKey::Handle(key) => Some(HandleInfo {
                 id: key.handle_id,
-                uid: None,
+                uid: kv.uid,
                 revision: kv.revision,
             }),
             _ => None,

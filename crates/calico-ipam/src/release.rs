@@ -842,8 +842,8 @@ pub async fn delete_leaked_handle(client: &Client, leaked: &HandleInfo) -> Handl
         Err(err) if err.is_not_found() => return HandleDeletion::Skipped,
         Err(err) => return HandleDeletion::Failed(err.into()),
     };
-    // The model carries no UIDs (etcd has none; Calico's report says `null` there).
-    if current.revision != leaked.revision || leaked.uid.is_some() {
+    // Calico's uidsEqual: both absent (etcd) or both the same (Kubernetes).
+    if current.revision != leaked.revision || current.uid != leaked.uid {
         return HandleDeletion::Skipped;
     }
     match client

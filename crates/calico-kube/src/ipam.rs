@@ -303,6 +303,7 @@ fn decode(kind: KindRef, resource: &AnyResource) -> Result<Stored> {
             key,
             value,
             revision: meta.resource_version.clone(),
+            uid: Some(meta.uid.clone()).filter(|uid| !uid.is_empty()),
         },
         uid: meta.uid.clone(),
     })

@@ -1019,6 +1019,23 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         kube.calicoctl()
             .args(["create", "-f", &kcc.to_string_lossy()]),
     );
+    // A handle no block points at: leaked, reported with its custom resource's UID.
+    let handle = kube.home.path().join("handle.yaml");
+    std::fs::write(
+        &handle,
+        format!(
+            "apiVersion: {api_version}\nkind: IPAMHandle\nmetadata:\n  name: leaked-handle\n\
+             spec:\n  handleID: leaked-handle\n  block:\n    10.244.0.0/29: 1\n  deleted: false\n"
+        ),
+    )
+    .unwrap();
+    kube.kubectl(&["apply", "-f", &handle.to_string_lossy()]);
+    let handles = format!("ipamhandles.{group}");
+    let handle_uid = json(&kube.kubectl(&["get", &handles, "leaked-handle", "-o", "json"]))
+        ["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The report must be made while the datastore is locked, as Calico requires.
     stdout_of(kube.calicoctl().args(["datastore", "migrate", "lock"]));
     let report = kube.home.path().join("report.json");
@@ -1037,6 +1054,22 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         .map(|a| a.keys().map(String::as_str).collect())
         .unwrap_or_default();
     assert_eq!(leaked, ["10.244.0.0", "10.244.0.1"], "{crds}: {written}");
+    assert!(
+        checked.contains("Found 1 handles with no matching IPs (and 0 handles with matches).\n"),
+        "{crds}: {checked}"
+    );
+    // As Calico's KDD client gives it: a v1 custom resource's UID is the v3 object's with
+    // its bits reversed.
+    let expected_uid = if api_version == "crd.projectcalico.org/v1" {
+        calico_kube::uid::convert_uid(&handle_uid).unwrap()
+    } else {
+        handle_uid.clone()
+    };
+    assert_eq!(
+        written["leakedHandles"][0]["UID"],
+        serde_json::json!(expected_uid),
+        "{crds}: {written}"
+    );
     let released = stdout_of(kube.calicoctl().args([
         "ipam",
         "release",
@@ -1047,6 +1080,12 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         released.contains("Released 2 IPs successfully\n"),
         "{crds}: {released}"
     );
+    assert!(
+        released.contains("Released 1 handles; 0 skipped; 0 errors.\n"),
+        "{crds}: {released}"
+    );
+    let left = kube.kubectl(&["get", &handles, "-o", "name"]);
+    assert!(!left.contains("leaked-handle"), "{crds}: {left}");
     stdout_of(kube.calicoctl().args(["datastore", "migrate", "unlock"]));
     let stored = json(&kube.kubectl(&["get", &blocks, "10-244-0-0-29", "-o", "json"]));
     assert_eq!(

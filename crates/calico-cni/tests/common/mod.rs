@@ -106,8 +106,10 @@ pub struct Ran {
 /// Runs `binary` as a runtime does: a clean environment holding only `env`, `stdin` written
 /// to it (a plugin may exit without reading it, as VERSION does).
 pub fn spawn(binary: &Path, env: &[(String, String)], stdin: &str) -> Ran {
-    // The host's allocation queue in a directory of this test run, not /var/run.
-    let queue = std::env::temp_dir().join(format!("calico-cni-queue-{}", std::process::id()));
+    // The host's allocation queue in the temporary directory, not /var/run: one directory for
+    // every test run (each datastore has its own subdirectory in it; what a run leaves there
+    // is removed by later runs once stale).
+    let queue = std::env::temp_dir().join("calico-cni-test-queue");
     let mut child = Command::new(binary)
         .env_clear()
         .env("CALICO_IPAM_QUEUE_DIR", &queue)
