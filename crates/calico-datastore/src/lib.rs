@@ -23,6 +23,7 @@ pub mod key;
 pub mod kv;
 pub mod kvbackend;
 pub mod lock;
+pub mod pem;
 pub mod rules;
 
 pub use backend::{

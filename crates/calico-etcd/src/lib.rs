@@ -200,6 +200,20 @@ impl EtcdSettings {
                 key: read_pem("key", &spec.etcd_key_file)?,
             }
         };
+        if material
+            .cert
+            .as_deref()
+            .is_some_and(calico_datastore::pem::first_certificate_is_v1)
+        {
+            let what = if any_inline {
+                "the etcd client certificate (etcdCert)".to_string()
+            } else {
+                format!("the etcd client certificate file {}", spec.etcd_cert_file)
+            };
+            return Err(KvError::Store(
+                calico_datastore::pem::v1_client_certificate(&what),
+            ));
+        }
         let wants_tls = any_inline
             || any_file
             || endpoints

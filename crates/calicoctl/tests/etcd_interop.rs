@@ -367,6 +367,64 @@ fn connection_failures_are_reported_as_calicoctl_does() {
     );
 }
 
+/// An X.509 version 1 client certificate (what `openssl x509 -req` makes without extensions)
+/// works with Calico's Go client but not with rustls, whose own error would blame the server:
+/// both drivers say what is wrong with the certificate instead, before connecting.
+#[test]
+fn a_version_1_client_certificate_is_named_not_blamed_on_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../calico-datastore/tests/fixtures")
+        .canonicalize()
+        .unwrap();
+    let cert = fixtures.join("x509-v1.pem").display().to_string();
+    let key = fixtures.join("x509-key.pem").display().to_string();
+    let advice = "is an X.509 version 1 certificate, which is not supported (only version 3): \
+                  reissue it with an extension, e.g. `openssl x509 -req ... -extfile FILE` where \
+                  FILE holds `extendedKeyUsage = clientAuth`\n";
+
+    let output = common::bare(home.path())
+        .env("DATASTORE_TYPE", "etcdv3")
+        .env("ETCD_ENDPOINTS", "https://127.0.0.1:2379")
+        .env("ETCD_CERT_FILE", &cert)
+        .env("ETCD_KEY_FILE", &key)
+        .args(["get", "ippools"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!(
+            "Failed to create Calico API client: the etcd client certificate file {cert} {advice}"
+        )
+    );
+
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:6443'}}\n\
+             users:\n- name: u\n  user: {{client-certificate: {cert}, client-key: {key}}}\n\
+             contexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let output = common::bare(home.path())
+        .env("DATASTORE_TYPE", "kubernetes")
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["get", "ippools"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "the Kubernetes client certificate file {cert} {advice}"
+        )),
+        "{stdout}"
+    );
+}
+
 /// Lists longer than one datastore page print page by page; the output is still one list, in
 /// key order, read at one revision.
 #[test]
