@@ -415,6 +415,102 @@ impl EtcdStore {
             .map_err(|e| self.error(CallFailure::Etcd(e)))
     }
 
+    /// The delete transaction: `Version > 0` (and `ModRevision == expected`), then delete with
+    /// the previous value, else read the key.
+    fn delete_txn(key: &str, expected: Option<i64>) -> etcd_client::Txn {
+        let mut compares = vec![Compare::version(key, CompareOp::Greater, 0)];
+        if let Some(expected) = expected {
+            compares.push(Compare::mod_revision(key, CompareOp::Equal, expected));
+        }
+        etcd_client::Txn::new()
+            .when(compares)
+            .and_then([TxnOp::delete(
+                key,
+                Some(DeleteOptions::new().with_prev_key()),
+            )])
+            .or_else([TxnOp::get(key, None)])
+    }
+
+    fn delete_outcome(response: &etcd_client::TxnResponse) -> Result<DeleteOutcome, KvError> {
+        let revision = header_revision(response.header());
+        let first = response.op_responses().into_iter().next();
+        if response.succeeded() {
+            return match first {
+                Some(TxnOpResponse::Delete(deleted)) => Ok(match deleted.prev_kvs().first() {
+                    Some(previous) => DeleteOutcome::Deleted {
+                        previous: raw_kv(previous),
+                        revision,
+                    },
+                    None => DeleteOutcome::Missing,
+                }),
+                _ => Err(unexpected("a delete")),
+            };
+        }
+        Ok(match first_kv(first) {
+            Some(current) => DeleteOutcome::Conflict(current),
+            None => DeleteOutcome::Missing,
+        })
+    }
+
+    /// A delete at a revision. Its outcome can be checked, so it is retried after a lost
+    /// answer: if the retry finds the key gone, the value it held at `expected` (still in
+    /// etcd's history) was deleted by a delete at that revision, ours or one just like it.
+    async fn delete_at(&self, key: &str, expected: i64) -> Result<DeleteOutcome, KvError> {
+        let txn = Self::delete_txn(key, Some(expected));
+        let answer = self
+            .members
+            .call("delete", Retry::Always, |client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            })
+            .await
+            .map_err(|e| self.error(e))?;
+        let outcome = Self::delete_outcome(&answer.value)?;
+        if !(answer.uncertain && matches!(outcome, DeleteOutcome::Missing)) {
+            return Ok(outcome);
+        }
+        let revision = header_revision(answer.value.header());
+        match self.get(key, Some(expected)).await {
+            Ok(Some(previous)) if previous.mod_revision == expected => {
+                tracing::debug!(%key, "a delete whose answer was lost had been applied");
+                Ok(DeleteOutcome::Deleted { previous, revision })
+            }
+            Ok(_) => Ok(DeleteOutcome::Missing),
+            // History compacted meanwhile: the outcome is not known.
+            Err(_) => Err(KvError::Store(format!(
+                "etcd at {} lost the answer to the delete of {key}, and whether it was applied \
+                 can no longer be checked",
+                self.location()
+            ))),
+        }
+    }
+
+    /// A delete of whatever the key holds. It cannot be retried blindly after a lost answer (the
+    /// key may have been created again since), so the key is read: still there, the delete
+    /// was not applied and goes again as a delete at the revision read, which can be checked;
+    /// gone, the first failure stands (the caller can tell by reading the key).
+    async fn delete_any(&self, key: &str) -> Result<DeleteOutcome, KvError> {
+        let txn = Self::delete_txn(key, None);
+        let failure = match self
+            .call("delete", Retry::OnlyIfNotSent, |client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            })
+            .await
+        {
+            Ok(response) => return Self::delete_outcome(&response),
+            Err(failure) if failure.maybe_applied() => self.error(failure),
+            Err(failure) => return Err(self.error(failure)),
+        };
+        match self.get(key, None).await {
+            Ok(Some(current)) => {
+                tracing::debug!(%key, "retrying a delete whose answer was lost at the revision read");
+                self.delete_at(key, current.mod_revision).await
+            }
+            _ => Err(failure),
+        }
+    }
+
     fn error(&self, failure: CallFailure) -> KvError {
         failure.into_kv(&self.location())
     }
@@ -656,42 +752,10 @@ impl KvStore for EtcdStore {
     }
 
     async fn delete(&self, key: &str, expected: Option<i64>) -> Result<DeleteOutcome, KvError> {
-        let mut compares = vec![Compare::version(key, CompareOp::Greater, 0)];
-        if let Some(expected) = expected {
-            compares.push(Compare::mod_revision(key, CompareOp::Equal, expected));
-        }
-        let txn = etcd_client::Txn::new()
-            .when(compares)
-            .and_then([TxnOp::delete(
-                key,
-                Some(DeleteOptions::new().with_prev_key()),
-            )])
-            .or_else([TxnOp::get(key, None)]);
-        let response = self
-            .call("delete", Retry::OnlyIfNotSent, |client| {
-                let txn = txn.clone();
-                async move { client.kv_client().txn(txn).await }
-            })
-            .await
-            .map_err(|e| self.error(e))?;
-        let revision = header_revision(response.header());
-        let first = response.op_responses().into_iter().next();
-        if response.succeeded() {
-            return Ok(match first {
-                Some(TxnOpResponse::Delete(deleted)) => match deleted.prev_kvs().first() {
-                    Some(previous) => DeleteOutcome::Deleted {
-                        previous: raw_kv(previous),
-                        revision,
-                    },
-                    None => DeleteOutcome::Missing,
-                },
-                _ => return Err(unexpected("a delete")),
-            });
-        }
-        Ok(match first_kv(first) {
-            Some(current) => DeleteOutcome::Conflict(current),
-            None => DeleteOutcome::Missing,
-        })
+        let Some(expected) = expected else {
+            return self.delete_any(key).await;
+        };
+        self.delete_at(key, expected).await
     }
 
     async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {

@@ -320,3 +320,53 @@ async fn transactions_whose_answers_are_lost_are_resolved_not_repeated() {
     .await
     .expect("no request hangs");
 }
+
+/// Deletes whose answers are lost: a delete at a revision is retried and, when the retry finds
+/// the key gone, reported deleted with the value it deleted (never "does not exist"); a delete
+/// of whatever the key holds is retried only if the key is still there, else it fails and the
+/// key is gone. Either way every key ends up deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_whose_answers_are_lost_are_resolved() {
+    use calico_datastore::kv::DeleteOutcome;
+    const COUNT: usize = 1200;
+    tokio::time::timeout(SAFETY_NET, async {
+        let cluster = EtcdCluster::start(3);
+        let store = losing_answers(&cluster).await;
+        let revisions = create_all(&store, "/lostd", COUNT).await;
+        let results: Vec<_> = futures::stream::iter(revisions.into_iter().enumerate())
+            .map(|(i, revision)| {
+                let store = &store;
+                async move {
+                    let key = format!("/lostd/{i:05}");
+                    // Even keys at their revision, odd ones whatever they hold.
+                    let expected = (i % 2 == 0).then_some(revision);
+                    (i, store.delete(&key, expected).await)
+                }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        let mut unknown = 0;
+        for (i, result) in results {
+            match result {
+                Ok(DeleteOutcome::Deleted { previous, .. }) => {
+                    assert_eq!(previous.value, value("/lostd", i), "delete {i}")
+                }
+                Err(err) if i % 2 == 1 => {
+                    unknown += 1;
+                    let key = format!("/lostd/{i:05}");
+                    assert!(
+                        store.get(&key, None).await.unwrap().is_none(),
+                        "delete {i} failed ({err}) and the key is still there"
+                    );
+                }
+                other => panic!("delete {i}: {other:?}"),
+            }
+        }
+        eprintln!("{unknown} unconditional deletes applied with their answers lost");
+        let left = cluster.etcdctl(&["get", "--prefix", "/lostd/", "--keys-only"]);
+        assert_eq!(left.trim(), "", "keys left");
+    })
+    .await
+    .expect("no request hangs");
+}
