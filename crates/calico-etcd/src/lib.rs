@@ -759,19 +759,7 @@ impl KvStore for EtcdStore {
     }
 
     async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {
-        // Calico watches from `after + 1`. Starting at `after` instead (and skipping its
-        // events) makes a compacted `after` an error, as in the embedded store: the caller's
-        // state at `after` can no longer be checked against history. Revision 0 would mean
-        // "now" to etcd, so the earliest start is 1.
-        let options = WatchOptions::new()
-            .with_range(prefix_end(prefix.as_bytes()))
-            .with_start_revision(after.max(1))
-            .with_prev_key();
-        let stream = self
-            .call("watch", Retry::Always, |client| {
-                let options = options.clone();
-                async move { client.watch_client().watch(prefix, Some(options)).await }
-            })
+        let stream = open_watch(&self.members, prefix, after)
             .await
             .map_err(|e| self.error(e))?;
         let state = WatchState {
@@ -780,6 +768,9 @@ impl KvStore for EtcdStore {
             done: false,
             after,
             location: self.location(),
+            members: self.members.clone(),
+            prefix: prefix.to_string(),
+            resumes: 0,
         };
         Ok(boxed_watch(futures::stream::unfold(state, next_event)))
     }
@@ -812,12 +803,82 @@ impl KvStore for EtcdStore {
     }
 }
 
+/// Opens a watch of `prefix` for the changes after `after`, on whichever member answers.
+async fn open_watch(
+    members: &Members,
+    prefix: &str,
+    after: i64,
+) -> Result<WatchStream, CallFailure> {
+    // Calico watches from `after + 1`. Starting at `after` instead (and skipping its
+    // events) makes a compacted `after` an error, as in the embedded store: the caller's
+    // state at `after` can no longer be checked against history. Revision 0 would mean
+    // "now" to etcd, so the earliest start is 1.
+    let options = WatchOptions::new()
+        .with_range(prefix_end(prefix.as_bytes()))
+        .with_start_revision(after.max(1))
+        .with_prev_key();
+    members
+        .call("watch", Retry::Always, |client| {
+            let options = options.clone();
+            async move { client.watch_client().watch(prefix, Some(options)).await }
+        })
+        .await
+        .map(|answer| answer.value)
+}
+
+/// How many times in a row a watch is reopened without receiving anything before its failure
+/// is reported.
+const WATCH_RESUMES: u32 = 5;
+
 struct WatchState {
     stream: WatchStream,
     pending: VecDeque<RawEvent>,
     done: bool,
+    /// The revision of the last event delivered (or the starting point).
     after: i64,
     location: String,
+    members: std::sync::Arc<Members>,
+    prefix: String,
+    /// Reopenings since the last message.
+    resumes: u32,
+}
+
+impl WatchState {
+    /// After the member serving the watch failed (killed, restarted, its connection lost),
+    /// opens it again from the last delivered revision on a member that answers, as clientv3
+    /// does. Whatever was compacted meanwhile comes back as etcd's compaction cancel.
+    async fn resume(&mut self, failure: String) -> Result<(), KvError> {
+        if self.resumes >= WATCH_RESUMES {
+            return Err(KvError::Store(failure));
+        }
+        self.resumes += 1;
+        tracing::debug!(prefix = %self.prefix, after = self.after, %failure,
+            "resuming an etcd watch on another member");
+        match open_watch(&self.members, &self.prefix, self.after).await {
+            Ok(stream) => {
+                self.stream = stream;
+                Ok(())
+            }
+            Err(err) => Err(err.into_kv(&self.location)),
+        }
+    }
+}
+
+/// Whether a watch stream's failure is its member's (so another member may serve it), rather
+/// than an answer about the watch itself.
+fn watch_failure_is_the_members(err: &etcd_client::Error) -> bool {
+    match err {
+        etcd_client::Error::GRpcStatus(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Internal
+        ),
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        _ => false,
+    }
 }
 
 async fn next_event(mut state: WatchState) -> Option<(Result<RawEvent, KvError>, WatchState)> {
@@ -828,17 +889,29 @@ async fn next_event(mut state: WatchState) -> Option<(Result<RawEvent, KvError>,
         if state.done {
             return None;
         }
-        let message = match state.stream.message().await {
-            Ok(Some(message)) => message,
-            Ok(None) => {
-                state.done = true;
-                let err = KvError::Store(format!("etcd at {} closed the watch", state.location));
-                return Some((Err(err), state));
+        let failure = match state.stream.message().await {
+            Ok(Some(message)) => {
+                state.resumes = 0;
+                Ok(message)
+            }
+            Ok(None) => Err(format!("etcd at {} closed the watch", state.location)),
+            Err(err) if watch_failure_is_the_members(&err) => {
+                Err(errors::describe_error(&state.location, &err))
             }
             Err(err) => {
                 state.done = true;
                 let err = KvError::Store(errors::describe_error(&state.location, &err));
                 return Some((Err(err), state));
+            }
+        };
+        let message = match failure {
+            Ok(message) => message,
+            Err(failure) => {
+                if let Err(err) = state.resume(failure).await {
+                    state.done = true;
+                    return Some((Err(err), state));
+                }
+                continue;
             }
         };
         if message.canceled() {
