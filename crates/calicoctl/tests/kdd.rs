@@ -239,6 +239,65 @@ fn keeps_status(kube: &Kube) {
     );
 }
 
+/// `delete -f` of a file read before the resource changed deletes it, as Calico's calicoctl does
+/// on the Kubernetes datastore (its driver ignores a delete's revision; on etcd both refuse).
+#[test]
+fn delete_of_a_stale_file_deletes_as_calico_does() {
+    stale_delete(&Kube::new());
+}
+
+#[test]
+fn delete_of_a_stale_file_deletes_as_calico_does_on_a_real_apiserver() {
+    stale_delete(&Kube::real());
+}
+
+fn stale_delete(kube: &Kube) {
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    let set = |net: &str| {
+        let path = kube
+            .home
+            .path()
+            .join(format!("set-{}.yaml", net.replace('/', "-")));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: stale\nspec:\n  nets: [{net}]\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    stdout_of(
+        kube.calicoctl()
+            .arg("apply")
+            .arg("-f")
+            .arg(set("10.0.0.0/8")),
+    );
+    let old = kube.home.path().join("old.yaml");
+    std::fs::write(
+        &old,
+        stdout_of(
+            kube.calicoctl()
+                .args(["get", "globalnetworkset", "stale", "-o", "yaml"]),
+        ),
+    )
+    .unwrap();
+    stdout_of(
+        kube.calicoctl()
+            .arg("apply")
+            .arg("-f")
+            .arg(set("11.0.0.0/8")),
+    );
+    assert_eq!(
+        stdout_of(kube.calicoctl().arg("delete").arg("-f").arg(&old)),
+        "Successfully deleted 1 'GlobalNetworkSet' resource(s)\n"
+    );
+    assert_eq!(
+        stdout_of(kube.calicoctl().args(["get", "globalnetworksets"])),
+        "NAME   \n\n"
+    );
+}
+
 /// Calico's ConvertUID, written out here so the test does not trust the code it checks.
 fn calico_kube_uid(uid: &str) -> Option<String> {
     let hex: String = uid.chars().filter(|c| *c != '-').collect();
