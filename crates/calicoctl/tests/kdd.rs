@@ -1119,3 +1119,84 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         "{crds}: {checked}"
     );
 }
+
+/// Requests per command on the Kubernetes datastore, counted by the kube-emulator: discovery
+/// (`GET /apis`) at most once per command (Calico's calicoctl asks for discovery several times
+/// in some commands). With `CALICO_CALICOCTL` naming Calico's calicoctl, the same sequence runs
+/// with it on a fresh emulator and both counts are printed side by side (recorded in
+/// docs/benchmarks.md).
+#[test]
+fn requests_per_command() {
+    let tour = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/tour.yaml")
+        .display()
+        .to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["apply", "-f", &tour],
+        vec!["get", "ippools"],
+        vec!["get", "ippools", "-o", "yaml"],
+        vec!["get", "globalnetworkpolicies"],
+        vec!["get", "networkpolicies", "-A"],
+        vec!["get", "nodes"],
+        vec!["get", "workloadendpoints", "-A"],
+        vec!["get", "profiles"],
+        vec!["label", "ippools", "tour-pool", "team=net"],
+        vec!["apply", "-f", &tour],
+        vec!["replace", "-f", &tour],
+        vec!["ipam", "show"],
+        vec!["version"],
+        vec!["delete", "-f", &tour],
+    ];
+    let ours = count_requests(None, &commands);
+    for (args, (_, discovery)) in commands.iter().zip(&ours) {
+        assert!(
+            *discovery <= 1,
+            "{args:?} asked for discovery {discovery} times"
+        );
+    }
+    let theirs = std::env::var_os("CALICO_CALICOCTL")
+        .map(|binary| count_requests(Some(std::path::PathBuf::from(binary)), &commands));
+    let mut report = String::from("requests (of them discovery): ours, Calico's\n");
+    for (i, args) in commands.iter().enumerate() {
+        let calico = theirs
+            .as_ref()
+            .map(|t| format!("{:>3} ({})", t[i].0, t[i].1))
+            .unwrap_or_default();
+        report.push_str(&format!(
+            "{:>3} ({})  {calico:>8}  calicoctl {}\n",
+            ours[i].0,
+            ours[i].1,
+            args.join(" ").replace(&tour, "tour.yaml")
+        ));
+    }
+    eprintln!("{report}");
+}
+
+/// Runs `commands` in order with `binary` (ours when `None`) on a fresh emulator; the number of
+/// requests of each, and of them `GET /apis`.
+fn count_requests(
+    binary: Option<std::path::PathBuf>,
+    commands: &[Vec<&str>],
+) -> Vec<(usize, usize)> {
+    let kube = Kube::new();
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    kube.kubectl(&["create", "namespace", "prod"]);
+    kube.take_requests();
+    let mut counts = Vec::new();
+    for args in commands {
+        let mut command = kube.calicoctl();
+        if let Some(binary) = &binary {
+            command = assert_cmd::Command::new(binary);
+            command
+                .env("DATASTORE_TYPE", "kubernetes")
+                .env("KUBECONFIG", kube.kubeconfig())
+                .env("HOME", kube.home.path());
+        }
+        let out = command.args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let requests = kube.take_requests();
+        let discovery = requests.iter().filter(|r| *r == "GET /apis").count();
+        counts.push((requests.len(), discovery));
+    }
+    counts
+}

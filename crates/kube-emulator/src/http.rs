@@ -36,6 +36,9 @@ pub struct App {
     pub address: String,
     /// Flips to true on shutdown; ends watch streams.
     pub shutdown: watch::Receiver<bool>,
+    /// Every request as `METHOD /path?query`, when recording (see
+    /// [`crate::Config::record_requests`]).
+    pub requests: Option<Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
@@ -148,6 +151,15 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if let Some(requests) = &app.requests {
+        let line = match req.uri().query() {
+            Some(query) => format!("{method} {path}?{query}"),
+            None => format!("{method} {path}"),
+        };
+        if let Ok(mut requests) = requests.lock() {
+            requests.push(line);
+        }
+    }
     let query = parse_query(req.uri().query());
     if let Some(refusal) = forbidden(&app, &req, &query) {
         return refusal.into_response();
