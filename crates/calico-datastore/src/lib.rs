@@ -23,8 +23,8 @@ pub mod key;
 pub mod kv;
 pub mod kvbackend;
 pub mod lock;
-pub mod pem;
 pub mod rules;
+pub mod tls;
 
 pub use backend::{
     Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,

@@ -203,7 +203,7 @@ impl EtcdSettings {
         if material
             .cert
             .as_deref()
-            .is_some_and(calico_datastore::pem::first_certificate_is_v1)
+            .is_some_and(calico_datastore::tls::first_certificate_is_v1)
         {
             let what = if any_inline {
                 "the etcd client certificate (etcdCert)".to_string()
@@ -211,7 +211,7 @@ impl EtcdSettings {
                 format!("the etcd client certificate file {}", spec.etcd_cert_file)
             };
             return Err(KvError::Store(
-                calico_datastore::pem::v1_client_certificate(&what),
+                calico_datastore::tls::v1_client_certificate(&what),
             ));
         }
         let wants_tls = any_inline

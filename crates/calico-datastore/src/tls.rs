@@ -1,4 +1,5 @@
-//! Just enough PEM and DER to tell an X.509 version 1 certificate from a later one.
+//! Certificates Go's TLS accepts and rustls (under etcd-client and kube-rs) refuses, told
+//! apart and explained.
 //!
 //! Go's TLS stack (Calico's) accepts version 1 client certificates, which `openssl x509 -req`
 //! makes when it is given no extensions; rustls refuses them while building the client's
@@ -41,6 +42,28 @@ pub fn v1_client_certificate(what: &str) -> String {
          reissue it with an extension, e.g. `openssl x509 -req ... -extfile FILE` where FILE \
          holds `extendedKeyUsage = clientAuth`"
     )
+}
+
+/// A TLS failure's text in plain words when rustls refused a certificate that Go's TLS (so
+/// Calico) accepts: a server certificate that is itself a CA (`basicConstraints CA:TRUE`, as
+/// `openssl req -x509` makes by default) trusted directly, or a version 1 one. `None` for any
+/// other failure.
+pub fn refused_server_certificate(message: &str) -> Option<&'static str> {
+    if message.contains("CaUsedAsEndEntity") {
+        Some(
+            "the server's certificate is a CA certificate (basicConstraints CA:TRUE) serving as \
+             its own certificate, which is not supported (only certificates issued by a CA): \
+             issue the server a certificate signed by that CA, or make its certificate without \
+             CA:TRUE (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE)",
+        )
+    } else if message.contains("UnsupportedCertVersion") {
+        Some(
+            "the server's certificate is an X.509 version 1 certificate, which is not supported \
+             (only version 3): reissue it with an extension (openssl x509 -req ... -extfile FILE)",
+        )
+    } else {
+        None
+    }
 }
 
 /// The contents of the DER SEQUENCE at the start of `der`.
@@ -120,6 +143,19 @@ mod tests {
         assert!(!first_certificate_is_v1(
             b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"
         ));
+    }
+
+    #[test]
+    fn refused_server_certificates_are_explained() {
+        let ca = refused_server_certificate(
+            "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))",
+        );
+        assert!(ca.is_some_and(|text| text.contains("CA:TRUE")));
+        let v1 = refused_server_certificate(
+            "invalid peer certificate: Other(OtherError(UnsupportedCertVersion))",
+        );
+        assert!(v1.is_some_and(|text| text.contains("version 1")));
+        assert_eq!(refused_server_certificate("connection refused"), None);
     }
 
     #[test]
