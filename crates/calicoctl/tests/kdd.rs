@@ -1200,3 +1200,42 @@ fn count_requests(
     }
     counts
 }
+
+/// The emulator keeps `managedFields` as the real kube-apiserver does for calicoctl's writes and
+/// for another writer's replace (projectcalico.org/v3 mode, where calicoctl prints them).
+#[test]
+fn managed_fields_on_the_emulator_are_the_real_servers() {
+    let emulator = managed_fields_after_two_writers(&Kube::new());
+    let real = managed_fields_after_two_writers(&Kube::real());
+    assert_eq!(emulator, real);
+    assert_eq!(real.as_array().map(Vec::len), Some(2), "{real}");
+}
+
+fn managed_fields_after_two_writers(kube: &Kube) -> serde_json::Value {
+    kube.kubectl(&["apply", "-f", &manifest("v3-crds.yaml")]);
+    kube.kubectl(&["create", "namespace", "prod"]);
+    let tour = repo_root().join("examples/tour.yaml");
+    stdout_of(kube.calicoctl().arg("apply").arg("-f").arg(&tour));
+    let replacement = kube.home.path().join("pool.yaml");
+    std::fs::write(
+        &replacement,
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: tour-pool\n  \
+         labels:\n    team: net\nspec:\n  cidr: 10.48.0.0/16\n  blockSize: 28\n  ipipMode: CrossSubnet\n  \
+         natOutgoing: true\n  nodeSelector: all()\n  vxlanMode: Never\n  allowedUses: [Workload, Tunnel]\n  \
+         assignmentMode: Automatic\n",
+    )
+    .unwrap();
+    kube.kubectl(&["replace", "-f", &replacement.to_string_lossy()]);
+    let pool = json(&stdout_of(kube.calicoctl().args([
+        "get",
+        "ippool",
+        "tour-pool",
+        "-o",
+        "json",
+    ])));
+    let mut entries = pool["metadata"]["managedFields"].clone();
+    for entry in entries.as_array_mut().into_iter().flatten() {
+        entry["time"] = "*".into();
+    }
+    entries
+}

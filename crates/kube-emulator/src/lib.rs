@@ -8,6 +8,7 @@
 //! a real apiserver.
 
 pub mod http;
+pub mod managed;
 pub mod openapi;
 pub mod proto;
 pub mod resources;
