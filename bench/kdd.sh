@@ -6,6 +6,7 @@
 # conversion (crates/calico-kube/examples/kube_floor.rs: N GlobalNetworkSets created 64 at a
 # time; all pods listed 500 a page), and to Calico's calicoctl when CALICO_CALICOCTL names it.
 #   CALICO_CALICOCTL=/path/to/calicoctl bench/kdd.sh [N] [P]
+# (CALICOCTL=… and FLOOR=… measure binaries built beforehand instead of building them.)
 # Best of RUNS (default 3) wall times, with peak RSS. Needs kubectl, etcd, go, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +14,17 @@ N=${1:-10000}
 P=${2:-20000}
 RUNS=${RUNS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p calicoctl
-cargo build --release -q -p calico-kube --example kube_floor
+# CALICOCTL / FLOOR name binaries already built (the release build takes 10-16 min on 2 cores).
+if [ -z "${CALICOCTL:-}" ]; then
+  cargo build --release -q -p calicoctl
+  CALICOCTL=$TARGET/release/calicoctl
+fi
+if [ -z "${FLOOR:-}" ]; then
+  cargo build --release -q -p calico-kube --example kube_floor
+  FLOOR=$TARGET/release/examples/kube_floor
+fi
 cargo build -q -p calico-test-support --bin kube-apiserver-run
-OURS=$TARGET/release/calicoctl
-FLOOR=$TARGET/release/examples/kube_floor
+OURS=$CALICOCTL
 RUNNER=$TARGET/debug/kube-apiserver-run
 THEIRS=${CALICO_CALICOCTL:-}
 if [ -n "$THEIRS" ] && [ ! -x "$THEIRS" ]; then

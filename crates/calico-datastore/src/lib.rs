@@ -24,6 +24,7 @@ pub mod kv;
 pub mod kvbackend;
 pub mod lock;
 pub mod rules;
+pub mod tls;
 
 pub use backend::{
     Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,

@@ -201,6 +201,9 @@ pub(crate) fn connect_failure(
             // Nothing answered: neither TLS nor credentials are the question.
             return format!("failed to connect to etcd at {location}: {message}");
         }
+        if let Some(advice) = calico_datastore::tls::refused_server_certificate(&message) {
+            return format!("TLS connection to etcd at {location} failed: {advice}");
+        }
         if settings.tls.is_some()
             && matches!(code.as_str(), "Cancelled" | "Unavailable" | "Unknown")
         {

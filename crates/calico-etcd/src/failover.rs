@@ -21,8 +21,11 @@
 //!   update: `ModRevision == rev`) are retried anyway, and their callers are told
 //!   ([`Answer::uncertain`]) so that a failed compare on the retry is checked against our own
 //!   write (see `batch::Op::outcome`) instead of being reported as "already exists" or a
-//!   conflict. Unconditional writes (put, delete, compaction) are not retried after such a
-//!   failure: their outcome cannot be told from the store's state.
+//!   conflict. Deletes at a revision are retried likewise (`EtcdStore::delete_at` checks a
+//!   missing key against etcd's history). Unconditional writes (a delete of whatever the key
+//!   holds, compaction) are not retried after such a failure: their outcome cannot be told
+//!   from the store's state (`EtcdStore::delete_any` reads the key and, still there, deletes
+//!   it at the revision read).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -109,6 +112,14 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// Whether the request may have been applied although it failed (its answer was lost).
+    pub fn maybe_applied(&self) -> bool {
+        match self {
+            CallError::Etcd(err) => classify(err) == Failure::Unknown,
+            CallError::NoAnswer { .. } => true,
+        }
+    }
+
     /// The store's one-line error.
     pub fn into_kv(self, location: &str) -> KvError {
         match self {

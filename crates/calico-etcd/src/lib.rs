@@ -200,6 +200,20 @@ impl EtcdSettings {
                 key: read_pem("key", &spec.etcd_key_file)?,
             }
         };
+        if material
+            .cert
+            .as_deref()
+            .is_some_and(calico_datastore::tls::first_certificate_is_v1)
+        {
+            let what = if any_inline {
+                "the etcd client certificate (etcdCert)".to_string()
+            } else {
+                format!("the etcd client certificate file {}", spec.etcd_cert_file)
+            };
+            return Err(KvError::Store(
+                calico_datastore::tls::v1_client_certificate(&what),
+            ));
+        }
         let wants_tls = any_inline
             || any_file
             || endpoints
@@ -399,6 +413,102 @@ impl EtcdStore {
             .any_client()
             .await
             .map_err(|e| self.error(CallFailure::Etcd(e)))
+    }
+
+    /// The delete transaction: `Version > 0` (and `ModRevision == expected`), then delete with
+    /// the previous value, else read the key.
+    fn delete_txn(key: &str, expected: Option<i64>) -> etcd_client::Txn {
+        let mut compares = vec![Compare::version(key, CompareOp::Greater, 0)];
+        if let Some(expected) = expected {
+            compares.push(Compare::mod_revision(key, CompareOp::Equal, expected));
+        }
+        etcd_client::Txn::new()
+            .when(compares)
+            .and_then([TxnOp::delete(
+                key,
+                Some(DeleteOptions::new().with_prev_key()),
+            )])
+            .or_else([TxnOp::get(key, None)])
+    }
+
+    fn delete_outcome(response: &etcd_client::TxnResponse) -> Result<DeleteOutcome, KvError> {
+        let revision = header_revision(response.header());
+        let first = response.op_responses().into_iter().next();
+        if response.succeeded() {
+            return match first {
+                Some(TxnOpResponse::Delete(deleted)) => Ok(match deleted.prev_kvs().first() {
+                    Some(previous) => DeleteOutcome::Deleted {
+                        previous: raw_kv(previous),
+                        revision,
+                    },
+                    None => DeleteOutcome::Missing,
+                }),
+                _ => Err(unexpected("a delete")),
+            };
+        }
+        Ok(match first_kv(first) {
+            Some(current) => DeleteOutcome::Conflict(current),
+            None => DeleteOutcome::Missing,
+        })
+    }
+
+    /// A delete at a revision. Its outcome can be checked, so it is retried after a lost
+    /// answer: if the retry finds the key gone, the value it held at `expected` (still in
+    /// etcd's history) was deleted by a delete at that revision, ours or one just like it.
+    async fn delete_at(&self, key: &str, expected: i64) -> Result<DeleteOutcome, KvError> {
+        let txn = Self::delete_txn(key, Some(expected));
+        let answer = self
+            .members
+            .call("delete", Retry::Always, |client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            })
+            .await
+            .map_err(|e| self.error(e))?;
+        let outcome = Self::delete_outcome(&answer.value)?;
+        if !(answer.uncertain && matches!(outcome, DeleteOutcome::Missing)) {
+            return Ok(outcome);
+        }
+        let revision = header_revision(answer.value.header());
+        match self.get(key, Some(expected)).await {
+            Ok(Some(previous)) if previous.mod_revision == expected => {
+                tracing::debug!(%key, "a delete whose answer was lost had been applied");
+                Ok(DeleteOutcome::Deleted { previous, revision })
+            }
+            Ok(_) => Ok(DeleteOutcome::Missing),
+            // History compacted meanwhile: the outcome is not known.
+            Err(_) => Err(KvError::Store(format!(
+                "etcd at {} lost the answer to the delete of {key}, and whether it was applied \
+                 can no longer be checked",
+                self.location()
+            ))),
+        }
+    }
+
+    /// A delete of whatever the key holds. It cannot be retried blindly after a lost answer (the
+    /// key may have been created again since), so the key is read: still there, the delete
+    /// was not applied and goes again as a delete at the revision read, which can be checked;
+    /// gone, the first failure stands (the caller can tell by reading the key).
+    async fn delete_any(&self, key: &str) -> Result<DeleteOutcome, KvError> {
+        let txn = Self::delete_txn(key, None);
+        let failure = match self
+            .call("delete", Retry::OnlyIfNotSent, |client| {
+                let txn = txn.clone();
+                async move { client.kv_client().txn(txn).await }
+            })
+            .await
+        {
+            Ok(response) => return Self::delete_outcome(&response),
+            Err(failure) if failure.maybe_applied() => self.error(failure),
+            Err(failure) => return Err(self.error(failure)),
+        };
+        match self.get(key, None).await {
+            Ok(Some(current)) => {
+                tracing::debug!(%key, "retrying a delete whose answer was lost at the revision read");
+                self.delete_at(key, current.mod_revision).await
+            }
+            _ => Err(failure),
+        }
     }
 
     fn error(&self, failure: CallFailure) -> KvError {
@@ -642,58 +752,14 @@ impl KvStore for EtcdStore {
     }
 
     async fn delete(&self, key: &str, expected: Option<i64>) -> Result<DeleteOutcome, KvError> {
-        let mut compares = vec![Compare::version(key, CompareOp::Greater, 0)];
-        if let Some(expected) = expected {
-            compares.push(Compare::mod_revision(key, CompareOp::Equal, expected));
-        }
-        let txn = etcd_client::Txn::new()
-            .when(compares)
-            .and_then([TxnOp::delete(
-                key,
-                Some(DeleteOptions::new().with_prev_key()),
-            )])
-            .or_else([TxnOp::get(key, None)]);
-        let response = self
-            .call("delete", Retry::OnlyIfNotSent, |client| {
-                let txn = txn.clone();
-                async move { client.kv_client().txn(txn).await }
-            })
-            .await
-            .map_err(|e| self.error(e))?;
-        let revision = header_revision(response.header());
-        let first = response.op_responses().into_iter().next();
-        if response.succeeded() {
-            return Ok(match first {
-                Some(TxnOpResponse::Delete(deleted)) => match deleted.prev_kvs().first() {
-                    Some(previous) => DeleteOutcome::Deleted {
-                        previous: raw_kv(previous),
-                        revision,
-                    },
-                    None => DeleteOutcome::Missing,
-                },
-                _ => return Err(unexpected("a delete")),
-            });
-        }
-        Ok(match first_kv(first) {
-            Some(current) => DeleteOutcome::Conflict(current),
-            None => DeleteOutcome::Missing,
-        })
+        let Some(expected) = expected else {
+            return self.delete_any(key).await;
+        };
+        self.delete_at(key, expected).await
     }
 
     async fn watch(&self, prefix: &str, after: i64) -> Result<RawWatch, KvError> {
-        // Calico watches from `after + 1`. Starting at `after` instead (and skipping its
-        // events) makes a compacted `after` an error, as in the embedded store: the caller's
-        // state at `after` can no longer be checked against history. Revision 0 would mean
-        // "now" to etcd, so the earliest start is 1.
-        let options = WatchOptions::new()
-            .with_range(prefix_end(prefix.as_bytes()))
-            .with_start_revision(after.max(1))
-            .with_prev_key();
-        let stream = self
-            .call("watch", Retry::Always, |client| {
-                let options = options.clone();
-                async move { client.watch_client().watch(prefix, Some(options)).await }
-            })
+        let stream = open_watch(&self.members, prefix, after)
             .await
             .map_err(|e| self.error(e))?;
         let state = WatchState {
@@ -702,6 +768,9 @@ impl KvStore for EtcdStore {
             done: false,
             after,
             location: self.location(),
+            members: self.members.clone(),
+            prefix: prefix.to_string(),
+            resumes: 0,
         };
         Ok(boxed_watch(futures::stream::unfold(state, next_event)))
     }
@@ -734,12 +803,82 @@ impl KvStore for EtcdStore {
     }
 }
 
+/// Opens a watch of `prefix` for the changes after `after`, on whichever member answers.
+async fn open_watch(
+    members: &Members,
+    prefix: &str,
+    after: i64,
+) -> Result<WatchStream, CallFailure> {
+    // Calico watches from `after + 1`. Starting at `after` instead (and skipping its
+    // events) makes a compacted `after` an error, as in the embedded store: the caller's
+    // state at `after` can no longer be checked against history. Revision 0 would mean
+    // "now" to etcd, so the earliest start is 1.
+    let options = WatchOptions::new()
+        .with_range(prefix_end(prefix.as_bytes()))
+        .with_start_revision(after.max(1))
+        .with_prev_key();
+    members
+        .call("watch", Retry::Always, |client| {
+            let options = options.clone();
+            async move { client.watch_client().watch(prefix, Some(options)).await }
+        })
+        .await
+        .map(|answer| answer.value)
+}
+
+/// How many times in a row a watch is reopened without receiving anything before its failure
+/// is reported.
+const WATCH_RESUMES: u32 = 5;
+
 struct WatchState {
     stream: WatchStream,
     pending: VecDeque<RawEvent>,
     done: bool,
+    /// The revision of the last event delivered (or the starting point).
     after: i64,
     location: String,
+    members: std::sync::Arc<Members>,
+    prefix: String,
+    /// Reopenings since the last message.
+    resumes: u32,
+}
+
+impl WatchState {
+    /// After the member serving the watch failed (killed, restarted, its connection lost),
+    /// opens it again from the last delivered revision on a member that answers, as clientv3
+    /// does. Whatever was compacted meanwhile comes back as etcd's compaction cancel.
+    async fn resume(&mut self, failure: String) -> Result<(), KvError> {
+        if self.resumes >= WATCH_RESUMES {
+            return Err(KvError::Store(failure));
+        }
+        self.resumes += 1;
+        tracing::debug!(prefix = %self.prefix, after = self.after, %failure,
+            "resuming an etcd watch on another member");
+        match open_watch(&self.members, &self.prefix, self.after).await {
+            Ok(stream) => {
+                self.stream = stream;
+                Ok(())
+            }
+            Err(err) => Err(err.into_kv(&self.location)),
+        }
+    }
+}
+
+/// Whether a watch stream's failure is its member's (so another member may serve it), rather
+/// than an answer about the watch itself.
+fn watch_failure_is_the_members(err: &etcd_client::Error) -> bool {
+    match err {
+        etcd_client::Error::GRpcStatus(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Internal
+        ),
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        _ => false,
+    }
 }
 
 async fn next_event(mut state: WatchState) -> Option<(Result<RawEvent, KvError>, WatchState)> {
@@ -750,17 +889,29 @@ async fn next_event(mut state: WatchState) -> Option<(Result<RawEvent, KvError>,
         if state.done {
             return None;
         }
-        let message = match state.stream.message().await {
-            Ok(Some(message)) => message,
-            Ok(None) => {
-                state.done = true;
-                let err = KvError::Store(format!("etcd at {} closed the watch", state.location));
-                return Some((Err(err), state));
+        let failure = match state.stream.message().await {
+            Ok(Some(message)) => {
+                state.resumes = 0;
+                Ok(message)
+            }
+            Ok(None) => Err(format!("etcd at {} closed the watch", state.location)),
+            Err(err) if watch_failure_is_the_members(&err) => {
+                Err(errors::describe_error(&state.location, &err))
             }
             Err(err) => {
                 state.done = true;
                 let err = KvError::Store(errors::describe_error(&state.location, &err));
                 return Some((Err(err), state));
+            }
+        };
+        let message = match failure {
+            Ok(message) => message,
+            Err(failure) => {
+                if let Err(err) = state.resume(failure).await {
+                    state.done = true;
+                    return Some((Err(err), state));
+                }
+                continue;
             }
         };
         if message.canceled() {

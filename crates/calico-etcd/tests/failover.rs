@@ -320,3 +320,148 @@ async fn transactions_whose_answers_are_lost_are_resolved_not_repeated() {
     .await
     .expect("no request hangs");
 }
+
+/// Deletes whose answers are lost: a delete at a revision is retried and, when the retry finds
+/// the key gone, reported deleted with the value it deleted (never "does not exist"); a delete
+/// of whatever the key holds is retried only if the key is still there, else it fails and the
+/// key is gone. Either way every key ends up deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_whose_answers_are_lost_are_resolved() {
+    use calico_datastore::kv::DeleteOutcome;
+    const COUNT: usize = 1200;
+    tokio::time::timeout(SAFETY_NET, async {
+        let cluster = EtcdCluster::start(3);
+        let store = losing_answers(&cluster).await;
+        let revisions = create_all(&store, "/lostd", COUNT).await;
+        let results: Vec<_> = futures::stream::iter(revisions.into_iter().enumerate())
+            .map(|(i, revision)| {
+                let store = &store;
+                async move {
+                    let key = format!("/lostd/{i:05}");
+                    // Even keys at their revision, odd ones whatever they hold.
+                    let expected = (i % 2 == 0).then_some(revision);
+                    (i, store.delete(&key, expected).await)
+                }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        let mut unknown = 0;
+        for (i, result) in results {
+            match result {
+                Ok(DeleteOutcome::Deleted { previous, .. }) => {
+                    assert_eq!(previous.value, value("/lostd", i), "delete {i}")
+                }
+                Err(err) if i % 2 == 1 => {
+                    unknown += 1;
+                    let key = format!("/lostd/{i:05}");
+                    assert!(
+                        store.get(&key, None).await.unwrap().is_none(),
+                        "delete {i} failed ({err}) and the key is still there"
+                    );
+                }
+                other => panic!("delete {i}: {other:?}"),
+            }
+        }
+        eprintln!("{unknown} unconditional deletes applied with their answers lost");
+        let left = cluster.etcdctl(&["get", "--prefix", "/lostd/", "--keys-only"]);
+        assert_eq!(left.trim(), "", "keys left");
+    })
+    .await
+    .expect("no request hangs");
+}
+
+/// A watch outlives the member serving it: killed, the watch is opened again on another member
+/// from the last delivered revision, and every change arrives once, in order; if the history it
+/// needs was compacted meanwhile, the watch ends with the compaction error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_resumes_on_another_member_or_reports_compaction() {
+    use calico_datastore::kv::{KvError, RawEvent};
+    const WRITES: usize = 40;
+    tokio::time::timeout(SAFETY_NET, async {
+        let mut cluster = EtcdCluster::start(3);
+        let store = connect(&cluster.endpoints()).await;
+        let CreateOutcome::Created { revision: start } =
+            store.create("/w/start", b"0".to_vec()).await.unwrap()
+        else {
+            panic!("create /w/start")
+        };
+        let mut watch = store.watch("/w/", start).await.unwrap();
+        // The connection check made the first member the one serving the watch.
+        let mut expected = Vec::new();
+        for i in 0..WRITES {
+            if i == WRITES / 2 {
+                cluster.kill(0);
+            }
+            let key = format!("/w/{i:03}");
+            let outcome = store.create(&key, value("/w", i)).await.unwrap();
+            assert!(
+                matches!(outcome, CreateOutcome::Created { .. }),
+                "{outcome:?}"
+            );
+            expected.push(key);
+        }
+        let mut seen = Vec::new();
+        let mut last = start;
+        while seen.len() < WRITES {
+            match watch.next().await {
+                Some(Ok(RawEvent::Put { kv, .. })) => {
+                    assert!(
+                        kv.mod_revision > last,
+                        "out of order: {} after {last}",
+                        kv.mod_revision
+                    );
+                    last = kv.mod_revision;
+                    seen.push(kv.key);
+                }
+                other => panic!("after {} events: {other:?}", seen.len()),
+            }
+        }
+        assert_eq!(seen, expected);
+        cluster.restart(0);
+
+        // Compacted while the watch's member was down: the resumed watch says so. A new store
+        // prefers the first member again.
+        let store = connect(&cluster.endpoints()).await;
+        let mut watch = store.watch("/c/", last).await.unwrap();
+        let CreateOutcome::Created { revision: first } =
+            store.create("/c/0", b"0".to_vec()).await.unwrap()
+        else {
+            panic!("create /c/0")
+        };
+        match watch.next().await {
+            Some(Ok(event)) => assert_eq!(event.revision(), first),
+            other => panic!("first event: {other:?}"),
+        }
+        let serving = 0;
+        cluster.kill(serving);
+        let mut latest = first;
+        for i in 1..5 {
+            if let CreateOutcome::Created { revision } = store
+                .create(&format!("/c/{i}"), b"1".to_vec())
+                .await
+                .unwrap()
+            {
+                latest = revision;
+            }
+        }
+        store.compact(latest).await.unwrap();
+        match watch.next().await {
+            Some(Err(KvError::Compacted {
+                requested,
+                compacted,
+            })) => {
+                assert_eq!(requested, first);
+                assert!(compacted >= latest, "{compacted} < {latest}");
+            }
+            other => panic!("expected the compaction error, got {other:?}"),
+        }
+        assert!(
+            watch.next().await.is_none(),
+            "the watch ends after the compaction error"
+        );
+        cluster.restart(serving);
+    })
+    .await
+    .expect("no request hangs");
+}

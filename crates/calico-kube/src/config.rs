@@ -419,9 +419,28 @@ fn in_cluster_config(spec: &ApiConfigSpec) -> Result<kube::Config, ConfigError> 
     Ok(config)
 }
 
+/// Names the client certificate when it is an X.509 version 1 certificate, which client-go
+/// accepts and rustls refuses with an error that blames the server.
+fn v1_client_certificate(user: &AuthInfo) -> Option<String> {
+    use calico_datastore::tls::{base64_decode, first_certificate_is_v1};
+    if let Some(data) = &user.client_certificate_data {
+        let pem = base64_decode(data)?;
+        return first_certificate_is_v1(&pem)
+            .then(|| "the Kubernetes client certificate (client-certificate-data)".to_string());
+    }
+    let path = user.client_certificate.as_ref()?;
+    let pem = std::fs::read(path).ok()?;
+    first_certificate_is_v1(&pem).then(|| format!("the Kubernetes client certificate file {path}"))
+}
+
 /// Builds the client.
 pub async fn connect(spec: &ApiConfigSpec) -> Result<Connection, ConfigError> {
     let mut config = kube_config(spec).await?;
+    if let Some(what) = v1_client_certificate(&config.auth_info) {
+        return Err(ConfigError::Invalid(
+            calico_datastore::tls::v1_client_certificate(&what),
+        ));
+    }
     // What Calico's calicoctl sends: the API server names the manager of the fields it writes
     // after the user agent (`managedFields[].manager: Go-http-client`).
     config.headers.push((

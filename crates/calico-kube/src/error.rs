@@ -159,10 +159,14 @@ fn map_transport(error: &kube::Error, op: Op<'_>) -> DatastoreError {
         Some(std::io::ErrorKind::TimedOut) => {
             DatastoreError::Store(format!("connection timed out to {}", op.url))
         }
-        _ => DatastoreError::Store(format!(
-            "failed to {} {} at {}: {innermost}",
-            op.verb, op.resource, op.url
-        )),
+        _ => {
+            let cause = calico_datastore::tls::refused_server_certificate(&innermost)
+                .map_or(innermost, str::to_string);
+            DatastoreError::Store(format!(
+                "failed to {} {} at {}: {cause}",
+                op.verb, op.resource, op.url
+            ))
+        }
     }
 }
 

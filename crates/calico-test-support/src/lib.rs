@@ -85,6 +85,21 @@ impl EtcdServer {
         )
     }
 
+    /// An etcd serving TLS with a self-signed certificate that is also a CA
+    /// (`basicConstraints CA:TRUE`, what `openssl req -x509` makes by default), trusted
+    /// directly: its TLS files name that one certificate as CA, server and client certificate.
+    /// Go's TLS accepts such a server; rustls refuses it (`CaUsedAsEndEntity`).
+    pub fn start_tls_self_signed_ca() -> Self {
+        Self::launch(
+            || {
+                let dir = scratch_dir();
+                let tls = write_self_signed_ca(dir.path());
+                (dir, Some(tls))
+            },
+            &[],
+        )
+    }
+
     /// A plain etcd with authentication enabled, a `root` user, and `user` allowed to read and
     /// write every key.
     pub fn start_with_auth(user: &str, password: &str) -> Self {
@@ -314,6 +329,29 @@ fn write_certificates(dir: &Path) -> TlsFiles {
         server_key: write("server-key.pem", server_key.serialize_pem()),
         client_cert: write("client.pem", client_cert.pem()),
         client_key: write("client-key.pem", client_key.serialize_pem()),
+    }
+}
+
+fn write_self_signed_ca(dir: &Path) -> TlsFiles {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    params.distinguished_name.push(DnType::CommonName, "etcd");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server-key.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    TlsFiles {
+        ca_cert: cert_path.clone(),
+        server_cert: cert_path.clone(),
+        server_key: key_path.clone(),
+        client_cert: cert_path,
+        client_key: key_path,
     }
 }
 

@@ -198,7 +198,13 @@ pub async fn delete(
             Some("kubernetes network policies must be managed through the kubernetes API"),
         ));
     }
-    client.delete(key, revision.filter(|r| !r.is_empty())).await
+    // Calico's Kubernetes datastore ignores a delete's revision (its calicoctl deletes the live
+    // object whatever version the file holds); our driver checks it for the library's callers,
+    // so calicoctl leaves it out there.
+    let revision = revision
+        .filter(|r| !r.is_empty())
+        .filter(|_| client.info().datastore_type != "kubernetes");
+    client.delete(key, revision).await
 }
 
 #[cfg(test)]

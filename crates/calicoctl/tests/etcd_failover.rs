@@ -114,3 +114,59 @@ fn apply_with_a_member_stopped_midway() {
     assert!(out.status.success(), "apply failed: {stderr}");
     assert_stored(&cluster, "stopped", 1);
 }
+
+/// A delete whose answer is lost to the leader's death is resolved (retried at the revision it
+/// read, or found applied), not reported failed: every resource is deleted and the command
+/// says so. Once with the leader killed midway, once with the preferred member stopped.
+#[test]
+fn delete_with_the_leader_killed_or_a_member_stopped_midway() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cluster = EtcdCluster::start(3);
+    let endpoints = cluster.endpoints().join(",");
+    for fault in ["kill", "pause"] {
+        let prefix = format!("del{fault}");
+        let file = home.path().join(format!("{prefix}.yaml"));
+        std::fs::write(&file, sets(&prefix, COUNT)).unwrap();
+        let file = file.to_string_lossy().into_owned();
+        ok(home.path(), &endpoints, &["apply", "-f", &file]);
+        let delete = {
+            let home = home.path().to_path_buf();
+            let endpoints = endpoints.clone();
+            std::thread::spawn(move || calicoctl(&home, &endpoints, &["delete", "-f", &file]))
+        };
+        std::thread::sleep(Duration::from_millis(700));
+        let victim = match fault {
+            "kill" => {
+                let leader = cluster.leader().expect("a leader");
+                cluster.kill(leader);
+                leader
+            }
+            _ => {
+                cluster.pause(0);
+                0
+            }
+        };
+        let out = delete.join().unwrap();
+        match fault {
+            "kill" => cluster.restart(victim),
+            _ => cluster.resume(victim),
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "delete with a member {fault}ed failed:\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            stdout,
+            format!("Successfully deleted {COUNT} 'GlobalNetworkSet' resource(s)\n")
+        );
+        let key = format!("/calico/resources/v3/projectcalico.org/globalnetworksets/{prefix}-");
+        let left = cluster.etcdctl(&["get", "--prefix", &key, "--keys-only"]);
+        assert_eq!(
+            left.trim(),
+            "",
+            "sets left after the delete with a member {fault}ed"
+        );
+    }
+}

@@ -2,6 +2,8 @@
 //! etcdv3 backend writes them are read correctly, and what calicoctl writes is byte-for-byte
 //! what Calico writes (once `uid` and `creationTimestamp` are set aside).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use etcd_client::Client;
@@ -365,6 +367,129 @@ fn connection_failures_are_reported_as_calicoctl_does() {
         String::from_utf8_lossy(&output.stdout),
         "Failed to create Calico API client: no etcd endpoints specified\n"
     );
+}
+
+/// `calicoctl get ippools` with `env`, which must fail: its stdout and stderr.
+fn failing_get(home: &std::path::Path, env: &[(&str, &str)]) -> (String, String) {
+    let mut command = common::bare(home);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.args(["get", "ippools"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A kubeconfig at `home/kubeconfig` with one cluster and user (flow-style YAML maps).
+fn kubeconfig(home: &std::path::Path, cluster: &str, user: &str) -> String {
+    let path = home.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{{cluster}}}\n\
+             users:\n- name: u\n  user: {{{user}}}\n\
+             contexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// An X.509 version 1 client certificate (what `openssl x509 -req` makes without extensions)
+/// works with Calico's Go client but not with rustls, whose own error would blame the server:
+/// both drivers say what is wrong with the certificate instead, before connecting.
+#[test]
+fn a_version_1_client_certificate_is_named_not_blamed_on_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../calico-datastore/tests/fixtures")
+        .canonicalize()
+        .unwrap();
+    let cert = fixtures.join("x509-v1.pem").display().to_string();
+    let key = fixtures.join("x509-key.pem").display().to_string();
+    let advice = "is an X.509 version 1 certificate, which is not supported (only version 3): \
+                  reissue it with an extension, e.g. `openssl x509 -req ... -extfile FILE` where \
+                  FILE holds `extendedKeyUsage = clientAuth`\n";
+
+    let (stdout, _) = failing_get(
+        home.path(),
+        &[
+            ("DATASTORE_TYPE", "etcdv3"),
+            ("ETCD_ENDPOINTS", "https://127.0.0.1:2379"),
+            ("ETCD_CERT_FILE", &cert),
+            ("ETCD_KEY_FILE", &key),
+        ],
+    );
+    assert_eq!(
+        stdout,
+        format!(
+            "Failed to create Calico API client: the etcd client certificate file {cert} {advice}"
+        )
+    );
+
+    let config = kubeconfig(
+        home.path(),
+        "server: 'https://127.0.0.1:6443'",
+        &format!("client-certificate: {cert}, client-key: {key}"),
+    );
+    let (stdout, _) = failing_get(
+        home.path(),
+        &[("DATASTORE_TYPE", "kubernetes"), ("KUBECONFIG", &config)],
+    );
+    assert!(
+        stdout.contains(&format!(
+            "the Kubernetes client certificate file {cert} {advice}"
+        )),
+        "{stdout}"
+    );
+}
+
+/// A server whose certificate is a self-signed CA certificate trusted directly (`openssl req
+/// -x509`'s default) works with Go's TLS but not with rustls: both drivers say what is wrong
+/// and how to reissue it, instead of rustls's `CaUsedAsEndEntity`.
+#[test]
+fn a_server_certificate_that_is_a_ca_is_explained() {
+    let home = tempfile::tempdir().unwrap();
+    let server = calico_test_support::EtcdServer::start_tls_self_signed_ca();
+    let ca = server.tls().unwrap().ca_cert.display().to_string();
+    let endpoint = server.endpoint().to_string();
+    let advice = "the server's certificate is a CA certificate (basicConstraints CA:TRUE) \
+                  serving as its own certificate, which is not supported (only certificates \
+                  issued by a CA): issue the server a certificate signed by that CA, or make its \
+                  certificate without CA:TRUE (openssl req -x509 ... -addext \
+                  basicConstraints=critical,CA:FALSE)";
+    let (stdout, _) = failing_get(
+        home.path(),
+        &[
+            ("DATASTORE_TYPE", "etcdv3"),
+            ("ETCD_ENDPOINTS", &endpoint),
+            ("ETCD_CA_CERT_FILE", &ca),
+        ],
+    );
+    assert_eq!(
+        stdout,
+        format!("Failed to create Calico API client: TLS connection to etcd at {endpoint} failed: {advice}\n")
+    );
+
+    // The same server as a Kubernetes API server: the handshake fails before HTTP.
+    let config = kubeconfig(
+        home.path(),
+        &format!("server: '{endpoint}', certificate-authority: {ca}"),
+        "token: t",
+    );
+    let (stdout, stderr) = failing_get(
+        home.path(),
+        &[
+            ("DATASTORE_TYPE", "kubernetes"),
+            ("KUBECONFIG", &config),
+            ("K8S_REQUEST_TIMEOUT", "5s"),
+        ],
+    );
+    let text = format!("{stdout}{stderr}");
+    assert!(text.contains(&format!("at {endpoint}: {advice}")), "{text}");
 }
 
 /// Lists longer than one datastore page print page by page; the output is still one list, in

@@ -239,6 +239,65 @@ fn keeps_status(kube: &Kube) {
     );
 }
 
+/// `delete -f` of a file read before the resource changed deletes it, as Calico's calicoctl does
+/// on the Kubernetes datastore (its driver ignores a delete's revision; on etcd both refuse).
+#[test]
+fn delete_of_a_stale_file_deletes_as_calico_does() {
+    stale_delete(&Kube::new());
+}
+
+#[test]
+fn delete_of_a_stale_file_deletes_as_calico_does_on_a_real_apiserver() {
+    stale_delete(&Kube::real());
+}
+
+fn stale_delete(kube: &Kube) {
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    let set = |net: &str| {
+        let path = kube
+            .home
+            .path()
+            .join(format!("set-{}.yaml", net.replace('/', "-")));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: stale\nspec:\n  nets: [{net}]\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    stdout_of(
+        kube.calicoctl()
+            .arg("apply")
+            .arg("-f")
+            .arg(set("10.0.0.0/8")),
+    );
+    let old = kube.home.path().join("old.yaml");
+    std::fs::write(
+        &old,
+        stdout_of(
+            kube.calicoctl()
+                .args(["get", "globalnetworkset", "stale", "-o", "yaml"]),
+        ),
+    )
+    .unwrap();
+    stdout_of(
+        kube.calicoctl()
+            .arg("apply")
+            .arg("-f")
+            .arg(set("11.0.0.0/8")),
+    );
+    assert_eq!(
+        stdout_of(kube.calicoctl().arg("delete").arg("-f").arg(&old)),
+        "Successfully deleted 1 'GlobalNetworkSet' resource(s)\n"
+    );
+    assert_eq!(
+        stdout_of(kube.calicoctl().args(["get", "globalnetworksets"])),
+        "NAME   \n\n"
+    );
+}
+
 /// Calico's ConvertUID, written out here so the test does not trust the code it checks.
 fn calico_kube_uid(uid: &str) -> Option<String> {
     let hex: String = uid.chars().filter(|c| *c != '-').collect();
@@ -1133,4 +1192,124 @@ fn ipam_commands(kube: &Kube, (crds, api_version, config): (&str, &str, &str)) {
         ],
         "{crds}"
     );
+}
+
+/// Requests per command on the Kubernetes datastore, counted by the kube-emulator: discovery
+/// (`GET /apis`) at most once per command (Calico's calicoctl asks for discovery several times
+/// in some commands). With `CALICO_CALICOCTL` naming Calico's calicoctl, the same sequence runs
+/// with it on a fresh emulator and both counts are printed side by side (recorded in
+/// docs/benchmarks.md).
+#[test]
+fn requests_per_command() {
+    let tour = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/tour.yaml")
+        .display()
+        .to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["apply", "-f", &tour],
+        vec!["get", "ippools"],
+        vec!["get", "ippools", "-o", "yaml"],
+        vec!["get", "globalnetworkpolicies"],
+        vec!["get", "networkpolicies", "-A"],
+        vec!["get", "nodes"],
+        vec!["get", "workloadendpoints", "-A"],
+        vec!["get", "profiles"],
+        vec!["label", "ippools", "tour-pool", "team=net"],
+        vec!["apply", "-f", &tour],
+        vec!["replace", "-f", &tour],
+        vec!["ipam", "show"],
+        vec!["version"],
+        vec!["delete", "-f", &tour],
+    ];
+    let ours = count_requests(None, &commands);
+    for (args, (_, discovery)) in commands.iter().zip(&ours) {
+        assert!(
+            *discovery <= 1,
+            "{args:?} asked for discovery {discovery} times"
+        );
+    }
+    let theirs = std::env::var_os("CALICO_CALICOCTL")
+        .map(|binary| count_requests(Some(std::path::PathBuf::from(binary)), &commands));
+    let mut report = String::from("requests (of them discovery): ours, Calico's\n");
+    for (i, args) in commands.iter().enumerate() {
+        let calico = theirs
+            .as_ref()
+            .map(|t| format!("{:>3} ({})", t[i].0, t[i].1))
+            .unwrap_or_default();
+        report.push_str(&format!(
+            "{:>3} ({})  {calico:>8}  calicoctl {}\n",
+            ours[i].0,
+            ours[i].1,
+            args.join(" ").replace(&tour, "tour.yaml")
+        ));
+    }
+    eprintln!("{report}");
+}
+
+/// Runs `commands` in order with `binary` (ours when `None`) on a fresh emulator; the number of
+/// requests of each, and of them `GET /apis`.
+fn count_requests(
+    binary: Option<std::path::PathBuf>,
+    commands: &[Vec<&str>],
+) -> Vec<(usize, usize)> {
+    let kube = Kube::new();
+    kube.kubectl(&["apply", "-f", &manifest("crds.yaml")]);
+    kube.kubectl(&["create", "namespace", "prod"]);
+    kube.take_requests();
+    let mut counts = Vec::new();
+    for args in commands {
+        let mut command = kube.calicoctl();
+        if let Some(binary) = &binary {
+            command = assert_cmd::Command::new(binary);
+            command
+                .env("DATASTORE_TYPE", "kubernetes")
+                .env("KUBECONFIG", kube.kubeconfig())
+                .env("HOME", kube.home.path());
+        }
+        let out = command.args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let requests = kube.take_requests();
+        let discovery = requests.iter().filter(|r| *r == "GET /apis").count();
+        counts.push((requests.len(), discovery));
+    }
+    counts
+}
+
+/// The emulator keeps `managedFields` as the real kube-apiserver does for calicoctl's writes and
+/// for another writer's replace (projectcalico.org/v3 mode, where calicoctl prints them).
+#[test]
+fn managed_fields_on_the_emulator_are_the_real_servers() {
+    let emulator = managed_fields_after_two_writers(&Kube::new());
+    let real = managed_fields_after_two_writers(&Kube::real());
+    assert_eq!(emulator, real);
+    assert_eq!(real.as_array().map(Vec::len), Some(2), "{real}");
+}
+
+fn managed_fields_after_two_writers(kube: &Kube) -> serde_json::Value {
+    kube.kubectl(&["apply", "-f", &manifest("v3-crds.yaml")]);
+    kube.kubectl(&["create", "namespace", "prod"]);
+    let tour = repo_root().join("examples/tour.yaml");
+    stdout_of(kube.calicoctl().arg("apply").arg("-f").arg(&tour));
+    let replacement = kube.home.path().join("pool.yaml");
+    std::fs::write(
+        &replacement,
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: tour-pool\n  \
+         labels:\n    team: net\nspec:\n  cidr: 10.48.0.0/16\n  blockSize: 28\n  ipipMode: CrossSubnet\n  \
+         natOutgoing: true\n  nodeSelector: all()\n  vxlanMode: Never\n  allowedUses: [Workload, Tunnel]\n  \
+         assignmentMode: Automatic\n",
+    )
+    .unwrap();
+    kube.kubectl(&["replace", "-f", &replacement.to_string_lossy()]);
+    let pool = json(&stdout_of(kube.calicoctl().args([
+        "get",
+        "ippool",
+        "tour-pool",
+        "-o",
+        "json",
+    ])));
+    let mut entries = pool["metadata"]["managedFields"].clone();
+    for entry in entries.as_array_mut().into_iter().flatten() {
+        entry["time"] = "*".into();
+    }
+    entries
 }

@@ -36,6 +36,9 @@ pub struct App {
     pub address: String,
     /// Flips to true on shutdown; ends watch streams.
     pub shutdown: watch::Receiver<bool>,
+    /// Every request as `METHOD /path?query`, when recording (see
+    /// [`crate::Config::record_requests`]).
+    pub requests: Option<Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
@@ -148,6 +151,15 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if let Some(requests) = &app.requests {
+        let line = match req.uri().query() {
+            Some(query) => format!("{method} {path}?{query}"),
+            None => format!("{method} {path}"),
+        };
+        if let Ok(mut requests) = requests.lock() {
+            requests.push(line);
+        }
+    }
     let query = parse_query(req.uri().query());
     if let Some(refusal) = forbidden(&app, &req, &query) {
         return refusal.into_response();
@@ -439,13 +451,35 @@ fn resource(
             if def.namespaced && t.ns.is_none() {
                 return Err(ApiError::method_not_allowed());
             }
-            let obj = store.create(def, t.ns, parse_body(headers, body)?)?;
+            let mut object = parse_body(headers, body)?;
+            if store.is_custom(def) {
+                let manager = field_manager(query, headers);
+                let time = crate::store::now_rfc3339();
+                crate::managed::on_create(&mut object, &manager, def.status_subresource, &time);
+            }
+            let obj = store.create(def, t.ns, object)?;
             Ok(Routed::Json(201, obj))
         }
-        (Method::PUT, Some(name)) => Ok(Routed::Json(
-            200,
-            store.update(def, t.ns, name, parse_body(headers, body)?, t.status)?,
-        )),
+        (Method::PUT, Some(name)) => {
+            let mut object = parse_body(headers, body)?;
+            if store.is_custom(def) && !t.status {
+                if let Ok(old) = store.get(def, t.ns, name) {
+                    let manager = field_manager(query, headers);
+                    let time = crate::store::now_rfc3339();
+                    crate::managed::on_update(
+                        &old,
+                        &mut object,
+                        &manager,
+                        def.status_subresource,
+                        &time,
+                    );
+                }
+            }
+            Ok(Routed::Json(
+                200,
+                store.update(def, t.ns, name, object, t.status)?,
+            ))
+        }
         (Method::PATCH, Some(name)) => {
             let ct = headers
                 .get(header::CONTENT_TYPE)
@@ -481,6 +515,16 @@ fn resource(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// Who a write is by, for `managedFields`.
+fn field_manager(query: &HashMap<String, String>, headers: &HeaderMap) -> String {
+    crate::managed::manager(
+        query.get("fieldManager").map(String::as_str),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+    )
 }
 
 fn event_line(kind: &str, object: &Value) -> Bytes {

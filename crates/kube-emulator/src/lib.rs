@@ -8,6 +8,7 @@
 //! a real apiserver.
 
 pub mod http;
+pub mod managed;
 pub mod openapi;
 pub mod proto;
 pub mod resources;
@@ -76,6 +77,9 @@ pub struct Config {
     /// Requests refused with 403 Forbidden, as RBAC would refuse them: `VERB:RESOURCE`, where
     /// RESOURCE is `plural` (core) or `plural.group`, and VERB or RESOURCE may be `*`.
     pub forbid: Vec<String>,
+    /// Record every request (method, path and query), for tests that count what a client
+    /// asks: [`RunningEmulator::take_requests`].
+    pub record_requests: bool,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             token: None,
             watch_history: 10_000,
             forbid: Vec::new(),
+            record_requests: false,
         }
     }
 }
@@ -130,6 +135,7 @@ pub struct RunningEmulator {
     token: Option<String>,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    requests: Option<Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 impl Emulator {
@@ -182,12 +188,16 @@ impl Emulator {
         )?;
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let requests = config
+            .record_requests
+            .then(|| Arc::new(std::sync::Mutex::new(Vec::new())));
         let app = Arc::new(http::App {
             store: store.clone(),
             token: config.token.clone(),
             forbid: config.forbid.clone(),
             address: local.to_string(),
             shutdown: shutdown_rx.clone(),
+            requests: requests.clone(),
         });
         let router = Router::new().fallback(http::handle).with_state(app);
         let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_rx));
@@ -200,6 +210,7 @@ impl Emulator {
             token: config.token,
             shutdown_tx,
             task: Some(task),
+            requests,
         })
     }
 }
@@ -297,6 +308,18 @@ pub fn kubeconfig_yaml(
 }
 
 impl RunningEmulator {
+    /// The requests recorded since the last call (`METHOD /path?query`, in arrival order);
+    /// empty unless [`Config::record_requests`] is set.
+    pub fn take_requests(&self) -> Vec<String> {
+        match &self.requests {
+            Some(requests) => requests
+                .lock()
+                .map(|mut requests| std::mem::take(&mut *requests))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
     /// The base URL (`http://127.0.0.1:PORT` or `https://...`).
     pub fn url(&self) -> &str {
         &self.url

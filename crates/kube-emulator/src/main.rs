@@ -79,6 +79,7 @@ async fn run(args: Args) -> Result<(), kube_emulator::Error> {
         token: args.token,
         watch_history: args.watch_history,
         forbid: args.forbid,
+        record_requests: false,
     })
     .await?;
     let mut out = std::io::stdout().lock();

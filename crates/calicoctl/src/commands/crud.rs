@@ -372,8 +372,16 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
         } else {
             resources::delete(&connection.client, key, revision.as_deref()).await
         };
+        let result = match result {
+            // The answer was lost: gone now, the resource was deleted (as asked).
+            Err(err) if outcome_uncertain(&err) => match connection.client.get(key).await {
+                Err(read) if read.is_not_found() => Ok(()),
+                _ => Err(err),
+            },
+            other => other.map(|_| ()),
+        };
         match result {
-            Ok(_) => deleted += 1,
+            Ok(()) => deleted += 1,
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
             Err(err) => {
                 match single_kind {

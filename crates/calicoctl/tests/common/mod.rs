@@ -161,6 +161,7 @@ impl Kube {
             kubeconfig: Some(home.path().join("kubeconfig")),
             forbid: rules.iter().map(|r| r.to_string()).collect(),
             token: token.map(str::to_string),
+            record_requests: true,
             ..kube_emulator::Config::default()
         };
         let emulator = runtime
@@ -197,6 +198,15 @@ impl Kube {
             real: Some(server),
             home,
         }
+    }
+
+    /// The requests the emulator answered since the last call (`METHOD /path?query`); empty on
+    /// a real kube-apiserver.
+    pub fn take_requests(&self) -> Vec<String> {
+        self.emulator
+            .as_ref()
+            .map(|emulator| emulator.take_requests())
+            .unwrap_or_default()
     }
 
     /// Whether this is a real kube-apiserver (no kubelet, no controllers).
