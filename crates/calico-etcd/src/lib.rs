@@ -505,7 +505,12 @@ impl EtcdStore {
         match self.get(key, None).await {
             Ok(Some(current)) => {
                 tracing::debug!(%key, "retrying a delete whose answer was lost at the revision read");
-                self.delete_at(key, current.mod_revision).await
+                match self.delete_at(key, current.mod_revision).await {
+                    // Gone between the read and the retry: the first delete, applied late, most
+                    // likely; as when the key is gone at once, the first failure stands.
+                    Ok(DeleteOutcome::Missing) => Err(failure),
+                    other => other,
+                }
             }
             _ => Err(failure),
         }
