@@ -20,7 +20,7 @@ use calico_ipam::block::ReleaseOption;
 use calico_ipam::query::handle_tally;
 use calico_ipam::{AssignIpArgs, AutoAssignArgs, Ipam};
 use calico_kube::KubeBackend;
-use calico_test_support::{emulator, EtcdServer};
+use calico_test_support::{emulator, EtcdCluster, EtcdServer};
 use serde_json::json;
 
 const CLIENTS: usize = 4;
@@ -69,22 +69,10 @@ async fn assert_consistent(client: &Client) -> usize {
     tally.allocated
 }
 
-async fn run(clients: Vec<Client>, kdd: bool) {
-    setup(&clients[0], kdd).await;
-    let mut tasks = Vec::new();
-    for (c, client) in clients.iter().enumerate() {
-        let ipam = Ipam::new(client.clone());
-        for t in 0..TASKS_PER_CLIENT {
-            let ipam = ipam.clone();
-            let host = if t % 3 == 0 { "node-b" } else { "node-a" };
-            tasks.push(tokio::spawn(async move {
-                let mut args =
-                    AutoAssignArgs::workload(host, Some(format!("k8s-pod-network.c{c}t{t}")));
-                args.attrs.insert("node".into(), host.into());
-                ipam.auto_assign(args).await
-            }));
-        }
-    }
+type Allocation = tokio::task::JoinHandle<calico_ipam::AutoAssignResult>;
+
+/// Every allocation's addresses, none twice and all succeeded, one per task.
+async fn distinct_addresses(tasks: Vec<Allocation>) -> BTreeSet<IpAddr> {
     let mut all = BTreeSet::new();
     for task in tasks {
         let outcome = task.await.unwrap().unwrap();
@@ -93,6 +81,34 @@ async fn run(clients: Vec<Client>, kdd: bool) {
         }
     }
     assert_eq!(all.len(), CLIENTS * TASKS_PER_CLIENT);
+    all
+}
+
+/// One allocation task per client and task number, on node-a or node-b, each with its own
+/// handle; task `t` starts after `stagger_ms * t` milliseconds.
+fn spawn_allocations(clients: &[Client], stagger_ms: u64) -> Vec<Allocation> {
+    let mut tasks = Vec::new();
+    for (c, client) in clients.iter().enumerate() {
+        let ipam = Ipam::new(client.clone());
+        for t in 0..TASKS_PER_CLIENT {
+            let ipam = ipam.clone();
+            let host = if t % 3 == 0 { "node-b" } else { "node-a" };
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(stagger_ms * t as u64)).await;
+                let mut args =
+                    AutoAssignArgs::workload(host, Some(format!("k8s-pod-network.c{c}t{t}")));
+                args.attrs.insert("node".into(), host.into());
+                ipam.auto_assign(args).await
+            }));
+        }
+    }
+    tasks
+}
+
+async fn run(clients: Vec<Client>, kdd: bool) {
+    setup(&clients[0], kdd).await;
+    let tasks = spawn_allocations(&clients, 0);
+    let all = distinct_addresses(tasks).await;
     assert_eq!(assert_consistent(&clients[0]).await, all.len());
 
     // A given address, then released by address with its handle.
@@ -239,4 +255,48 @@ async fn an_allocation_takes_few_round_trips_on_etcd_and_the_embedded_store() {
         steady <= 3,
         "a steady-state allocation took {steady} round trips"
     );
+}
+
+/// Clients of a 3-member etcd cluster listing every member.
+async fn cluster_clients(cluster: &EtcdCluster) -> Vec<Client> {
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let store = EtcdStore::connect(&EtcdSettings::new(cluster.endpoints()))
+            .await
+            .unwrap();
+        clients.push(Client::new(Arc::new(KvBackend::new(store))));
+    }
+    clients
+}
+
+/// The same allocations with the first listed member of a 3-member cluster dead (it still has
+/// quorum): none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_with_an_etcd_member_dead() {
+    let mut cluster = EtcdCluster::start(3);
+    cluster.kill(0);
+    let clients = cluster_clients(&cluster).await;
+    run(clients, false).await;
+}
+
+/// A burst of allocations while the cluster's leader is killed: every allocation succeeds, no
+/// address twice, handles consistent with blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocates_while_the_etcd_leader_is_killed() {
+    let mut cluster = EtcdCluster::start(3);
+    let clients = cluster_clients(&cluster).await;
+    setup(&clients[0], false).await;
+    // Spread over the kill.
+    let tasks = spawn_allocations(&clients, 15);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let leader = cluster.leader().unwrap();
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.kill(leader);
+        cluster
+    })
+    .await
+    .unwrap();
+    let all = distinct_addresses(tasks).await;
+    let clients = cluster_clients(&cluster).await;
+    assert_eq!(assert_consistent(&clients[0]).await, all.len());
 }
