@@ -808,6 +808,7 @@ impl Ipam {
                     for share in shares.iter_mut().filter(|s| s.remaining() > 0) {
                         share.error = Some(AssignError::BlockLimit);
                     }
+                    self.remember(host, version, affine_cidrs);
                     return Ok(());
                 }
                 Err(err) => return Err(err),
