@@ -368,6 +368,26 @@ fn affinity_for(host: &str, use_: AllowedUse) -> Affinity {
     }
 }
 
+fn unexpected_answer() -> AssignError {
+    AssignError::Other("unexpected batch answer".into())
+}
+
+/// The resources of a batched list that `pick` keeps, as the client gives them.
+fn listed<T>(
+    result: ReadResult,
+    pick: fn(AnyResource) -> Option<T>,
+) -> Result<Vec<T>, AssignError> {
+    match result {
+        ReadResult::Resources(list) => Ok(list
+            .items
+            .into_iter()
+            .map(after_list)
+            .filter_map(pick)
+            .collect()),
+        _ => Err(unexpected_answer()),
+    }
+}
+
 /// Go's `%v` of a string slice: `[a b c]`.
 fn go_list(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
@@ -907,33 +927,19 @@ impl Ipam {
                 .ok_or_else(|| AssignError::Other("a batched read answered too little".into()))
         };
         let ReadResult::Model(config) = next()? else {
-            return Err(AssignError::Other("unexpected batch answer".into()));
+            return Err(unexpected_answer());
         };
         let config = config_from(config)?;
-        let ReadResult::Resources(reservations) = next()? else {
-            return Err(AssignError::Other("unexpected batch answer".into()));
-        };
-        let reservations = reservations
-            .items
-            .into_iter()
-            .filter_map(|item| match after_list(item) {
-                AnyResource::IPReservation(r) => Some(*r),
-                _ => None,
-            })
-            .collect();
-        let ReadResult::Resources(pools) = next()? else {
-            return Err(AssignError::Other("unexpected batch answer".into()));
-        };
-        let pools = pools
-            .items
-            .into_iter()
-            .filter_map(|item| match after_list(item) {
-                AnyResource::IPPool(p) => Some(*p),
-                _ => None,
-            })
-            .collect();
+        let reservations = listed(next()?, |item| match item {
+            AnyResource::IPReservation(r) => Some(*r),
+            _ => None,
+        })?;
+        let pools = listed(next()?, |item| match item {
+            AnyResource::IPPool(p) => Some(*p),
+            _ => None,
+        })?;
         let ReadResult::Models(affinities) = next()? else {
-            return Err(AssignError::Other("unexpected batch answer".into()));
+            return Err(unexpected_answer());
         };
         let node_labels = if load_balancer {
             BTreeMap::new()
