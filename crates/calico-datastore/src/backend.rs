@@ -34,7 +34,36 @@ pub enum WatchEvent {
     },
     /// The object as it was before deletion; its resourceVersion is the deletion's revision.
     Deleted(AnyResource),
+    /// A watch started without a revision has reported every resource that existed when it
+    /// started (as `Added`); what follows are the changes after `revision` (kube-runtime's
+    /// `InitDone`).
+    InitDone {
+        revision: String,
+    },
+    /// Progress without a change: the watch has seen everything up to `revision` (Kubernetes
+    /// bookmarks, etcd progress notifications). A consumer that resumes from `revision` misses
+    /// nothing.
+    Bookmark {
+        revision: String,
+    },
     /// A problem. After a [`DatastoreError::Compacted`] error the stream ends.
+    Error(DatastoreError),
+}
+
+/// One change to IPAM model objects seen by [`Backend::watch_model`], with the same contract as
+/// [`WatchEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelWatchEvent {
+    Added(ModelKv),
+    Modified(ModelKv),
+    /// The object as it was before deletion, with the deletion's revision.
+    Deleted(ModelKv),
+    InitDone {
+        revision: String,
+    },
+    Bookmark {
+        revision: String,
+    },
     Error(DatastoreError),
 }
 
@@ -44,8 +73,18 @@ pub type ResourcePages = Pin<Box<dyn Stream<Item = Result<ResourceList>> + Send>
 /// IPAM model objects page by page (see [`Backend::list_model_pages`]).
 pub type ModelPages = Pin<Box<dyn Stream<Item = Result<ModelList>> + Send>>;
 
-/// A stream of watch events; it ends when the watch can go no further.
+/// A stream of watch events.
+///
+/// The contract every driver holds to (checked by the conformance suite): events come in
+/// revision order; a watch never re-lists and never reopens by itself; the stream ends when the
+/// watch can go no further — right after an `Error(Compacted)` when the revision asked for (or
+/// reached) is no longer kept, after an `Error` for a lost connection, or without an error when
+/// the server closed the watch normally. A consumer resumes from the last revision it saw (an
+/// event's resourceVersion, an `InitDone` or a `Bookmark`), as the syncer does.
 pub type WatchStream = Pin<Box<dyn Stream<Item = WatchEvent> + Send>>;
+
+/// A stream of IPAM model watch events, with [`WatchStream`]'s contract.
+pub type ModelWatchStream = Pin<Box<dyn Stream<Item = ModelWatchEvent> + Send>>;
 
 /// What a driver says about itself (for `calicoctl version` and diagnostics).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +247,22 @@ pub trait Backend: Send + Sync {
     async fn list_model(&self, options: &ModelListOptions) -> Result<ModelList> {
         Err(DatastoreError::OperationNotSupported {
             operation: "List".to_string(),
+            identifier: format!("{:?}", options.kind()),
+            reason: Some(crate::error::MODEL_NOT_SUPPORTED.to_string()),
+        })
+    }
+
+    /// Watches IPAM objects of one kind for changes after `revision`; without one, first
+    /// reports every current object as `Added`, then `InitDone`. Drivers that cannot watch
+    /// them refuse with `OperationNotSupported`, and the syncer polls instead, as Calico's does.
+    async fn watch_model(
+        &self,
+        options: &ModelListOptions,
+        revision: Option<&str>,
+    ) -> Result<ModelWatchStream> {
+        let _ = revision;
+        Err(DatastoreError::OperationNotSupported {
+            operation: "Watch".to_string(),
             identifier: format!("{:?}", options.kind()),
             reason: Some(crate::error::MODEL_NOT_SUPPORTED.to_string()),
         })

@@ -202,6 +202,8 @@ fn event_name(event: &WatchEvent) -> String {
         WatchEvent::Added(r) => format!("ADDED {}", r.metadata().name),
         WatchEvent::Modified { current, .. } => format!("MODIFIED {}", current.metadata().name),
         WatchEvent::Deleted(r) => format!("DELETED {}", r.metadata().name),
+        WatchEvent::InitDone { .. } => "INIT-DONE".to_string(),
+        WatchEvent::Bookmark { .. } => "BOOKMARK".to_string(),
         WatchEvent::Error(e) => format!("ERROR {e}"),
     }
 }

@@ -27,8 +27,8 @@ pub mod rules;
 pub mod tls;
 
 pub use backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,
-    ResourceList, ResourcePages, WatchEvent, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWatchEvent, ModelWatchStream,
+    ModelWrite, Read, ReadResult, ResourceList, ResourcePages, WatchEvent, WatchStream,
 };
 /// The IPAM model (libcalico-go's `model` package) the backends store.
 pub use calico_api::model::{ModelKey, ModelListOptions, ModelValue};

@@ -243,6 +243,7 @@ async fn a_pool_is_disabled_before_it_is_deleted() {
             }
             crate::WatchEvent::Deleted(_) => seen.push("DELETED"),
             crate::WatchEvent::Error(e) => panic!("{e}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);

@@ -215,7 +215,9 @@ pub fn merge_composite(
         let resource = match &mut event {
             WatchEvent::Added(r) | WatchEvent::Deleted(r) => Some(r),
             WatchEvent::Modified { current, .. } => Some(current),
-            WatchEvent::Error(_) => None,
+            WatchEvent::Error(_) | WatchEvent::InitDone { .. } | WatchEvent::Bookmark { .. } => {
+                None
+            }
         };
         if let Some(resource) = resource {
             let own = resource.metadata().resource_version.clone();
