@@ -9,13 +9,21 @@
 //!
 //! - [`types`]: keys, values, updates and statuses.
 //! - [`resource_type`]: resource types, update processors and the timings.
+//! - [`syncer`]: the running syncer, a stream of [`SyncEvent`]s.
+//! - [`state`]: the current state, kept up to date, and one syncer shared by many consumers.
 //! - [`syncers`]: Calico's `felix`, `bgp`, `tunnel-ip-allocation` and `node-status` syncers.
 
+mod cache;
 pub mod resource_type;
+mod source;
+pub mod state;
+pub mod syncer;
 pub mod syncers;
 pub mod types;
 
 pub use resource_type::{ProcessError, ResourceType, Source, Timings, UpdateProcessor};
+pub use state::{Subscription, SyncHub, SyncState, SyncedState};
+pub use syncer::{ParseFailure, SyncError, SyncEvent, Syncer, SyncerBuilder};
 pub use syncers::{resource_types, SyncerKind, SyncerOptions, UnknownSyncer};
 pub use types::{
     SourceKey, SourceKv, SourceValue, SyncKey, SyncKv, SyncStatus, SyncValue, Update, UpdateType,

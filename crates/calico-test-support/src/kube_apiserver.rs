@@ -87,7 +87,8 @@ pub fn binary() -> PathBuf {
 /// A running kube-apiserver (and its etcd), stopped on drop.
 pub struct KubeApiServer {
     child: Child,
-    _etcd: EtcdServer,
+    binary: PathBuf,
+    etcd: EtcdServer,
     dir: tempfile::TempDir,
     port: u16,
     tls: TlsFiles,
@@ -115,42 +116,32 @@ impl KubeApiServer {
         )
         .expect("write the token file");
         let port = free_port();
-        let log = std::fs::File::create(dir.path().join("kube-apiserver.log"))
-            .expect("create the kube-apiserver log");
-        let path = |p: &Path| p.to_string_lossy().into_owned();
-        let child = Command::new(&binary)
-            .arg(format!("--etcd-servers={}", etcd.endpoint()))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--advertise-address=127.0.0.1")
-            .arg(format!("--secure-port={port}"))
-            .arg(format!("--cert-dir={}", path(dir.path())))
-            .arg(format!("--tls-cert-file={}", path(&tls.server_cert)))
-            .arg(format!("--tls-private-key-file={}", path(&tls.server_key)))
-            .arg(format!("--token-auth-file={}", path(&tokens)))
-            .arg("--authorization-mode=RBAC")
-            .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-            .arg(format!("--service-account-key-file={}", path(&sa_pub)))
-            .arg(format!(
-                "--service-account-signing-key-file={}",
-                path(&sa_key)
-            ))
-            .arg("--service-cluster-ip-range=10.96.0.0/16")
-            // The endpoint reconciler refuses a loopback advertise address.
-            .arg("--endpoint-reconciler-type=none")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone the log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("start kube-apiserver");
+        let child = spawn(&binary, etcd.endpoint(), dir.path(), &tls, port);
         let mut server = KubeApiServer {
             child,
-            _etcd: etcd,
+            binary,
+            etcd,
             dir,
             port,
             tls,
         };
         server.wait_ready();
         server
+    }
+
+    /// Kills the server and starts it again on the same port, TLS files and etcd (its data
+    /// kept); returns once it is ready.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(
+            &self.binary,
+            self.etcd.endpoint(),
+            self.dir.path(),
+            &self.tls,
+            self.port,
+        );
+        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -211,6 +202,37 @@ impl KubeApiServer {
         std::fs::write(path, text).expect("write the kubeconfig");
     }
 
+    /// Installs the CustomResourceDefinitions of the manifest at `crds` (as the admin) and
+    /// waits until every one is established.
+    pub fn install_crds(&self, crds: &str) {
+        let applied = self
+            .kubectl_as(ADMIN_TOKEN)
+            .args(["apply", "--server-side", "-f", crds])
+            .output()
+            .expect("run kubectl apply");
+        assert!(
+            applied.status.success(),
+            "kubectl apply -f {crds}: {}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let established = self
+            .kubectl_as(ADMIN_TOKEN)
+            .args([
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd",
+                "--all",
+            ])
+            .output()
+            .expect("run kubectl wait");
+        assert!(
+            established.status.success(),
+            "the CRDs of {crds} are not established: {}",
+            String::from_utf8_lossy(&established.stderr)
+        );
+    }
+
     /// `kubectl` pointed at this server as the identity with `token`.
     pub fn kubectl_as(&self, token: &str) -> Command {
         let mut cmd = Command::new("kubectl");
@@ -234,4 +256,42 @@ impl Drop for KubeApiServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts kube-apiserver on `port` with the files in `dir`, logging to `dir/kube-apiserver.log`
+/// (appended: a restarted server's log follows the first one's).
+fn spawn(binary: &Path, etcd: &str, dir: &Path, tls: &TlsFiles, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("kube-apiserver.log"))
+        .expect("create the kube-apiserver log");
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let tokens = dir.join("tokens.csv");
+    let sa_key = dir.join("service-account-key.pem");
+    let sa_pub = dir.join("service-account-pub.pem");
+    Command::new(binary)
+        .arg(format!("--etcd-servers={etcd}"))
+        .arg("--bind-address=127.0.0.1")
+        .arg("--advertise-address=127.0.0.1")
+        .arg(format!("--secure-port={port}"))
+        .arg(format!("--cert-dir={}", path(dir)))
+        .arg(format!("--tls-cert-file={}", path(&tls.server_cert)))
+        .arg(format!("--tls-private-key-file={}", path(&tls.server_key)))
+        .arg(format!("--token-auth-file={}", path(&tokens)))
+        .arg("--authorization-mode=RBAC")
+        .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
+        .arg(format!("--service-account-key-file={}", path(&sa_pub)))
+        .arg(format!(
+            "--service-account-signing-key-file={}",
+            path(&sa_key)
+        ))
+        .arg("--service-cluster-ip-range=10.96.0.0/16")
+        // The endpoint reconciler refuses a loopback advertise address.
+        .arg("--endpoint-reconciler-type=none")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone the log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("start kube-apiserver")
 }

@@ -5,12 +5,16 @@
 //! Needs Debian's `etcd` and `etcdctl` (packages `etcd-server`, `etcd-client`) on `PATH`.
 //! Every server listens on 127.0.0.1 only, keeps its data in a temporary directory (in
 //! `/dev/shm` when there is one, so fsync is cheap) and is killed, by its PID, on drop.
-//! [`EtcdCluster`] runs several members as one cluster, for failover tests.
+//! [`EtcdCluster`] runs several members as one cluster, for failover tests; [`TcpProxy`] cuts
+//! the network between a client and a server for outage tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod emulator;
 pub mod kube_apiserver;
+pub mod proxy;
+
+pub use proxy::TcpProxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
