@@ -37,6 +37,8 @@ pub enum Command {
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
     DatastoreImport(ConnectionArgs),
+    /// `datastore sync` (ours): what one of Calico's syncers delivers.
+    DatastoreSync(DatastoreSyncArgs),
     /// A command Calico's calicoctl has and this one does not implement (e.g. `node diags`).
     Unimplemented(&'static str),
 }
@@ -98,6 +100,15 @@ pub struct ManifestsArgs {
     pub manifest: String,
 }
 
+/// `datastore sync --syncer NAME [--node NAME] [-o json]`.
+#[derive(Debug)]
+pub struct DatastoreSyncArgs {
+    pub syncer: String,
+    pub node: Option<String>,
+    pub output: String,
+    pub conn: ConnectionArgs,
+}
+
 /// `-c/--config` and `-n/--namespace`, shared by the commands that reach a datastore.
 #[derive(Debug)]
 pub struct ConnectionArgs {
@@ -138,6 +149,12 @@ pub struct GetArgs {
     pub all_namespaces_short: bool,
     pub export: bool,
     pub selector: Option<String>,
+    /// `-w/--watch` (ours, as kubectl's): the result, then every change.
+    pub watch: bool,
+    /// `--watch-only`: every change, without the result first.
+    pub watch_only: bool,
+    /// `--output-watch-events`: JSON/YAML documents wrapped as `{type, object}`.
+    pub output_watch_events: bool,
 }
 
 #[derive(Debug)]
@@ -268,6 +285,9 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             all_namespaces_short: run.bool("all-namespaces-a"),
             export: run.bool("export"),
             selector: run.is_set("selector").then(|| run.string("selector")),
+            watch: run.bool("watch"),
+            watch_only: run.bool("watch-only"),
+            output_watch_events: run.bool("output-watch-events"),
         }),
         "patch" => Command::Patch(PatchArgs {
             kind: positional(0),
@@ -327,6 +347,12 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
         "datastore migrate export" => Command::DatastoreExport(conn(&run)),
         "datastore migrate import" => Command::DatastoreImport(conn(&run)),
+        "datastore sync" => Command::DatastoreSync(DatastoreSyncArgs {
+            syncer: run.string("syncer"),
+            node: run.is_set("node").then(|| run.string("node")),
+            output: run.string("output"),
+            conn: conn(&run),
+        }),
         "manifests" => Command::Manifests(ManifestsArgs {
             manifest: positional(0),
         }),

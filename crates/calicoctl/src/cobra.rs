@@ -61,16 +61,61 @@ pub struct CommandSpec {
 
 /// Commands of ours that Calico's calicoctl does not have: they run, but help does not list
 /// them.
-static HIDDEN: &[CommandSpec] = &[CommandSpec {
-    path: "manifests",
-    use_: "manifests [crds | v3-crds | rbac-kdd]",
-    short: "Print the CRDs or the KDD RBAC manifest generated from this binary's types",
-    long: "Print the CRDs (crds: crd.projectcalico.org/v1, v3-crds: projectcalico.org/v3) or the\nKubernetes datastore driver's ClusterRole (rbac-kdd) generated from this binary's types.",
-    example: "",
-    runnable: true,
-    args: Args::Exact(1),
-    flags: &[],
-}];
+static HIDDEN: &[CommandSpec] = &[
+    CommandSpec {
+        path: "manifests",
+        use_: "manifests [crds | v3-crds | rbac-kdd]",
+        short: "Print the CRDs or the KDD RBAC manifest generated from this binary's types",
+        long: "Print the CRDs (crds: crd.projectcalico.org/v1, v3-crds: projectcalico.org/v3) or the\nKubernetes datastore driver's ClusterRole (rbac-kdd) generated from this binary's types.",
+        example: "",
+        runnable: true,
+        args: Args::Exact(1),
+        flags: &[],
+    },
+    CommandSpec {
+        path: "datastore sync",
+        use_: "sync [--syncer felix|bgp|tunnel-ip-allocation|node-status] [--node NAME]",
+        short: "Print what one of Calico's syncers delivers, one JSON object a line",
+        long: "Follow the datastore as one of Calico's syncers does (felix, bgp, tunnel-ip-allocation\nor node-status) and print its status changes and updates, one JSON object a line,\nuntil interrupted: what Felix, confd or the tunnel IP allocator would see.",
+        example: "  calicoctl datastore sync --syncer felix",
+        runnable: true,
+        args: Args::None,
+        flags: &[
+            FlagSpec {
+                name: "config",
+                shorthand: Some('c'),
+                kind: FlagKind::String,
+                default: "/etc/calico/calicoctl.cfg",
+                usage: "Path to the file containing connection configuration in YAML or JSON format.",
+                hidden: false,
+            },
+            FlagSpec {
+                name: "syncer",
+                shorthand: None,
+                kind: FlagKind::String,
+                default: "felix",
+                usage: "The syncer: felix, bgp, tunnel-ip-allocation or node-status.",
+                hidden: false,
+            },
+            FlagSpec {
+                name: "node",
+                shorthand: None,
+                kind: FlagKind::String,
+                default: "",
+                usage: "With the tunnel-ip-allocation syncer: follow this node only.",
+                hidden: false,
+            },
+            FlagSpec {
+                name: "output",
+                shorthand: Some('o'),
+                kind: FlagKind::String,
+                default: "json",
+                usage: "Output format: json (one object a line).",
+                hidden: false,
+            },
+        ],
+    },
+];
 
 impl CommandSpec {
     fn name(&self) -> &'static str {

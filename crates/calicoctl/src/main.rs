@@ -78,7 +78,7 @@ fn write_out(text: &str) {
 /// Control characters other than newline and tab (escape sequences that could rewrite the
 /// terminal, quoted from input into an error) escaped as `\x1b`, `\u{9b}`. Used for stderr
 /// always (Calico prints them raw) and for stdout on a terminal.
-fn terminal_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn terminal_safe(text: &str) -> Cow<'_, str> {
     let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);

@@ -8,6 +8,7 @@ use calico_datastore::{KindRef, ListOptions, ResourceKey};
 use crate::cli::GetArgs;
 use crate::clientmgr::Connection;
 use crate::commands::crud;
+use crate::commands::watch::{WatchFormat, WatchRequest};
 use crate::gotemplate;
 use crate::output::{self, GetResult, ListMeta};
 use crate::registry;
@@ -281,6 +282,61 @@ fn target(
     )))
 }
 
+/// `--watch`/`--watch-only`: the targets followed through the syncer (see
+/// [`crate::commands::watch`]).
+async fn watch(
+    args: &GetArgs,
+    connection: &Connection,
+    targets: Vec<Result<Target, String>>,
+    format: Format,
+    selector: Option<calico_selector::Selector>,
+    all_namespaces: bool,
+) -> Result<String, Failure> {
+    let mut lists = Vec::new();
+    let mut errors = Vec::new();
+    for target in targets {
+        match target {
+            Err(message) => errors.push(message),
+            Ok(Target::List(kind, namespace)) => lists.push(ListOptions {
+                namespace,
+                ..ListOptions::all(kind)
+            }),
+            Ok(Target::Get(key)) => lists.push(ListOptions {
+                namespace: key.kind.is_namespaced().then_some(key.namespace),
+                name: Some(key.name),
+                ..ListOptions::all(key.kind)
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure::message(errors.join("\n")));
+    }
+    let shows_nodes = lists.iter().any(|l| l.kind.kind() == "Node");
+    let format = match format {
+        Format::Yaml => WatchFormat::Yaml,
+        Format::Json => WatchFormat::Json,
+        Format::Table(columns) => {
+            let mut context = Context::default();
+            if shows_nodes {
+                context.global_as_number = global_as_number(connection).await;
+            }
+            WatchFormat::Table(columns, context)
+        }
+        Format::Template(template) => {
+            WatchFormat::Template(template, global_as_number(connection).await)
+        }
+    };
+    let request = WatchRequest {
+        targets: lists,
+        selector,
+        format,
+        print_namespace: all_namespaces || !args.file.conn.namespace.is_empty(),
+        watch_only: args.watch_only,
+        events: args.output_watch_events,
+    };
+    crate::commands::watch::get(request, connection).await
+}
+
 pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Failure> {
     let format = parse_format(&args.output).map_err(Failure::message)?;
     let all_namespaces = args.all_namespaces || args.all_namespaces_short;
@@ -355,6 +411,10 @@ pub async fn run(args: &GetArgs, connection: &Connection) -> Result<String, Fail
         }
     }
     // (An empty -f with --skip-empty leaves nothing to read, and prints nothing found.)
+
+    if args.watch || args.watch_only {
+        return watch(args, connection, targets, format, selector, all_namespaces).await;
+    }
 
     // A lone list printed as JSON or YAML goes out page by page (Tiers are sorted first).
     if let [Ok(Target::List(kind, namespace))] = targets.as_slice() {

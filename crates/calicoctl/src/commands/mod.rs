@@ -10,6 +10,7 @@ mod manifests;
 mod patch;
 mod validate;
 mod version;
+mod watch;
 
 use calico_datastore::KindRef;
 
@@ -41,6 +42,15 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::IpamConfigure(args) => (&args.conn.config, &cli.command),
         Command::IpamRelease(args) => (&args.conn.config, &cli.command),
         Command::IpamCheck(args) => (&args.conn.config, &cli.command),
+        Command::DatastoreSync(args) => {
+            if args.output != "json" {
+                return Err(Failure::message(format!(
+                    "unrecognized output format '{}' (datastore sync prints JSON lines: -o json)",
+                    args.output
+                )));
+            }
+            (&args.conn.config, &cli.command)
+        }
         Command::DatastoreLock(conn)
         | Command::DatastoreUnlock(conn)
         | Command::DatastoreExport(conn)
@@ -93,6 +103,9 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(_) => datastore::export(connection).await,
             Command::DatastoreImport(_) => datastore::import(connection).await,
+            Command::DatastoreSync(args) => {
+                watch::sync(&args.syncer, args.node.clone(), connection).await
+            }
             Command::Validate(_)
             | Command::Version(_)
             | Command::Completion(_)

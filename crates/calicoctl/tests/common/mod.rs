@@ -70,7 +70,13 @@ impl Store {
 
 /// calicoctl with an environment that points at no cluster.
 pub fn bare(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("calicoctl").expect("calicoctl is built");
+    Command::from(bare_process(home))
+}
+
+/// [`bare`] as a `std::process::Command`, for a calicoctl that runs alongside the test (e.g.
+/// `get --watch`).
+pub fn bare_process(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("calicoctl"));
     for var in [
         "DATASTORE_TYPE",
         "CALICO_DATASTORE_TYPE",
