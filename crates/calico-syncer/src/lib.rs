@@ -11,6 +11,7 @@
 //! - [`resource_type`]: resource types, update processors and the timings.
 //! - [`syncers`]: Calico's `felix`, `bgp`, `tunnel-ip-allocation` and `node-status` syncers.
 
+pub mod processors;
 pub mod resource_type;
 pub mod syncers;
 pub mod types;
