@@ -14,6 +14,7 @@
 //! - [`syncers`]: Calico's `felix`, `bgp`, `tunnel-ip-allocation` and `node-status` syncers.
 
 mod cache;
+pub mod processors;
 pub mod resource_type;
 mod source;
 pub mod state;

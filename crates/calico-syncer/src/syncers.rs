@@ -7,7 +7,7 @@ use std::str::FromStr;
 use calico_api::model::ModelListOptions;
 use calico_datastore::{KindRef, ListOptions};
 
-use crate::resource_type::{ResourceType, Source};
+use crate::resource_type::{ResourceType, Source, UpdateProcessor};
 
 /// One of Calico's syncers, by the name Typha serves it under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,6 +76,29 @@ fn kind(name: &str) -> Option<Source> {
     KindRef::lookup(name).map(|kind| Source::Resources(ListOptions::all(kind)))
 }
 
+/// The update processor Calico's `syncer` puts on resource type `kind` (`None`: passed
+/// through).
+fn processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn UpdateProcessor>> {
+    use crate::processors as p;
+    let processor: Box<dyn UpdateProcessor> = match (syncer, kind) {
+        (SyncerKind::Felix, "ClusterInformation") => Box::new(p::ConfigProcessor::cluster_info()),
+        (SyncerKind::Felix, "FelixConfiguration") => Box::new(p::ConfigProcessor::felix()),
+        (SyncerKind::Felix, "GlobalNetworkSet") => {
+            Box::new(p::GlobalNetworkSetProcessor::default())
+        }
+        (SyncerKind::Felix, "Node") => Box::new(p::FelixNodeProcessor),
+        (SyncerKind::Felix, "WorkloadEndpoint") => Box::new(p::WorkloadEndpointProcessor),
+        (SyncerKind::Felix, "NetworkSet") => Box::new(p::NetworkSetProcessor),
+        (SyncerKind::Felix, "Tier") => Box::new(p::TierProcessor),
+        (SyncerKind::Felix, "HostEndpoint") => Box::new(p::HostEndpointProcessor::default()),
+        (SyncerKind::Felix | SyncerKind::Bgp | SyncerKind::TunnelIpAllocation, "IPPool") => {
+            Box::new(p::IpPoolProcessor::default())
+        }
+        _ => return None,
+    };
+    Some(processor)
+}
+
 /// The resource types `syncer` follows, in Calico's order.
 pub fn resource_types(syncer: SyncerKind, options: &SyncerOptions) -> Vec<ResourceType> {
     let kinds: &[&str] = match syncer {
@@ -104,8 +127,17 @@ pub fn resource_types(syncer: SyncerKind, options: &SyncerOptions) -> Vec<Resour
     };
     let mut types: Vec<ResourceType> = kinds
         .iter()
-        .filter_map(|name| kind(name))
-        .map(ResourceType::new)
+        .filter_map(|name| {
+            let source = kind(name)?;
+            Some(match processor(syncer, name) {
+                Some(processor) => ResourceType {
+                    source,
+                    processor: Some(processor),
+                    send_deletes_on_conn_fail: false,
+                },
+                None => ResourceType::new(source),
+            })
+        })
         .collect();
     if let (SyncerKind::TunnelIpAllocation, Some(node)) = (syncer, &options.node) {
         for resource_type in &mut types {
