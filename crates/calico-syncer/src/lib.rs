@@ -14,6 +14,7 @@
 //! - [`syncers`]: Calico's `felix`, `bgp`, `tunnel-ip-allocation` and `node-status` syncers.
 
 mod cache;
+pub mod jsonl;
 pub mod processors;
 pub mod resource_type;
 mod source;
@@ -22,6 +23,7 @@ pub mod syncer;
 pub mod syncers;
 pub mod types;
 
+pub use jsonl::json_lines;
 pub use resource_type::{ProcessError, ResourceType, Source, Timings, UpdateProcessor};
 pub use state::{Subscription, SyncHub, SyncState, SyncedState};
 pub use syncer::{ParseFailure, SyncError, SyncEvent, Syncer, SyncerBuilder};

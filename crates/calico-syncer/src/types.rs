@@ -93,9 +93,10 @@ impl fmt::Display for SyncKey {
 pub enum SyncValue {
     Resource(AnyResource),
     Model(ModelValue),
-    /// A v1 model value as Calico serializes it for Typha (JSON; configuration values are
-    /// JSON strings, the ready flag a boolean).
-    V1(serde_json::Value),
+    /// A v1 model value exactly as Calico serializes it for Typha (`model.SerializeValue`):
+    /// Go's JSON text, members in Go's order (configuration values are JSON strings, the
+    /// ready flag a boolean).
+    V1(String),
 }
 
 impl SyncValue {
@@ -106,7 +107,7 @@ impl SyncValue {
                 serde_json::to_value(resource).unwrap_or(serde_json::Value::Null)
             }
             SyncValue::Model(value) => model_json(value),
-            SyncValue::V1(value) => value.clone(),
+            SyncValue::V1(text) => serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
         }
     }
 }

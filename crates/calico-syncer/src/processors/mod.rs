@@ -5,7 +5,7 @@
 //! field order of Calico's Go structs, so that [`Emitted::go_bytes`] is byte-identical to what
 //! libcalico-go's `model.SerializeValue` writes (checked against goldens captured from Calico
 //! in `tests/goldens/`). Through the [`UpdateProcessor`] trait the values become
-//! [`SyncValue::V1`] JSON (member order is lost there).
+//! [`SyncValue::V1`] JSON text (Go's bytes, member order kept).
 
 mod config;
 mod endpoints;
@@ -68,7 +68,9 @@ impl Emitted {
 
     fn into_sync(self, revision: &str) -> SyncKv {
         let value = self.value.map(|value| match value {
-            EmittedValue::V1(json) => SyncValue::V1(json.to_value()),
+            EmittedValue::V1(json) => SyncValue::V1(
+                String::from_utf8(json.to_go_bytes()).unwrap_or_else(|_| "null".to_string()),
+            ),
             EmittedValue::Resource(resource) => SyncValue::Resource(resource),
         });
         SyncKv {
