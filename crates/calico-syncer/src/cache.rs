@@ -182,29 +182,48 @@ impl WatcherCache {
             source::list(&self.backend, &self.resource_type.source),
         )
         .await?;
-        let listing = match listed {
-            Ok(listing) => listing,
+        let mut pages = match listed {
+            Ok(pages) => pages,
             Err(error) => {
                 self.list_failed(error).await;
                 return Ok(());
             }
         };
-        self.contact();
-        self.api_missing = false;
-        info!(
-            resource_type = %self.name(),
-            count = listing.items.len(),
-            revision = %listing.revision,
-            "listed"
-        );
-        for error in listing.unreadable {
-            self.parse_failed(&error).await;
-        }
-        let empty = listing.items.is_empty();
+        // Keys known before and not listed again (yet).
         let mut stale = std::mem::take(&mut self.known);
-        for kv in &listing.items {
-            self.process(kv, Some(&mut stale)).await;
+        let mut revision: Option<String> = None;
+        let mut count = 0usize;
+        loop {
+            let next = match Self::or_stop(&mut self.stop, pages.next()).await {
+                Ok(next) => next,
+                Err(stopped) => {
+                    self.restore(stale);
+                    return Err(stopped);
+                }
+            };
+            let page = match next {
+                None => break,
+                Some(Ok(page)) => page,
+                Some(Err(error)) => {
+                    // A listing cut short proves nothing vanished: every key is kept.
+                    self.restore(stale);
+                    self.list_failed(error).await;
+                    return Ok(());
+                }
+            };
+            self.contact();
+            revision.get_or_insert(page.revision);
+            for error in &page.unreadable {
+                self.parse_failed(error).await;
+            }
+            count += page.items.len();
+            for kv in &page.items {
+                self.process(kv, Some(&mut stale)).await;
+            }
         }
+        let revision = revision.unwrap_or_default();
+        self.api_missing = false;
+        info!(resource_type = %self.name(), count, %revision, "listed");
         // Whatever was known and not listed again went away while nobody watched.
         if !stale.is_empty() {
             self.leave_wait_for_datastore().await;
@@ -218,7 +237,8 @@ impl WatcherCache {
         self.flush().await;
         self.set_status(SyncStatus::InSync).await;
 
-        if listing.revision.is_empty() || listing.revision == "0" {
+        let empty = count == 0;
+        if revision.is_empty() || revision == "0" {
             if !empty {
                 warn!(resource_type = %self.name(), "a listing without a revision: polling");
             }
@@ -227,10 +247,17 @@ impl WatcherCache {
             // Listed again as a poll: stay polling until the next period.
             self.blocked_until = Instant::now() + self.timings.watch_poll_interval;
         } else {
-            self.revision = Some(listing.revision);
+            self.revision = Some(revision);
             self.errors_at_revision = 0;
         }
         Ok(())
+    }
+
+    /// Puts back the keys a cut-short listing had not seen again.
+    fn restore(&mut self, stale: HashMap<SyncKey, String>) {
+        for (key, revision) in stale {
+            self.known.entry(key).or_insert(revision);
+        }
     }
 
     async fn list_failed(&mut self, error: DatastoreError) {

@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use crate::resource_type::Source;
 use crate::types::{SourceKey, SourceKv, SourceValue};
 
-/// A listing: what exists, what could not be read, and the revision it was read at.
+/// A page of a listing: what exists, what could not be read, and the revision it was read at.
 pub(crate) struct Listing {
     pub items: Vec<SourceKv>,
     pub unreadable: Vec<DatastoreError>,
@@ -33,26 +33,37 @@ pub(crate) enum SourceEvent {
 
 pub(crate) type SourceEvents = Pin<Box<dyn Stream<Item = SourceEvent> + Send>>;
 
+/// Objects listed per page: a listing is handled page by page, so a resync never holds more
+/// than a few pages of values (the datastore reads the next page while one is processed).
+const PAGE_SIZE: usize = 1000;
+
+/// A listing's pages, all read at one revision (each page says which).
+pub(crate) type Pages = Pin<Box<dyn Stream<Item = Result<Listing, DatastoreError>> + Send>>;
+
 pub(crate) async fn list(
     backend: &Arc<dyn Backend>,
     source: &Source,
-) -> Result<Listing, DatastoreError> {
+) -> Result<Pages, DatastoreError> {
     match source {
         Source::Resources(options) => {
-            let list = backend.list(options, None).await?;
-            Ok(Listing {
-                items: list.items.into_iter().map(resource_kv).collect(),
-                unreadable: Vec::new(),
-                revision: list.revision,
-            })
+            let pages = backend.list_pages(options, PAGE_SIZE).await?;
+            Ok(Box::pin(pages.map(|page| {
+                page.map(|list| Listing {
+                    items: list.items.into_iter().map(resource_kv).collect(),
+                    unreadable: Vec::new(),
+                    revision: list.revision,
+                })
+            })))
         }
         Source::Models(options) => {
-            let list = backend.list_model(options).await?;
-            Ok(Listing {
-                items: list.items.into_iter().map(model_kv).collect(),
-                unreadable: list.unreadable,
-                revision: list.revision,
-            })
+            let pages = backend.list_model_pages(options, PAGE_SIZE).await?;
+            Ok(Box::pin(pages.map(|page| {
+                page.map(|list| Listing {
+                    items: list.items.into_iter().map(model_kv).collect(),
+                    unreadable: list.unreadable,
+                    revision: list.revision,
+                })
+            })))
         }
     }
 }
