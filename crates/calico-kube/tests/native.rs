@@ -57,11 +57,17 @@ where
 }
 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
+/// The next event other than a bookmark.
 async fn next(watch: &mut WatchStream) -> WatchEvent {
-    tokio::time::timeout(Duration::from_secs(10), watch.next())
-        .await
-        .expect("an event in time")
-        .expect("the watch goes on")
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), watch.next())
+            .await
+            .expect("an event in time")
+            .expect("the watch goes on");
+        if !matches!(event, WatchEvent::Bookmark { .. }) {
+            return event;
+        }
+    }
 }
 
 fn names(list: &ResourceList) -> Vec<String> {
@@ -236,6 +242,11 @@ async fn nodes_watch() {
         panic!("expected ADDED");
     };
     assert_eq!(added.metadata().name, "n1");
+    // The listing's end, at a revision a watch can resume from.
+    let WatchEvent::InitDone { revision } = next(&mut watch).await else {
+        panic!("expected INIT-DONE");
+    };
+    assert!(!revision.is_empty());
     let mut live = nodes.get("n1").await.unwrap();
     live.metadata
         .annotations
@@ -695,6 +706,10 @@ async fn workload_endpoint_watch_reports_deletions() {
     };
     let mut watch = store.watch(&one, None).await.unwrap();
     assert!(matches!(next(&mut watch).await, WatchEvent::Added(_)));
+    assert!(matches!(
+        next(&mut watch).await,
+        WatchEvent::InitDone { .. }
+    ));
     let deleted = pods.delete("web-0", &Default::default()).await.unwrap();
     let WatchEvent::Deleted(gone) = next(&mut watch).await else {
         panic!("expected DELETED");
