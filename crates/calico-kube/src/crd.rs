@@ -565,6 +565,31 @@ impl CrdStore {
     }
 }
 
+impl CrdStore {
+    /// Watches every object of a cluster-scoped kind the label selector matches (all without
+    /// one) for the changes after `revision`, as [`KindStore::watch`] does from a revision.
+    pub async fn watch_selected(
+        &self,
+        label_selector: Option<String>,
+        revision: &str,
+    ) -> Result<WatchStream> {
+        let params = WatchParams {
+            label_selector,
+            timeout: Some(self.watch_timeout),
+            ..WatchParams::default()
+        };
+        let store = self.clone();
+        kubeio::watch(
+            &Api::all_with(self.client.clone(), &self.resource),
+            params,
+            revision,
+            Box::new(move |object: DynamicObject| Ok(vec![store.decode_object(object)?])),
+            self.clone(),
+        )
+        .await
+    }
+}
+
 /// A decoded page: each object (or why it could not be read), the page's resourceVersion, and
 /// the parameters of the next page.
 type DecodedPage = (Vec<Result<AnyResource>>, Option<String>, Option<ListParams>);

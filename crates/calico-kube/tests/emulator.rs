@@ -165,19 +165,25 @@ impl Harness for KubeHarness {
     }
 }
 
-/// The IPAM model checks' harness: the backend itself (they make no namespaces).
-struct ModelHarness(Arc<KubeBackend>);
+/// The IPAM model checks' harness: the backend itself (they make no namespaces), and the
+/// emulator to compact where there is one.
+struct ModelHarness<'a>(Arc<KubeBackend>, Option<&'a RunningEmulator>);
 
 #[async_trait]
-impl Harness for ModelHarness {
+impl Harness for ModelHarness<'_> {
     async fn backend(&self) -> Arc<dyn Backend> {
         self.0.clone()
+    }
+
+    async fn compact(&self, _revision: &str) -> Option<()> {
+        self.1?.compact();
+        Some(())
     }
 }
 
 impl KubeHarness {
-    fn for_model(&self) -> ModelHarness {
-        ModelHarness(Arc::new(self.backend.inner.clone()))
+    fn for_model(&self) -> ModelHarness<'_> {
+        ModelHarness(Arc::new(self.backend.inner.clone()), self.emu.as_ref())
     }
 }
 
