@@ -900,17 +900,19 @@ async fn a_watch_the_server_closes_ends_and_resumes() {
         .watch(&ListOptions::all(sets), Some(&start.revision))
         .await
         .unwrap();
-    let mut last = start.revision.clone();
+    let mut last = None;
     loop {
         let event = tokio::time::timeout(std::time::Duration::from_secs(10), watch.next())
             .await
             .expect("the watch ends with the server's");
         match event {
             None => break,
-            Some(WatchEvent::Bookmark { revision }) => last = revision,
+            Some(WatchEvent::Bookmark { revision }) => last = Some(revision),
             Some(other) => panic!("unexpected event {other:?}"),
         }
     }
+    // The emulator's bookmark at the watch's end: where to resume.
+    let last = last.expect("a bookmark before the end");
     backend
         .create(resource(json!({
             "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkSet",

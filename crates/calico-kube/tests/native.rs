@@ -692,6 +692,35 @@ async fn watches_from_compacted_revisions_end_with_an_error() {
     assert!(matches!(end, Ok(None)), "the watch ends");
 }
 
+/// Kubernetes bookmarks become `Bookmark`s; a watch the server closes ends without an error.
+#[tokio::test]
+async fn native_watches_pass_bookmarks_on_and_end_with_the_server() {
+    let (_emulator, client) = emulator().await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let first = create(&nodes, json!({"metadata": {"name": "n1"}})).await;
+    let from = first.metadata.resource_version.unwrap_or_default();
+    let mut watch = native::kubeio::watch(
+        &nodes,
+        kube::api::WatchParams::default().timeout(1),
+        &from,
+        Box::new(|_: Node| Ok(Vec::new())),
+        native::kubeio::NativeErrors,
+    )
+    .await
+    .unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .expect("the watch ends with the server's")
+    {
+        events.push(event);
+    }
+    let [WatchEvent::Bookmark { revision }] = events.as_slice() else {
+        panic!("expected one bookmark, got {events:?}");
+    };
+    assert!(revision.parse::<u64>().unwrap() >= from.parse::<u64>().unwrap());
+}
+
 #[tokio::test]
 async fn workload_endpoint_watch_reports_deletions() {
     let (_emulator, client) = emulator().await;

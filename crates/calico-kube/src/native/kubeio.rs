@@ -352,6 +352,29 @@ mod tests {
         assert!(merged.iter().any(|e| matches!(e, WatchEvent::Error(_))));
     }
 
+    #[tokio::test]
+    async fn a_sides_bookmark_is_the_merged_watchs_at_the_combined_revision() {
+        let left: WatchStream = Box::pin(stream::iter(vec![WatchEvent::Bookmark {
+            revision: "15".into(),
+        }]));
+        let right: WatchStream = Box::pin(stream::pending());
+        let mut merged = merge_composite(
+            left,
+            right,
+            (Some("1".into()), Some("2".into())),
+            whole,
+            whole,
+        );
+        assert_eq!(
+            merged.next().await,
+            Some(WatchEvent::Bookmark {
+                revision: "15/2".into()
+            })
+        );
+        // The left side ended: so does the merged watch.
+        assert_eq!(merged.next().await, None);
+    }
+
     #[test]
     fn composite_split() {
         assert_eq!(split_composite(None), (None, None));
