@@ -189,11 +189,29 @@ fn rv(resource: &AnyResource) -> String {
     resource.metadata().resource_version.clone()
 }
 
+/// The next event other than a bookmark (which a driver may send at any time).
 async fn next_event(watch: &mut WatchStream) -> Result<WatchEvent, String> {
-    match tokio::time::timeout(EVENT_TIMEOUT, watch.next()).await {
-        Ok(Some(event)) => Ok(event),
-        Ok(None) => Err("the watch ended early".into()),
-        Err(_) => Err("no watch event within 10 s".into()),
+    loop {
+        match tokio::time::timeout(EVENT_TIMEOUT, watch.next()).await {
+            Ok(Some(WatchEvent::Bookmark { revision })) => {
+                ensure!(!revision.is_empty(), "a bookmark without a revision");
+            }
+            Ok(Some(event)) => return Ok(event),
+            Ok(None) => return Err("the watch ended early".into()),
+            Err(_) => return Err("no watch event within 10 s".into()),
+        }
+    }
+}
+
+/// Whether a watch ends (within the event timeout) without reporting anything more.
+async fn ends(watch: &mut WatchStream) -> CheckResult {
+    loop {
+        match tokio::time::timeout(EVENT_TIMEOUT, watch.next()).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(WatchEvent::Bookmark { .. })) => {}
+            Ok(Some(event)) => return Err(format!("the watch went on: {}", event_name(&event))),
+            Err(_) => return Err("the watch did not end".into()),
+        }
     }
 }
 
@@ -604,14 +622,81 @@ pub async fn watch_compacted(h: &dyn Harness) -> CheckResult {
             ))
         }
     }
-    match tokio::time::timeout(EVENT_TIMEOUT, watch.next()).await {
-        Ok(None) => Ok(()),
-        Ok(Some(event)) => Err(format!(
-            "watch went on after compaction: {}",
-            event_name(&event)
-        )),
-        Err(_) => Err("watch did not end after the compaction error".into()),
+    ends(&mut watch)
+        .await
+        .map_err(|why| format!("after the compaction error: {why}"))
+}
+
+/// A watch without a revision reports every current resource as ADDED, then exactly one
+/// INIT-DONE, then the changes; a watch from INIT-DONE's revision misses none of them and
+/// reports nothing from before it.
+pub async fn watch_init_done(h: &dyn Harness) -> CheckResult {
+    let backend = h.backend().await;
+    let ns = unique("init");
+    let options = ListOptions::in_namespace(kind("NetworkSet")?, ns.clone());
+    for name in ["one", "two"] {
+        backend
+            .create(namespaced_set(&ns, name))
+            .await
+            .map_err(|e| format!("create failed: {e}"))?;
     }
+    let mut watch = backend
+        .watch(&options, None)
+        .await
+        .map_err(|e| format!("watch failed: {e}"))?;
+    // Written once the watch has listed: a change, after INIT-DONE.
+    let three = backend
+        .create(namespaced_set(&ns, "three"))
+        .await
+        .map_err(|e| format!("create failed: {e}"))?;
+    let mut listed = Vec::new();
+    let revision = loop {
+        match next_event(&mut watch).await? {
+            WatchEvent::Added(r) => listed.push(r.metadata().name.clone()),
+            WatchEvent::InitDone { revision } => break revision,
+            other => {
+                return Err(format!(
+                    "{} before INIT-DONE (after {listed:?})",
+                    event_name(&other)
+                ))
+            }
+        }
+    };
+    listed.sort();
+    ensure!(
+        listed == ["one", "two"],
+        "ADDED before INIT-DONE: {listed:?}"
+    );
+    ensure!(
+        !revision.is_empty() && revision != "0",
+        "INIT-DONE without a revision: {revision:?}"
+    );
+    let after = event_name(&next_event(&mut watch).await?);
+    ensure!(after == "ADDED three", "after INIT-DONE: {after}");
+
+    let mut resumed = backend
+        .watch(&options, Some(&revision))
+        .await
+        .map_err(|e| format!("watch from INIT-DONE's revision failed: {e}"))?;
+    let first = event_name(&next_event(&mut resumed).await?);
+    ensure!(
+        first == "ADDED three",
+        "the watch from INIT-DONE's revision began with {first}"
+    );
+    let mut changed = three.clone();
+    set_nets(&mut changed, &["203.0.113.0/24"]);
+    backend
+        .update(changed)
+        .await
+        .map_err(|e| format!("update failed: {e}"))?;
+    for (which, stream) in [("first", &mut watch), ("resumed", &mut resumed)] {
+        let next = event_name(&next_event(stream).await?);
+        ensure!(
+            next == "MODIFIED three",
+            "the {which} watch then saw {next}"
+        );
+    }
+    Ok(())
 }
 
 /// Writers racing on one resource with get-then-update lose no update.
@@ -669,6 +754,7 @@ pub async fn run_all(h: &dyn Harness) -> Result<(), String> {
         list,
         list_in_pages,
         watch_order_and_resume,
+        watch_init_done,
         watch_compacted,
         concurrent_writers,
     )

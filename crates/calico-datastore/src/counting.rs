@@ -19,8 +19,8 @@ use calico_api::AnyResource;
 use futures::StreamExt;
 
 use crate::backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,
-    ResourceList, ResourcePages, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWatchStream, ModelWrite, Read,
+    ReadResult, ResourceList, ResourcePages, WatchStream,
 };
 use crate::error::Result;
 use crate::key::{ListOptions, ResourceKey};
@@ -43,13 +43,14 @@ pub enum Method {
     DeleteModel,
     ListModel,
     ListModelPages,
+    WatchModel,
     ReadBatch,
     WriteModels,
 }
 
 impl Method {
     /// Every method, in declaration order.
-    pub const ALL: [Method; 17] = [
+    pub const ALL: [Method; 18] = [
         Method::Create,
         Method::Update,
         Method::Apply,
@@ -65,6 +66,7 @@ impl Method {
         Method::DeleteModel,
         Method::ListModel,
         Method::ListModelPages,
+        Method::WatchModel,
         Method::ReadBatch,
         Method::WriteModels,
     ];
@@ -87,6 +89,7 @@ impl Method {
             Method::DeleteModel => "delete_model",
             Method::ListModel => "list_model",
             Method::ListModelPages => "list_model_pages",
+            Method::WatchModel => "watch_model",
             Method::ReadBatch => "read_batch",
             Method::WriteModels => "write_models",
         }
@@ -266,6 +269,15 @@ impl Backend for CountingBackend {
         Ok(Box::pin(pages.inspect(move |_| {
             counters.add(Method::ListModelPages, 1);
         })))
+    }
+
+    async fn watch_model(
+        &self,
+        options: &ModelListOptions,
+        revision: Option<&str>,
+    ) -> Result<ModelWatchStream> {
+        self.count(Method::WatchModel);
+        self.inner.watch_model(options, revision).await
     }
 
     async fn read_batch(&self, reads: Vec<Read>) -> Result<Vec<ReadResult>> {

@@ -17,8 +17,8 @@ use calico_api::AnyResource;
 use futures::StreamExt;
 
 use crate::backend::{
-    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWrite, Read, ReadResult,
-    ResourceList, ResourcePages, WatchEvent, WatchStream,
+    Backend, DatastoreInfo, ModelKv, ModelList, ModelPages, ModelWatchEvent, ModelWatchStream,
+    ModelWrite, Read, ReadResult, ResourceList, ResourcePages, WatchEvent, WatchStream,
 };
 use crate::codec;
 use crate::error::{DatastoreError, Result};
@@ -488,50 +488,31 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
         let options = options.clone();
-        let (initial, start) = match optional_revision(revision)? {
-            Some(start) => (Vec::new(), start),
-            None => {
-                // Like Calico: list first, report everything as ADDED (built-ins excluded),
-                // then follow changes after the list's revision.
-                let range = self
-                    .store
-                    .range(&options.path_prefix(), None)
-                    .await
-                    .map_err(store_error)?;
-                let mut added = Vec::with_capacity(range.kvs.len());
-                for kv in &range.kvs {
-                    if let Some(key) = options.key_from_path(&kv.key) {
-                        added.push(match decode_kv(&key, kv) {
-                            Ok(resource) => WatchEvent::Added(resource),
-                            Err(err) => WatchEvent::Error(err),
-                        });
-                    }
-                }
-                (added, range.revision)
-            }
-        };
-        let raw = self
-            .store
-            .watch(&options.path_prefix(), start)
-            .await
-            .map_err(store_error)?;
-        let changes = raw
-            .scan(false, |ended, item| {
-                // A raw error ends the watch after it has been reported.
-                if *ended {
-                    return futures::future::ready(None);
-                }
-                *ended = item.is_err();
-                futures::future::ready(Some(item))
-            })
-            .filter_map(move |item| {
-                let event = match item {
-                    Err(err) => Some(WatchEvent::Error(store_error(err))),
-                    Ok(raw) => convert_event(&options, raw),
-                };
-                futures::future::ready(event)
-            });
-        Ok(futures::stream::iter(initial).chain(changes).boxed())
+        // Like Calico: the listing leaves the built-ins out.
+        self.watch_prefix(
+            options.path_prefix(),
+            revision,
+            move |raw| convert_event(&options, raw),
+            |revision| WatchEvent::InitDone { revision },
+            WatchEvent::Error,
+        )
+        .await
+    }
+
+    async fn watch_model(
+        &self,
+        options: &ModelListOptions,
+        revision: Option<&str>,
+    ) -> Result<ModelWatchStream> {
+        let options = options.clone();
+        self.watch_prefix(
+            options.path_prefix(),
+            revision,
+            move |raw| convert_model_event(&options, raw),
+            |revision| ModelWatchEvent::InitDone { revision },
+            ModelWatchEvent::Error,
+        )
+        .await
     }
 
     fn info(&self) -> DatastoreInfo {
@@ -839,6 +820,62 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
 }
 
 impl<S: KvStore + 'static> KvBackend<S> {
+    /// The watch of `prefix` behind [`Backend::watch`] and [`Backend::watch_model`]: without a
+    /// revision, the keys listed now (each as a creation through `convert`, which passes over
+    /// keys of another kind), then `init_done` with the listing's revision; then the changes
+    /// after it (or after `revision`), each through `convert`. A raw error is reported
+    /// through `error` and ends the stream (a compaction as [`DatastoreError::Compacted`]);
+    /// the stream also ends when the store's watch does. It never lists again and never
+    /// reopens.
+    async fn watch_prefix<E, C>(
+        &self,
+        prefix: String,
+        revision: Option<&str>,
+        convert: C,
+        init_done: fn(String) -> E,
+        error: fn(DatastoreError) -> E,
+    ) -> Result<std::pin::Pin<Box<dyn futures::Stream<Item = E> + Send>>>
+    where
+        E: Send + 'static,
+        C: Fn(RawEvent) -> Option<E> + Send + 'static,
+    {
+        let (listed, start) = match optional_revision(revision)? {
+            Some(start) => (Vec::new(), start),
+            None => {
+                let range = self.store.range(&prefix, None).await.map_err(store_error)?;
+                let mut listed: Vec<E> = range
+                    .kvs
+                    .into_iter()
+                    .filter_map(|kv| convert(RawEvent::Put { kv, previous: None }))
+                    .collect();
+                listed.push(init_done(range.revision.to_string()));
+                (listed, range.revision)
+            }
+        };
+        let raw = self
+            .store
+            .watch(&prefix, start)
+            .await
+            .map_err(store_error)?;
+        let changes = raw
+            .scan(false, |ended, item| {
+                // A raw error ends the watch after it has been reported.
+                if *ended {
+                    return futures::future::ready(None);
+                }
+                *ended = item.is_err();
+                futures::future::ready(Some(item))
+            })
+            .filter_map(move |item| {
+                let event = match item {
+                    Err(err) => Some(error(store_error(err))),
+                    Ok(raw) => convert(raw),
+                };
+                futures::future::ready(event)
+            });
+        Ok(futures::stream::iter(listed).chain(changes).boxed())
+    }
+
     /// The keys of a prefix read, with the pages after its first read at `revision`.
     async fn rest_of_prefix(
         &self,
@@ -883,6 +920,31 @@ fn convert_event(options: &ListOptions, raw: RawEvent) -> Option<WatchEvent> {
             Some(match decode_kv(&key, &previous) {
                 Ok(old) => WatchEvent::Deleted(codec::with_revision(old, revision)),
                 Err(err) => WatchEvent::Error(err),
+            })
+        }
+    }
+}
+
+fn convert_model_event(options: &ModelListOptions, raw: RawEvent) -> Option<ModelWatchEvent> {
+    match raw {
+        RawEvent::Put { kv, previous } => {
+            let key = options.key_from_path(&kv.key)?;
+            Some(match (decode_model(key, &kv), previous) {
+                (Ok(current), None) => ModelWatchEvent::Added(current),
+                (Ok(current), Some(_)) => ModelWatchEvent::Modified(current),
+                (Err(err), _) => ModelWatchEvent::Error(err),
+            })
+        }
+        RawEvent::Delete {
+            key: path,
+            revision,
+            previous,
+        } => {
+            let key = options.key_from_path(&path)?;
+            let previous = previous?;
+            Some(match deleted_model(key, &previous, revision) {
+                Ok(deleted) => ModelWatchEvent::Deleted(deleted),
+                Err(err) => ModelWatchEvent::Error(err),
             })
         }
     }

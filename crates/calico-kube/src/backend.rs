@@ -11,8 +11,8 @@ use calico_api::model::{ModelKey, ModelListOptions, ModelValue};
 use calico_api::AnyResource;
 use calico_datastore::apiconfig::ApiConfigSpec;
 use calico_datastore::{
-    Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ModelKv, ModelList, ResourceKey,
-    ResourceList, ResourcePages, Result, WatchStream,
+    Backend, DatastoreError, DatastoreInfo, KindRef, ListOptions, ModelKv, ModelList,
+    ModelWatchStream, ResourceKey, ResourceList, ResourcePages, Result, WatchStream,
 };
 
 use crate::config::{self, ConfigError, Connection};
@@ -312,6 +312,16 @@ impl Backend for KubeBackend {
     async fn list_model(&self, options: &ModelListOptions) -> Result<ModelList> {
         self.ipam("List", format!("{:?}", options.kind()))?
             .list(options)
+            .await
+    }
+
+    async fn watch_model(
+        &self,
+        options: &ModelListOptions,
+        revision: Option<&str>,
+    ) -> Result<ModelWatchStream> {
+        self.ipam("Watch", format!("{:?}", options.kind()))?
+            .watch(options, revision)
             .await
     }
 

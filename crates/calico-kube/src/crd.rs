@@ -9,16 +9,14 @@
 //! v3 mode (`projectcalico.org/v3`): objects are stored as they are.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use calico_api::decode::DecodeOptions;
 use calico_api::{AnyResource, ObjectMeta, ValidationError};
 use calico_datastore::{
     DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, ResourcePages, Result,
-    WatchEvent, WatchStream,
+    WatchStream,
 };
-use futures::StreamExt;
 use kube::api::{
     Api, DeleteParams, ListParams, PostParams, Preconditions, VersionMatch, WatchParams,
 };
@@ -27,7 +25,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{map_error, map_status, Op};
 use crate::mode::Mode;
-use crate::store::KindStore;
+use crate::native::kubeio;
+use crate::store::{listing_first, watch_start, KindStore};
 use crate::uid::convert_uid;
 
 /// The annotation holding the v3 metadata in v1 mode.
@@ -47,11 +46,8 @@ const TIERED_KINDS: &[&str] = &[
 /// Kubernetes list page size (client-go's pager default).
 const PAGE_SIZE: u32 = 500;
 
-/// How long to wait before re-opening a watch the server closed without an error.
-const REWATCH_DELAY: Duration = Duration::from_millis(100);
-
 /// The server-side lifetime of one watch request (kube's and client-go's default); the stream
-/// handed to callers outlives it by re-opening the watch.
+/// ends with it, and the caller resumes from the last revision it saw.
 const WATCH_TIMEOUT_SECONDS: u32 = 290;
 
 /// Whether a label or annotation key is Calico's (kept on the v1 custom resource itself).
@@ -373,7 +369,7 @@ impl CrdStore {
         }
     }
 
-    /// Sets how long each server-side watch request lasts before it is re-opened.
+    /// Sets how long each server-side watch request lasts (the stream ends with it).
     pub fn with_watch_timeout(mut self, seconds: u32) -> Self {
         self.watch_timeout = seconds.max(1);
         self
@@ -569,22 +565,34 @@ impl CrdStore {
     }
 }
 
+impl CrdStore {
+    /// Watches every object of a cluster-scoped kind the label selector matches (all without
+    /// one) for the changes after `revision`, as [`KindStore::watch`] does from a revision.
+    pub async fn watch_selected(
+        &self,
+        label_selector: Option<String>,
+        revision: &str,
+    ) -> Result<WatchStream> {
+        let params = WatchParams {
+            label_selector,
+            timeout: Some(self.watch_timeout),
+            ..WatchParams::default()
+        };
+        let store = self.clone();
+        kubeio::watch(
+            &Api::all_with(self.client.clone(), &self.resource),
+            params,
+            revision,
+            Box::new(move |object: DynamicObject| Ok(vec![store.decode_object(object)?])),
+            self.clone(),
+        )
+        .await
+    }
+}
+
 /// A decoded page: each object (or why it could not be read), the page's resourceVersion, and
 /// the parameters of the next page.
 type DecodedPage = (Vec<Result<AnyResource>>, Option<String>, Option<ListParams>);
-
-/// Parses the oldest retained revision out of `too old resource version: N (M)`.
-fn compacted_error(status: &kube::core::Status, requested: &str) -> DatastoreError {
-    let compacted = status
-        .message
-        .rsplit_once('(')
-        .and_then(|(_, rest)| rest.trim_end_matches(')').trim().parse().ok())
-        .unwrap_or(0);
-    DatastoreError::Compacted {
-        requested: requested.parse().unwrap_or(0),
-        compacted,
-    }
-}
 
 #[async_trait]
 impl KindStore for CrdStore {
@@ -686,161 +694,45 @@ impl KindStore for CrdStore {
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
-        let (initial, start) = match revision.filter(|r| !r.is_empty() && *r != "0") {
-            Some(revision) => (Vec::new(), revision.to_string()),
-            None => self.list_objects(options, None).await?,
+        let Some(revision) = watch_start(revision) else {
+            let list = self.list(options, None).await?;
+            return listing_first(self, options, list).await;
         };
-        let api = self.api_for_list(options);
         let params = WatchParams {
             field_selector: Self::name_selector(options),
             timeout: Some(self.watch_timeout),
             ..WatchParams::default()
         };
-        let (tx, rx) = tokio::sync::mpsc::channel::<WatchEvent>(256);
-        let watcher = Watcher {
-            store: self.clone_handle(),
-            api,
+        let store = self.clone();
+        let filter = options.clone();
+        kubeio::watch(
+            &self.api_for_list(options),
             params,
-            options: options.clone(),
-            tx,
-        };
-        tokio::spawn(watcher.run(initial, start));
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|event| (event, rx))
-        })))
-    }
-}
-
-impl CrdStore {
-    fn clone_handle(&self) -> CrdStore {
-        CrdStore {
-            client: self.client.clone(),
-            kind: self.kind,
-            mode: self.mode,
-            resource: self.resource.clone(),
-            qualified: self.qualified.clone(),
-            go_resource: self.go_resource.clone(),
-            url: self.url.clone(),
-            watch_timeout: self.watch_timeout,
-        }
-    }
-}
-
-/// The task behind one watch stream: replays the initial listing, then follows the server's
-/// watch, re-opening it from the last seen revision when the server closes it (watch timeouts),
-/// until the receiver is dropped or an error ends it.
-struct Watcher {
-    store: CrdStore,
-    api: Api<DynamicObject>,
-    params: WatchParams,
-    options: ListOptions,
-    tx: tokio::sync::mpsc::Sender<WatchEvent>,
-}
-
-enum Next {
-    Continue,
-    Stop,
-}
-
-impl Watcher {
-    async fn send(&self, event: WatchEvent) -> Next {
-        match self.tx.send(event).await {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Stop,
-        }
-    }
-
-    fn wanted(&self, resource: &AnyResource) -> bool {
-        self.options.matches(&ResourceKey::of(resource))
-    }
-
-    async fn run(self, initial: Vec<AnyResource>, mut revision: String) {
-        for resource in initial {
-            if let Next::Stop = self.send(WatchEvent::Added(resource)).await {
-                return;
-            }
-        }
-        loop {
-            let stream = tokio::select! {
-                _ = self.tx.closed() => return,
-                opened = self.api.watch(&self.params, &revision) => opened,
-            };
-            let mut stream = match stream {
-                Ok(stream) => stream.boxed(),
-                Err(kube::Error::Api(status)) if status.code == 410 => {
-                    let _ = self
-                        .send(WatchEvent::Error(compacted_error(&status, &revision)))
-                        .await;
-                    return;
-                }
-                Err(error) => {
-                    let _ = self
-                        .send(WatchEvent::Error(map_error(
-                            error,
-                            None,
-                            self.store.op("watch"),
-                        )))
-                        .await;
-                    return;
-                }
-            };
-            loop {
-                let item = tokio::select! {
-                    _ = self.tx.closed() => return,
-                    item = stream.next() => item,
-                };
-                let Some(item) = item else { break };
-                let event = match item {
-                    Ok(event) => event,
-                    Err(error) => {
-                        let _ = self
-                            .send(WatchEvent::Error(map_error(
-                                error,
-                                None,
-                                self.store.op("watch"),
-                            )))
-                            .await;
-                        return;
-                    }
-                };
-                use kube::core::WatchEvent as K;
-                let (object, make): (DynamicObject, fn(AnyResource) -> WatchEvent) = match event {
-                    K::Added(o) => (o, WatchEvent::Added),
-                    K::Modified(o) => (o, |current| WatchEvent::Modified {
-                        previous: None,
-                        current,
-                    }),
-                    K::Deleted(o) => (o, WatchEvent::Deleted),
-                    K::Bookmark(bookmark) => {
-                        revision = bookmark.metadata.resource_version;
-                        continue;
-                    }
-                    K::Error(status) => {
-                        let error = if status.code == 410 {
-                            compacted_error(&status, &revision)
-                        } else {
-                            map_status(&status, None, self.store.op("watch"))
-                        };
-                        let _ = self.send(WatchEvent::Error(error)).await;
-                        return;
-                    }
-                };
-                if let Some(rv) = object.metadata.resource_version.clone() {
-                    revision = rv;
-                }
+            revision,
+            Box::new(move |object: DynamicObject| {
                 // A conversion failure is reported and the watch goes on, as Calico's
                 // watcher does.
-                let event = match self.store.decode_object(object) {
-                    Ok(resource) if self.wanted(&resource) => make(resource),
-                    Ok(_) => continue,
-                    Err(error) => WatchEvent::Error(error),
-                };
-                if let Next::Stop = self.send(event).await {
-                    return;
-                }
-            }
-            tokio::time::sleep(REWATCH_DELAY).await;
-        }
+                let resource = store.decode_object(object)?;
+                Ok(if filter.matches(&ResourceKey::of(&resource)) {
+                    vec![resource]
+                } else {
+                    Vec::new()
+                })
+            }),
+            self.clone(),
+        )
+        .await
+    }
+}
+
+/// 410 Gone/Expired is [`DatastoreError::Compacted`] (see [`crate::error`]).
+impl kubeio::WatchErrors for CrdStore {
+    fn kube_error(&self, err: kube::Error) -> DatastoreError {
+        map_error(err, None, self.op("watch"))
+    }
+
+    fn status_error(&self, status: &kube::core::Status) -> DatastoreError {
+        map_status(status, None, self.op("watch"))
     }
 }
 

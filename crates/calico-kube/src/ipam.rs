@@ -24,8 +24,10 @@ use calico_api::{
     AnyResource, BlockAffinitySpec, IPAMBlockSpec, IPAMConfigurationSpec, IPAMHandleSpec, Resource,
 };
 use calico_datastore::{
-    check_model_write, DatastoreError, KindRef, ModelKv, ModelList, ResourceKey, Result,
+    check_model_write, DatastoreError, KindRef, ModelKv, ModelList, ModelWatchEvent,
+    ModelWatchStream, ResourceKey, Result, WatchEvent,
 };
+use futures::StreamExt;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use sha3::Sha3_256;
@@ -33,7 +35,7 @@ use std::collections::BTreeMap;
 
 use crate::crd::CrdStore;
 use crate::mode::Mode;
-use crate::store::KindStore;
+use crate::store::{watch_start, KindStore};
 
 /// The label holding the base32 SHA3-256 of an affinity's host (host names can be longer than
 /// a label value may be).
@@ -533,20 +535,8 @@ impl IpamStore {
     /// here (Calico's block list returns both families).
     pub async fn list(&self, options: &ModelListOptions) -> Result<ModelList> {
         let kind = options.kind();
-        let selector = match options {
-            ModelListOptions::BlockAffinities {
-                affinity_type,
-                host,
-                ip_version,
-            } => Some(affinity_selector(
-                *affinity_type,
-                host.as_deref(),
-                *ip_version,
-            )),
-            _ => None,
-        };
         let store = self.store(kind);
-        let (decoded, revision) = store.list_selected(selector).await?;
+        let (decoded, revision) = store.list_selected(list_selector(options)).await?;
         let list_kind = KindRef::lookup(kind_name(kind));
         let mut items = Vec::new();
         let mut unreadable = Vec::new();
@@ -567,10 +557,101 @@ impl IpamStore {
             unreadable,
         })
     }
+
+    /// Watches objects of one kind, with the backend's watch contract: from `revision`, the
+    /// changes after it; without one, what [`IpamStore::list`] lists as `Added` (an unreadable
+    /// object as an `Error`), then `InitDone` at the list's revision, then the changes. The
+    /// objects are selected as the list selects them, except that an affinity marked deleted
+    /// (the first step of Calico's delete) is reported as modified, and its removal as
+    /// deleted. Bookmarks, errors and the end of the stream are the custom-resource watch's.
+    pub async fn watch(
+        &self,
+        options: &ModelListOptions,
+        revision: Option<&str>,
+    ) -> Result<ModelWatchStream> {
+        let (listed, revision) = match watch_start(revision) {
+            Some(revision) => (Vec::new(), revision.to_string()),
+            None => {
+                let list = self.list(options).await?;
+                let mut listed: Vec<ModelWatchEvent> = list
+                    .unreadable
+                    .into_iter()
+                    .map(ModelWatchEvent::Error)
+                    .chain(list.items.into_iter().map(ModelWatchEvent::Added))
+                    .collect();
+                if watch_start(Some(&list.revision)).is_none() {
+                    return Err(DatastoreError::Store(format!(
+                        "cannot watch {:?}: its list gave no revision to watch from",
+                        options.kind()
+                    )));
+                }
+                listed.push(ModelWatchEvent::InitDone {
+                    revision: list.revision.clone(),
+                });
+                (listed, list.revision)
+            }
+        };
+        let kind = options.kind();
+        let resources = self
+            .store(kind)
+            .watch_selected(list_selector(options), &revision)
+            .await?;
+        let list_kind = KindRef::lookup(kind_name(kind));
+        let options = options.clone();
+        let changes = resources.filter_map(move |event| {
+            let decoded = |resource: &AnyResource| {
+                decode(list_kind.unwrap_or(KindRef(resource.info())), resource)
+                    .map(|stored| stored.kv)
+            };
+            let event = match event {
+                WatchEvent::Added(resource) => decoded(&resource).map(ModelWatchEvent::Added),
+                WatchEvent::Modified { current, .. } => {
+                    decoded(&current).map(ModelWatchEvent::Modified)
+                }
+                WatchEvent::Deleted(resource) => decoded(&resource).map(ModelWatchEvent::Deleted),
+                WatchEvent::InitDone { revision } => Ok(ModelWatchEvent::InitDone { revision }),
+                WatchEvent::Bookmark { revision } => Ok(ModelWatchEvent::Bookmark { revision }),
+                WatchEvent::Error(error) => Ok(ModelWatchEvent::Error(error)),
+            };
+            let event = match event {
+                Ok(
+                    ModelWatchEvent::Added(kv)
+                    | ModelWatchEvent::Modified(kv)
+                    | ModelWatchEvent::Deleted(kv),
+                ) if !wanted_key(&options, &kv) => None,
+                Ok(event) => Some(event),
+                Err(error) => Some(ModelWatchEvent::Error(error)),
+            };
+            futures::future::ready(event)
+        });
+        Ok(Box::pin(futures::stream::iter(listed).chain(changes)))
+    }
 }
 
-/// Whether a listed object is one `options` asks for.
+/// The label selector of a list or watch (affinities are selected by their labels).
+fn list_selector(options: &ModelListOptions) -> Option<String> {
+    match options {
+        ModelListOptions::BlockAffinities {
+            affinity_type,
+            host,
+            ip_version,
+        } => Some(affinity_selector(
+            *affinity_type,
+            host.as_deref(),
+            *ip_version,
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a listed object is one `options` asks for (affinities marked deleted are not).
 fn wanted(options: &ModelListOptions, kv: &ModelKv) -> bool {
+    let marked = matches!(&kv.value, ModelValue::BlockAffinity(value) if value.deleted);
+    wanted_key(options, kv) && !marked
+}
+
+/// Whether an object's key (and kind of value) is one `options` asks for.
+fn wanted_key(options: &ModelListOptions, kv: &ModelKv) -> bool {
     match (options, &kv.key, &kv.value) {
         (ModelListOptions::Blocks { ip_version }, ModelKey::Block(key), _) => {
             ip_version.is_none_or(|v| v == IpVersion::of(&key.cidr()))
@@ -582,12 +663,11 @@ fn wanted(options: &ModelListOptions, kv: &ModelKv) -> bool {
                 ip_version,
             },
             ModelKey::BlockAffinity(key),
-            ModelValue::BlockAffinity(value),
+            ModelValue::BlockAffinity(_),
         ) => {
             key.affinity_type == *affinity_type
                 && host.as_ref().is_none_or(|h| *h == key.host)
                 && ip_version.is_none_or(|v| v == IpVersion::of(&key.cidr()))
-                && !value.deleted
         }
         (ModelListOptions::Handles, ModelKey::Handle(_), _) => true,
         _ => false,

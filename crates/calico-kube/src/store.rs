@@ -4,8 +4,10 @@
 use async_trait::async_trait;
 use calico_api::AnyResource;
 use calico_datastore::{
-    ListOptions, ResourceKey, ResourceList, ResourcePages, Result, WatchStream,
+    DatastoreError, ListOptions, ResourceKey, ResourceList, ResourcePages, Result, WatchEvent,
+    WatchStream,
 };
+use futures::StreamExt;
 
 /// How one Calico kind is stored in Kubernetes.
 #[async_trait]
@@ -34,6 +36,39 @@ pub trait KindStore: Send + Sync {
         Ok(Box::pin(futures::stream::iter([Ok(list)])))
     }
 
-    /// Watches from `revision`; without one, starts with the current objects as `Added`.
+    /// Watches, holding to [`WatchStream`]'s contract: from `revision`, the changes after it;
+    /// without one (or with `""`/`"0"`), first every current object as `Added` and one
+    /// `InitDone` with the listing's revision ([`listing_first`]). Kubernetes bookmarks are
+    /// `Bookmark`s; a watch the server closes ends the stream, and nothing is reopened.
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream>;
+}
+
+/// The revision a watch starts from: `None` when there is none (absent, `""` or `"0"`), when
+/// the watch lists first.
+pub fn watch_start(revision: Option<&str>) -> Option<&str> {
+    revision.filter(|r| !r.is_empty() && *r != "0")
+}
+
+/// A watch without a revision: `list` (the current objects, read by the caller) reported as
+/// `Added`, then `InitDone` with the list's revision, then `store`'s watch from it.
+pub async fn listing_first<S: KindStore + ?Sized>(
+    store: &S,
+    options: &ListOptions,
+    list: ResourceList,
+) -> Result<WatchStream> {
+    if watch_start(Some(&list.revision)).is_none() {
+        return Err(DatastoreError::Store(format!(
+            "cannot watch {}: its list gave no revision to watch from",
+            options.kind.kind()
+        )));
+    }
+    let changes = store.watch(options, Some(&list.revision)).await?;
+    let listed = list
+        .items
+        .into_iter()
+        .map(WatchEvent::Added)
+        .chain(std::iter::once(WatchEvent::InitDone {
+            revision: list.revision,
+        }));
+    Ok(Box::pin(futures::stream::iter(listed).chain(changes)))
 }

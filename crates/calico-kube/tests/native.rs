@@ -57,11 +57,17 @@ where
 }
 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
+/// The next event other than a bookmark.
 async fn next(watch: &mut WatchStream) -> WatchEvent {
-    tokio::time::timeout(Duration::from_secs(10), watch.next())
-        .await
-        .expect("an event in time")
-        .expect("the watch goes on")
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), watch.next())
+            .await
+            .expect("an event in time")
+            .expect("the watch goes on");
+        if !matches!(event, WatchEvent::Bookmark { .. }) {
+            return event;
+        }
+    }
 }
 
 fn names(list: &ResourceList) -> Vec<String> {
@@ -236,6 +242,11 @@ async fn nodes_watch() {
         panic!("expected ADDED");
     };
     assert_eq!(added.metadata().name, "n1");
+    // The listing's end, at a revision a watch can resume from.
+    let WatchEvent::InitDone { revision } = next(&mut watch).await else {
+        panic!("expected INIT-DONE");
+    };
+    assert!(!revision.is_empty());
     let mut live = nodes.get("n1").await.unwrap();
     live.metadata
         .annotations
@@ -681,6 +692,35 @@ async fn watches_from_compacted_revisions_end_with_an_error() {
     assert!(matches!(end, Ok(None)), "the watch ends");
 }
 
+/// Kubernetes bookmarks become `Bookmark`s; a watch the server closes ends without an error.
+#[tokio::test]
+async fn native_watches_pass_bookmarks_on_and_end_with_the_server() {
+    let (_emulator, client) = emulator().await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let first = create(&nodes, json!({"metadata": {"name": "n1"}})).await;
+    let from = first.metadata.resource_version.unwrap_or_default();
+    let mut watch = native::kubeio::watch(
+        &nodes,
+        kube::api::WatchParams::default().timeout(1),
+        &from,
+        Box::new(|_: Node| Ok(Vec::new())),
+        native::kubeio::NativeErrors,
+    )
+    .await
+    .unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .expect("the watch ends with the server's")
+    {
+        events.push(event);
+    }
+    let [WatchEvent::Bookmark { revision }] = events.as_slice() else {
+        panic!("expected one bookmark, got {events:?}");
+    };
+    assert!(revision.parse::<u64>().unwrap() >= from.parse::<u64>().unwrap());
+}
+
 #[tokio::test]
 async fn workload_endpoint_watch_reports_deletions() {
     let (_emulator, client) = emulator().await;
@@ -695,6 +735,10 @@ async fn workload_endpoint_watch_reports_deletions() {
     };
     let mut watch = store.watch(&one, None).await.unwrap();
     assert!(matches!(next(&mut watch).await, WatchEvent::Added(_)));
+    assert!(matches!(
+        next(&mut watch).await,
+        WatchEvent::InitDone { .. }
+    ));
     let deleted = pods.delete("web-0", &Default::default()).await.unwrap();
     let WatchEvent::Deleted(gone) = next(&mut watch).await else {
         panic!("expected DELETED");

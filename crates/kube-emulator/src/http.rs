@@ -173,7 +173,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match route(&app, &method, &path, &query, &headers, &body) {
         Ok(Routed::Json(code, v)) => json_response(code, &v),
-        Ok(Routed::Watch(w)) => watch_response(&app, &w.0, &w.1, w.2, w.3),
+        Ok(Routed::Watch(w)) => watch_response(&app, *w),
         Ok(Routed::Text(code, s)) => {
             (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), s).into_response()
         }
@@ -184,7 +184,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
 enum Routed {
     Json(u16, Value),
     Text(u16, String),
-    Watch(Box<(ResourceDef, WatchFilter, Option<u64>, Option<u64>)>),
+    Watch(Box<WatchRequest>),
 }
 
 fn version_info() -> Value {
@@ -412,7 +412,14 @@ fn resource(
             let timeout = query
                 .get("timeoutSeconds")
                 .and_then(|s| s.parse::<u64>().ok());
-            Ok(Routed::Watch(Box::new((def.clone(), filter, rv, timeout))))
+            let bookmarks = matches!(q("allowWatchBookmarks"), "true" | "1");
+            Ok(Routed::Watch(Box::new(WatchRequest {
+                def: def.clone(),
+                filter,
+                rv,
+                timeout,
+                bookmarks,
+            })))
         }
         (Method::GET, None) => {
             let opts = ListOptions {
@@ -533,17 +540,52 @@ fn event_line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(s)
 }
 
-fn watch_response(
-    app: &App,
-    def: &ResourceDef,
-    filter: &WatchFilter,
+/// A live event as a watch line, if the watch's filter lets it through.
+fn live_line(def: &ResourceDef, filter: &WatchFilter, ev: &crate::store::Event) -> Option<Bytes> {
+    let kind = filter.project(ev)?;
+    let mut obj = ev.object.clone();
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".into(), json!(def.api_version()));
+    }
+    Some(event_line(kind.as_str(), &obj))
+}
+
+/// A BOOKMARK at `rv`, as the apiserver sends one: the kind and only the resourceVersion.
+fn bookmark_line(def: &ResourceDef, rv: u64) -> Bytes {
+    event_line(
+        "BOOKMARK",
+        &json!({
+            "apiVersion": def.api_version(),
+            "kind": def.kind,
+            "metadata": {"resourceVersion": rv.to_string()},
+        }),
+    )
+}
+
+/// Streams a watch. With `bookmarks`, the watch's end at its timeout is preceded by a BOOKMARK
+/// at the current resourceVersion (after every change recorded so far that the watch passes
+/// on), as a real apiserver sends one shortly before a watch's deadline.
+/// A watch asked for: of what, which changes, from which resourceVersion, for how long, and
+/// whether with bookmarks.
+struct WatchRequest {
+    def: ResourceDef,
+    filter: WatchFilter,
     rv: Option<u64>,
     timeout: Option<u64>,
-) -> Response {
+    bookmarks: bool,
+}
+
+fn watch_response(app: &App, request: WatchRequest) -> Response {
+    let WatchRequest {
+        def,
+        filter,
+        rv,
+        timeout,
+        bookmarks,
+    } = request;
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let started = app.store.watch(def, filter, rv);
-    let def = def.clone();
-    let filter = filter.clone();
+    let started = app.store.watch(&def, &filter, rv);
+    let store = app.store.clone();
     let mut shutdown = app.shutdown.clone();
     tokio::spawn(async move {
         let mut start = match started {
@@ -562,17 +604,30 @@ fn watch_response(
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                _ = &mut deadline => return,
+                _ = &mut deadline => {
+                    if !bookmarks {
+                        return;
+                    }
+                    // Every change up to `current` is already queued (changes are broadcast
+                    // as they are recorded, under the store's lock).
+                    let mut at = store.current_rv();
+                    while let Ok(ev) = start.live.try_recv() {
+                        at = at.max(ev.rv);
+                        if let Some(line) = live_line(&def, &filter, &ev) {
+                            if tx.send(line).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    let _ = tx.send(bookmark_line(&def, at)).await;
+                    return;
+                }
                 _ = tx.closed() => return,
                 _ = shutdown.changed() => return,
                 ev = start.live.recv() => match ev {
                     Ok(ev) => {
-                        if let Some(kind) = filter.project(&ev) {
-                            let mut obj = ev.object.clone();
-                            if let Some(o) = obj.as_object_mut() {
-                                o.insert("apiVersion".into(), json!(def.api_version()));
-                            }
-                            if tx.send(event_line(kind.as_str(), &obj)).await.is_err() {
+                        if let Some(line) = live_line(&def, &filter, &ev) {
+                            if tx.send(line).await.is_err() {
                                 return;
                             }
                         }

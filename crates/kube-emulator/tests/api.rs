@@ -489,6 +489,31 @@ async fn watch_timeout_ends_the_stream() {
 }
 
 #[tokio::test]
+async fn a_watch_asking_for_bookmarks_gets_one_at_its_end() {
+    let (_emu, c) = with_pools().await;
+    let mut rx = c
+        .watch(&format!(
+            "{POOLS}?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=1"
+        ))
+        .await;
+    let mut last = None;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(event) = rx.recv().await {
+            last = Some(event);
+        }
+    })
+    .await;
+    assert!(ended.is_ok());
+    let last = last.expect("a bookmark");
+    assert_eq!(last["type"], "BOOKMARK");
+    let rv: u64 = last["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+        .expect("a resourceVersion");
+    assert!(rv >= 1);
+}
+
+#[tokio::test]
 async fn watch_from_an_expired_resource_version_gets_410() {
     let (emu, c) = start(Config {
         watch_history: 3,

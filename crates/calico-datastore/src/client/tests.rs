@@ -231,9 +231,10 @@ async fn a_pool_is_disabled_before_it_is_deleted() {
     assert!(deleted.spec.disabled);
     use futures::StreamExt;
     let mut seen = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         match watch.next().await.unwrap() {
             crate::WatchEvent::Added(_) => seen.push("ADDED"),
+            crate::WatchEvent::InitDone { .. } => seen.push("INIT-DONE"),
             crate::WatchEvent::Modified { current, .. } => {
                 let AnyResource::IPPool(p) = current else {
                     panic!()
@@ -246,7 +247,7 @@ async fn a_pool_is_disabled_before_it_is_deleted() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    assert_eq!(seen, ["ADDED", "INIT-DONE", "MODIFIED", "DELETED"]);
 }
 
 #[tokio::test]

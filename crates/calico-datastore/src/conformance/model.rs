@@ -20,7 +20,7 @@ use super::batch::{
     read_batch_matches_single_reads,
 };
 use super::{unique, CheckResult, Harness};
-use crate::backend::ModelKv;
+use crate::backend::{ModelKv, ModelWatchEvent};
 use crate::error::DatastoreError;
 
 /// A /122 no other check uses (bits 64..96 from a fresh UUID).
@@ -532,7 +532,174 @@ pub async fn run_model_checks(h: &dyn Harness) -> Result<(), String> {
         atomic_writes_together,
         atomic_writes_all_or_nothing,
         atomic_writers_race,
+        // Last: it compacts the datastore where the harness can.
+        watch_events,
     )
+}
+
+/// The next model watch event about `key` (others' objects and bookmarks passed over).
+async fn next_about(
+    watch: &mut crate::backend::ModelWatchStream,
+    key: &ModelKey,
+) -> Result<ModelWatchEvent, String> {
+    use futures::StreamExt;
+    loop {
+        let event = match tokio::time::timeout(super::EVENT_TIMEOUT, watch.next()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err("the watch ended early".into()),
+            Err(_) => return Err("no watch event within 10 s".into()),
+        };
+        match &event {
+            ModelWatchEvent::Added(kv)
+            | ModelWatchEvent::Modified(kv)
+            | ModelWatchEvent::Deleted(kv)
+                if kv.key != *key => {}
+            ModelWatchEvent::Bookmark { .. } => {}
+            _ => return Ok(event),
+        }
+    }
+}
+
+fn model_event_name(event: &ModelWatchEvent) -> String {
+    match event {
+        ModelWatchEvent::Added(kv) => format!("ADDED {}", kv.key),
+        ModelWatchEvent::Modified(kv) => format!("MODIFIED {}", kv.key),
+        ModelWatchEvent::Deleted(kv) => format!("DELETED {}", kv.key),
+        ModelWatchEvent::InitDone { .. } => "INIT-DONE".to_string(),
+        ModelWatchEvent::Bookmark { .. } => "BOOKMARK".to_string(),
+        ModelWatchEvent::Error(e) => format!("ERROR {e}"),
+    }
+}
+
+fn marked_deleted(value: &ModelValue) -> bool {
+    matches!(value, ModelValue::Block(block) if block.deleted)
+}
+
+/// `watch_model` of blocks: without a revision every block as ADDED, then one INIT-DONE, then
+/// a block's update and delete as MODIFIED and DELETED (Kubernetes' two-step delete may show
+/// the block marked deleted as a MODIFIED first); from INIT-DONE's revision the same changes;
+/// from a compacted revision a compaction error and the end of the stream. Skipped by drivers
+/// that refuse `watch_model` (`OperationNotSupported`: the syncer polls them).
+pub async fn watch_events(h: &dyn Harness) -> CheckResult {
+    let backend = h.backend().await;
+    let cidr = unique_v4_cidr();
+    let key = ModelKey::Block(BlockKey::new(cidr));
+    let options = ModelListOptions::all_blocks();
+    let created = backend
+        .create_model(key.clone(), ModelValue::Block(used_block(cidr, "host-a")))
+        .await
+        .map_err(|e| format!("create failed: {e}"))?;
+    let mut watch = match backend.watch_model(&options, None).await {
+        Ok(watch) => watch,
+        Err(DatastoreError::OperationNotSupported { .. }) => return Ok(()),
+        Err(e) => return Err(format!("watch_model failed: {e}")),
+    };
+    let mut found = false;
+    let init_revision = loop {
+        // Every event until INIT-DONE, whichever block it is about.
+        let event =
+            match tokio::time::timeout(super::EVENT_TIMEOUT, futures::StreamExt::next(&mut watch))
+                .await
+            {
+                Ok(Some(event)) => event,
+                Ok(None) => return Err("the watch ended before INIT-DONE".into()),
+                Err(_) => return Err("no INIT-DONE within 10 s".into()),
+            };
+        match event {
+            ModelWatchEvent::Added(kv) if kv.key == key => {
+                ensure!(!found, "the block was listed twice");
+                ensure!(
+                    kv.value == created.value && kv.revision == created.revision,
+                    "the block was listed as {kv:?}"
+                );
+                found = true;
+            }
+            ModelWatchEvent::Added(_) | ModelWatchEvent::Bookmark { .. } => {}
+            ModelWatchEvent::InitDone { revision } => break revision,
+            other => return Err(format!("{} before INIT-DONE", model_event_name(&other))),
+        }
+    };
+    ensure!(found, "the block was not listed before INIT-DONE");
+    ensure!(
+        !init_revision.is_empty() && init_revision != "0",
+        "INIT-DONE without a revision"
+    );
+
+    let mut value = created.value.clone();
+    if let ModelValue::Block(block) = &mut value {
+        block.affinity = Some("host:host-b".into());
+    }
+    let updated = backend
+        .update_model(key.clone(), value.clone(), &created.revision)
+        .await
+        .map_err(|e| format!("update failed: {e}"))?;
+    let deleted = backend
+        .delete_model(&key, Some(&updated.revision))
+        .await
+        .map_err(|e| format!("delete failed: {e}"))?;
+    let mut resumed = backend
+        .watch_model(&options, Some(&init_revision))
+        .await
+        .map_err(|e| format!("watch_model from INIT-DONE's revision failed: {e}"))?;
+    for (which, stream) in [("first", &mut watch), ("resumed", &mut resumed)] {
+        match next_about(stream, &key).await? {
+            ModelWatchEvent::Modified(kv) => ensure!(
+                kv.value == value && kv.revision == updated.revision,
+                "the {which} watch's MODIFIED carried {kv:?}"
+            ),
+            other => {
+                return Err(format!(
+                    "the {which} watch's first change was {}",
+                    model_event_name(&other)
+                ))
+            }
+        }
+        let mut next = next_about(stream, &key).await?;
+        if matches!(&next, ModelWatchEvent::Modified(kv) if marked_deleted(&kv.value)) {
+            next = next_about(stream, &key).await?;
+        }
+        match next {
+            // The deletion's revision; not compared with what `delete_model` returned: a
+            // real kube-apiserver answers a DELETE with the object's last revision.
+            ModelWatchEvent::Deleted(kv) => ensure!(
+                !kv.revision.is_empty(),
+                "the {which} watch's DELETED without a revision"
+            ),
+            other => {
+                return Err(format!(
+                    "the {which} watch's second change was {}",
+                    model_event_name(&other)
+                ))
+            }
+        }
+    }
+
+    // Drivers that cannot be compacted on demand skip the rest.
+    if h.compact(&deleted.revision).await.is_none() {
+        return Ok(());
+    }
+    let mut old = match backend.watch_model(&options, Some(&created.revision)).await {
+        Err(DatastoreError::Compacted { .. }) => return Ok(()),
+        Err(other) => return Err(format!("watch_model from a compacted revision: {other}")),
+        Ok(watch) => watch,
+    };
+    match next_about(&mut old, &key).await? {
+        ModelWatchEvent::Error(DatastoreError::Compacted { .. }) => {}
+        other => {
+            return Err(format!(
+                "from a compacted revision: {}",
+                model_event_name(&other)
+            ))
+        }
+    }
+    match tokio::time::timeout(super::EVENT_TIMEOUT, futures::StreamExt::next(&mut old)).await {
+        Ok(None) => Ok(()),
+        Ok(Some(event)) => Err(format!(
+            "the watch went on after the compaction error: {}",
+            model_event_name(&event)
+        )),
+        Err(_) => Err("the watch did not end after the compaction error".into()),
+    }
 }
 
 /// Listing in pages gives what one list gives, in the same order, each page at most about the

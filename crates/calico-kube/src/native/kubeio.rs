@@ -8,7 +8,7 @@ use calico_datastore::{DatastoreError, Result, WatchEvent, WatchStream};
 use futures::{stream, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time as K8sTime;
 use kube::api::{ListParams, VersionMatch, WatchParams};
-use kube::core::WatchEvent as K8sWatchEvent;
+use kube::core::{Status, WatchEvent as K8sWatchEvent};
 use kube::Api;
 use serde::de::DeserializeOwned;
 
@@ -60,6 +60,19 @@ where
     Ok((items, list_revision))
 }
 
+/// One page of a list as `params` asks for it (a `limit` keeps it small), with the revision it
+/// was read at: how a store learns the current revision cheaply.
+pub async fn first_page<K>(api: &Api<K>, params: ListParams) -> Result<(Vec<K>, String)>
+where
+    K: Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let list = api.list(&params).await.map_err(|e| from_kube(e, None))?;
+    Ok((
+        list.items,
+        list.metadata.resource_version.unwrap_or_default(),
+    ))
+}
+
 /// The pages of a list, `page_size` objects each, every one with the list's revision (the
 /// first page's: later pages continue its snapshot). There is always at least one page.
 pub fn pages<K>(
@@ -104,43 +117,73 @@ where
 
 /// Turns one Kubernetes object into the Calico resources it stands for (none when it is not
 /// one of them, e.g. a host-networked pod).
-pub type Convert<K> = dyn Fn(&K) -> Result<Vec<AnyResource>> + Send + Sync;
+pub type Convert<K> = dyn Fn(K) -> Result<Vec<AnyResource>> + Send + Sync;
 
-/// Watches `api` from `revision` (from now, with the current objects as ADDED, without one)
-/// and converts each event, as Calico's `k8sWatcherConverter` does: MODIFIED carries no
-/// previous value, BOOKMARKs are dropped, an ERROR event or a broken connection is reported
-/// and ends the stream, and a conversion failure is reported without ending it.
+/// How a store words the errors of its watches.
+pub trait WatchErrors: Send + Sync + 'static {
+    /// A failed request or a broken connection.
+    fn kube_error(&self, err: kube::Error) -> DatastoreError;
+    /// A watch ERROR event (410 Gone/Expired becomes [`DatastoreError::Compacted`]).
+    fn status_error(&self, status: &Status) -> DatastoreError;
+}
+
+/// The native stores' wording.
+pub struct NativeErrors;
+
+impl WatchErrors for NativeErrors {
+    fn kube_error(&self, err: kube::Error) -> DatastoreError {
+        from_kube(err, None)
+    }
+
+    fn status_error(&self, status: &Status) -> DatastoreError {
+        from_status(status, None)
+    }
+}
+
+/// Watches `api` for the changes after `revision` (a resourceVersion) and converts each event,
+/// as Calico's `k8sWatcherConverter` does: MODIFIED carries no previous value, a BOOKMARK
+/// becomes [`WatchEvent::Bookmark`] with its resourceVersion, an ERROR event or a broken
+/// connection is reported and ends the stream (410 as [`DatastoreError::Compacted`]), a
+/// conversion failure is reported without ending it, and the stream ends when the server
+/// closes the watch. The watch is never reopened. Without a revision, stores list first
+/// ([`crate::store::listing_first`]).
 pub async fn watch<K>(
     api: &Api<K>,
     params: WatchParams,
-    revision: Option<&str>,
+    revision: &str,
     convert: Box<Convert<K>>,
+    errors: impl WatchErrors,
 ) -> Result<WatchStream>
 where
     K: Clone + DeserializeOwned + Debug + Send + 'static,
 {
     let events = api
-        .watch(&params, revision.unwrap_or(""))
+        .watch(&params, revision)
         .await
-        .map_err(|e| from_kube(e, None))?;
+        .map_err(|e| errors.kube_error(e))?;
     let converted = events
         .map(move |event| match event {
-            Ok(K8sWatchEvent::Added(object)) => (each(convert(&object), WatchEvent::Added), false),
+            Ok(K8sWatchEvent::Added(object)) => (each(convert(object), WatchEvent::Added), false),
             Ok(K8sWatchEvent::Modified(object)) => (
-                each(convert(&object), |current| WatchEvent::Modified {
+                each(convert(object), |current| WatchEvent::Modified {
                     previous: None,
                     current,
                 }),
                 false,
             ),
             Ok(K8sWatchEvent::Deleted(object)) => {
-                (each(convert(&object), WatchEvent::Deleted), false)
+                (each(convert(object), WatchEvent::Deleted), false)
             }
-            Ok(K8sWatchEvent::Bookmark(_)) => (Vec::new(), false),
+            Ok(K8sWatchEvent::Bookmark(bookmark)) => (
+                vec![WatchEvent::Bookmark {
+                    revision: bookmark.metadata.resource_version,
+                }],
+                false,
+            ),
             Ok(K8sWatchEvent::Error(status)) => {
-                (vec![WatchEvent::Error(from_status(&status, None))], true)
+                (vec![WatchEvent::Error(errors.status_error(&status))], true)
             }
-            Err(err) => (vec![WatchEvent::Error(from_kube(err, None))], true),
+            Err(err) => (vec![WatchEvent::Error(errors.kube_error(err))], true),
         })
         .scan(false, |ended, (events, terminal)| {
             let out = if *ended { None } else { Some(events) };
@@ -215,9 +258,21 @@ pub fn merge_composite(
         let resource = match &mut event {
             WatchEvent::Added(r) | WatchEvent::Deleted(r) => Some(r),
             WatchEvent::Modified { current, .. } => Some(current),
-            WatchEvent::Error(_) | WatchEvent::InitDone { .. } | WatchEvent::Bookmark { .. } => {
+            // A side's progress is the merged watch's progress, at the combined revision. (A
+            // side only lists first when its part of the revision is empty or `0`; the merged
+            // watch has a revision, so that is progress too, not the end of its listing.)
+            WatchEvent::Bookmark { revision } | WatchEvent::InitDone { revision } => {
+                if from_left {
+                    revs.0 = std::mem::take(revision);
+                } else {
+                    revs.1 = std::mem::take(revision);
+                }
+                event = WatchEvent::Bookmark {
+                    revision: format!("{}/{}", revs.0, revs.1),
+                };
                 None
             }
+            WatchEvent::Error(_) => None,
         };
         if let Some(resource) = resource {
             let own = resource.metadata().resource_version.clone();
@@ -295,6 +350,29 @@ mod tests {
             "{revisions:?}"
         );
         assert!(merged.iter().any(|e| matches!(e, WatchEvent::Error(_))));
+    }
+
+    #[tokio::test]
+    async fn a_sides_bookmark_is_the_merged_watchs_at_the_combined_revision() {
+        let left: WatchStream = Box::pin(stream::iter(vec![WatchEvent::Bookmark {
+            revision: "15".into(),
+        }]));
+        let right: WatchStream = Box::pin(stream::pending());
+        let mut merged = merge_composite(
+            left,
+            right,
+            (Some("1".into()), Some("2".into())),
+            whole,
+            whole,
+        );
+        assert_eq!(
+            merged.next().await,
+            Some(WatchEvent::Bookmark {
+                revision: "15/2".into()
+            })
+        );
+        // The left side ended: so does the merged watch.
+        assert_eq!(merged.next().await, None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use kube::{Api, Client};
 
 use super::error::{from_kube, not_supported};
 use super::kubeio::{self, calico_time, conversion_error, name_selector};
-use crate::store::KindStore;
+use crate::store::{listing_first, watch_start, KindStore};
 use crate::uid::convert_uid;
 
 /// Names of Kubernetes policies among Calico ones.
@@ -425,7 +425,11 @@ impl KindStore for MergedNetworkPolicyStore {
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
-        let (crd_rev, k8s_rev) = kubeio::split_composite(revision);
+        let Some(revision) = watch_start(revision) else {
+            let list = self.list(options, None).await?;
+            return listing_first(self, options, list).await;
+        };
+        let (crd_rev, k8s_rev) = kubeio::split_composite(Some(revision));
         let side = only_side(options);
         let crd_watch = if side == Some(true) {
             kubeio::silent()
@@ -445,8 +449,9 @@ impl KindStore for MergedNetworkPolicyStore {
             kubeio::watch(
                 &self.api(options.namespace.as_deref()),
                 params,
-                k8s_rev.as_deref(),
-                Box::new(move |np: &K8sNetworkPolicy| convert_k8s(np, &filter)),
+                k8s_rev.as_deref().unwrap_or_default(),
+                Box::new(move |np: K8sNetworkPolicy| convert_k8s(&np, &filter)),
+                kubeio::NativeErrors,
             )
             .await?
         };

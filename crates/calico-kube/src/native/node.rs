@@ -20,7 +20,7 @@ use kube::{Api, Client};
 
 use super::error::{from_kube, not_supported};
 use super::kubeio::{self, calico_time, name_selector};
-use crate::store::KindStore;
+use crate::store::{listing_first, watch_start, KindStore};
 
 pub const IPV4_ADDRESS: &str = "projectcalico.org/IPv4Address";
 pub const IPV6_ADDRESS: &str = "projectcalico.org/IPv6Address";
@@ -466,6 +466,10 @@ impl KindStore for NodeStore {
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        let Some(revision) = watch_start(revision) else {
+            let list = self.list(options, None).await?;
+            return listing_first(self, options, list).await;
+        };
         let mut params = WatchParams::default();
         if let (Some(name), false) = (&options.name, options.name_is_prefix) {
             params = params.fields(&name_selector(name));
@@ -476,14 +480,15 @@ impl KindStore for NodeStore {
             &self.api,
             params,
             revision,
-            Box::new(move |node: &K8sNode| {
-                let item = AnyResource::from(node_to_calico(node, use_pod_cidr)?);
+            Box::new(move |node: K8sNode| {
+                let item = AnyResource::from(node_to_calico(&node, use_pod_cidr)?);
                 Ok(if filter.matches(&ResourceKey::of(&item)) {
                     vec![item]
                 } else {
                     Vec::new()
                 })
             }),
+            kubeio::NativeErrors,
         )
         .await
     }

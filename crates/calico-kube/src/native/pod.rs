@@ -29,7 +29,7 @@ use super::error::{from_kube, not_supported};
 use super::kubeio::{self, calico_time, conversion_error, name_selector};
 use super::profile::{NAMESPACE_PROFILE_PREFIX, SERVICE_ACCOUNT_PROFILE_PREFIX};
 use super::qos::qos_controls;
-use crate::store::KindStore;
+use crate::store::{listing_first, watch_start, KindStore};
 
 pub const POD_IP: &str = "cni.projectcalico.org/podIP";
 pub const POD_IPS: &str = "cni.projectcalico.org/podIPs";
@@ -531,6 +531,10 @@ impl KindStore for WorkloadEndpointStore {
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
+        let Some(revision) = watch_start(revision) else {
+            let list = self.list(options, None).await?;
+            return listing_first(self, options, list).await;
+        };
         let mut params = WatchParams::default();
         if options.name.is_some() && !options.name_is_prefix {
             if options.namespace.as_deref().unwrap_or_default().is_empty() {
@@ -549,7 +553,8 @@ impl KindStore for WorkloadEndpointStore {
             &api,
             params,
             revision,
-            Box::new(move |pod: &Pod| convert_and_filter(pod, &prefix, &filter)),
+            Box::new(move |pod: Pod| convert_and_filter(&pod, &prefix, &filter)),
+            kubeio::NativeErrors,
         )
         .await
     }

@@ -14,10 +14,8 @@ use calico_api::kinds::profile::ProfileSpec;
 use calico_api::{AnyResource, Profile, Rule};
 use calico_datastore::codec::{default_allow_profile, DEFAULT_ALLOW_PROFILE};
 use calico_datastore::{
-    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, Result, WatchEvent,
-    WatchStream,
+    DatastoreError, KindRef, ListOptions, ResourceKey, ResourceList, Result, WatchStream,
 };
-use futures::{stream, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{ListParams, WatchParams};
 use kube::{Api, Client};
@@ -25,7 +23,7 @@ use kube::{Api, Client};
 use super::error::{from_kube, not_supported};
 use super::kubeio::{self, calico_time, conversion_error, name_selector};
 use super::pod::service_account_profile_name;
-use crate::store::KindStore;
+use crate::store::{listing_first, watch_start, KindStore};
 use crate::uid::convert_uid;
 
 pub const NAMESPACE_PROFILE_PREFIX: &str = "kns.";
@@ -210,16 +208,6 @@ fn merge_profile_watches(
     kubeio::merge_composite(namespaces, service_accounts, start, ns_part, sa_part)
 }
 
-/// A watch from no revision starts with every current profile as ADDED; the built-in one
-/// never changes, so that is the only event it ever has. (Calico's watch leaves it out; the
-/// backend contract wants every current resource.)
-fn with_builtin(watch: WatchStream, options: &ListOptions, revision: Option<&str>) -> WatchStream {
-    let builtin = default_allow()
-        .ok()
-        .filter(|b| revision.is_none() && options.matches(&ResourceKey::of(b)));
-    Box::pin(stream::iter(builtin.map(WatchEvent::Added)).chain(watch))
-}
-
 #[async_trait]
 impl KindStore for ProfileStore {
     async fn create(&self, resource: AnyResource) -> Result<AnyResource> {
@@ -309,15 +297,21 @@ impl KindStore for ProfileStore {
     }
 
     async fn watch(&self, options: &ListOptions, revision: Option<&str>) -> Result<WatchStream> {
-        let (ns_rev, sa_rev) = split_revision(revision);
+        let Some(revision) = watch_start(revision) else {
+            // The current revisions of both sides first, then the profiles at (or after) them:
+            // a list by name has no revision of its own to resume from.
+            let now = self.current_revision().await?;
+            let list = self.list(options, Some(&now)).await?;
+            return listing_first(self, options, list).await;
+        };
+        let (ns_rev, sa_rev) = split_revision(Some(revision));
         let mut ns_params = Some(WatchParams::default());
         let mut sa_params = Some(WatchParams::default());
         let mut sa_namespace = None;
         if let (Some(name), false) = (&options.name, options.name_is_prefix) {
             match source(name) {
-                Source::DefaultAllow => {
-                    return Ok(with_builtin(kubeio::silent(), options, revision));
-                }
+                // The built-in profile never changes.
+                Source::DefaultAllow => return Ok(kubeio::silent()),
                 Source::Namespace(ns) => {
                     ns_params = ns_params.map(|p| p.fields(&name_selector(&ns)));
                     sa_params = None;
@@ -340,12 +334,13 @@ impl KindStore for ProfileStore {
                 kubeio::watch(
                     &self.namespaces(),
                     params,
-                    ns_rev.as_deref(),
-                    Box::new(move |ns: &Namespace| {
+                    ns_rev.as_deref().unwrap_or_default(),
+                    Box::new(move |ns: Namespace| {
                         let mut out = Vec::new();
-                        keep(&ns_filter, namespace_to_profile(ns)?, &mut out);
+                        keep(&ns_filter, namespace_to_profile(&ns)?, &mut out);
                         Ok(out)
                     }),
+                    kubeio::NativeErrors,
                 )
                 .await?
             }
@@ -357,19 +352,32 @@ impl KindStore for ProfileStore {
                 kubeio::watch(
                     &self.service_accounts(sa_namespace.as_deref()),
                     params,
-                    sa_rev.as_deref(),
-                    Box::new(move |sa: &ServiceAccount| {
+                    sa_rev.as_deref().unwrap_or_default(),
+                    Box::new(move |sa: ServiceAccount| {
                         let mut out = Vec::new();
-                        keep(&sa_filter, service_account_to_profile(sa)?, &mut out);
+                        keep(&sa_filter, service_account_to_profile(&sa)?, &mut out);
                         Ok(out)
                     }),
+                    kubeio::NativeErrors,
                 )
                 .await?
             }
             None => kubeio::silent(),
         };
-        let merged = merge_profile_watches(ns_watch, sa_watch, (ns_rev, sa_rev));
-        Ok(with_builtin(merged, options, revision))
+        Ok(merge_profile_watches(ns_watch, sa_watch, (ns_rev, sa_rev)))
+    }
+}
+
+impl ProfileStore {
+    /// The current revisions of Namespaces and ServiceAccounts, as a composite revision (two
+    /// one-object lists).
+    async fn current_revision(&self) -> Result<String> {
+        let (_, ns_rev) =
+            kubeio::first_page(&self.namespaces(), ListParams::default().limit(1)).await?;
+        let (_, sa_rev) =
+            kubeio::first_page(&self.service_accounts(None), ListParams::default().limit(1))
+                .await?;
+        Ok(join_revisions(&ns_rev, &sa_rev))
     }
 }
 
