@@ -89,6 +89,17 @@ fn processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn UpdateProcessor>>
         (SyncerKind::Felix, "Node") => Box::new(p::FelixNodeProcessor),
         (SyncerKind::Felix, "WorkloadEndpoint") => Box::new(p::WorkloadEndpointProcessor),
         (SyncerKind::Felix, "NetworkSet") => Box::new(p::NetworkSetProcessor),
+        (SyncerKind::Felix, "GlobalNetworkPolicy") => {
+            Box::new(p::PolicyProcessor::global_network_policy())
+        }
+        (SyncerKind::Felix, "StagedGlobalNetworkPolicy") => {
+            Box::new(p::PolicyProcessor::staged_global_network_policy())
+        }
+        (SyncerKind::Felix, "NetworkPolicy") => Box::new(p::PolicyProcessor::network_policy()),
+        (SyncerKind::Felix, "StagedNetworkPolicy") => {
+            Box::new(p::PolicyProcessor::staged_network_policy())
+        }
+        (SyncerKind::Felix, "Profile") => Box::new(p::ProfileProcessor),
         (SyncerKind::Felix, "Tier") => Box::new(p::TierProcessor),
         (SyncerKind::Felix, "HostEndpoint") => Box::new(p::HostEndpointProcessor::default()),
         (SyncerKind::Felix | SyncerKind::Bgp | SyncerKind::TunnelIpAllocation, "IPPool") => {

@@ -40,7 +40,7 @@ pub(crate) fn dash_separated(name: &str, count: usize) -> Option<Vec<String>> {
 }
 
 /// A numorstring protocol as v1 writes it (names lower-cased).
-fn v1_protocol(protocol: &calico_api::Protocol) -> GoJson {
+pub(crate) fn v1_protocol(protocol: &calico_api::Protocol) -> GoJson {
     match serde_json::to_value(protocol) {
         Ok(serde_json::Value::String(s)) => GoJson::String(s.to_lowercase()),
         Ok(other) => GoJson::from_value(&other),

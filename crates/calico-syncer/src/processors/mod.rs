@@ -13,6 +13,8 @@ mod felix_fields;
 pub mod json;
 mod keys;
 mod node;
+mod policy;
+mod rules;
 mod sets;
 
 #[cfg(test)]
@@ -22,6 +24,7 @@ pub use config::ConfigProcessor;
 pub use endpoints::{HostEndpointProcessor, WorkloadEndpointProcessor};
 pub use json::GoJson;
 pub use node::FelixNodeProcessor;
+pub use policy::{PolicyProcessor, ProfileProcessor};
 pub use sets::{GlobalNetworkSetProcessor, IpPoolProcessor, NetworkSetProcessor, TierProcessor};
 
 use calico_api::AnyResource;
