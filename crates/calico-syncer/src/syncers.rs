@@ -99,6 +99,9 @@ fn processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn UpdateProcessor>>
         (SyncerKind::Felix, "StagedNetworkPolicy") => {
             Box::new(p::PolicyProcessor::staged_network_policy())
         }
+        (SyncerKind::Felix, "StagedKubernetesNetworkPolicy") => {
+            Box::new(p::PolicyProcessor::staged_kubernetes_network_policy())
+        }
         (SyncerKind::Felix, "Profile") => Box::new(p::ProfileProcessor),
         (SyncerKind::Felix, "Tier") => Box::new(p::TierProcessor),
         (SyncerKind::Felix, "HostEndpoint") => Box::new(p::HostEndpointProcessor::default()),

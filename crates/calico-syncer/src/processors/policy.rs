@@ -175,6 +175,28 @@ impl PolicyProcessor {
             ("StagedGlobalNetworkPolicy", AnyResource::StagedGlobalNetworkPolicy(p)) => {
                 convert_spec(&p.spec, "")
             }
+            ("StagedKubernetesNetworkPolicy", AnyResource::StagedKubernetesNetworkPolicy(p)) => {
+                let action = p.spec.staged_action.as_str();
+                if action == STAGED_ACTION_DELETE {
+                    return None;
+                }
+                // `ConvertStagedKubernetesPolicyToK8SEnforced` (the spec is Kubernetes'
+                // NetworkPolicySpec plus `stagedAction`), then `K8sNetworkPolicyToCalico`.
+                let mut spec = serde_json::to_value(&p.spec).ok()?;
+                if let Some(members) = spec.as_object_mut() {
+                    members.remove("stagedAction");
+                }
+                let enforced = serde_json::json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {"name": p.metadata.name, "namespace": namespace},
+                    "spec": spec,
+                });
+                let enforced = serde_json::from_value(enforced).ok()?;
+                let calico =
+                    calico_kube::native::netpol::k8s_network_policy_to_calico(&enforced).ok()?;
+                Some(policy_value(&calico.spec.common(), namespace, None, action))
+            }
             _ => None,
         }
     }
