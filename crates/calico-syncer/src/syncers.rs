@@ -78,7 +78,11 @@ fn kind(name: &str) -> Option<Source> {
 
 /// The update processor Calico's `syncer` puts on resource type `kind` (`None`: passed
 /// through).
-fn processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn UpdateProcessor>> {
+fn processor(
+    syncer: SyncerKind,
+    options: &SyncerOptions,
+    kind: &str,
+) -> Option<Box<dyn UpdateProcessor>> {
     use crate::processors as p;
     let processor: Box<dyn UpdateProcessor> = match (syncer, kind) {
         (SyncerKind::Felix, "ClusterInformation") => Box::new(p::ConfigProcessor::cluster_info()),
@@ -86,7 +90,7 @@ fn processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn UpdateProcessor>>
         (SyncerKind::Felix, "GlobalNetworkSet") => {
             Box::new(p::GlobalNetworkSetProcessor::default())
         }
-        (SyncerKind::Felix, "Node") => Box::new(p::FelixNodeProcessor),
+        (SyncerKind::Felix, "Node") => Box::new(p::FelixNodeProcessor::new(options.use_pod_cidr)),
         (SyncerKind::Felix, "WorkloadEndpoint") => Box::new(p::WorkloadEndpointProcessor),
         (SyncerKind::Felix, "NetworkSet") => Box::new(p::NetworkSetProcessor),
         (SyncerKind::Felix, "GlobalNetworkPolicy") => {
@@ -143,7 +147,7 @@ pub fn resource_types(syncer: SyncerKind, options: &SyncerOptions) -> Vec<Resour
         .iter()
         .filter_map(|name| {
             let source = kind(name)?;
-            Some(match processor(syncer, name) {
+            Some(match processor(syncer, options, name) {
                 Some(processor) => ResourceType {
                     source,
                     processor: Some(processor),

@@ -98,12 +98,16 @@ fn change_sources(dir: &str) -> Vec<SourceKv> {
 
 /// The processors Calico's syncer puts on each kind, as [`V1Processor`]s (so that values can
 /// be compared byte for byte); `None`: passed through.
-fn v1_processor(syncer: SyncerKind, kind: &str) -> Option<Box<dyn V1Processor>> {
+fn v1_processor(
+    syncer: SyncerKind,
+    options: &SyncerOptions,
+    kind: &str,
+) -> Option<Box<dyn V1Processor>> {
     Some(match (syncer, kind) {
         (SyncerKind::Felix, "ClusterInformation") => Box::new(ConfigProcessor::cluster_info()),
         (SyncerKind::Felix, "FelixConfiguration") => Box::new(ConfigProcessor::felix()),
         (SyncerKind::Felix, "GlobalNetworkSet") => Box::new(GlobalNetworkSetProcessor::default()),
-        (SyncerKind::Felix, "Node") => Box::new(FelixNodeProcessor),
+        (SyncerKind::Felix, "Node") => Box::new(FelixNodeProcessor::new(options.use_pod_cidr)),
         (SyncerKind::Felix, "WorkloadEndpoint") => Box::new(WorkloadEndpointProcessor),
         (SyncerKind::Felix, "NetworkSet") => Box::new(NetworkSetProcessor),
         (SyncerKind::Felix, "GlobalNetworkPolicy") => {
@@ -144,7 +148,7 @@ impl Sim {
             .into_iter()
             .filter_map(|t| match t.source {
                 crate::Source::Resources(list) => {
-                    let processor = v1_processor(syncer, list.kind.kind());
+                    let processor = v1_processor(syncer, options, list.kind.kind());
                     Some((list, processor))
                 }
                 _ => None,
@@ -387,6 +391,31 @@ fn node_status_changes_match_calico() {
         SyncerKind::NodeStatus,
         &SyncerOptions::default(),
         "nodestatus-changes.jsonl",
+    );
+}
+
+fn pod_cidr_options() -> SyncerOptions {
+    SyncerOptions {
+        use_pod_cidr: true,
+        ..SyncerOptions::default()
+    }
+}
+
+#[test]
+fn pod_cidr_initial_sync_matches_calico() {
+    compare(
+        SyncerKind::Felix,
+        &pod_cidr_options(),
+        "podcidr/felix-initial.jsonl",
+    );
+}
+
+#[test]
+fn pod_cidr_changes_match_calico() {
+    compare_changes(
+        SyncerKind::Felix,
+        &pod_cidr_options(),
+        "podcidr/felix-changes.jsonl",
     );
 }
 
