@@ -138,6 +138,9 @@ pub fn resource_types(syncer: SyncerKind, options: &SyncerOptions) -> Vec<Resour
             "HostEndpoint",
             "BGPConfiguration",
             "BGPPeer",
+            // Calico's Felix syncer also follows LiveMigration (an internal kind); our
+            // datastore has no such kind (`KindRef::lookup` does not know it), so none is
+            // listed.
         ],
         SyncerKind::Bgp => &["IPPool", "BGPConfiguration", "Node", "BGPPeer", "BGPFilter"],
         SyncerKind::TunnelIpAllocation => &["IPPool", "Node"],
@@ -166,6 +169,13 @@ pub fn resource_types(syncer: SyncerKind, options: &SyncerOptions) -> Vec<Resour
             }
         }
     }
+    // On Kubernetes (`options.kubernetes`) Calico's Felix syncer also follows Kubernetes
+    // NetworkPolicies (through the NetworkPolicy processor, as kind KubernetesNetworkPolicy),
+    // ClusterNetworkPolicies (through the GlobalNetworkPolicy processor), EndpointSlices and
+    // Services. Our Kubernetes driver lists none of them as kinds of their own (its
+    // NetworkPolicy view merges Kubernetes policies in as `knp.default.<name>` only when an
+    // embedder registers it, and `KindRef::lookup` knows no such kinds), so they are not
+    // followed yet.
     if !options.use_pod_cidr {
         match syncer {
             SyncerKind::Felix => types.push(ResourceType::new(Source::Models(

@@ -495,6 +495,19 @@ fn dash_separated_names() {
     assert_eq!(endpoints::dash_separated("a-b", 4), None);
 }
 
+#[test]
+fn qos_controls_in_go_order() {
+    let qos: calico_api::kinds::workloadendpoint::QosControls = serde_json::from_value(
+        serde_json::json!({"egressBandwidth": 2000, "ingressBandwidth": 1000, "dscp": "AF11",
+            "ingressMaxConnections": 5, "egressPacketRate": 0}),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        String::from_utf8(endpoints::qos_controls(&qos).to_go_bytes()).unwrap_or_default(),
+        r#"{"ingressBandwidth":1000,"egressBandwidth":2000,"ingressMaxConnections":5,"dscp":"AF11"}"#
+    );
+}
+
 proptest! {
     #[test]
     fn felix_config_fields_never_panic(value in any::<i64>(), text in ".{0,20}") {
