@@ -40,7 +40,7 @@ pub(crate) fn dash_separated(name: &str, count: usize) -> Option<Vec<String>> {
 }
 
 /// A numorstring protocol as v1 writes it (names lower-cased).
-fn v1_protocol(protocol: &calico_api::Protocol) -> GoJson {
+pub(crate) fn v1_protocol(protocol: &calico_api::Protocol) -> GoJson {
     match serde_json::to_value(protocol) {
         Ok(serde_json::Value::String(s)) => GoJson::String(s.to_lowercase()),
         Ok(other) => GoJson::from_value(&other),
@@ -192,11 +192,39 @@ fn workload_value(wep: &calico_api::Resource<calico_api::WorkloadEndpointSpec>) 
             GoJson::map(annotations),
         );
     if let Some(qos) = &spec.qos_controls {
-        // Calico's QoSControls struct; members come out in JSON-name order here.
-        let qos = serde_json::to_value(qos).unwrap_or_default();
-        value = value.field("qosControls", GoJson::from_value(&qos));
+        value = value.field("qosControls", qos_controls(qos));
     }
     Some(value)
+}
+
+/// Calico's `QoSControls`, fields in Go's order, zero ones omitted.
+pub(crate) fn qos_controls(qos: &calico_api::kinds::workloadendpoint::QosControls) -> GoJson {
+    let numbers = [
+        ("ingressBandwidth", qos.ingress_bandwidth),
+        ("ingressBurst", qos.ingress_burst),
+        ("ingressPeakrate", qos.ingress_peakrate),
+        ("ingressMinburst", qos.ingress_minburst),
+        ("egressBandwidth", qos.egress_bandwidth),
+        ("egressBurst", qos.egress_burst),
+        ("egressPeakrate", qos.egress_peakrate),
+        ("egressMinburst", qos.egress_minburst),
+        ("ingressPacketRate", qos.ingress_packet_rate),
+        ("ingressPacketBurst", qos.ingress_packet_burst),
+        ("egressPacketRate", qos.egress_packet_rate),
+        ("egressPacketBurst", qos.egress_packet_burst),
+        ("ingressMaxConnections", qos.ingress_max_connections),
+        ("egressMaxConnections", qos.egress_max_connections),
+    ];
+    let mut value = numbers
+        .into_iter()
+        .fold(GoJson::object(), |value, (name, number)| {
+            value.field_unless(number == 0, name, GoJson::int(number))
+        });
+    if let Some(dscp) = &qos.dscp {
+        let dscp = serde_json::to_value(dscp).unwrap_or_default();
+        value = value.field("dscp", GoJson::from_value(&dscp));
+    }
+    value
 }
 
 fn array_or_null(items: Vec<GoJson>) -> GoJson {

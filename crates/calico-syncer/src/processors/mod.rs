@@ -13,6 +13,8 @@ mod felix_fields;
 pub mod json;
 mod keys;
 mod node;
+mod policy;
+mod rules;
 mod sets;
 
 #[cfg(test)]
@@ -22,8 +24,10 @@ pub use config::ConfigProcessor;
 pub use endpoints::{HostEndpointProcessor, WorkloadEndpointProcessor};
 pub use json::GoJson;
 pub use node::FelixNodeProcessor;
+pub use policy::{PolicyProcessor, ProfileProcessor};
 pub use sets::{GlobalNetworkSetProcessor, IpPoolProcessor, NetworkSetProcessor, TierProcessor};
 
+use calico_api::model::ModelValue;
 use calico_api::AnyResource;
 
 use crate::resource_type::{ProcessError, UpdateProcessor};
@@ -45,6 +49,8 @@ pub enum EmittedValue {
     /// A v3 resource passed on as it is (the Node from the Felix node processor, a Profile, a
     /// selector-scoped FelixConfiguration).
     Resource(AnyResource),
+    /// A model value (the blocks the Felix node processor makes of pod CIDRs).
+    Model(ModelValue),
 }
 
 impl Emitted {
@@ -63,6 +69,7 @@ impl Emitted {
             EmittedValue::Resource(resource) => {
                 calico_api::json::to_vec(resource).unwrap_or_else(|_| b"null".to_vec())
             }
+            EmittedValue::Model(value) => value.encode().unwrap_or_else(|_| b"null".to_vec()),
         })
     }
 
@@ -72,6 +79,7 @@ impl Emitted {
                 String::from_utf8(json.to_go_bytes()).unwrap_or_else(|_| "null".to_string()),
             ),
             EmittedValue::Resource(resource) => SyncValue::Resource(resource),
+            EmittedValue::Model(value) => SyncValue::Model(value),
         });
         SyncKv {
             key: self.key,

@@ -1,7 +1,11 @@
 //! The Felix node processor (`NewFelixNodeUpdateProcessor`): a Node becomes its tunnel
 //! addresses as host config keys, the Node itself and its WireGuard settings
-//! (`/calico/v1/host/<node>/wireguard`), always all seven keys, unset ones deleted.
+//! (`/calico/v1/host/<node>/wireguard`), always all seven keys, unset ones deleted; with
+//! `usePodCIDR`, also an affine allocation block per pod CIDR of the node.
 
+use std::collections::BTreeMap;
+
+use calico_api::model::{AllocationBlock, BlockKey, ModelKey, ModelValue};
 use calico_api::AnyResource;
 
 use super::json::GoJson;
@@ -10,15 +14,87 @@ use super::{error, resource_of, Emitted, EmittedValue, V1Processor};
 use crate::resource_type::ProcessError;
 use crate::types::{SourceKv, SyncKey};
 
-/// Calico's Felix node processor. Pod CIDRs (`usePodCIDR`) are not handled yet.
+/// Calico's Felix node processor.
+///
+/// A tunnel or WireGuard address that does not parse is left out (its key deleted), as in
+/// Calico; Calico also returns an error alongside the keys then, which the
+/// [`UpdateProcessor`](crate::UpdateProcessor) interface (outputs or an error) cannot carry,
+/// so it is only logged.
 #[derive(Debug, Default)]
-pub struct FelixNodeProcessor;
+pub struct FelixNodeProcessor {
+    /// `usePodCIDR`: host-local IPAM from the Kubernetes pod CIDRs.
+    use_pod_cidr: bool,
+    /// Calico's `nodeCIDRTracker`: the pod CIDRs last seen per node, as written.
+    pod_cidrs: BTreeMap<String, Vec<String>>,
+}
+
+impl FelixNodeProcessor {
+    /// `NewFelixNodeUpdateProcessor(usePodCIDR)`.
+    pub fn new(use_pod_cidr: bool) -> Self {
+        FelixNodeProcessor {
+            use_pod_cidr,
+            pod_cidrs: BTreeMap::new(),
+        }
+    }
+
+    /// The block keys for the node's pod CIDRs: deletes for those it no longer has, then its
+    /// current ones as blocks affine to it (`AllocationBlock{CIDR, Affinity}`).
+    fn pod_cidr_blocks(&mut self, name: &str, current: &[String]) -> Vec<Emitted> {
+        let previous = if current.is_empty() {
+            self.pod_cidrs.remove(name)
+        } else {
+            self.pod_cidrs.insert(name.to_string(), current.to_vec())
+        };
+        let block_key = |text: &str| {
+            let net = text.parse::<ipnet::IpNet>().ok()?.trunc();
+            Some((SyncKey::Model(ModelKey::Block(BlockKey::new(net))), net))
+        };
+        let mut out = Vec::new();
+        for old in previous.unwrap_or_default() {
+            if current.contains(&old) {
+                continue;
+            }
+            if let Some((key, _)) = block_key(&old) {
+                out.push(Emitted { key, value: None });
+            }
+        }
+        for cidr in current {
+            if let Some((key, net)) = block_key(cidr) {
+                let block = AllocationBlock {
+                    cidr: net,
+                    affinity: Some(format!("host:{name}")),
+                    affinity_claim_time: None,
+                    allocations: None,
+                    unallocated: None,
+                    attributes: None,
+                    sequence_number: 0,
+                    sequence_number_for_allocation: None,
+                    deleted: false,
+                    host_affinity: None,
+                    unknown: Default::default(),
+                };
+                out.push(Emitted {
+                    key,
+                    value: Some(EmittedValue::Model(ModelValue::Block(block))),
+                });
+            }
+        }
+        out
+    }
+}
 
 fn address(text: &str) -> Option<GoJson> {
     if text.is_empty() {
         return None;
     }
-    parse_ip(text).map(|ip| GoJson::str(go_ip(ip)))
+    let ip = parse_ip(text).map(|ip| GoJson::str(go_ip(ip)));
+    if ip.is_none() {
+        tracing::warn!(
+            address = text,
+            "failed to parse a node's address; treated as unset"
+        );
+    }
+    ip
 }
 
 fn non_empty(text: &str) -> Option<GoJson> {
@@ -82,7 +158,7 @@ impl V1Processor for FelixNodeProcessor {
                 wg = Some(value);
             }
         }
-        Ok(vec![
+        let mut out = vec![
             Emitted::v1(host_config(name, "IpInIpTunnelAddr"), ipip),
             Emitted::v1(host_config(name, "IPv4VXLANTunnelAddr"), vxlan),
             Emitted::v1(host_config(name, "VXLANTunnelMACAddr"), vxlan_mac),
@@ -93,6 +169,13 @@ impl V1Processor for FelixNodeProcessor {
                 value: value.cloned().map(EmittedValue::Resource),
             },
             Emitted::v1(wireguard(name), wg),
-        ])
+        ];
+        if self.use_pod_cidr {
+            let current = node
+                .map(|n| n.status.0.pod_cidrs.clone())
+                .unwrap_or_default();
+            out.extend(self.pod_cidr_blocks(name, &current));
+        }
+        Ok(out)
     }
 }

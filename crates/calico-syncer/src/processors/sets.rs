@@ -69,7 +69,7 @@ impl ConflictCache {
     }
 }
 
-fn nets(items: &[String]) -> Vec<GoJson> {
+pub(crate) fn nets(items: &[String]) -> Vec<GoJson> {
     items
         .iter()
         .filter_map(|text| parse_cidr_or_ip(text))
