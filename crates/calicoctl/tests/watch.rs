@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{bare_process, Etcd, Store};
+use common::{bare_process, Etcd, Kube, Store};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -329,4 +329,75 @@ fn get_watch_of_a_missing_resource_and_an_unknown_syncer_fail() {
     );
     let stderr = store.fails(&["datastore", "sync", "--syncer", "nope"]);
     assert!(stderr.contains("unknown syncer \"nope\""), "{stderr}");
+}
+
+/// On the Kubernetes datastore (the kube-emulator with Calico's CRDs), as on the others.
+#[test]
+fn get_watch_on_the_kubernetes_datastore() {
+    let kube = Kube::new();
+    let crds = common::tour::repo_root().join("manifests/crds.yaml");
+    kube.kubectl(&["apply", "-f", crds.to_str().unwrap()]);
+    let pool_1 = kube.home.path().join("pool-1.yaml");
+    std::fs::write(&pool_1, POOL_1).unwrap();
+    let pool_2 = kube.home.path().join("pool-2.yaml");
+    std::fs::write(&pool_2, POOL_2).unwrap();
+    kube.calicoctl()
+        .args(["create", "-f", pool_1.to_str().unwrap()])
+        .assert()
+        .success();
+    let mut command = bare_process(kube.home.path());
+    command
+        .env("DATASTORE_TYPE", "kubernetes")
+        .env("KUBECONFIG", kube.kubeconfig())
+        .args(["get", "ippools", "-o", "wide", "--watch"]);
+    let mut watch = Running::start(command);
+    watch.expect_line(
+        "NAME     CIDR          NAT     IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   ASSIGNMENTMODE",
+    );
+    kube.calicoctl()
+        .args(["create", "-f", pool_2.to_str().unwrap()])
+        .assert()
+        .success();
+    watch.expect_line(
+        "pool-2   10.2.0.0/16   false   Never      Never       false      false              all()      Automatic",
+    );
+    let (code, stderr) = watch.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// The network to etcd cut while another client changes it: the watch keeps running and
+/// shows the change once the network is back.
+#[test]
+fn get_watch_rides_out_a_network_outage_to_etcd() {
+    let etcd = Etcd::new();
+    let pool_1 = etcd.file("pool-1.yaml", POOL_1);
+    let pool_2 = etcd.file("pool-2.yaml", POOL_2);
+    etcd.calicoctl()
+        .args(["create", "-f", pool_1.to_str().unwrap()])
+        .assert()
+        .success();
+    let target = etcd
+        .server
+        .endpoint()
+        .trim_start_matches("http://")
+        .to_string();
+    let proxy = calico_test_support::TcpProxy::start(&target);
+    let mut command = bare_process(etcd.home.path());
+    command
+        .env("DATASTORE_TYPE", "etcdv3")
+        .env("ETCD_ENDPOINTS", proxy.http_url())
+        .args(["get", "ippools", "-w"]);
+    let mut watch = Running::start(command);
+    watch.expect_line("pool-1   10.1.0.0/16   all()");
+
+    proxy.cut();
+    etcd.calicoctl()
+        .args(["create", "-f", pool_2.to_str().unwrap()])
+        .assert()
+        .success();
+    std::thread::sleep(Duration::from_secs(2));
+    proxy.restore();
+    watch.expect_line("pool-2   10.2.0.0/16   all()");
+    let (code, stderr) = watch.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
 }
