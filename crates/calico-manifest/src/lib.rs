@@ -11,6 +11,7 @@
 //! Calico words it.
 
 pub mod goyaml;
+pub mod list;
 pub mod stream;
 pub mod yaml;
 

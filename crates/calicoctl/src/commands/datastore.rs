@@ -1,7 +1,7 @@
 //! `calicoctl datastore migrate …`: locking and unlocking the datastore (ClusterInformation's
 //! `datastoreReady`, through `calico-datastore`), and the datastore checks of `export` and
-//! `import`, worded as Calico's calicoctl words them. Moving the data itself is not
-//! implemented yet and says so.
+//! `import`, worded as Calico's calicoctl words them; the export and import themselves are
+//! `calico-migrate`'s.
 
 use crate::clientmgr::Connection;
 use crate::report::Failure;
@@ -57,7 +57,13 @@ pub async fn export(connection: &Connection) -> Result<String, Failure> {
             "invalid datastore type: {datastore} to export from for datastore migration. Datastore type must be etcdv3"
         )));
     }
-    Err(not_implemented("export"))
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let result = calico_migrate::export::export(&connection.client, &mut out).await;
+    // What was written before a failure is printed, as Calico prints each kind as it goes.
+    let _ = std::io::Write::flush(&mut out);
+    result
+        .map(|_| String::new())
+        .map_err(|err| Failure::message(err.to_string()))
 }
 
 /// `datastore migrate import -f FILE`: only into a Kubernetes datastore.

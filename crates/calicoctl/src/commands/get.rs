@@ -87,20 +87,6 @@ fn export(resource: &mut AnyResource) {
     meta.deletion_grace_period_seconds = None;
 }
 
-/// Tiers list in order of `spec.order`, unset orders last (calicoctl sorts them).
-fn sort_tiers(items: &mut [AnyResource]) {
-    let order = |r: &AnyResource| match r {
-        AnyResource::Tier(tier) => tier.spec.order,
-        _ => None,
-    };
-    items.sort_by(|a, b| match (order(a), order(b)) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-}
-
 async fn list(
     connection: &Connection,
     kind: KindRef,
@@ -122,7 +108,7 @@ async fn list(
         .filter(|item| selector.is_none_or(|s| s.evaluate(&item.metadata().labels)))
         .collect();
     if kind.kind() == "Tier" {
-        sort_tiers(&mut items);
+        calico_manifest::list::sort_tiers(&mut items);
     }
     Ok(GetResult::List {
         kind: kind.kind(),
