@@ -354,10 +354,12 @@ fn pair(value: serde_json::Value, kind: ModelKind) -> Result<(ModelKey, ModelVal
                 key = match value {
                     serde_json::Value::String(key) => key,
                     serde_json::Value::Null => String::new(),
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "json: cannot unmarshal {} into Go struct field KVPair.Key of type string",
                         go_type_name(&other)
-                    )),
+                    ))
+                    }
                 }
             }
             "value" => stored = value,

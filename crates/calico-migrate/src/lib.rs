@@ -12,4 +12,5 @@
 //! The library does the work; `calicoctl` parses, calls and prints.
 
 pub mod export;
+pub mod import;
 pub mod ipam;

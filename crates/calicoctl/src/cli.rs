@@ -36,7 +36,7 @@ pub enum Command {
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(ConnectionArgs),
-    DatastoreImport(ConnectionArgs),
+    DatastoreImport(DatastoreImportArgs),
     /// `datastore sync` (ours): what one of Calico's syncers delivers.
     DatastoreSync(DatastoreSyncArgs),
     /// A command Calico's calicoctl has and this one does not implement (e.g. `node diags`).
@@ -106,6 +106,13 @@ pub struct DatastoreSyncArgs {
     pub syncer: String,
     pub node: Option<String>,
     pub output: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `datastore migrate import -f FILE`.
+#[derive(Debug)]
+pub struct DatastoreImportArgs {
+    pub filename: String,
     pub conn: ConnectionArgs,
 }
 
@@ -346,7 +353,10 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),
         "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
         "datastore migrate export" => Command::DatastoreExport(conn(&run)),
-        "datastore migrate import" => Command::DatastoreImport(conn(&run)),
+        "datastore migrate import" => Command::DatastoreImport(DatastoreImportArgs {
+            filename: run.string("filename"),
+            conn: conn(&run),
+        }),
         "datastore sync" => Command::DatastoreSync(DatastoreSyncArgs {
             syncer: run.string("syncer"),
             node: run.is_set("node").then(|| run.string("node")),

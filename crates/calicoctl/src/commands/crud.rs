@@ -235,17 +235,27 @@ pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String
 
 pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
+    let outcomes = apply_resources(connection, resources, &args.conn.namespace).await;
+    summarise("apply", "applied", &outcomes)
+}
+
+/// `apply` of resources already read (also the resources part of `datastore migrate
+/// import`): each resource's outcome, in order.
+pub async fn apply_resources(
+    connection: &Connection,
+    resources: Vec<AnyResource>,
+    namespace: &str,
+) -> Vec<Outcome> {
     crate::commands::ensure_initialized(connection, &resources).await;
-    let outcomes = each(
+    each(
         &connection.client,
         resources,
-        &args.conn.namespace,
+        namespace,
         |client, resource| Box::pin(resources::apply(client, resource)),
         |_| false,
         "applying",
     )
-    .await;
-    summarise("apply", "applied", &outcomes)
+    .await
 }
 
 /// `replace`, as calicoctl runs it: every resource is tried in turn, a failure does not stop

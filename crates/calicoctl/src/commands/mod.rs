@@ -53,8 +53,8 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         }
         Command::DatastoreLock(conn)
         | Command::DatastoreUnlock(conn)
-        | Command::DatastoreExport(conn)
-        | Command::DatastoreImport(conn) => (&conn.config, &cli.command),
+        | Command::DatastoreExport(conn) => (&conn.config, &cli.command),
+        Command::DatastoreImport(args) => (&args.conn.config, &cli.command),
     };
     if !cli.context.is_empty() {
         // calicoctl passes --context on to the Kubernetes settings this way.
@@ -102,7 +102,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(_) => datastore::export(connection).await,
-            Command::DatastoreImport(_) => datastore::import(connection).await,
+            Command::DatastoreImport(args) => datastore::import(args, connection).await,
             Command::DatastoreSync(args) => {
                 watch::sync(&args.syncer, args.node.clone(), connection).await
             }
