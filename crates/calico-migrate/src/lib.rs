@@ -10,3 +10,5 @@
 //!   `crd.projectcalico.org/v1` to `projectcalico.org/v3` custom resources.
 //!
 //! The library does the work; `calicoctl` parses, calls and prints.
+
+pub mod v1_to_v3;
