@@ -39,6 +39,8 @@ pub enum Command {
     DatastoreImport(ConnectionArgs),
     /// `datastore sync` (ours): what one of Calico's syncers delivers.
     DatastoreSync(DatastoreSyncArgs),
+    /// `datastore migrate v1-to-v3` (ours): crd.projectcalico.org/v1 → projectcalico.org/v3.
+    DatastoreMigrateV1ToV3(MigrateV1ToV3Args),
     /// A command Calico's calicoctl has and this one does not implement (e.g. `node diags`).
     Unimplemented(&'static str),
 }
@@ -106,6 +108,14 @@ pub struct DatastoreSyncArgs {
     pub syncer: String,
     pub node: Option<String>,
     pub output: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `datastore migrate v1-to-v3 [--dry-run] [--drain-seconds N]`.
+#[derive(Debug)]
+pub struct MigrateV1ToV3Args {
+    pub dry_run: bool,
+    pub drain_seconds: u64,
     pub conn: ConnectionArgs,
 }
 
@@ -347,6 +357,12 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
         "datastore migrate export" => Command::DatastoreExport(conn(&run)),
         "datastore migrate import" => Command::DatastoreImport(conn(&run)),
+        "datastore migrate v1-to-v3" => Command::DatastoreMigrateV1ToV3(MigrateV1ToV3Args {
+            dry_run: run.bool("dry-run"),
+            // The parser checked it is an integer; a negative one means no pause.
+            drain_seconds: run.string("drain-seconds").parse().unwrap_or(0),
+            conn: conn(&run),
+        }),
         "datastore sync" => Command::DatastoreSync(DatastoreSyncArgs {
             syncer: run.string("syncer"),
             node: run.is_set("node").then(|| run.string("node")),
