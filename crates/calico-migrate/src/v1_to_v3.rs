@@ -23,7 +23,8 @@
 //! A rerun is always safe: locking is idempotent, nothing existing is ever overwritten, and an
 //! object copied by an earlier run is identical, so a run that failed part-way is finished by
 //! running again, and a run with conflicts finishes once they are resolved (delete or fix the
-//! v3 objects named) and it runs again.
+//! v3 objects named) and it runs again. Once a run has unlocked v3, components may be writing
+//! there: another run is refused ([`MigrateError::AlreadyComplete`]; a dry run still compares).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -225,6 +226,11 @@ pub enum MigrateError {
     /// The `projectcalico.org/v3` custom resources are not served.
     #[error("the projectcalico.org/v3 custom resources are not usable: {0}")]
     V3NotServed(#[source] DatastoreError),
+    /// A migration finished here already: the v3 ClusterInformation it made or locked is
+    /// unlocked, so components may be writing v3, and copying v1 again could bring back objects
+    /// deleted since.
+    #[error("the migration to projectcalico.org/v3 has finished already (its ClusterInformation is unlocked): running it again could bring back objects deleted since; use a dry run to compare")]
+    AlreadyComplete,
     /// Setting the lock failed.
     #[error("locking the {group} datastore: {source}")]
     Lock {
@@ -331,6 +337,9 @@ async fn run(
         Err(error) => return Err(MigrateError::V3NotServed(error)),
     };
 
+    if !options.dry_run && finished(existing_v3_info.as_ref(), &options.migration_id) {
+        return Err(MigrateError::AlreadyComplete);
+    }
     if !options.dry_run {
         progress.phase(Phase::LockingV1);
         report.locked_v1 = lock_v1(v1, v1_info.clone()).await?;
@@ -375,6 +384,18 @@ async fn run(
         report.unlocked_v3 = true;
     }
     Ok(())
+}
+
+/// Whether the v3 ClusterInformation says this migration has finished: made or locked by it,
+/// and unlocked.
+fn finished(v3_info: Option<&Resource<ClusterInformationSpec>>, migration_id: &str) -> bool {
+    v3_info.is_some_and(|info| {
+        let annotations = &info.metadata.annotations;
+        let ours = [MIGRATED_BY_ANNOTATION, LOCKED_BY_ANNOTATION]
+            .iter()
+            .any(|key| annotations.get(*key).map(String::as_str) == Some(migration_id));
+        ours && info.spec.datastore_ready != Some(false)
+    })
 }
 
 /// Sets `datastoreReady: false` on the v1 ClusterInformation; whether it was unlocked before.

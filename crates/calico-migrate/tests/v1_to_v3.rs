@@ -344,14 +344,24 @@ async fn copies_everything_in_order_remaps_owners_and_unlocks_v3() {
         _ => unreachable!(),
     }
 
-    // A rerun finds everything identical and changes nothing.
-    let again = v1_to_v3::migrate(&v1, &v3, &options(), &())
+    // Finished: a dry run finds everything identical; a real run is refused (v3 is live).
+    let dry = Options {
+        dry_run: true,
+        ..options()
+    };
+    let again = v1_to_v3::migrate(&v1, &v3, &dry, &())
         .await
         .unwrap_or_else(|failed| panic!("{failed}"));
     assert_eq!(again.copied(), 0);
     assert_eq!(again.identical(), report.copied());
-    assert!(!again.locked_v1);
-    assert_eq!(again.owners_remapped, 0);
+    match v1_to_v3::migrate(&v1, &v3, &options(), &()).await {
+        Err(failed) => assert!(
+            matches!(failed.error, v1_to_v3::MigrateError::AlreadyComplete),
+            "{failed}"
+        ),
+        Ok(report) => panic!("ran again over a live v3: {report:?}"),
+    }
+    assert_eq!(datastore_ready(&cluster_info(&v3).await), Some(true));
     assert_migrated(&v1, &v3).await;
 }
 
@@ -504,7 +514,11 @@ async fn migrates_on_the_real_kube_apiserver() {
     assert_eq!(report.owners_remapped, 1);
     assert!(report.unlocked_v3);
     assert_migrated(&v1, &v3).await;
-    let again = v1_to_v3::migrate(&v1, &v3, &options(), &())
+    let dry = Options {
+        dry_run: true,
+        ..options()
+    };
+    let again = v1_to_v3::migrate(&v1, &v3, &dry, &())
         .await
         .unwrap_or_else(|failed| panic!("{failed}"));
     assert_eq!((again.copied(), again.identical()), (0, report.copied()));

@@ -1,6 +1,6 @@
 //! `calicoctl datastore migrate v1-to-v3` (ours) end to end on the kube-emulator serving both
-//! CRD groups: a dry run, a conflict that keeps the datastore locked, and the rerun that
-//! finishes once it is resolved.
+//! CRD groups: a dry run, a conflict that keeps the datastore locked, the rerun that finishes
+//! once it is resolved, and the refusal to run over a finished migration.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -120,6 +120,11 @@ fn migrates_reports_conflicts_and_finishes_on_a_rerun() {
         &["get", "globalnetworkpolicies", "-o", "yaml"],
     );
     assert!(policies.contains("name: security.block-ssh"), "{policies}");
+
+    // Finished: v3 may be live now, so another run is refused.
+    let (code, _, stderr) = output(kube.calicoctl(), &migrate);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("has finished already"), "{stderr}");
 }
 
 #[test]
