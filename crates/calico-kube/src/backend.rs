@@ -75,6 +75,18 @@ impl KubeBackend {
         Ok(backend)
     }
 
+    /// As [`KubeBackend::connect`], in `mode` whatever `calicoAPIGroup`/`CALICO_API_GROUP` and
+    /// discovery say: the same cluster opened once per storage mode, as the
+    /// `crd.projectcalico.org/v1` → `projectcalico.org/v3` migration needs it.
+    pub async fn connect_mode(
+        spec: &ApiConfigSpec,
+        mode: Mode,
+    ) -> Result<KubeBackend, ConfigError> {
+        let mut spec = spec.clone();
+        spec.calico_api_group = mode.api_version().to_string();
+        KubeBackend::connect(&spec).await
+    }
+
     /// A backend on an existing client, in a given mode, with the CRD stores registered.
     pub fn new(connection: Connection, mode: Mode) -> KubeBackend {
         let ipam = IpamStore::new(&connection.client, &connection.url, mode).map(Arc::new);

@@ -14,3 +14,4 @@
 pub mod export;
 pub mod import;
 pub mod ipam;
+pub mod v1_to_v3;

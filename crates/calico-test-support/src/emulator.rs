@@ -1,7 +1,7 @@
 //! A kube-emulator set up as the Kubernetes datastore tests need it: the CustomResourceDefinitions
 //! of a manifest stored as `kubectl apply -f` would store them, and Kubernetes Nodes.
 
-use kube_emulator::{Config, Emulator, RunningEmulator};
+use kube_emulator::{Config, Emulator, RunningEmulator, Store};
 use serde_json::{json, Value};
 
 /// Calico's v1 CRDs (`crd.projectcalico.org`), as the emulator's tests keep them.
@@ -22,20 +22,8 @@ pub async fn with_crds_and_nodes(crds: &str, nodes: &[&str]) -> RunningEmulator 
     let emu = Emulator::start(Config::default())
         .await
         .unwrap_or_else(|e| panic!("start the kube-emulator: {e}"));
-    let text = std::fs::read_to_string(crds).unwrap_or_else(|e| panic!("read {crds}: {e}"));
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("parse {crds}: {e}"));
+    install_crds(emu.store(), crds);
     let store = emu.store();
-    let definitions = store
-        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-        .unwrap_or_else(|| panic!("the emulator serves no CRDs"));
-    for doc in docs {
-        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
-            store
-                .create(&definitions, None, doc)
-                .unwrap_or_else(|e| panic!("store a CRD of {crds}: {e:?}"));
-        }
-    }
     let node_kind = store
         .lookup("", "v1", "nodes")
         .unwrap_or_else(|| panic!("the emulator serves no nodes"));
@@ -49,4 +37,23 @@ pub async fn with_crds_and_nodes(crds: &str, nodes: &[&str]) -> RunningEmulator 
             .unwrap_or_else(|e| panic!("create node {name}: {e:?}"));
     }
     emu
+}
+
+/// Stores every CustomResourceDefinition of the manifest at `crds` in `store` (several
+/// manifests can be installed in one store: both of Calico's CRD groups, say). Panics when it
+/// cannot (a test set-up failure).
+pub fn install_crds(store: &Store, crds: &str) {
+    let text = std::fs::read_to_string(crds).unwrap_or_else(|e| panic!("read {crds}: {e}"));
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("parse {crds}: {e}"));
+    let definitions = store
+        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .unwrap_or_else(|| panic!("the emulator serves no CRDs"));
+    for doc in docs {
+        if doc.get("kind") == Some(&json!("CustomResourceDefinition")) {
+            store
+                .create(&definitions, None, doc)
+                .unwrap_or_else(|e| panic!("store a CRD of {crds}: {e:?}"));
+        }
+    }
 }

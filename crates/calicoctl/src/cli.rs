@@ -39,6 +39,8 @@ pub enum Command {
     DatastoreImport(DatastoreImportArgs),
     /// `datastore sync` (ours): what one of Calico's syncers delivers.
     DatastoreSync(DatastoreSyncArgs),
+    /// `datastore migrate v1-to-v3` (ours): crd.projectcalico.org/v1 → projectcalico.org/v3.
+    DatastoreMigrateV1ToV3(MigrateV1ToV3Args),
     /// A command Calico's calicoctl has and this one does not implement (e.g. `node diags`).
     Unimplemented(&'static str),
 }
@@ -113,6 +115,14 @@ pub struct DatastoreSyncArgs {
 #[derive(Debug)]
 pub struct DatastoreImportArgs {
     pub filename: String,
+    pub conn: ConnectionArgs,
+}
+
+/// `datastore migrate v1-to-v3 [--dry-run] [--drain-seconds N]`.
+#[derive(Debug)]
+pub struct MigrateV1ToV3Args {
+    pub dry_run: bool,
+    pub drain_seconds: u64,
     pub conn: ConnectionArgs,
 }
 
@@ -355,6 +365,12 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "datastore migrate export" => Command::DatastoreExport(conn(&run)),
         "datastore migrate import" => Command::DatastoreImport(DatastoreImportArgs {
             filename: run.string("filename"),
+            conn: conn(&run),
+        }),
+        "datastore migrate v1-to-v3" => Command::DatastoreMigrateV1ToV3(MigrateV1ToV3Args {
+            dry_run: run.bool("dry-run"),
+            // The parser checked it is an integer; a negative one means no pause.
+            drain_seconds: run.string("drain-seconds").parse().unwrap_or(0),
             conn: conn(&run),
         }),
         "datastore sync" => Command::DatastoreSync(DatastoreSyncArgs {

@@ -59,9 +59,47 @@ pub struct CommandSpec {
     pub flags: &'static [FlagSpec],
 }
 
+/// `-c/--config`, as Calico's commands that reach a datastore declare it.
+const CONFIG_FLAG: FlagSpec = FlagSpec {
+    name: "config",
+    shorthand: Some('c'),
+    kind: FlagKind::String,
+    default: "/etc/calico/calicoctl.cfg",
+    usage: "Path to the file containing connection configuration in YAML or JSON format.",
+    hidden: false,
+};
+
 /// Commands of ours that Calico's calicoctl does not have: they run, but help does not list
 /// them.
 static HIDDEN: &[CommandSpec] = &[
+    CommandSpec {
+        path: "datastore migrate v1-to-v3",
+        use_: "v1-to-v3 [--dry-run]",
+        short: "Move a Kubernetes datastore from crd.projectcalico.org/v1 to projectcalico.org/v3 custom resources",
+        long: "Copy every Calico resource and IPAM object of a Kubernetes datastore from the\ncrd.projectcalico.org/v1 custom resources to the projectcalico.org/v3 ones, as Calico's\nDatastoreMigration controller does: lock the datastore, copy in Calico's order, leave\nv3 objects that already exist alone (reporting those that differ as conflicts), remap\nowner references, and unlock v3 when there is no conflict (v1 stays locked). Running it\nagain is safe: it finishes a run that stopped part-way, or one whose conflicts were\nresolved. Then restart Calico's components with CALICO_API_GROUP=projectcalico.org/v3.",
+        example: "  calicoctl datastore migrate v1-to-v3 --dry-run\n  calicoctl datastore migrate v1-to-v3",
+        runnable: true,
+        args: Args::None,
+        flags: &[
+            CONFIG_FLAG,
+            FlagSpec {
+                name: "dry-run",
+                shorthand: None,
+                kind: FlagKind::Bool,
+                default: "false",
+                usage: "Compare only: say what would be copied and what conflicts, lock and write nothing.",
+                hidden: false,
+            },
+            FlagSpec {
+                name: "drain-seconds",
+                shorthand: None,
+                kind: FlagKind::Int,
+                default: "10",
+                usage: "Seconds to wait after locking the v1 datastore for IPAM writes in flight to land.",
+                hidden: false,
+            },
+        ],
+    },
     CommandSpec {
         path: "manifests",
         use_: "manifests [crds | v3-crds | rbac-kdd]",
@@ -81,14 +119,7 @@ static HIDDEN: &[CommandSpec] = &[
         runnable: true,
         args: Args::None,
         flags: &[
-            FlagSpec {
-                name: "config",
-                shorthand: Some('c'),
-                kind: FlagKind::String,
-                default: "/etc/calico/calicoctl.cfg",
-                usage: "Path to the file containing connection configuration in YAML or JSON format.",
-                hidden: false,
-            },
+            CONFIG_FLAG,
             FlagSpec {
                 name: "syncer",
                 shorthand: None,

@@ -7,6 +7,7 @@ pub(crate) mod ipam;
 mod ipam_check;
 mod label;
 mod manifests;
+mod migrate_v3;
 mod patch;
 mod validate;
 mod version;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             )))
         }
         Command::Manifests(args) => return manifests::run(args),
+        Command::DatastoreMigrateV1ToV3(args) => return migrate_v3::run(args, &cli.context),
         Command::Create(args) => (&args.file.conn.config, &cli.command),
         Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
         Command::Delete(args) => (&args.file.conn.config, &cli.command),
@@ -60,12 +62,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         // calicoctl passes --context on to the Kubernetes settings this way.
         std::env::set_var("K8S_CURRENT_CONTEXT", &cli.context);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::message(format!("failed to start: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let connection = clientmgr::connect(config)
             .await
             .map_err(|e| e.into_failure())?;
@@ -110,9 +107,19 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             | Command::Version(_)
             | Command::Completion(_)
             | Command::Manifests(_)
+            | Command::DatastoreMigrateV1ToV3(_)
             | Command::Unimplemented(_) => Ok(String::new()),
         }
     })
+}
+
+/// The runtime a command's datastore work runs on (two workers: builders share the cores).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::message(format!("failed to start: {e}")))
 }
 
 /// The completion script for `shell`, for the name the binary was invoked as, covering the
