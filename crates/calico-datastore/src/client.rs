@@ -13,6 +13,7 @@ use calico_api::{AnyResource, Time, ValidationError};
 
 use crate::backend::{Backend, DatastoreInfo, ResourceList, ResourcePages, WatchStream};
 use crate::error::{DatastoreError, Result};
+use crate::init::BUILTIN_TIERS;
 use crate::key::{ListOptions, ResourceKey};
 use crate::rules;
 
@@ -43,6 +44,9 @@ pub struct Client {
     /// window to one client's life (one calicoctl command), and tier deletes through this
     /// client forget the tier.
     known_tiers: Arc<Mutex<HashSet<String>>>,
+    /// Dry run: every check a write makes (those that read the datastore included), then
+    /// nothing written; see [`Client::dry_run`].
+    dry_run: bool,
 }
 
 /// One of the client's checks, named as Calico's client names the field.
@@ -63,7 +67,39 @@ impl Client {
             backend,
             ipam: None,
             known_tiers: Arc::default(),
+            dry_run: false,
         }
+    }
+
+    /// This client in dry-run mode: create, update and delete make every check they make
+    /// before writing — the client's preconditions, defaults and validation, the kinds' rules
+    /// that read the datastore (the tier exists, pools do not overlap, filters exist, protected
+    /// and non-empty tiers), and what the write itself would find: the name taken (create),
+    /// the resource missing or at another revision (update, delete) — and then write nothing,
+    /// returning what would have been stored (as a read would show it). Delete cascades (a
+    /// Node's dependents, a pool's disabling and affinities) are not run.
+    ///
+    /// Calico's built-in tiers count as existing, since a real write's `EnsureInitialized`
+    /// creates them; a Tier created in dry run counts as existing for this client's later
+    /// policies, as the real create would make it.
+    pub fn dry_run(&self) -> Self {
+        let mut tiers = self
+            .known_tiers
+            .lock()
+            .map(|tiers| tiers.clone())
+            .unwrap_or_default();
+        tiers.extend(BUILTIN_TIERS.iter().map(|(name, _, _)| name.to_string()));
+        Client {
+            backend: self.backend.clone(),
+            ipam: self.ipam.clone(),
+            known_tiers: Arc::new(Mutex::new(tiers)),
+            dry_run: true,
+        }
+    }
+
+    /// Whether this client writes nothing ([`Client::dry_run`]).
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
     }
 
     /// This client with the IPAM layer's cascades attached: deleting a Node then releases its
@@ -181,12 +217,67 @@ impl Client {
         if meta.uid.is_empty() {
             meta.uid = uuid::Uuid::new_v4().to_string();
         }
+        if self.dry_run {
+            let key = ResourceKey::of(&resource);
+            return match self.backend.get(&key, None).await {
+                Ok(_) => Err(DatastoreError::already_exists(&key)),
+                Err(err) if err.is_not_found() => {
+                    if resource.kind() == "Tier" {
+                        self.remember_tier(&key.name);
+                    }
+                    Ok(rules::after_get(resource))
+                }
+                Err(err) => Err(err),
+            };
+        }
         let created = self.backend.create(resource).await?;
         Ok(rules::after_get(created))
     }
 
+    /// What a conditional write at `revision` would find: the resource missing, or at another
+    /// revision (the dry run's stand-in for the write). Returns the stored resource.
+    async fn check_write_target(
+        &self,
+        key: &ResourceKey,
+        revision: Option<&str>,
+    ) -> Result<AnyResource> {
+        let stored = self.backend.get(key, None).await?;
+        match revision.filter(|r| !r.is_empty()) {
+            Some(expected) if stored.metadata().resource_version != expected => {
+                Err(DatastoreError::UpdateConflict {
+                    key: key.clone(),
+                    detail: Some(format!(
+                        "resource version '{expected}' is out of date (latest: {})",
+                        stored.metadata().resource_version
+                    )),
+                })
+            }
+            _ => Ok(stored),
+        }
+    }
+
     /// Replaces a resource; revision, uid and creation time must be present.
-    pub async fn update(&self, mut resource: AnyResource) -> Result<AnyResource> {
+    pub async fn update(&self, resource: AnyResource) -> Result<AnyResource> {
+        self.update_checked(resource, None).await
+    }
+
+    /// [`Client::update`], except that nothing is written when `stored` (the resource as read
+    /// just before, at the revision the update carries) already holds what would be written:
+    /// the same spec, labels and annotations once defaults are applied. Then `stored` is
+    /// returned, its revision unchanged. Every check of the update is still made.
+    pub async fn update_if_changed(
+        &self,
+        resource: AnyResource,
+        stored: &AnyResource,
+    ) -> Result<AnyResource> {
+        self.update_checked(resource, Some(stored)).await
+    }
+
+    async fn update_checked(
+        &self,
+        mut resource: AnyResource,
+        stored: Option<&AnyResource>,
+    ) -> Result<AnyResource> {
         rules::check_default_allow(&resource, false)?;
         Self::check_and_validate(&mut resource)?;
         let meta = resource.metadata();
@@ -214,12 +305,31 @@ impl Client {
         }
         Self::check_namespace(&resource)?;
         rules::before_write(self, &mut resource, false).await?;
+        if let Some(stored) = stored {
+            let candidate = rules::after_get(resource.clone());
+            if stored.metadata().resource_version == resource.metadata().resource_version
+                && same_content(stored, &candidate)
+            {
+                return Ok(stored.clone());
+            }
+        }
+        if self.dry_run {
+            let key = ResourceKey::of(&resource);
+            self.check_write_target(&key, Some(&resource.metadata().resource_version))
+                .await?;
+            return Ok(rules::after_get(resource));
+        }
         let updated = self.backend.update(resource).await?;
         Ok(rules::after_get(updated))
     }
 
     /// Deletes a resource (only at `revision` when one is given).
     pub async fn delete(&self, key: &ResourceKey, revision: Option<&str>) -> Result<AnyResource> {
+        if self.dry_run {
+            rules::check_delete(self, key).await?;
+            let stored = self.check_write_target(key, revision).await?;
+            return Ok(rules::after_get(stored));
+        }
         let revision = rules::before_delete(self, key, revision).await?;
         let deleted = self.backend.delete(key, revision.as_deref()).await?;
         Ok(rules::after_get(deleted))
@@ -262,6 +372,15 @@ impl Client {
     ) -> Result<WatchStream> {
         self.backend.watch(options, revision).await
     }
+}
+
+/// Whether `stored` holds what `expected` would write: the same spec, labels and annotations
+/// (both as a read shows them, i.e. after [`rules::after_get`]).
+pub fn same_content(stored: &AnyResource, expected: &AnyResource) -> bool {
+    let spec = |r: &AnyResource| r.to_json_value().ok().and_then(|v| v.get("spec").cloned());
+    stored.metadata().labels == expected.metadata().labels
+        && stored.metadata().annotations == expected.metadata().annotations
+        && spec(stored) == spec(expected)
 }
 
 #[cfg(test)]

@@ -158,14 +158,11 @@ pub async fn before_delete(
     revision: Option<&str>,
 ) -> Result<Option<String>> {
     let revision = revision.filter(|r| !r.is_empty());
+    if key.kind.kind() == "Tier" {
+        client.forget_tier(&key.name);
+    }
+    check_delete(client, key).await?;
     match key.kind.kind() {
-        "Profile" if key.name == DEFAULT_ALLOW_PROFILE => {
-            return Err(refuse_default_allow("Delete"))
-        }
-        "Tier" => {
-            client.forget_tier(&key.name);
-            check_tier_deletable(client, key).await?;
-        }
         "Node" => {
             // Calico removes the node's dependents before its own conditional delete can fail;
             // a stale revision is refused here first, so a refused delete changes nothing.
@@ -184,6 +181,16 @@ pub async fn before_delete(
         _ => {}
     }
     Ok(revision.map(String::from))
+}
+
+/// The refusals of a delete that change nothing: Calico's built-in profile, built-in and
+/// non-empty tiers (also what a dry-run delete checks).
+pub async fn check_delete(client: &Client, key: &ResourceKey) -> Result<()> {
+    match key.kind.kind() {
+        "Profile" if key.name == DEFAULT_ALLOW_PROFILE => Err(refuse_default_allow("Delete")),
+        "Tier" => check_tier_deletable(client, key).await,
+        _ => Ok(()),
+    }
 }
 
 /// Fails with the conflict a conditional write would report when `key` is not at `expected`.

@@ -139,6 +139,8 @@ pub struct FileArgs {
     pub filename: Option<String>,
     pub recursive: bool,
     pub skip_empty: bool,
+    /// `--dry-run` (ours; create, apply, replace, delete): check everything, write nothing.
+    pub dry_run: bool,
     pub conn: ConnectionArgs,
 }
 
@@ -258,6 +260,7 @@ fn file(run: &Invocation) -> FileArgs {
         filename: (!filename.is_empty()).then_some(filename),
         recursive: run.bool("recursive"),
         skip_empty: run.bool("skip-empty"),
+        dry_run: run.bool("dry-run"),
         conn: conn(run),
     }
 }

@@ -69,6 +69,16 @@ const CONFIG_FLAG: FlagSpec = FlagSpec {
     hidden: false,
 };
 
+/// `--dry-run` (ours, hidden) of create, apply, replace and delete.
+pub const DRY_RUN_FLAG: FlagSpec = FlagSpec {
+    name: "dry-run",
+    shorthand: None,
+    kind: FlagKind::Bool,
+    default: "false",
+    usage: "Check everything, write nothing (an extension of ours).",
+    hidden: true,
+};
+
 /// Commands of ours that Calico's calicoctl does not have: they run, but help does not list
 /// them.
 static HIDDEN: &[CommandSpec] = &[

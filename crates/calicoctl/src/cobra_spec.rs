@@ -46,6 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         runnable: true,
         args: Args::Arbitrary,
         flags: &[
+            crate::cobra::DRY_RUN_FLAG,
             FlagSpec {
                 name: "config",
                 shorthand: Some('c'),
@@ -254,6 +255,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         runnable: true,
         args: Args::Arbitrary,
         flags: &[
+            crate::cobra::DRY_RUN_FLAG,
             FlagSpec {
                 name: "config",
                 shorthand: Some('c'),
@@ -438,6 +440,31 @@ pub static COMMANDS: &[CommandSpec] = &[
         runnable: true,
         args: Args::Arbitrary,
         flags: &[
+            crate::cobra::DRY_RUN_FLAG,
+            FlagSpec {
+                name: "selector",
+                shorthand: None,
+                kind: FlagKind::String,
+                default: "",
+                usage: "Delete the resources of KIND whose labels match this selector (an extension of ours).",
+                hidden: true,
+            },
+            FlagSpec {
+                name: "all",
+                shorthand: None,
+                kind: FlagKind::Bool,
+                default: "false",
+                usage: "Delete every resource of KIND (an extension of ours).",
+                hidden: true,
+            },
+            FlagSpec {
+                name: "all-namespaces",
+                shorthand: Some('A'),
+                kind: FlagKind::Bool,
+                default: "false",
+                usage: "With --all or --selector: in every namespace (an extension of ours).",
+                hidden: true,
+            },
             FlagSpec {
                 name: "config",
                 shorthand: Some('c'),
@@ -1134,6 +1161,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         runnable: true,
         args: Args::Arbitrary,
         flags: &[
+            crate::cobra::DRY_RUN_FLAG,
             FlagSpec {
                 name: "config",
                 shorthand: Some('c'),

@@ -148,6 +148,8 @@ fn merge_for_update(stored: &AnyResource, input: &AnyResource) -> AnyResource {
 
 /// Update as calicoctl's resource manager does it: with a resourceVersion in the input, that
 /// exact version must still be current; without one, read-modify-write with a few retries.
+/// A resource already stored with the same spec, labels and annotations is not rewritten (its
+/// resourceVersion stays; Calico's calicoctl writes it again).
 pub async fn update(client: &Client, input: AnyResource) -> Result<AnyResource, DatastoreError> {
     let key = ResourceKey::of(&input);
     let requested = input.metadata().resource_version.clone();
@@ -162,12 +164,17 @@ pub async fn update(client: &Client, input: AnyResource) -> Result<AnyResource, 
                 )),
             });
         }
-        return client.update(merge_for_update(&stored, &input)).await;
+        return client
+            .update_if_changed(merge_for_update(&stored, &input), &stored)
+            .await;
     }
     let mut retries = UPDATE_RETRIES.start();
     loop {
         let stored = client.get(&key).await?;
-        let err = match client.update(merge_for_update(&stored, &input)).await {
+        let err = match client
+            .update_if_changed(merge_for_update(&stored, &input), &stored)
+            .await
+        {
             Err(err @ DatastoreError::UpdateConflict { .. }) => err,
             other => return other,
         };

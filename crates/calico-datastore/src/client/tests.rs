@@ -643,3 +643,92 @@ async fn deleting_a_pool_releases_its_affinities_after_disabling_it() {
         ]
     );
 }
+
+#[tokio::test]
+async fn dry_run_checks_everything_and_writes_nothing() {
+    let f = fixture();
+    let dry = f.client.dry_run();
+    assert!(dry.is_dry_run() && !f.client.is_dry_run());
+    let would = dry.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    assert!(would.metadata().resource_version.is_empty());
+    assert!(f
+        .client
+        .get(&key("IPPool", "", "p1"))
+        .await
+        .unwrap_err()
+        .is_not_found());
+
+    let stored = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    assert!(dry
+        .create(pool("p1", "10.0.0.0/16"))
+        .await
+        .unwrap_err()
+        .is_already_exists());
+    assert!(
+        dry.create(pool("p2", "10.0.1.0/24")).await.is_err(),
+        "overlap"
+    );
+
+    // An update at a stale revision conflicts; at the current one it writes nothing.
+    let mut update = stored.clone();
+    if let AnyResource::IPPool(p) = &mut update {
+        p.spec.disabled = true;
+    }
+    let mut stale = update.clone();
+    stale.metadata_mut().resource_version = format!("{}0", stored.metadata().resource_version);
+    assert!(matches!(
+        dry.update(stale).await,
+        Err(DatastoreError::UpdateConflict { .. })
+    ));
+    dry.update(update).await.unwrap();
+    let now = f.client.get(&key("IPPool", "", "p1")).await.unwrap();
+    assert_eq!(
+        now.metadata().resource_version,
+        stored.metadata().resource_version
+    );
+
+    // Delete: the resource must exist (at the revision given), and stays.
+    dry.delete(&key("IPPool", "", "p1"), None).await.unwrap();
+    assert!(dry
+        .delete(&key("IPPool", "", "p9"), None)
+        .await
+        .unwrap_err()
+        .is_not_found());
+    assert!(f.client.get(&key("IPPool", "", "p1")).await.is_ok());
+
+    // A tier created in dry run counts for the dry run's later policies.
+    let tier = doc(json!({"apiVersion": "projectcalico.org/v3", "kind": "Tier",
+        "metadata": {"name": "t1"}, "spec": {"order": 10}}));
+    dry.create(tier).await.unwrap();
+    let policy = doc(
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "t1.p"}, "spec": {"tier": "t1"}}),
+    );
+    dry.create(policy.clone()).await.unwrap();
+    assert!(f.client.create(policy).await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn update_if_changed_leaves_an_unchanged_resource_alone() {
+    let f = fixture();
+    let stored = f.client.create(pool("p1", "10.0.0.0/16")).await.unwrap();
+    let same = f
+        .client
+        .update_if_changed(stored.clone(), &stored)
+        .await
+        .unwrap();
+    assert_eq!(
+        same.metadata().resource_version,
+        stored.metadata().resource_version
+    );
+    let mut labelled = stored.clone();
+    labelled
+        .metadata_mut()
+        .labels
+        .insert("a".into(), "b".into());
+    let written = f.client.update_if_changed(labelled, &stored).await.unwrap();
+    assert_ne!(
+        written.metadata().resource_version,
+        stored.metadata().resource_version
+    );
+}

@@ -137,7 +137,7 @@ async fn settle(
     expected.apply_defaults();
     let expected = calico_datastore::rules::after_get(expected);
     match client.get(&key).await {
-        Ok(stored) if same_content(&stored, &expected) => return outcome,
+        Ok(stored) if calico_datastore::client::same_content(&stored, &expected) => return outcome,
         Ok(_) => {}
         Err(read) if read.is_not_found() => {}
         Err(_) => outcome.unknown = true,
@@ -145,14 +145,6 @@ async fn settle(
     outcome.cause = Some(cause_of(&err));
     outcome.error = Some(err.to_string());
     outcome
-}
-
-/// Whether a stored resource holds what was written: spec, labels and annotations.
-fn same_content(stored: &AnyResource, expected: &AnyResource) -> bool {
-    let spec = |r: &AnyResource| r.to_json_value().ok().and_then(|v| v.get("spec").cloned());
-    stored.metadata().labels == expected.metadata().labels
-        && stored.metadata().annotations == expected.metadata().annotations
-        && spec(stored) == spec(expected)
 }
 
 /// How many resources are in flight at once within a run of independent resources.
@@ -217,12 +209,55 @@ async fn each(
     outcomes.into_iter().flatten().collect()
 }
 
+/// The client a write command uses: with `--dry-run` (ours), one that checks everything and
+/// writes nothing.
+pub fn write_client(connection: &Connection, dry_run: bool) -> Client {
+    if dry_run {
+        connection.client.dry_run()
+    } else {
+        connection.client.clone()
+    }
+}
+
+/// calicoctl's success lines, marked ` (dry run)` when nothing was written.
+fn mark_dry_run(result: Result<String, Failure>, dry_run: bool) -> Result<String, Failure> {
+    if !dry_run {
+        return result;
+    }
+    let mark = |text: String| {
+        text.lines()
+            .map(|line| {
+                if line.starts_with("Successfully ") {
+                    format!("{line} (dry run)\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect::<String>()
+    };
+    match result {
+        Ok(text) => Ok(mark(text)),
+        Err(failure) => Err(Failure {
+            stdout: mark(failure.stdout),
+            message: failure.message,
+        }),
+    }
+}
+
+/// Creates ClusterInformation and the built-in tiers when something is really written.
+async fn initialize_unless_dry(connection: &Connection, resources: &[AnyResource], dry_run: bool) {
+    if !dry_run {
+        crate::commands::ensure_initialized(connection, resources).await;
+    }
+}
+
 pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(&args.file)?;
-    crate::commands::ensure_initialized(connection, &resources).await;
+    let dry_run = args.file.dry_run;
+    initialize_unless_dry(connection, &resources, dry_run).await;
     let skip_exists = args.skip_exists;
     let outcomes = each(
-        &connection.client,
+        &write_client(connection, dry_run),
         resources,
         &args.file.conn.namespace,
         |client, resource| Box::pin(resources::create(client, resource)),
@@ -230,13 +265,19 @@ pub async fn create(args: &CreateArgs, connection: &Connection) -> Result<String
         "creating",
     )
     .await;
-    summarise("create", "created", &outcomes)
+    mark_dry_run(summarise("create", "created", &outcomes), dry_run)
 }
 
 pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
-    let outcomes = apply_resources(connection, resources, &args.conn.namespace).await;
-    summarise("apply", "applied", &outcomes)
+    initialize_unless_dry(connection, &resources, args.dry_run).await;
+    let outcomes = apply_with(
+        &write_client(connection, args.dry_run),
+        resources,
+        &args.conn.namespace,
+    )
+    .await;
+    mark_dry_run(summarise("apply", "applied", &outcomes), args.dry_run)
 }
 
 /// `apply` of resources already read (also the resources part of `datastore migrate
@@ -247,8 +288,12 @@ pub async fn apply_resources(
     namespace: &str,
 ) -> Vec<Outcome> {
     crate::commands::ensure_initialized(connection, &resources).await;
+    apply_with(&connection.client, resources, namespace).await
+}
+
+async fn apply_with(client: &Client, resources: Vec<AnyResource>, namespace: &str) -> Vec<Outcome> {
     each(
-        &connection.client,
+        client,
         resources,
         namespace,
         |client, resource| Box::pin(resources::apply(client, resource)),
@@ -264,7 +309,8 @@ pub async fn apply_resources(
 /// refused for its namespace does not.
 pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String, Failure> {
     let resources = read_file_resources(args)?;
-    crate::commands::ensure_initialized(connection, &resources).await;
+    initialize_unless_dry(connection, &resources, args.dry_run).await;
+    let client = write_client(connection, args.dry_run);
     let total = resources.len();
     if total == 0 {
         return Ok("No resources specified\n".to_string());
@@ -279,7 +325,7 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
             Err(message) => last_error = Some(message),
             Ok(()) => {
                 handled += 1;
-                if let Err(err) = resources::replace(&connection.client, resource).await {
+                if let Err(err) = resources::replace(&client, resource).await {
                     last_error = Some(err.to_string());
                 }
             }
@@ -289,7 +335,7 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
         Some(kind) => format!("'{kind}' resource"),
         None => "resource".to_string(),
     };
-    match (handled, last_error) {
+    let result = match (handled, last_error) {
         (n, None) => Ok(format!("Successfully replaced {n} {what}(s)\n")),
         (0, Some(message)) => Err(Failure::message(match single_kind {
             Some(kind) if total == 1 => format!("failed to replace '{kind}' resource: {message}"),
@@ -300,7 +346,8 @@ pub async fn replace(args: &FileArgs, connection: &Connection) -> Result<String,
             stdout: format!("Partial success: replaced the first {n} out of {total} {what}s:\n"),
             message: format!("hit error: {message}"),
         }),
-    }
+    };
+    mark_dry_run(result, args.dry_run)
 }
 
 fn single_kind(resources: &[AnyResource]) -> Option<&'static str> {
@@ -362,6 +409,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
             .all(|(k, _)| k.kind == first)
             .then_some(first.kind())
     };
+    let client = write_client(connection, args.file.dry_run);
     let mut deleted = 0;
     let mut failures = String::new();
     let mut failed = Vec::new();
@@ -380,7 +428,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
                 cause: None,
             })
         } else {
-            resources::delete(&connection.client, key, revision.as_deref()).await
+            resources::delete(&client, key, revision.as_deref()).await
         };
         let result = match result {
             // The answer was lost: gone now, the resource was deleted (as asked).
@@ -430,12 +478,13 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     } else {
         String::new()
     };
-    if failures.is_empty() {
+    let result = if failures.is_empty() {
         Ok(success)
     } else {
         Err(Failure {
             stdout: success,
             message: failures,
         })
-    }
+    };
+    mark_dry_run(result, args.file.dry_run)
 }

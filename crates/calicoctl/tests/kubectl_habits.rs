@@ -1,0 +1,310 @@
+//! kubectl's habits in calicoctl (issue 17), on all three datastores: `--dry-run` for create,
+//! apply, replace and delete; apply that rewrites nothing when nothing changed; `diff`;
+//! `delete --selector|--all`; `edit`. All of them are extensions of ours, hidden from help.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use assert_cmd::Command;
+use common::tour::repo_root;
+use common::{Etcd, Kube, Store};
+use std::path::PathBuf;
+
+/// `mod NAME` with the scenario `NAME` as a test on each datastore.
+macro_rules! on_every_datastore {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[test]
+            fn embedded() {
+                super::$scenario(&super::Ds::embedded());
+            }
+
+            #[test]
+            fn etcd() {
+                super::$scenario(&super::Ds::etcd());
+            }
+
+            #[test]
+            fn kubernetes() {
+                super::$scenario(&super::Ds::kube());
+            }
+        }
+    };
+}
+
+/// One datastore under test.
+enum Ds {
+    Embedded(Store),
+    Etcd(Box<Etcd>),
+    Kube(Box<Kube>),
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ds {
+    fn embedded() -> Self {
+        Ds::Embedded(Store::new())
+    }
+
+    fn etcd() -> Self {
+        Ds::Etcd(Box::new(Etcd::new()))
+    }
+
+    fn kube() -> Self {
+        let kube = Kube::new();
+        let crds = repo_root().join("manifests").join("crds.yaml");
+        kube.kubectl(&["apply", "-f", &crds.to_string_lossy()]);
+        kube.kubectl(&["create", "namespace", "prod"]);
+        Ds::Kube(Box::new(kube))
+    }
+
+    fn calicoctl(&self) -> Command {
+        let mut cmd = match self {
+            Ds::Embedded(store) => store.calicoctl(),
+            Ds::Etcd(etcd) => etcd.calicoctl(),
+            Ds::Kube(kube) => kube.calicoctl(),
+        };
+        cmd.env_remove("VISUAL")
+            .env_remove("EDITOR")
+            .env_remove("CALICOCTL_EXTERNAL_DIFF");
+        cmd
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self {
+            Ds::Embedded(store) => store.dir.path().to_path_buf(),
+            Ds::Etcd(etcd) => etcd.home.path().to_path_buf(),
+            Ds::Kube(kube) => kube.home.path().to_path_buf(),
+        }
+    }
+
+    fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.calicoctl();
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let out = cmd.args(args).output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// A command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(
+            run.code, 0,
+            "calicoctl {args:?}:\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        run.stdout
+    }
+
+    /// A command that must fail with exit code 1; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(
+            run.code, 1,
+            "calicoctl {args:?} should fail:\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        run.stderr
+    }
+
+    fn resource_version(&self, kind: &str, name: &str) -> String {
+        let json: serde_json::Value =
+            serde_json::from_str(&self.ok(&["get", kind, name, "-o", "json"])).unwrap();
+        json["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn exists(&self, kind: &str, name: &str) -> bool {
+        self.run(&["get", kind, name]).code == 0
+    }
+}
+
+const SET: &str = "\
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata:
+  name: office
+  labels:
+    team: net
+spec:
+  nets:
+  - 10.1.0.0/16
+";
+
+const POOL: &str = "\
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: pool-a
+spec:
+  cidr: 10.10.0.0/16
+";
+
+const OVERLAPPING_POOL: &str = "\
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata:
+  name: pool-b
+spec:
+  cidr: 10.10.5.0/24
+";
+
+const POLICY_IN_MISSING_TIER: &str = "\
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: nowhere.deny
+spec:
+  tier: nowhere
+  selector: all()
+";
+
+fn dry_run(ds: &Ds) {
+    let set = ds.file("set.yaml", SET);
+    // Nothing there: apply and create say what they would do, and write nothing.
+    for verb in ["apply", "create"] {
+        let past = if verb == "apply" {
+            "applied"
+        } else {
+            "created"
+        };
+        assert_eq!(
+            ds.ok(&[verb, "-f", &set, "--dry-run"]),
+            format!("Successfully {past} 1 'GlobalNetworkSet' resource(s) (dry run)\n")
+        );
+        assert!(!ds.exists("globalnetworkset", "office"));
+    }
+    // The checks that need the datastore are made: a missing resource cannot be replaced or
+    // deleted, a policy needs its tier.
+    assert!(ds
+        .fails(&["replace", "-f", &set, "--dry-run"])
+        .contains("resource does not exist: GlobalNetworkSet(office)"));
+    assert!(ds
+        .fails(&["delete", "globalnetworkset", "office", "--dry-run"])
+        .contains("resource does not exist: GlobalNetworkSet(office)"));
+    let policy = ds.file("policy.yaml", POLICY_IN_MISSING_TIER);
+    assert!(ds
+        .fails(&["create", "-f", &policy, "--dry-run"])
+        .contains("Tier(nowhere)"));
+    // A policy in the default tier passes even before anything initialized the datastore.
+    let default_policy = ds.file(
+        "default-policy.yaml",
+        &POLICY_IN_MISSING_TIER.replace("nowhere", "default"),
+    );
+    assert_eq!(
+        ds.ok(&["apply", "-f", &default_policy, "--dry-run"]),
+        "Successfully applied 1 'GlobalNetworkPolicy' resource(s) (dry run)\n"
+    );
+
+    // Once stored: create conflicts, replace and delete pass and change nothing.
+    ds.ok(&["apply", "-f", &set]);
+    let revision = ds.resource_version("globalnetworkset", "office");
+    assert!(ds
+        .fails(&["create", "-f", &set, "--dry-run"])
+        .contains("resource already exists: GlobalNetworkSet(office)"));
+    let changed = ds.file("changed.yaml", &SET.replace("10.1.0.0/16", "10.2.0.0/16"));
+    assert_eq!(
+        ds.ok(&["replace", "-f", &changed, "--dry-run"]),
+        "Successfully replaced 1 'GlobalNetworkSet' resource(s) (dry run)\n"
+    );
+    assert_eq!(
+        ds.ok(&["delete", "globalnetworkset", "office", "--dry-run"]),
+        "Successfully deleted 1 'GlobalNetworkSet' resource(s) (dry run)\n"
+    );
+    assert_eq!(ds.resource_version("globalnetworkset", "office"), revision);
+    assert!(ds
+        .ok(&["get", "globalnetworkset", "office", "-o", "yaml"])
+        .contains("10.1.0.0/16"));
+    // Validation still applies.
+    let invalid = ds.file("invalid.yaml", &SET.replace("10.1.0.0/16", "not-a-cidr"));
+    ds.fails(&["apply", "-f", &invalid, "--dry-run"]);
+
+    // Pools: an overlap is found without writing.
+    let pool = ds.file("pool.yaml", POOL);
+    ds.ok(&["apply", "-f", &pool]);
+    let overlapping = ds.file("overlap.yaml", OVERLAPPING_POOL);
+    assert!(ds
+        .fails(&["create", "-f", &overlapping, "--dry-run"])
+        .contains("CIDR overlaps with IPPool(pool-a)"));
+    assert!(!ds.exists("ippool", "pool-b"));
+    // A pool deleted in dry run is neither deleted nor disabled.
+    assert_eq!(
+        ds.ok(&["delete", "ippool", "pool-a", "--dry-run"]),
+        "Successfully deleted 1 'IPPool' resource(s) (dry run)\n"
+    );
+    assert!(!ds
+        .ok(&["get", "ippool", "pool-a", "-o", "yaml"])
+        .contains("disabled: true"));
+}
+
+on_every_datastore!(dry_run);
+
+fn idempotent_apply(ds: &Ds) {
+    let set = ds.file("set.yaml", SET);
+    let policy = ds.file(
+        "policy.yaml",
+        &POLICY_IN_MISSING_TIER.replace("nowhere", "default"),
+    );
+    let pool = ds.file("pool.yaml", POOL);
+    ds.ok(&["apply", "-f", &set]);
+    ds.ok(&["apply", "-f", &policy]);
+    ds.ok(&["apply", "-f", &pool]);
+    let before = [
+        ds.resource_version("globalnetworkset", "office"),
+        ds.resource_version("globalnetworkpolicy", "default.deny"),
+        ds.resource_version("ippool", "pool-a"),
+    ];
+    // The same again: calicoctl's output, nothing rewritten.
+    assert_eq!(
+        ds.ok(&["apply", "-f", &set]),
+        "Successfully applied 1 'GlobalNetworkSet' resource(s)\n"
+    );
+    ds.ok(&["apply", "-f", &policy]);
+    ds.ok(&["apply", "-f", &pool]);
+    ds.ok(&["replace", "-f", &set]);
+    let after = [
+        ds.resource_version("globalnetworkset", "office"),
+        ds.resource_version("globalnetworkpolicy", "default.deny"),
+        ds.resource_version("ippool", "pool-a"),
+    ];
+    assert_eq!(before, after);
+    // A change of a label, an annotation or the spec is written.
+    for (i, changed) in [
+        SET.replace("team: net", "team: ops"),
+        SET.replace("  labels:", "  annotations:\n    note: x\n  labels:"),
+        SET.replace("10.1.0.0/16", "10.3.0.0/16"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = ds.file(&format!("changed-{i}.yaml"), changed);
+        let revision = ds.resource_version("globalnetworkset", "office");
+        ds.ok(&["apply", "-f", &file]);
+        assert_ne!(ds.resource_version("globalnetworkset", "office"), revision);
+    }
+}
+
+on_every_datastore!(idempotent_apply);
