@@ -25,6 +25,8 @@ pub enum Command {
     Patch(PatchArgs),
     Label(LabelArgs),
     Validate(FileArgs),
+    /// `diff -f FILE` (ours, kubectl's): stored against what apply would store.
+    Diff(FileArgs),
     Completion(CompletionArgs),
     Version(VersionArgs),
     Manifests(ManifestsArgs),
@@ -290,6 +292,7 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "apply" => Command::Apply(file(&run)),
         "replace" => Command::Replace(file(&run)),
         "validate" => Command::Validate(file(&run)),
+        "diff" => Command::Diff(file(&run)),
         "delete" => Command::Delete(DeleteArgs {
             kind: run.args.first().cloned(),
             names: run.args.iter().skip(1).cloned().collect(),

@@ -69,6 +69,36 @@ const CONFIG_FLAG: FlagSpec = FlagSpec {
     hidden: false,
 };
 
+/// A boolean flag (`-R/--recursive` unless its fields are replaced).
+const BOOL_FLAG: FlagSpec = FlagSpec {
+    name: "recursive",
+    shorthand: Some('R'),
+    kind: FlagKind::Bool,
+    default: "false",
+    usage: "",
+    hidden: false,
+};
+
+/// `-f/--filename`, as the commands that read resources declare it.
+const FILENAME_FLAG: FlagSpec = FlagSpec {
+    name: "filename",
+    shorthand: Some('f'),
+    kind: FlagKind::String,
+    default: "",
+    usage: "Filename to use to create/apply/replace/delete the resource. Use '-' for stdin.",
+    hidden: false,
+};
+
+/// `-n/--namespace`.
+const NAMESPACE_FLAG: FlagSpec = FlagSpec {
+    name: "namespace",
+    shorthand: Some('n'),
+    kind: FlagKind::String,
+    default: "",
+    usage: "Namespace of the resource.",
+    hidden: false,
+};
+
 /// `--dry-run` (ours, hidden) of create, apply, replace and delete.
 pub const DRY_RUN_FLAG: FlagSpec = FlagSpec {
     name: "dry-run",
@@ -82,6 +112,31 @@ pub const DRY_RUN_FLAG: FlagSpec = FlagSpec {
 /// Commands of ours that Calico's calicoctl does not have: they run, but help does not list
 /// them.
 static HIDDEN: &[CommandSpec] = &[
+    CommandSpec {
+        path: "diff",
+        use_: "diff -f FILENAME",
+        short: "Diff the stored resources against what apply would store",
+        long: "Show a unified diff of each resource as stored (as get -o yaml --export shows it)\nagainst what apply would store: defaults applied, validated, checked against the\ndatastore, nothing written. Exit status: 0 no differences, 1 differences, >1 an error.\nCALICOCTL_EXTERNAL_DIFF names a program (with arguments) to run on two directories\ninstead, as kubectl's KUBECTL_EXTERNAL_DIFF does.",
+        example: "  calicoctl diff -f ./policy.yaml",
+        runnable: true,
+        args: Args::Arbitrary,
+        flags: &[
+            CONFIG_FLAG,
+            FILENAME_FLAG,
+            NAMESPACE_FLAG,
+            FlagSpec {
+                name: "recursive",
+                usage: "Process the filename specified in -f recursively.",
+                ..BOOL_FLAG
+            },
+            FlagSpec {
+                name: "skip-empty",
+                shorthand: None,
+                usage: "Do not error if files contain no data.",
+                ..BOOL_FLAG
+            },
+        ],
+    },
     CommandSpec {
         path: "datastore migrate v1-to-v3",
         use_: "v1-to-v3 [--dry-run]",

@@ -45,6 +45,12 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&cli.log_level);
+    // `diff` (kubectl's contract): 1 means "differences", so its errors exit with 2.
+    let error_code = if matches!(cli.command, cli::Command::Diff(_)) {
+        2
+    } else {
+        1
+    };
     match commands::run(cli) {
         Ok(output) => {
             write_out(&output);
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
             // A failure Calico reports on stdout alone (e.g. an invalid `--ip`) has no message.
             if !failure.message.is_empty() {
                 eprintln!("{}", terminal_safe(&failure.message));
+                return ExitCode::from(error_code);
             }
             ExitCode::from(1)
         }

@@ -308,3 +308,70 @@ fn idempotent_apply(ds: &Ds) {
 }
 
 on_every_datastore!(idempotent_apply);
+
+fn diff(ds: &Ds) {
+    let set = ds.file("set.yaml", SET);
+    // Not stored: everything is new.
+    let run = ds.run(&["diff", "-f", &set]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run
+        .stdout
+        .starts_with("--- live/projectcalico.org.v3.GlobalNetworkSet..office\n+++ merged/projectcalico.org.v3.GlobalNetworkSet..office\n@@ -0,0 +1,9 @@\n+apiVersion: projectcalico.org/v3\n"));
+    // What apply would store, defaults included.
+    let pool = ds.file("pool.yaml", POOL);
+    let run = ds.run(&["diff", "-f", &pool]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("+  blockSize: 26\n"), "{}", run.stdout);
+    assert!(!ds.exists("ippool", "pool-a"));
+
+    ds.ok(&["apply", "-f", &set]);
+    assert_eq!(ds.ok(&["diff", "-f", &set]), "");
+    let changed = ds.file("changed.yaml", &SET.replace("10.1.0.0/16", "10.2.0.0/16"));
+    let run = ds.run(&["diff", "-f", &changed]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "--- live/projectcalico.org.v3.GlobalNetworkSet..office
++++ merged/projectcalico.org.v3.GlobalNetworkSet..office
+@@ -6,4 +6,4 @@
+   name: office
+ spec:
+   nets:
+-  - 10.1.0.0/16
++  - 10.2.0.0/16
+"
+    );
+    // An external program on two directories, as kubectl's KUBECTL_EXTERNAL_DIFF.
+    let run = ds.run_with(
+        &["diff", "-f", &changed],
+        &[("CALICOCTL_EXTERNAL_DIFF", "diff -r -u")],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("/LIVE-"), "{}", run.stdout);
+    assert!(run.stdout.contains("-  - 10.1.0.0/16\n+  - 10.2.0.0/16\n"));
+    let run = ds.run_with(
+        &["diff", "-f", &set],
+        &[("CALICOCTL_EXTERNAL_DIFF", "diff -r -u")],
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""));
+    // Errors exit with 2: an invalid resource, a failing program.
+    let invalid = ds.file("invalid.yaml", &SET.replace("10.1.0.0/16", "not-a-cidr"));
+    let run = ds.run(&["diff", "-f", &invalid]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run
+        .stderr
+        .starts_with("failed to diff GlobalNetworkSet(office): "));
+    let failing = ds.file("failing-diff.sh", "exit 3\n");
+    let program = format!("sh {failing}");
+    let run = ds.run_with(
+        &["diff", "-f", &changed],
+        &[("CALICOCTL_EXTERNAL_DIFF", program.as_str())],
+    );
+    assert_eq!(run.code, 2);
+    // Nothing was written.
+    assert!(ds
+        .ok(&["get", "globalnetworkset", "office", "-o", "yaml"])
+        .contains("10.1.0.0/16"));
+}
+
+on_every_datastore!(diff);

@@ -77,7 +77,7 @@ fn setup_error(message: impl std::fmt::Display) -> Failure {
 
 /// Clears what `--export` leaves out: exactly what Calico's clears (generation, selfLink and
 /// managedFields stay).
-fn export(resource: &mut AnyResource) {
+pub(crate) fn export(resource: &mut AnyResource) {
     let meta = resource.metadata_mut();
     meta.namespace.clear();
     meta.uid.clear();

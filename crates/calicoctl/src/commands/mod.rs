@@ -2,6 +2,7 @@
 
 pub mod crud;
 mod datastore;
+mod diff;
 mod get;
 pub(crate) mod ipam;
 mod ipam_check;
@@ -34,7 +35,9 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Manifests(args) => return manifests::run(args),
         Command::DatastoreMigrateV1ToV3(args) => return migrate_v3::run(args, &cli.context),
         Command::Create(args) => (&args.file.conn.config, &cli.command),
-        Command::Apply(args) | Command::Replace(args) => (&args.conn.config, &cli.command),
+        Command::Apply(args) | Command::Replace(args) | Command::Diff(args) => {
+            (&args.conn.config, &cli.command)
+        }
         Command::Delete(args) => (&args.file.conn.config, &cli.command),
         Command::Get(args) => (&args.file.conn.config, &cli.command),
         Command::Patch(args) => (&args.conn.config, &cli.command),
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Create(args) => crud::create(args, connection).await,
             Command::Apply(args) => crud::apply(args, connection).await,
             Command::Replace(args) => crud::replace(args, connection).await,
+            Command::Diff(args) => diff::run(args, connection).await,
             Command::Delete(args) => crud::delete(args, connection).await,
             Command::Get(args) => get::run(args, connection).await,
             Command::Patch(args) => patch::run(args, connection).await,
