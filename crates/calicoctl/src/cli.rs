@@ -158,6 +158,12 @@ pub struct DeleteArgs {
     pub names: Vec<String>,
     pub file: FileArgs,
     pub skip_not_exists: bool,
+    /// `--selector SEL` (ours, kubectl's): every resource of KIND whose labels match.
+    pub selector: Option<String>,
+    /// `--all` (ours, kubectl's): every resource of KIND.
+    pub all: bool,
+    /// `-A/--all-namespaces` with `--selector`/`--all`.
+    pub all_namespaces: bool,
 }
 
 #[derive(Debug)]
@@ -298,6 +304,9 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
             names: run.args.iter().skip(1).cloned().collect(),
             file: file(&run),
             skip_not_exists: run.bool("skip-not-exists"),
+            selector: run.is_set("selector").then(|| run.string("selector")),
+            all: run.bool("all"),
+            all_namespaces: run.bool("all-namespaces"),
         }),
         "get" => Command::Get(GetArgs {
             kind: run.args.first().cloned(),

@@ -60,6 +60,7 @@ impl Ds {
         let crds = repo_root().join("manifests").join("crds.yaml");
         kube.kubectl(&["apply", "-f", &crds.to_string_lossy()]);
         kube.kubectl(&["create", "namespace", "prod"]);
+        kube.kubectl(&["create", "namespace", "dev"]);
         Ds::Kube(Box::new(kube))
     }
 
@@ -375,3 +376,82 @@ fn diff(ds: &Ds) {
 }
 
 on_every_datastore!(diff);
+
+fn network_set(namespace: &str, name: &str, team: &str) -> String {
+    format!(
+        "---\napiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n    team: {team}\nspec:\n  nets:\n  - 10.9.0.0/24\n"
+    )
+}
+
+const WEB_IN_PROD: [&str; 6] = [
+    "delete",
+    "networkset",
+    "--selector",
+    "team == 'web'",
+    "-n",
+    "prod",
+];
+
+fn delete_listing(ds: &Ds) {
+    let sets = [
+        network_set("prod", "a", "web"),
+        network_set("prod", "b", "db"),
+        network_set("prod", "c", "web"),
+        network_set("dev", "d", "web"),
+    ]
+    .concat();
+    let file = ds.file("sets.yaml", &sets);
+    ds.ok(&["apply", "-f", &file]);
+    let names = |args: &[&str]| -> Vec<String> {
+        ds.ok(args)
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+            .collect()
+    };
+    // A dry run lists what would go.
+    assert_eq!(
+        ds.ok(&[
+            "delete",
+            "networkset",
+            "--selector",
+            "team == 'web'",
+            "-n",
+            "prod",
+            "--dry-run"
+        ]),
+        "networkset.projectcalico.org \"a\" deleted from prod namespace (dry run)\n\
+         networkset.projectcalico.org \"c\" deleted from prod namespace (dry run)\n\
+         Successfully deleted 2 'NetworkSet' resource(s) (dry run)\n"
+    );
+    assert_eq!(names(&["get", "networksets", "-A"]).len(), 4);
+    assert_eq!(
+        ds.ok(&WEB_IN_PROD),
+        "networkset.projectcalico.org \"a\" deleted from prod namespace\n\
+         networkset.projectcalico.org \"c\" deleted from prod namespace\n\
+         Successfully deleted 2 'NetworkSet' resource(s)\n"
+    );
+    assert_eq!(names(&["get", "networksets", "-A"]).len(), 2);
+    assert_eq!(ds.ok(&WEB_IN_PROD), "No resources found\n");
+    // --all across namespaces.
+    assert_eq!(
+        ds.ok(&["delete", "networkset", "--all", "-A"]),
+        "networkset.projectcalico.org \"d\" deleted from dev namespace\n\
+         networkset.projectcalico.org \"b\" deleted from prod namespace\n\
+         Successfully deleted 2 'NetworkSet' resource(s)\n"
+    );
+    assert!(names(&["get", "networksets", "-A"]).is_empty());
+    // Cluster-wide kinds; mistakes.
+    let set = ds.file("set.yaml", SET);
+    ds.ok(&["apply", "-f", &set]);
+    assert_eq!(
+        ds.ok(&["delete", "globalnetworksets", "--all"]),
+        "globalnetworkset.projectcalico.org \"office\" deleted\n\
+         Successfully deleted 1 'GlobalNetworkSet' resource(s)\n"
+    );
+    ds.fails(&["delete", "globalnetworkset", "x", "--all"]);
+    ds.fails(&["delete", "globalnetworkset", "--all", "-A"]);
+    ds.fails(&["delete", "networkset", "--selector", "team ==="]);
+}
+
+on_every_datastore!(delete_listing);

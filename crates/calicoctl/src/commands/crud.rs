@@ -396,9 +396,95 @@ fn delete_targets(args: &DeleteArgs) -> Result<Vec<(ResourceKey, Option<String>)
     }
 }
 
-/// `delete`: every failure becomes a line of the error; successes are counted.
+/// `delete KIND --selector SEL | --all [-n NS | -A]` (ours, kubectl's): what to delete, each
+/// at the revision it was listed at. Kubernetes network policies and Calico's built-in profile,
+/// which calicoctl never deletes, are left out.
+async fn listed_targets(
+    args: &DeleteArgs,
+    connection: &Connection,
+) -> Result<Vec<(ResourceKey, Option<String>)>, Failure> {
+    let Some(word) = &args.kind else {
+        return Err(Failure::message(
+            "a resource type is required with --all or --selector (e.g. calicoctl delete networkset --all)",
+        ));
+    };
+    if !args.names.is_empty() || args.file.filename.is_some() {
+        return Err(Failure::message(
+            "names or -f cannot be given with --all or --selector",
+        ));
+    }
+    let kind = registry::resolve_kind(word)
+        .ok_or_else(|| Failure::message(format!("resource type '{word}' is not supported")))?;
+    let namespace =
+        crate::commands::namespace_for(kind, &args.file.conn.namespace, args.all_namespaces)
+            .map_err(Failure::message)?;
+    let selector = args
+        .selector
+        .as_deref()
+        .map(calico_selector::parse)
+        .transpose()
+        .map_err(|e| Failure::message(format!("invalid selector: {e}")))?;
+    let options = calico_datastore::ListOptions {
+        namespace,
+        ..calico_datastore::ListOptions::all(kind)
+    };
+    let list = connection
+        .client
+        .list(&options)
+        .await
+        .map_err(|e| Failure::message(format!("failed to list resources: {e}")))?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|item| {
+            selector
+                .as_ref()
+                .is_none_or(|s| s.evaluate(&item.metadata().labels))
+        })
+        .filter(|item| {
+            let name = &item.metadata().name;
+            let never_deleted = (item.kind() == "NetworkPolicy"
+                && name.starts_with("knp.default."))
+                || (item.kind() == "Profile" && name == "projectcalico-default-allow");
+            !never_deleted
+        })
+        .map(|item| {
+            (
+                ResourceKey::of(item),
+                Some(item.metadata().resource_version.clone()),
+            )
+        })
+        .collect())
+}
+
+/// kubectl's line for a deleted resource.
+fn deleted_line(key: &ResourceKey, dry_run: bool) -> String {
+    let namespace = if key.namespace.is_empty() {
+        String::new()
+    } else {
+        format!(" from {} namespace", key.namespace)
+    };
+    let dry = if dry_run { " (dry run)" } else { "" };
+    format!(
+        "{}.projectcalico.org \"{}\" deleted{namespace}{dry}\n",
+        key.kind.kind().to_lowercase(),
+        key.name
+    )
+}
+
+/// `delete`: every failure becomes a line of the error; successes are counted (and, with
+/// `--all` or `--selector`, listed as kubectl lists them).
 pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String, Failure> {
-    let targets = delete_targets(args)?;
+    let listing = args.all || args.selector.is_some();
+    let targets = if listing {
+        let targets = listed_targets(args, connection).await?;
+        if targets.is_empty() {
+            return Ok("No resources found\n".to_string());
+        }
+        targets
+    } else {
+        delete_targets(args)?
+    };
     if targets.is_empty() {
         return Ok("No resources specified\n".to_string());
     }
@@ -411,6 +497,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     };
     let client = write_client(connection, args.file.dry_run);
     let mut deleted = 0;
+    let mut lines = String::new();
     let mut failures = String::new();
     let mut failed = Vec::new();
     let progress = Progress::new("deleting", targets.len());
@@ -439,7 +526,12 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
             other => other.map(|_| ()),
         };
         match result {
-            Ok(()) => deleted += 1,
+            Ok(()) => {
+                deleted += 1;
+                if listing {
+                    lines.push_str(&deleted_line(key, args.file.dry_run));
+                }
+            }
             Err(err) if args.skip_not_exists && err.is_not_found() => deleted += 1,
             Err(err) => {
                 match single_kind {
@@ -478,6 +570,7 @@ pub async fn delete(args: &DeleteArgs, connection: &Connection) -> Result<String
     } else {
         String::new()
     };
+    let success = lines + &success;
     let result = if failures.is_empty() {
         Ok(success)
     } else {
