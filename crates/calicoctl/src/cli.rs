@@ -25,6 +25,8 @@ pub enum Command {
     Patch(PatchArgs),
     Label(LabelArgs),
     Validate(FileArgs),
+    /// `edit KIND NAME` (ours, kubectl's).
+    Edit(EditArgs),
     /// `diff -f FILE` (ours, kubectl's): stored against what apply would store.
     Diff(FileArgs),
     Completion(CompletionArgs),
@@ -166,6 +168,14 @@ pub struct DeleteArgs {
     pub all_namespaces: bool,
 }
 
+/// `edit KIND NAME [-n NS]`.
+#[derive(Debug)]
+pub struct EditArgs {
+    pub kind: String,
+    pub name: String,
+    pub conn: ConnectionArgs,
+}
+
 #[derive(Debug)]
 pub struct GetArgs {
     pub kind: Option<String>,
@@ -299,6 +309,11 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         "replace" => Command::Replace(file(&run)),
         "validate" => Command::Validate(file(&run)),
         "diff" => Command::Diff(file(&run)),
+        "edit" => Command::Edit(EditArgs {
+            kind: positional(0),
+            name: positional(1),
+            conn: conn(&run),
+        }),
         "delete" => Command::Delete(DeleteArgs {
             kind: run.args.first().cloned(),
             names: run.args.iter().skip(1).cloned().collect(),

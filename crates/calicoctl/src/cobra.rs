@@ -113,6 +113,16 @@ pub const DRY_RUN_FLAG: FlagSpec = FlagSpec {
 /// them.
 static HIDDEN: &[CommandSpec] = &[
     CommandSpec {
+        path: "edit",
+        use_: "edit KIND NAME",
+        short: "Edit a resource in $VISUAL, $EDITOR or vi",
+        long: "Open a resource, as get -o yaml prints it, in $VISUAL, $EDITOR or vi and write it back\nwhen saved, guarded by its resourceVersion. An invalid edit is reopened with the error\nas a comment; an unchanged or empty file cancels.",
+        example: "  calicoctl edit ippool default-ipv4-ippool",
+        runnable: true,
+        args: Args::Exact(2),
+        flags: &[CONFIG_FLAG, NAMESPACE_FLAG],
+    },
+    CommandSpec {
         path: "diff",
         use_: "diff -f FILENAME",
         short: "Diff the stored resources against what apply would store",

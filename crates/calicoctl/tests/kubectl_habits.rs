@@ -455,3 +455,81 @@ fn delete_listing(ds: &Ds) {
 }
 
 on_every_datastore!(delete_listing);
+
+/// A shell-script editor in the test directory; `EDITOR` runs it.
+fn editor(ds: &Ds, name: &str, script: &str) -> String {
+    format!("sh {}", ds.file(name, script))
+}
+
+fn edit(ds: &Ds) {
+    let set = ds.file("set.yaml", SET);
+    ds.ok(&["apply", "-f", &set]);
+    let edit_with = |script: &str| {
+        ds.run_with(
+            &["edit", "globalnetworkset", "office"],
+            &[("EDITOR", script)],
+        )
+    };
+    // An edit is written.
+    let revision = ds.resource_version("globalnetworkset", "office");
+    let run = edit_with(&editor(
+        ds,
+        "ed1.sh",
+        "sed -i 's|10.1.0.0/16|10.4.0.0/16|' \"$1\"\n",
+    ));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "globalnetworkset.projectcalico.org/office edited\n", "")
+    );
+    assert_ne!(ds.resource_version("globalnetworkset", "office"), revision);
+    assert!(ds
+        .ok(&["get", "globalnetworkset", "office", "-o", "yaml"])
+        .contains("10.4.0.0/16"));
+    // Nothing changed, or everything removed: cancelled.
+    let run = edit_with("true");
+    assert_eq!(run.stdout, "Edit cancelled, no changes made.\n");
+    let run = edit_with(&editor(ds, "empty.sh", ": > \"$1\"\n"));
+    assert_eq!(run.stdout, "Edit cancelled, no changes made.\n");
+    // An invalid edit is reopened with the error as a comment; fixed, it is written.
+    let header = ds.dir().join("header.txt");
+    let fixing = format!(
+        "if grep -q '^# .*not-a-cidr' \"$1\"; then\n  grep '^#' \"$1\" > {}\n  sed -i 's|not-a-cidr|10.5.0.0/16|' \"$1\"\nelse\n  sed -i 's|10.4.0.0/16|not-a-cidr|' \"$1\"\nfi\n",
+        header.display()
+    );
+    let run = edit_with(&editor(ds, "fixing.sh", &fixing));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = std::fs::read_to_string(header).unwrap();
+    assert!(
+        header.starts_with("# Please edit the object below.")
+            && header.contains("# error with field Nets[0] = 'not-a-cidr'"),
+        "{header}"
+    );
+    assert!(ds
+        .ok(&["get", "globalnetworkset", "office", "-o", "yaml"])
+        .contains("10.5.0.0/16"));
+    // Saved invalid twice: cancelled, nothing written.
+    let run = edit_with(&editor(
+        ds,
+        "stubborn.sh",
+        "sed -i 's|10.5.0.0/16|not-a-cidr|' \"$1\"\n",
+    ));
+    assert_eq!(run.code, 1);
+    assert!(run
+        .stderr
+        .starts_with("Edit cancelled, no valid changes were saved."));
+    // A change made meanwhile: the resourceVersion read guards the write.
+    let other = ds.file("other.yaml", &SET.replace("10.1.0.0/16", "10.6.0.0/16"));
+    let calicoctl = assert_cmd::cargo::cargo_bin("calicoctl");
+    let racing = format!(
+        "{} apply -f {other} > /dev/null\nsed -i 's|10.5.0.0/16|10.7.0.0/16|' \"$1\"\n",
+        calicoctl.display()
+    );
+    let run = edit_with(&editor(ds, "racing.sh", &racing));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("update conflict"), "{}", run.stderr);
+    assert!(ds
+        .ok(&["get", "globalnetworkset", "office", "-o", "yaml"])
+        .contains("10.6.0.0/16"));
+}
+
+on_every_datastore!(edit);

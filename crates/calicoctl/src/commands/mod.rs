@@ -3,6 +3,7 @@
 pub mod crud;
 mod datastore;
 mod diff;
+mod edit;
 mod get;
 pub(crate) mod ipam;
 mod ipam_check;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Delete(args) => (&args.file.conn.config, &cli.command),
         Command::Get(args) => (&args.file.conn.config, &cli.command),
         Command::Patch(args) => (&args.conn.config, &cli.command),
+        Command::Edit(args) => (&args.conn.config, &cli.command),
         Command::Label(args) => (&args.conn.config, &cli.command),
         Command::IpamSplit(args) => (&args.conn.config, &cli.command),
         Command::IpamShow(args) => (&args.conn.config, &cli.command),
@@ -91,6 +93,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::Apply(args) => crud::apply(args, connection).await,
             Command::Replace(args) => crud::replace(args, connection).await,
             Command::Diff(args) => diff::run(args, connection).await,
+            Command::Edit(args) => edit::run(args, connection).await,
             Command::Delete(args) => crud::delete(args, connection).await,
             Command::Get(args) => get::run(args, connection).await,
             Command::Patch(args) => patch::run(args, connection).await,
