@@ -533,3 +533,33 @@ fn edit(ds: &Ds) {
 }
 
 on_every_datastore!(edit);
+
+/// The README's transcript, step by step (`diff` exits 1 where it shows differences).
+#[test]
+fn readme_transcript() {
+    let ds = Ds::embedded();
+    let steps = common::tour::readme_steps("habits");
+    assert!(steps.len() >= 6);
+    for step in steps {
+        let output = ds
+            .calicoctl()
+            .current_dir(repo_root())
+            .args(&step.args)
+            .output()
+            .unwrap();
+        let differs = step.args[0] == "diff" && !step.expected.is_empty();
+        assert_eq!(
+            output.status.code(),
+            Some(i32::from(differs)),
+            "calicoctl {:?}: {}",
+            step.args,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            step.expected,
+            "calicoctl {:?}",
+            step.args
+        );
+    }
+}

@@ -15,11 +15,20 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 pub fn tour_steps() -> Vec<Step> {
+    readme_steps("tour")
+}
+
+/// The `$ calicoctl …` steps of the README's block between `<!-- NAME -->` and `<!-- /NAME -->`.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub fn readme_steps(name: &str) -> Vec<Step> {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let start = readme.find("<!-- tour -->").expect("tour start marker");
-    let end = readme.find("<!-- /tour -->").expect("tour end marker");
+    let start = readme
+        .find(&format!("<!-- {name} -->"))
+        .expect("block start marker");
+    let end = readme
+        .find(&format!("<!-- /{name} -->"))
+        .expect("block end marker");
     let block = &readme[start..end];
     let body = block
         .split_once("```\n")
