@@ -560,3 +560,65 @@ async fn one_syncer_feeds_many_consumers_from_one_listing() {
         .sum::<u64>();
     assert_eq!(lists, 2, "one listing per resource type");
 }
+
+async fn next_event(syncer: &mut Syncer) -> SyncEvent {
+    tokio::time::timeout(WAIT, syncer.next())
+        .await
+        .expect("an event")
+        .expect("the syncer runs")
+}
+
+/// A corrupt stored value is skipped (left out of the listing; reported as a parse failure when
+/// a watch sees it) and everything else keeps flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_entry_is_reported_and_skipped() {
+    use calico_datastore::kv::KvStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calico.db");
+    let raw = EmbeddedStore::open(&path).unwrap();
+    let writer = Client::new(Arc::new(KvBackend::new(
+        EmbeddedStore::open(&path).unwrap(),
+    )));
+    seed(&writer).await;
+    let bad = "/calico/resources/v3/projectcalico.org/ippools/bad-1";
+    raw.put(bad, b"{not json".to_vec()).await.unwrap();
+    let mut syncer = Syncer::builder(
+        Arc::new(KvBackend::new(EmbeddedStore::open(&path).unwrap())),
+        types(),
+    )
+    .timings(fast())
+    .start();
+    let mut state = SyncState::new();
+    let mut failures = Vec::new();
+    loop {
+        let event = next_event(&mut syncer).await;
+        state.apply(&event);
+        if event == SyncEvent::Status(SyncStatus::InSync) {
+            break;
+        }
+    }
+    assert_eq!(
+        state.len(),
+        3,
+        "the corrupt pool is left out of the listing"
+    );
+    raw.put(
+        "/calico/resources/v3/projectcalico.org/ippools/bad-2",
+        b"\x00\x01".to_vec(),
+    )
+    .await
+    .unwrap();
+    writer.create(pool("pool-5", "10.5.0.0/16")).await.unwrap();
+    while state.get(&pool_key("pool-5")).is_none() {
+        let event = next_event(&mut syncer).await;
+        if let SyncEvent::ParseFailed(failure) = &event {
+            failures.push(failure.key.clone());
+        }
+        state.apply(&event);
+    }
+    assert_eq!(
+        failures,
+        ["/calico/resources/v3/projectcalico.org/ippools/bad-2"]
+    );
+    assert_eq!(state.len(), 4);
+}
