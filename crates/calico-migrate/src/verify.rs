@@ -27,7 +27,7 @@ use calico_datastore::{DatastoreError, KindRef, ListOptions, ResourceKey};
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::export::{Scope, KINDS, KUBERNETES_POLICY_PREFIX};
+use crate::export::{DEFAULT_ALLOW_PROFILE, KUBERNETES_POLICY_PREFIX};
 use crate::import::{Document, PROTECTED_TIERS};
 use crate::ipam::Section;
 
@@ -298,26 +298,13 @@ fn key_of(resource: &AnyResource) -> String {
     }
 }
 
-/// The kinds a document may hold: Calico's export kinds and, in full copies, Profiles and
-/// WorkloadEndpoints.
-pub fn scope_of(kind: &str) -> Scope {
-    KINDS
-        .iter()
-        .find(|(name, _)| *name == kind)
-        .map(|(_, scope)| *scope)
-        .unwrap_or(if kind == "WorkloadEndpoint" {
-            Scope::AllNamespaces
-        } else {
-            Scope::Cluster
-        })
-}
-
 /// Whether a target object absent from the document is the target's own (not an extra).
 fn target_owns(kind: &str, name: &str, kubernetes: bool) -> bool {
     match kind {
         "Tier" => PROTECTED_TIERS.contains(&name),
         "NetworkPolicy" => name.starts_with(KUBERNETES_POLICY_PREFIX),
-        "Node" | "Profile" | "WorkloadEndpoint" => kubernetes,
+        "Profile" => kubernetes || name == DEFAULT_ALLOW_PROFILE,
+        "Node" | "WorkloadEndpoint" => kubernetes,
         _ => false,
     }
 }
@@ -329,16 +316,14 @@ fn not_kept(kind: &str, kubernetes: bool) -> bool {
 }
 
 /// One target kind: object key → hash of its normalised JSON.
+/// Every namespace is read, also for the kinds Calico's export reads from `default` alone:
+/// an object of another namespace is then an extra, which it is.
 async fn target_kind(
     target: &Client,
     kind: KindRef,
-    scope: Scope,
     kubernetes: bool,
 ) -> Result<HashMap<(String, String), u64>, VerifyError> {
-    let options = ListOptions {
-        namespace: (scope == Scope::DefaultNamespace).then(|| "default".to_string()),
-        ..ListOptions::all(kind)
-    };
+    let options = ListOptions::all(kind);
     let mut map = HashMap::new();
     let mut pages = target.list_pages(&options, PAGE_SIZE).await?;
     while let Some(page) = pages.next().await {
@@ -365,7 +350,7 @@ async fn verify_kind(
         report.skipped.extend(items.iter().map(key_of));
         return Ok(());
     }
-    let mut existing = target_kind(target, kind, scope_of(kind_name), kubernetes).await?;
+    let mut existing = target_kind(target, kind, kubernetes).await?;
     for item in items {
         let meta = item.metadata();
         let key = ResourceKey::new(kind, &meta.namespace, &meta.name);

@@ -6,32 +6,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
+use common::oracle_migrate::{run, with_k8s_objects};
 use common::Kube;
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/oracle-migrate")
-}
-
-fn run(mut cmd: Command, args: &[&str]) -> (String, String, i32) {
-    let output = cmd.current_dir(dir()).args(args).output().expect("run");
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.code().unwrap_or(-1),
-    )
-}
-
-fn with_k8s_objects(kube: Kube) -> Kube {
-    kube.kubectl(&[
-        "create",
-        "-f",
-        &dir().join("k8s-objects.yaml").to_string_lossy(),
-    ]);
-    kube
-}
 
 fn migrate(kube: &Kube, extra: &[&str]) -> (String, String, i32) {
     let mut args = vec!["datastore", "migrate", "import", "-f", "export.yaml"];

@@ -6,6 +6,7 @@ use assert_cmd::assert::Assert;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+pub mod oracle_migrate;
 pub mod tour;
 
 /// A throw-away embedded datastore (and home directory) for one test.
