@@ -183,13 +183,49 @@ fn list_options(kind: KindRef, scope: Scope) -> ListOptions {
     }
 }
 
+/// The kinds a full copy ([`ExportOptions::full`]) adds after Calico's.
+pub const FULL_COPY_KINDS: &[(&str, Scope)] = &[
+    ("Profile", Scope::Cluster),
+    ("WorkloadEndpoint", Scope::AllNamespaces),
+];
+
+/// The Profile every datastore has built in, never copied.
+pub const DEFAULT_ALLOW_PROFILE: &str = "projectcalico-default-allow";
+
+/// How an export runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExportOptions {
+    /// Ours: the whole datastore for a copy into any other (a backup): no node renames (a
+    /// Node without a Kubernetes name is kept), the staged namespaced policies of every
+    /// namespace, and Profiles (the built-in default-allow one aside) and WorkloadEndpoints
+    /// after Calico's kinds. Calico's copies of Kubernetes policies stay out.
+    pub full: bool,
+}
+
 /// Writes the export of the datastore `client` reaches to `out`. The caller makes Calico's
 /// checks first (locked, etcd); the export itself reads any datastore.
 pub async fn export<W: Write>(client: &Client, out: &mut W) -> Result<Exported, ExportError> {
+    export_with(client, ExportOptions::default(), &mut |_| {}, out).await
+}
+
+/// [`export`] with options; `progress` is told of every resource and IPAM object written.
+pub async fn export_with<W: Write>(
+    client: &Client,
+    options: ExportOptions,
+    progress: &mut dyn FnMut(usize),
+    out: &mut W,
+) -> Result<Exported, ExportError> {
     let mut exported = Exported::default();
-    for &(kind_name, scope) in KINDS {
+    let extra: &[(&str, Scope)] = if options.full { FULL_COPY_KINDS } else { &[] };
+    for &(kind_name, scope) in KINDS.iter().chain(extra) {
         let kind = KindRef::lookup(kind_name).ok_or(ExportError::UnknownKind(kind_name))?;
-        let options = list_options(kind, scope);
+        let scope = match scope {
+            Scope::DefaultNamespace if options.full => Scope::AllNamespaces,
+            other => other,
+        };
+        let list_options = list_options(kind, scope);
+        let options_full = options.full;
+        let options = list_options;
         let count = match kind_name {
             // Tiers are sorted, Nodes all checked before any is printed: both read whole.
             "Tier" | "Node" => {
@@ -200,8 +236,11 @@ pub async fn export<W: Write>(client: &Client, out: &mut W) -> Result<Exported, 
                 }
                 for item in &mut items {
                     clean(item);
-                    rename_node(item, &mut exported.nodes)?;
+                    if !options_full {
+                        rename_node(item, &mut exported.nodes)?;
+                    }
                 }
+                progress(items.len());
                 let mut writer = ListWriter::begin(&mut *out, false, kind_name, &list.revision)?;
                 for item in &items {
                     writer.item(item)?;
@@ -209,7 +248,7 @@ pub async fn export<W: Write>(client: &Client, out: &mut W) -> Result<Exported, 
                 writer.finish()?;
                 items.len()
             }
-            _ => write_pages(client, &options, &exported.nodes, &mut *out).await?,
+            _ => write_pages(client, &options, &exported.nodes, progress, &mut *out).await?,
         };
         out.write_all(b"---\n")?;
         exported.resources.push((kind_name, count));
@@ -226,7 +265,13 @@ pub async fn export<W: Write>(client: &Client, out: &mut W) -> Result<Exported, 
     out.write_all(&text)?;
 
     out.write_all(b"===\n")?;
-    ipam::write_section(client.backend().as_ref(), &exported.nodes, &mut *out).await?;
+    ipam::write_section(
+        client.backend().as_ref(),
+        &exported.nodes,
+        progress,
+        &mut *out,
+    )
+    .await?;
     out.flush()?;
     Ok(exported)
 }
@@ -236,6 +281,7 @@ async fn write_pages<W: Write>(
     client: &Client,
     options: &ListOptions,
     nodes: &NodeMap,
+    progress: &mut dyn FnMut(usize),
     out: &mut W,
 ) -> Result<usize, ExportError> {
     let kind = options.kind.kind();
@@ -251,9 +297,13 @@ async fn write_pages<W: Write>(
     let mut count = 0;
     let mut page = Some(first);
     while let Some(list) = page.take() {
+        let before = count;
         for mut item in list.items {
             if kind == "NetworkPolicy" && item.metadata().name.starts_with(KUBERNETES_POLICY_PREFIX)
             {
+                continue;
+            }
+            if kind == "Profile" && item.metadata().name == DEFAULT_ALLOW_PROFILE {
                 continue;
             }
             clean(&mut item);
@@ -264,6 +314,7 @@ async fn write_pages<W: Write>(
             writer.item(&item)?;
             count += 1;
         }
+        progress(count - before);
         page = match pages.next().await {
             Some(next) => Some(next?),
             None => None,

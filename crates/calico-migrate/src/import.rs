@@ -15,6 +15,7 @@ use calico_datastore::{KindRef, ListOptions, ResourceKey};
 
 use crate::export::{Scope, KINDS, KUBERNETES_POLICY_PREFIX};
 use crate::ipam::{self, Section};
+use crate::verify::{self, Difference, Found, Report, VerifyError};
 
 /// The tiers every Kubernetes datastore has, which do not make a target non-empty.
 pub const PROTECTED_TIERS: [&str; 3] = ["default", "kube-admin", "kube-baseline"];
@@ -24,6 +25,9 @@ pub const PROTECTED_TIERS: [&str; 3] = ["default", "kube-admin", "kube-baseline"
 pub enum ImportError {
     #[error("datastore already has Calico resources: {0}. Clear out all Calico resources by deleting all Calico CRDs")]
     NotEmpty(String),
+    /// Ours (`--resume`): Calico's refusal, then why the target is no partial import of the file.
+    #[error("datastore already has Calico resources: {0}. Clear out all Calico resources by deleting all Calico CRDs\ncannot resume the import: {1}")]
+    NotResumable(String, String),
     #[error("unable to initialize cluster information for the datastore migration: {0}")]
     Initialize(String),
     #[error(
@@ -214,6 +218,59 @@ fn display_name(kind: &str) -> &'static str {
     }
 }
 
+/// How an import runs (beyond Calico's flow, which is the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Finish a previous import of the same document that stopped part-way, instead of
+    /// refusing the non-empty target (see [`resumable`]).
+    pub resume: bool,
+    /// Verify what landed at the end (and after a failure once writing has begun).
+    pub verify: bool,
+}
+
+/// What an import did: Calico's outcome, and the verification of what landed when one was
+/// made (after a success, or after a failure once writing had begun).
+#[derive(Debug)]
+pub struct Imported {
+    pub outcome: Result<(), ImportError>,
+    pub verification: Option<Result<Report, VerifyError>>,
+}
+
+/// Whether a non-empty target is what a partial import of this document leaves: locked (an
+/// import locks before writing; a datastore in use is not locked), and every Calico object in
+/// it equal to the document's (only missing objects; the ClusterInformation may still have
+/// the target's own GUID, which the import overwrites). The reason when not.
+pub async fn resumable(
+    client: &Client,
+    document: &Document,
+    source: &str,
+) -> Result<Report, String> {
+    match client.datastore_locked().await {
+        Ok(true) => {}
+        Ok(false) => return Err(
+            "the datastore is not locked, so it is no import stopped part-way (it may be in use)"
+                .into(),
+        ),
+        Err(err) if err.is_not_found() => {}
+        Err(err) => return Err(format!("error retrieving ClusterInformation: {err}")),
+    }
+    let report = verify::verify_document(client, document, source)
+        .await
+        .map_err(|err| err.to_string())?;
+    let blocking: Vec<&Difference> = report
+        .differences
+        .iter()
+        .filter(|d| d.found != Found::Missing && !d.object.starts_with("ClusterInformation("))
+        .collect();
+    if let Some(first) = blocking.first() {
+        return Err(format!(
+            "it holds {} object(s) that differ from the file's, e.g. {first}",
+            blocking.len()
+        ));
+    }
+    Ok(report)
+}
+
 /// Imports a migration document. `file` is the file's bytes, or Calico's text of why it could
 /// not be read; `apply` writes the resources part as `calicoctl apply` would (Calico runs its
 /// apply command on it).
@@ -222,14 +279,73 @@ pub async fn import<W, F, Fut>(
     file: Result<Vec<u8>, String>,
     filename: &str,
     apply: F,
+    options: ImportOptions,
     out: &mut W,
+) -> Imported
+where
+    W: Write,
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = Result<ApplyReport, String>>,
+{
+    let mut document = None;
+    let mut writing = false;
+    let outcome = run(
+        client,
+        file,
+        filename,
+        apply,
+        options,
+        out,
+        &mut document,
+        &mut writing,
+    )
+    .await;
+    let verification = match document {
+        Some(document) if options.verify && writing => {
+            Some(verify::verify_document(client, &document, filename).await)
+        }
+        _ => None,
+    };
+    Imported {
+        outcome,
+        verification,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run<W, F, Fut>(
+    client: &Client,
+    file: Result<Vec<u8>, String>,
+    filename: &str,
+    apply: F,
+    options: ImportOptions,
+    out: &mut W,
+    kept: &mut Option<Document>,
+    writing: &mut bool,
 ) -> Result<(), ImportError>
 where
     W: Write,
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = Result<ApplyReport, String>>,
 {
-    check_empty(client).await.map_err(ImportError::NotEmpty)?;
+    let mut file = Some(file);
+    let mut resuming = false;
+    if let Err(reason) = check_empty(client).await {
+        if !options.resume {
+            return Err(ImportError::NotEmpty(reason));
+        }
+        // Ours: a target holding part of this very document is finished, not refused.
+        let bytes = file
+            .take()
+            .unwrap_or_else(|| Err(String::new()))
+            .map_err(ImportError::ReadFile)?;
+        let document = Document::split(&bytes, filename)?;
+        if let Err(why) = resumable(client, &document, filename).await {
+            return Err(ImportError::NotResumable(reason, why));
+        }
+        *kept = Some(document);
+        resuming = true;
+    }
     client
         .ensure_initialized("", "")
         .await
@@ -240,11 +356,18 @@ where
         out.flush()?;
     }
 
-    let bytes = file.map_err(ImportError::ReadFile)?;
-    let document = Document::split(&bytes, filename)?;
-    drop(bytes);
+    let document = match (kept.take(), file) {
+        (Some(document), _) => document,
+        (None, Some(file)) => {
+            let bytes = file.map_err(ImportError::ReadFile)?;
+            Document::split(&bytes, filename)?
+        }
+        (None, None) => return Err(ImportError::ReadFile(String::new())),
+    };
+    let document = kept.insert(document);
 
-    let report = apply(document.resources)
+    *writing = true;
+    let report = apply(document.resources.clone())
         .await
         .map_err(|e| ImportError::Apply(format!("failed to execute command: {e}")))?;
     apply_outcome(report, out)?;
@@ -257,7 +380,7 @@ where
     out.write_all(b"Importing IPAM resources\n")?;
     out.flush()?;
     let section = Section::parse(&document.ipam).map_err(ImportError::ReadIpam)?;
-    let pushed = ipam::push(client.backend().as_ref(), section).await;
+    let pushed = ipam::push(client.backend().as_ref(), section, resuming).await;
     if pushed.handled == 0 {
         return Err(if pushed.resources == 0 {
             ImportError::NoIpam

@@ -172,6 +172,7 @@ impl<W: Write> ObjectWriter<'_, W> {
 pub async fn write_section<W: Write>(
     backend: &dyn Backend,
     nodes: &NodeMap,
+    progress: &mut dyn FnMut(usize),
     out: &mut W,
 ) -> Result<(), IpamError> {
     let mut object = ObjectWriter { out, members: 0 };
@@ -192,7 +193,9 @@ pub async fn write_section<W: Write>(
         let mut started = false;
         let mut text = Vec::new();
         while let Some(page) = pages.next().await {
-            for item in page?.items {
+            let page = page?;
+            progress(page.items.len());
+            for item in page.items {
                 let (key, value) = renamed(item.key, item.value, nodes);
                 text.clear();
                 if started {
@@ -390,8 +393,9 @@ pub struct PushOutcome {
 }
 
 /// Creates the section's objects in Calico's order (affinities, blocks, handles, the
-/// configuration), going on after a failure, as `PushToDatastore` does.
-pub async fn push(backend: &dyn Backend, section: Section) -> PushOutcome {
+/// configuration), going on after a failure, as `PushToDatastore` does. `resuming` (ours): an
+/// object that exists already with the same value counts as created.
+pub async fn push(backend: &dyn Backend, section: Section, resuming: bool) -> PushOutcome {
     let mut outcome = PushOutcome {
         resources: section.len(),
         ..PushOutcome::default()
@@ -404,7 +408,14 @@ pub async fn push(backend: &dyn Backend, section: Section) -> PushOutcome {
         .chain(section.config.map(|config| (ModelKey::Config, config)));
     for (key, value) in all {
         let shown = key.to_string();
+        let wanted = resuming.then(|| (key.clone(), value.clone()));
         if let Err(err) = backend.create_model(key, value).await {
+            if let (Some((key, value)), true) = (&wanted, err.is_already_exists()) {
+                if matches!(backend.get_model(key).await, Ok(kv) if kv.value == *value) {
+                    outcome.handled += 1;
+                    continue;
+                }
+            }
             // Calico says "block affinity" whatever the object is.
             outcome.errors.push(format!(
                 "error trying to create block affinity {shown}: {err}"

@@ -15,3 +15,4 @@ pub mod export;
 pub mod import;
 pub mod ipam;
 pub mod v1_to_v3;
+pub mod verify;

@@ -39,7 +39,7 @@ pub enum Command {
     IpamCheck(IpamCheckArgs),
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
-    DatastoreExport(ConnectionArgs),
+    DatastoreExport(DatastoreExportArgs),
     DatastoreImport(DatastoreImportArgs),
     /// `datastore sync` (ours): what one of Calico's syncers delivers.
     DatastoreSync(DatastoreSyncArgs),
@@ -119,6 +119,20 @@ pub struct DatastoreSyncArgs {
 #[derive(Debug)]
 pub struct DatastoreImportArgs {
     pub filename: String,
+    /// Ours: compare the file with the datastore, write nothing.
+    pub verify: bool,
+    /// Ours: finish an import of the same file that stopped part-way.
+    pub resume: bool,
+    /// Ours: into any datastore, from a full export.
+    pub any_datastore: bool,
+    pub conn: ConnectionArgs,
+}
+
+/// `datastore migrate export [--any-datastore]`.
+#[derive(Debug)]
+pub struct DatastoreExportArgs {
+    /// Ours: a full export of any datastore.
+    pub any_datastore: bool,
     pub conn: ConnectionArgs,
 }
 
@@ -392,9 +406,15 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         }),
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),
         "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
-        "datastore migrate export" => Command::DatastoreExport(conn(&run)),
+        "datastore migrate export" => Command::DatastoreExport(DatastoreExportArgs {
+            any_datastore: run.bool("any-datastore"),
+            conn: conn(&run),
+        }),
         "datastore migrate import" => Command::DatastoreImport(DatastoreImportArgs {
             filename: run.string("filename"),
+            verify: run.bool("verify"),
+            resume: run.bool("resume"),
+            any_datastore: run.bool("any-datastore"),
             conn: conn(&run),
         }),
         "datastore migrate v1-to-v3" => Command::DatastoreMigrateV1ToV3(MigrateV1ToV3Args {

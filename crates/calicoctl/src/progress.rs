@@ -29,6 +29,30 @@ impl Progress {
         Progress(Some(bar))
     }
 
+    /// A counter of objects with no known total (a spinner, the count and the rate), drawn
+    /// only when stderr is a terminal.
+    pub fn counter(verb: &str) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg} {pos} objects ({per_sec}, {elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message(verb.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress(Some(bar))
+    }
+
+    /// `n` more objects done.
+    pub fn inc_by(&self, n: usize) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n as u64);
+        }
+    }
+
     /// One more resource done.
     pub fn inc(&self) {
         if let Some(bar) = &self.0 {

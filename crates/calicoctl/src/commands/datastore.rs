@@ -3,11 +3,14 @@
 //! `import`, worded as Calico's calicoctl words them; the export and import themselves are
 //! `calico-migrate`'s.
 
-use calico_migrate::import::{ApplyFailure, ApplyReport};
+use calico_migrate::export::ExportOptions;
+use calico_migrate::import::{ApplyFailure, ApplyReport, Document, ImportOptions};
+use calico_migrate::verify::Report;
 
-use crate::cli::DatastoreImportArgs;
+use crate::cli::{DatastoreExportArgs, DatastoreImportArgs};
 use crate::clientmgr::{self, Connection};
 use crate::commands::crud;
+use crate::progress::Progress;
 use crate::report::Failure;
 
 /// `datastore migrate lock`.
@@ -26,26 +29,43 @@ pub async fn unlock(connection: &Connection) -> Result<String, Failure> {
     Ok("Datastore unlocked.\n".to_string())
 }
 
-/// `datastore migrate export`: only from a locked etcd datastore.
-pub async fn export(connection: &Connection) -> Result<String, Failure> {
-    let locked = connection.client.datastore_locked().await.map_err(|err| {
-        Failure::message(format!(
-            "error while checking if datastore was locked: error retrieving ClusterInformation: {err}"
-        ))
-    })?;
-    if !locked {
-        return Err(Failure::message(
-            "datastore is not locked. Run the `calicoctl datastore migrate lock` command in order to begin migration",
-        ));
+/// `datastore migrate export`: only from a locked etcd datastore; with `--any-datastore`
+/// (ours) the whole of any datastore, locked or not.
+pub async fn export(
+    args: &DatastoreExportArgs,
+    connection: &Connection,
+) -> Result<String, Failure> {
+    if !args.any_datastore {
+        let locked = connection.client.datastore_locked().await.map_err(|err| {
+            Failure::message(format!(
+                "error while checking if datastore was locked: error retrieving ClusterInformation: {err}"
+            ))
+        })?;
+        if !locked {
+            return Err(Failure::message(
+                "datastore is not locked. Run the `calicoctl datastore migrate lock` command in order to begin migration",
+            ));
+        }
+        let datastore = connection.client.info().datastore_type;
+        if datastore != "etcdv3" {
+            return Err(Failure::message(format!(
+                "invalid datastore type: {datastore} to export from for datastore migration. Datastore type must be etcdv3"
+            )));
+        }
     }
-    let datastore = connection.client.info().datastore_type;
-    if datastore != "etcdv3" {
-        return Err(Failure::message(format!(
-            "invalid datastore type: {datastore} to export from for datastore migration. Datastore type must be etcdv3"
-        )));
-    }
+    let options = ExportOptions {
+        full: args.any_datastore,
+    };
+    let progress = Progress::counter("exporting");
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let result = calico_migrate::export::export(&connection.client, &mut out).await;
+    let result = calico_migrate::export::export_with(
+        &connection.client,
+        options,
+        &mut |n| progress.inc_by(n),
+        &mut out,
+    )
+    .await;
+    drop(progress);
     // What was written before a failure is printed, as Calico prints each kind as it goes.
     let _ = std::io::Write::flush(&mut out);
     result
@@ -53,43 +73,116 @@ pub async fn export(connection: &Connection) -> Result<String, Failure> {
         .map_err(|err| Failure::message(err.to_string()))
 }
 
-/// `datastore migrate import -f FILE`: only into a Kubernetes datastore.
+/// The file an import reads, or Calico's text of why it cannot be read, and its name as
+/// Calico shows it.
+fn read_file(filename: &str) -> (Result<Vec<u8>, String>, String) {
+    if filename == "-" {
+        let mut bytes = Vec::new();
+        let file = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map(|_| bytes)
+            .map_err(|e| format!("read /dev/stdin: {}", crate::input::go_io_reason(&e)));
+        (file, "/dev/stdin".to_string())
+    } else {
+        let file = std::fs::read(filename)
+            .map_err(|e| format!("open {filename}: {}", crate::input::go_io_reason(&e)));
+        (file, filename.to_string())
+    }
+}
+
+/// At most this many differences are listed; the count says how many there are.
+const MAX_LISTED: usize = 100;
+
+/// A verification as printed: the summary, then one line per difference.
+fn verification_text(report: &Report) -> String {
+    let mut text = report.summary();
+    if !report.differences.is_empty() {
+        text.push(':');
+    }
+    for difference in report.differences.iter().take(MAX_LISTED) {
+        text.push_str(&format!("\n  {difference}"));
+    }
+    if report.differences.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "\n  … and {} more",
+            report.differences.len() - MAX_LISTED
+        ));
+    }
+    text
+}
+
+/// `datastore migrate import -f FILE --verify` (ours): compares the file with the datastore
+/// and writes nothing. The report on stdout; exit code 1 when anything differs.
+async fn verify_only(
+    args: &DatastoreImportArgs,
+    connection: &Connection,
+) -> Result<String, Failure> {
+    let (file, shown) = read_file(&args.filename);
+    let bytes =
+        file.map_err(|e| Failure::message(format!("error while reading migration file: {e}")))?;
+    let document = Document::split(&bytes, &shown).map_err(|e| Failure::message(e.to_string()))?;
+    drop(bytes);
+    let report = calico_migrate::verify::verify_document(&connection.client, &document, &shown)
+        .await
+        .map_err(|e| Failure::message(e.to_string()))?;
+    let text = verification_text(&report) + "\n";
+    if report.is_clean() {
+        Ok(text)
+    } else {
+        Err(Failure {
+            stdout: text,
+            message: String::new(),
+        })
+    }
+}
+
+/// `datastore migrate import -f FILE`: only into a Kubernetes datastore (with
+/// `--any-datastore`, ours, into any). What landed is verified at the end: a clean
+/// verification prints nothing (Calico's output stays as it is), differences are listed on
+/// stderr with exit code 1; after a failure once writing has begun, the verification follows
+/// Calico's error on stderr, saying what landed.
 pub async fn import(
     args: &DatastoreImportArgs,
     connection: &Connection,
 ) -> Result<String, Failure> {
+    if args.verify {
+        return verify_only(args, connection).await;
+    }
     let datastore = connection.client.info().datastore_type;
-    if datastore != "kubernetes" {
+    if datastore != "kubernetes" && !args.any_datastore {
         return Err(Failure::message(format!(
             "invalid datastore type: {datastore} to import to for datastore migration. Datastore type must be kubernetes"
         )));
     }
-    ensure_crds(args).await.map_err(|err| {
-        Failure::message(format!(
-            "error applying the CRDs necessary to begin datastore import: {err}"
-        ))
-    })?;
-    let shown = args.filename.clone();
-    let file = if args.filename == "-" {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-            .map(|_| bytes)
-            .map_err(|e| format!("read /dev/stdin: {}", crate::input::go_io_reason(&e)))
-    } else {
-        std::fs::read(&args.filename)
-            .map_err(|e| format!("open {shown}: {}", crate::input::go_io_reason(&e)))
+    if datastore == "kubernetes" {
+        ensure_crds(args).await.map_err(|err| {
+            Failure::message(format!(
+                "error applying the CRDs necessary to begin datastore import: {err}"
+            ))
+        })?;
+    }
+    let (file, shown) = read_file(&args.filename);
+    let kubernetes = datastore == "kubernetes";
+    let apply = |text: String| apply_resources(connection, text, shown.clone(), kubernetes);
+    let options = ImportOptions {
+        resume: args.resume,
+        verify: true,
     };
-    let shown = if args.filename == "-" {
-        "/dev/stdin".to_string()
-    } else {
-        shown
-    };
-    let apply = |text: String| apply_resources(connection, text, shown.clone());
     let mut out = std::io::stdout().lock();
-    calico_migrate::import::import(&connection.client, file, &shown, apply, &mut out)
-        .await
-        .map(|()| String::new())
-        .map_err(|err| Failure::message(err.to_string()))
+    let imported =
+        calico_migrate::import::import(&connection.client, file, &shown, apply, options, &mut out)
+            .await;
+    let verification = imported
+        .verification
+        .map(|verification| match verification {
+            Ok(report) => (report.is_clean(), verification_text(&report)),
+            Err(err) => (false, format!("Verification could not be made: {err}")),
+        });
+    match (imported.outcome, verification) {
+        (Ok(()), None) | (Ok(()), Some((true, _))) => Ok(String::new()),
+        (Ok(()), Some((false, text))) => Err(Failure::message(text)),
+        (Err(err), None) => Err(Failure::message(err.to_string())),
+        (Err(err), Some((_, text))) => Err(Failure::message(format!("{err}\n{text}"))),
+    }
 }
 
 /// The resources part of an import through `apply`'s path, reported as Calico's import reads
@@ -98,9 +191,18 @@ async fn apply_resources(
     connection: &Connection,
     text: String,
     source: String,
+    kubernetes: bool,
 ) -> Result<ApplyReport, String> {
     let entries = calico_manifest::read_manifest(&source, &text).map_err(|e| e.to_string())?;
-    let resources: Vec<_> = entries.into_iter().map(|entry| entry.resource).collect();
+    drop(text);
+    // A Kubernetes datastore keeps no Profiles or WorkloadEndpoints of its own (they are
+    // Namespaces, ServiceAccounts and Pods): a full export's are left out, as Calico's
+    // export leaves them out.
+    let resources: Vec<_> = entries
+        .into_iter()
+        .map(|entry| entry.resource)
+        .filter(|r| !(kubernetes && matches!(r.kind(), "Profile" | "WorkloadEndpoint")))
+        .collect();
     let single_kind = resources
         .first()
         .map(|r| r.kind())

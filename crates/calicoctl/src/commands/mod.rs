@@ -58,9 +58,10 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             }
             (&args.conn.config, &cli.command)
         }
-        Command::DatastoreLock(conn)
-        | Command::DatastoreUnlock(conn)
-        | Command::DatastoreExport(conn) => (&conn.config, &cli.command),
+        Command::DatastoreLock(conn) | Command::DatastoreUnlock(conn) => {
+            (&conn.config, &cli.command)
+        }
+        Command::DatastoreExport(args) => (&args.conn.config, &cli.command),
         Command::DatastoreImport(args) => (&args.conn.config, &cli.command),
     };
     if !cli.context.is_empty() {
@@ -105,7 +106,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::IpamCheck(args) => ipam_check::run(args, connection).await,
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
-            Command::DatastoreExport(_) => datastore::export(connection).await,
+            Command::DatastoreExport(args) => datastore::export(args, connection).await,
             Command::DatastoreImport(args) => datastore::import(args, connection).await,
             Command::DatastoreSync(args) => {
                 watch::sync(&args.syncer, args.node.clone(), connection).await

@@ -6,6 +6,7 @@ use assert_cmd::assert::Assert;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+pub mod oracle_migrate;
 pub mod tour;
 
 /// A throw-away embedded datastore (and home directory) for one test.
@@ -204,6 +205,27 @@ impl Kube {
             real: Some(server),
             home,
         }
+    }
+
+    /// Restarts the emulator on the same objects with other `VERB:RESOURCE` refusals (e.g.
+    /// none, after a test injected failures); the kubeconfig is rewritten for its new address.
+    pub fn restart_forbidding(&mut self, rules: &[&str]) {
+        let Some(old) = self.emulator.take() else {
+            panic!("only the emulator restarts");
+        };
+        let store = old.store().clone();
+        self.runtime.block_on(old.shutdown());
+        let config = kube_emulator::Config {
+            kubeconfig: Some(self.home.path().join("kubeconfig")),
+            forbid: rules.iter().map(|r| r.to_string()).collect(),
+            record_requests: true,
+            ..kube_emulator::Config::default()
+        };
+        let emulator = self
+            .runtime
+            .block_on(kube_emulator::Emulator::start_with_store(config, store))
+            .expect("restart the kube-emulator");
+        self.emulator = Some(emulator);
     }
 
     /// The requests the emulator answered since the last call (`METHOD /path?query`); empty on
