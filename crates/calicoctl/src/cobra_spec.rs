@@ -491,7 +491,8 @@ pub static COMMANDS: &[CommandSpec] = &[
             },
             FlagSpec {
                 name: "all-namespaces",
-                shorthand: Some('A'),
+                // Long only: Calico's delete answers `-A` with "unknown shorthand flag".
+                shorthand: None,
                 kind: FlagKind::Bool,
                 default: "false",
                 usage: "With --all or --selector: in every namespace (an extension of ours).",

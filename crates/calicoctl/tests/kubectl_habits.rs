@@ -435,7 +435,7 @@ fn delete_listing(ds: &Ds) {
     assert_eq!(ds.ok(&WEB_IN_PROD), "No resources found\n");
     // --all across namespaces.
     assert_eq!(
-        ds.ok(&["delete", "networkset", "--all", "-A"]),
+        ds.ok(&["delete", "networkset", "--all", "--all-namespaces"]),
         "networkset.projectcalico.org \"d\" deleted from dev namespace\n\
          networkset.projectcalico.org \"b\" deleted from prod namespace\n\
          Successfully deleted 2 'NetworkSet' resource(s)\n"
@@ -450,7 +450,7 @@ fn delete_listing(ds: &Ds) {
          Successfully deleted 1 'GlobalNetworkSet' resource(s)\n"
     );
     ds.fails(&["delete", "globalnetworkset", "x", "--all"]);
-    ds.fails(&["delete", "globalnetworkset", "--all", "-A"]);
+    ds.fails(&["delete", "globalnetworkset", "--all", "--all-namespaces"]);
     ds.fails(&["delete", "networkset", "--selector", "team ==="]);
 }
 
