@@ -78,7 +78,12 @@ fn apply_and_get_with_a_dead_member_at_each_position() {
             ok(home.path(), &endpoints, &["apply", "-f", &file]),
             format!("Successfully applied {COUNT} 'GlobalNetworkSet' resource(s)\n")
         );
-        // Applying again updates each set once more.
+        // Applying the same again writes nothing (an unchanged resource is not rewritten);
+        // applying a change updates each set once more.
+        ok(home.path(), &endpoints, &["apply", "-f", &file]);
+        assert_stored(&cluster, &prefix, 1);
+        let changed = sets(&prefix, COUNT).replace("192.0.2.0/24", "198.51.100.0/24");
+        std::fs::write(&file, changed).unwrap();
         ok(home.path(), &endpoints, &["apply", "-f", &file]);
         assert_stored(&cluster, &prefix, 2);
         for i in 0..5 {
