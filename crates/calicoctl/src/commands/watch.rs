@@ -200,7 +200,7 @@ pub async fn get(request: WatchRequest, connection: &Connection) -> Result<Strin
         .cloned()
         .map(|options| ResourceType::new(Source::Resources(options)))
         .collect();
-    let mut syncer = Syncer::builder(connection.client.backend().clone(), types).start();
+    let syncer = Syncer::builder(connection.client.backend().clone(), types).start();
     let mut printer = Printer {
         format: request.format,
         print_namespace: request.print_namespace,
@@ -216,16 +216,7 @@ pub async fn get(request: WatchRequest, connection: &Connection) -> Result<Strin
     // What is shown: every matching resource, by key.
     let mut shown: HashMap<ResourceKey, AnyResource> = HashMap::new();
     let mut in_sync = false;
-    let stop = interrupted();
-    tokio::pin!(stop);
-    loop {
-        let event = tokio::select! {
-            _ = &mut stop => return Ok(String::new()),
-            event = syncer.next() => event,
-        };
-        let Some(event) = event else {
-            return Ok(String::new());
-        };
+    follow(syncer, |event| {
         let mut out = String::new();
         match event {
             SyncEvent::Status(SyncStatus::InSync) if !in_sync => {
@@ -284,6 +275,28 @@ pub async fn get(request: WatchRequest, connection: &Connection) -> Result<Strin
                 tracing::warn!(%error, "the datastore is unreachable; still trying");
             }
         }
+        Ok(out)
+    })
+    .await
+}
+
+/// Prints what `render` makes of each event until the user interrupts, the syncer stops or
+/// stdout is closed (all exit 0); a rendering failure ends it with that failure.
+async fn follow(
+    mut syncer: Syncer,
+    mut render: impl FnMut(SyncEvent) -> Result<String, Failure>,
+) -> Result<String, Failure> {
+    let stop = interrupted();
+    tokio::pin!(stop);
+    loop {
+        let event = tokio::select! {
+            _ = &mut stop => return Ok(String::new()),
+            event = syncer.next() => event,
+        };
+        let Some(event) = event else {
+            return Ok(String::new());
+        };
+        let out = render(event)?;
         if !out.is_empty() && !emit(&out) {
             return Ok(String::new());
         }
@@ -320,24 +333,14 @@ pub async fn sync(
         use_pod_cidr: false,
         node,
     };
-    let mut syncer = Syncer::start(connection.client.backend().clone(), kind, &options);
-    let stop = interrupted();
-    tokio::pin!(stop);
-    loop {
-        let event = tokio::select! {
-            _ = &mut stop => return Ok(String::new()),
-            event = syncer.next() => event,
-        };
-        let Some(event) = event else {
-            return Ok(String::new());
-        };
+    let syncer = Syncer::start(connection.client.backend().clone(), kind, &options);
+    follow(syncer, |event| {
         let mut out = String::new();
         for line in calico_syncer::json_lines(&event) {
             out.push_str(&line);
             out.push('\n');
         }
-        if !emit(&out) {
-            return Ok(String::new());
-        }
-    }
+        Ok(out)
+    })
+    .await
 }
