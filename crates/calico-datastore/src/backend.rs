@@ -202,6 +202,15 @@ pub trait Backend: Send + Sync {
     /// Which datastore this is.
     fn info(&self) -> DatastoreInfo;
 
+    /// Policies stored under a name other than their v3 name: default-tier policies written
+    /// before Calico 3.32 (`default.<name>`, what `calicoctl datastore migrate-policy-names`
+    /// rewrites). Each comes with the key it is stored under, in Calico's kind order
+    /// (NetworkPolicy, GlobalNetworkPolicy, StagedNetworkPolicy, StagedGlobalNetworkPolicy).
+    /// Drivers whose stored names are the v3 names report none.
+    async fn legacy_policy_names(&self) -> Result<Vec<(ResourceKey, AnyResource)>> {
+        Ok(Vec::new())
+    }
+
     // IPAM model objects (blocks, block affinities, handles, the IPAM config), stored as
     // Calico's IPAM stores them (etcd paths, or Calico's IPAM custom resources on Kubernetes).
     // The defaults refuse with `OperationNotSupported`, for drivers that do not store them.

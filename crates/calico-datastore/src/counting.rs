@@ -224,6 +224,12 @@ impl Backend for CountingBackend {
         self.inner.info()
     }
 
+    async fn legacy_policy_names(&self) -> Result<Vec<(ResourceKey, AnyResource)>> {
+        // One range read per policy kind.
+        self.counters.add(Method::List, 4);
+        self.inner.legacy_policy_names().await
+    }
+
     async fn get_model(&self, key: &ModelKey) -> Result<ModelKv> {
         self.count(Method::GetModel);
         self.inner.get_model(key).await

@@ -22,7 +22,7 @@ use crate::backend::{
 };
 use crate::codec;
 use crate::error::{DatastoreError, Result};
-use crate::key::{ListOptions, ResourceKey};
+use crate::key::{KindRef, ListOptions, ResourceKey};
 use crate::kv::{
     CreateOutcome, DeleteOutcome, KvError, KvStore, RawEvent, RawKv, RawRead, RawReadResult,
     RawWrite, RawWritten, UpdateOutcome, WriteManyOutcome,
@@ -307,6 +307,15 @@ fn key_and_value(resource: &AnyResource) -> Result<(ResourceKey, Vec<u8>)> {
     Ok((key, value))
 }
 
+/// The tiered policy kinds whose stored name may still carry the default tier's `default.`
+/// prefix from before Calico 3.32, in Calico's order (`networkpolicy.PolicyKinds`).
+const LEGACY_NAMED_POLICY_KINDS: [&str; 4] = [
+    "NetworkPolicy",
+    "GlobalNetworkPolicy",
+    "StagedNetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+];
+
 #[async_trait]
 impl<S: KvStore + 'static> Backend for KvBackend<S> {
     async fn create(&self, resource: AnyResource) -> Result<AnyResource> {
@@ -412,6 +421,41 @@ impl<S: KvStore + 'static> Backend for KvBackend<S> {
             items,
             revision: revision.to_string(),
         })
+    }
+
+    async fn legacy_policy_names(&self) -> Result<Vec<(ResourceKey, AnyResource)>> {
+        let mut found = Vec::new();
+        for kind in LEGACY_NAMED_POLICY_KINDS {
+            let Some(kind) = KindRef::lookup(kind) else {
+                continue;
+            };
+            let options = ListOptions::all(kind);
+            let range = self
+                .store
+                .range(&options.path_prefix(), None)
+                .await
+                .map_err(store_error)?;
+            for kv in range.kvs {
+                let Some(key) = options.key_from_path(&kv.key) else {
+                    continue;
+                };
+                let Ok(resource) = decode_kv(&key, &kv) else {
+                    continue;
+                };
+                let default_tier = resource
+                    .to_json_value()
+                    .ok()
+                    .and_then(|v| {
+                        v.pointer("/spec/tier")
+                            .and_then(|t| t.as_str().map(String::from))
+                    })
+                    .is_none_or(|tier| tier.is_empty() || tier == "default");
+                if default_tier && resource.metadata().name != key.name {
+                    found.push((key, resource));
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn list_pages(&self, options: &ListOptions, page_size: usize) -> Result<ResourcePages> {

@@ -14,5 +14,6 @@
 pub mod export;
 pub mod import;
 pub mod ipam;
+pub mod policy_names;
 pub mod v1_to_v3;
 pub mod verify;

@@ -40,6 +40,8 @@ pub enum Command {
     DatastoreLock(ConnectionArgs),
     DatastoreUnlock(ConnectionArgs),
     DatastoreExport(DatastoreExportArgs),
+    /// `datastore migrate-policy-names`.
+    DatastoreMigratePolicyNames(ConnectionArgs),
     DatastoreImport(DatastoreImportArgs),
     /// `datastore sync` (ours): what one of Calico's syncers delivers.
     DatastoreSync(DatastoreSyncArgs),
@@ -406,6 +408,7 @@ pub fn parse_args(name: &str, args: &[String]) -> Parsed {
         }),
         "datastore migrate lock" => Command::DatastoreLock(conn(&run)),
         "datastore migrate unlock" => Command::DatastoreUnlock(conn(&run)),
+        "datastore migrate-policy-names" => Command::DatastoreMigratePolicyNames(conn(&run)),
         "datastore migrate export" => Command::DatastoreExport(DatastoreExportArgs {
             any_datastore: run.bool("any-datastore"),
             conn: conn(&run),

@@ -270,3 +270,15 @@ async fn ensure_crds(args: &DatastoreImportArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `datastore migrate-policy-names`: default-tier policies stored under their pre-3.32
+/// `default.<name>` moved to their v3 names.
+pub async fn migrate_policy_names(connection: &Connection) -> Result<String, Failure> {
+    let migrated =
+        calico_migrate::policy_names::migrate_policy_names(connection.client.backend().as_ref())
+            .await
+            .map_err(|e| Failure::message(e.to_string()))?;
+    Ok(format!(
+        "Policy name migration complete, migrated {migrated} policies.\n"
+    ))
+}

@@ -58,9 +58,9 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             }
             (&args.conn.config, &cli.command)
         }
-        Command::DatastoreLock(conn) | Command::DatastoreUnlock(conn) => {
-            (&conn.config, &cli.command)
-        }
+        Command::DatastoreLock(conn)
+        | Command::DatastoreUnlock(conn)
+        | Command::DatastoreMigratePolicyNames(conn) => (&conn.config, &cli.command),
         Command::DatastoreExport(args) => (&args.conn.config, &cli.command),
         Command::DatastoreImport(args) => (&args.conn.config, &cli.command),
     };
@@ -107,6 +107,9 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
             Command::DatastoreLock(_) => datastore::lock(connection).await,
             Command::DatastoreUnlock(_) => datastore::unlock(connection).await,
             Command::DatastoreExport(args) => datastore::export(args, connection).await,
+            Command::DatastoreMigratePolicyNames(_) => {
+                datastore::migrate_policy_names(connection).await
+            }
             Command::DatastoreImport(args) => datastore::import(args, connection).await,
             Command::DatastoreSync(args) => {
                 watch::sync(&args.syncer, args.node.clone(), connection).await
