@@ -89,11 +89,6 @@ impl GoJson {
         }
     }
 
-    /// The value as a `serde_json::Value` (member order is lost).
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
-
     /// The bytes Go's `encoding/json` writes for the value.
     pub fn to_go_bytes(&self) -> Vec<u8> {
         calico_api::json::to_vec(self).unwrap_or_else(|_| b"null".to_vec())
