@@ -29,27 +29,10 @@ if [ -n "$THEIRS" ] && [ ! -x "$THEIRS" ]; then
   echo "CALICO_CALICOCTL=$THEIRS is not an executable" >&2
   exit 1
 fi
-WORK=$(mktemp -d)
-DATA=$WORK
-[ -d /dev/shm ] && DATA=$(mktemp -d /dev/shm/etcd-bench-XXXXXX)
-ETCD_PID=
-cleanup() {
-  set +e
-  if [ -n "$ETCD_PID" ]; then kill "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null; fi
-  rm -rf "$WORK" "$DATA"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CP=${ETCD_PORT:-$(free_port)}
-PP=${ETCD_PORT:+$((ETCD_PORT + 1))}
-PP=${PP:-$(free_port)}
-EP=http://127.0.0.1:$CP
-etcd --name bench --data-dir "$DATA/data" --listen-client-urls "$EP" --advertise-client-urls "$EP" \
-  --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
-  --initial-cluster "bench=http://127.0.0.1:$PP" --quota-backend-bytes 4294967296 >"$WORK/etcd.log" 2>&1 &
-ETCD_PID=$!
-for _ in $(seq 100); do ETCDCTL_API=3 etcdctl --endpoints="$EP" endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_scratch
+start_etcd "${ETCD_PORT:-}"
 
 export DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=$EP
 PREFIX=/calico/resources/v3/projectcalico.org/
