@@ -110,6 +110,16 @@ pub struct RoundTrips {
     pub by_method: BTreeMap<Method, u64>,
 }
 
+impl RoundTrips {
+    /// The round trips of the given methods together.
+    pub fn of(&self, methods: &[Method]) -> u64 {
+        methods
+            .iter()
+            .filter_map(|method| self.by_method.get(method))
+            .sum()
+    }
+}
+
 #[derive(Default)]
 struct Counters([AtomicU64; Method::ALL.len()]);
 

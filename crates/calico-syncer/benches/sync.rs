@@ -244,16 +244,10 @@ async fn fan_out(backend: Arc<dyn Backend>, consumers: usize, expected: usize) {
         assert_eq!(task.await.unwrap(), expected);
     }
     let elapsed = started.elapsed();
-    let lists = counting
-        .counts()
-        .by_method
-        .iter()
-        .filter(|(method, _)| {
-            use calico_datastore::counting::Method;
-            matches!(method, Method::List | Method::ListPages)
-        })
-        .map(|(_, n)| *n)
-        .sum::<u64>();
+    let lists = counting.counts().of(&[
+        calico_datastore::counting::Method::List,
+        calico_datastore::counting::Method::ListPages,
+    ]);
     println!(
         "one syncer, {consumers} consumers each receiving all {expected} endpoints: {:.2} s; {lists} page(s) listed ({} for one listing)",
         elapsed.as_secs_f64(),
