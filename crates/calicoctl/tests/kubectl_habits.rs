@@ -273,11 +273,14 @@ fn idempotent_apply(ds: &Ds) {
     ds.ok(&["apply", "-f", &set]);
     ds.ok(&["apply", "-f", &policy]);
     ds.ok(&["apply", "-f", &pool]);
-    let before = [
-        ds.resource_version("globalnetworkset", "office"),
-        ds.resource_version("globalnetworkpolicy", "default.deny"),
-        ds.resource_version("ippool", "pool-a"),
-    ];
+    let versions = || {
+        [
+            ds.resource_version("globalnetworkset", "office"),
+            ds.resource_version("globalnetworkpolicy", "default.deny"),
+            ds.resource_version("ippool", "pool-a"),
+        ]
+    };
+    let before = versions();
     // The same again: calicoctl's output, nothing rewritten.
     assert_eq!(
         ds.ok(&["apply", "-f", &set]),
@@ -286,12 +289,7 @@ fn idempotent_apply(ds: &Ds) {
     ds.ok(&["apply", "-f", &policy]);
     ds.ok(&["apply", "-f", &pool]);
     ds.ok(&["replace", "-f", &set]);
-    let after = [
-        ds.resource_version("globalnetworkset", "office"),
-        ds.resource_version("globalnetworkpolicy", "default.deny"),
-        ds.resource_version("ippool", "pool-a"),
-    ];
-    assert_eq!(before, after);
+    assert_eq!(before, versions());
     // A change of a label, an annotation or the spec is written.
     for (i, changed) in [
         SET.replace("team: net", "team: ops"),
