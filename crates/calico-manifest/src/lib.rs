@@ -162,15 +162,19 @@ pub fn read_manifest(source: &str, text: &str) -> Result<Vec<Entry>, ManifestErr
     read_documents_parallel(source, &split_documents(text))
 }
 
-/// Decodes documents in order, large runs of them on every core.
-fn read_documents_parallel(
+/// Decodes documents already split off (each with its 1-based number, as
+/// [`split_documents`] and [`DocumentSplitter`] give them) in order, large runs of them on
+/// every core; stops at the first bad document.
+pub fn read_documents_parallel(
     source: &str,
     documents: &[(usize, String)],
 ) -> Result<Vec<Entry>, ManifestError> {
+    let bytes: usize = documents.iter().map(|(_, text)| text.len()).sum();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(documents.len() / DOCUMENTS_PER_THREAD)
+        .min((documents.len() / DOCUMENTS_PER_THREAD).max(bytes / BYTES_PER_THREAD))
+        .min(documents.len())
         .max(1);
     if threads == 1 {
         return read_documents(source, documents);
@@ -206,8 +210,10 @@ fn read_documents_parallel(
     Ok(entries)
 }
 
-/// Below this many documents per core, one thread parses everything.
+/// Below this many documents per core, one thread parses everything…
 const DOCUMENTS_PER_THREAD: usize = 512;
+/// …unless there are this many bytes per core (a few large `<Kind>List`s).
+const BYTES_PER_THREAD: usize = 1 << 20;
 
 fn read_documents(
     source: &str,

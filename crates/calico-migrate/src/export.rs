@@ -192,6 +192,64 @@ pub const FULL_COPY_KINDS: &[(&str, Scope)] = &[
 /// The Profile every datastore has built in, never copied.
 pub const DEFAULT_ALLOW_PROFILE: &str = "projectcalico-default-allow";
 
+/// Items per `<Kind>List` in a full export ([`ExportOptions::full`]): a large kind is written as
+/// several lists, so that no YAML document of a backup comes near calicoctl's 10 MiB limit on
+/// a document (a kind of 20,000 WorkloadEndpoints would pass it) and an import holds one list
+/// of it at a time. Calico's export writes one list per kind, and so does ours for Calico's
+/// flow.
+pub const FULL_LIST_ITEMS: usize = 1000;
+
+/// One kind's `<Kind>List`s as they are written: one list, or with `split` a new list (after a
+/// `---` line) every [`FULL_LIST_ITEMS`] items, each with the kind's revision.
+struct KindLists<'a, W: Write> {
+    writer: Option<ListWriter<&'a mut W>>,
+    kind: &'a str,
+    revision: String,
+    split: bool,
+    in_list: usize,
+}
+
+impl<'a, W: Write> KindLists<'a, W> {
+    fn begin(
+        out: &'a mut W,
+        kind: &'a str,
+        revision: &str,
+        split: bool,
+    ) -> Result<Self, ListError> {
+        Ok(KindLists {
+            writer: Some(ListWriter::begin(out, false, kind, revision)?),
+            kind,
+            revision: revision.to_string(),
+            split,
+            in_list: 0,
+        })
+    }
+
+    fn item(&mut self, item: &AnyResource) -> Result<(), ListError> {
+        let mut writer = self
+            .writer
+            .take()
+            .ok_or_else(|| ListError::Encode("list already finished".into()))?;
+        if self.split && self.in_list == FULL_LIST_ITEMS {
+            let out = writer.finish()?;
+            out.write_all(b"---\n")?;
+            writer = ListWriter::begin(out, false, self.kind, &self.revision)?;
+            self.in_list = 0;
+        }
+        let written = writer.item(item);
+        self.writer = Some(writer);
+        self.in_list += 1;
+        written
+    }
+
+    fn finish(mut self) -> Result<(), ListError> {
+        if let Some(writer) = self.writer.take() {
+            writer.finish()?;
+        }
+        Ok(())
+    }
+}
+
 /// How an export runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExportOptions {
@@ -241,14 +299,25 @@ pub async fn export_with<W: Write>(
                     }
                 }
                 progress(items.len());
-                let mut writer = ListWriter::begin(&mut *out, false, kind_name, &list.revision)?;
+                let mut lists =
+                    KindLists::begin(&mut *out, kind_name, &list.revision, options_full)?;
                 for item in &items {
-                    writer.item(item)?;
+                    lists.item(item)?;
                 }
-                writer.finish()?;
+                lists.finish()?;
                 items.len()
             }
-            _ => write_pages(client, &options, &exported.nodes, progress, &mut *out).await?,
+            _ => {
+                write_pages(
+                    client,
+                    &options,
+                    &exported.nodes,
+                    options_full,
+                    progress,
+                    &mut *out,
+                )
+                .await?
+            }
         };
         out.write_all(b"---\n")?;
         exported.resources.push((kind_name, count));
@@ -276,11 +345,13 @@ pub async fn export_with<W: Write>(
     Ok(exported)
 }
 
-/// Writes one kind's list a page at a time, cleaned and renamed.
+/// Writes one kind's list a page at a time, cleaned and renamed (with `split`, as several
+/// lists: see [`FULL_LIST_ITEMS`]).
 async fn write_pages<W: Write>(
     client: &Client,
     options: &ListOptions,
     nodes: &NodeMap,
+    split: bool,
     progress: &mut dyn FnMut(usize),
     out: &mut W,
 ) -> Result<usize, ExportError> {
@@ -293,7 +364,7 @@ async fn write_pages<W: Write>(
             revision: String::new(),
         },
     };
-    let mut writer = ListWriter::begin(&mut *out, false, kind, &first.revision)?;
+    let mut writer = KindLists::begin(&mut *out, kind, &first.revision, split)?;
     let mut count = 0;
     let mut page = Some(first);
     while let Some(list) = page.take() {

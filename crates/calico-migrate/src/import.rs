@@ -5,6 +5,11 @@
 //! the ClusterInformation's GUID and version carried over, and the IPAM objects created in
 //! Calico's order. Every line Calico prints goes to `out` as it happens; the datastore is left
 //! locked.
+//!
+//! Unlike Calico's, which reads the whole file into memory, the import reads its file a YAML
+//! document at a time ([`crate::file`]): the resources part is read through once before
+//! anything is written (so a bad document is refused with nothing applied, as Calico's apply
+//! refuses it), then again to apply it document by document.
 
 use std::future::Future;
 use std::io::Write;
@@ -12,8 +17,10 @@ use std::io::Write;
 use calico_api::AnyResource;
 use calico_datastore::client::Client;
 use calico_datastore::{KindRef, ListOptions, ResourceKey};
+use calico_manifest::{DocumentSplitter, StreamError};
 
 use crate::export::{Scope, KINDS, KUBERNETES_POLICY_PREFIX};
+use crate::file::{Document, MigrationFile};
 use crate::ipam::{self, Section};
 use crate::verify::{self, Difference, Found, Report, VerifyError};
 
@@ -59,46 +66,137 @@ pub fn go_list(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
 }
 
-/// The three parts of a migration document.
-#[derive(Debug)]
-pub struct Document {
-    /// The v3 resources, as YAML documents.
-    pub resources: String,
-    pub cluster_info: Vec<u8>,
-    pub ipam: Vec<u8>,
+/// Follows a long step of an import or a verification (a progress display). Every method
+/// does nothing by default; `()` observes nothing.
+pub trait Observer: Sync {
+    /// A step over `total` objects (`None`: not known in advance) begins; the one before, if
+    /// any, is over.
+    fn begin(&self, _what: &str, _total: Option<usize>) {}
+    /// `n` more objects of the current step done.
+    fn advance(&self, _n: usize) {}
+    /// The current step is over.
+    fn end(&self) {}
 }
 
-impl Document {
-    /// Splits a document on its `===` lines; exactly three parts, else Calico's text naming
-    /// the file as given.
-    pub fn split(bytes: &[u8], filename: &str) -> Result<Document, ImportError> {
-        let parts = split_on(bytes, b"===\n");
-        let [resources, cluster_info, ipam] = parts.as_slice() else {
-            return Err(ImportError::ReadFile(format!(
-                "imported file: {filename} is improperly formatted. Try recreating with 'calicoctl export'"
-            )));
-        };
-        Ok(Document {
-            resources: String::from_utf8_lossy(resources).into_owned(),
-            cluster_info: cluster_info.to_vec(),
-            ipam: ipam.to_vec(),
-        })
+impl Observer for () {}
+
+/// Documents decoded together: as many as there are cores (they are decoded in parallel), and
+/// at most this many bytes of text (the last document may go past it).
+const BATCH_BYTES: usize = 16 << 20;
+
+/// One document of the resources part: its text and its resources.
+pub(crate) struct Decoded {
+    pub text: String,
+    pub resources: Vec<AnyResource>,
+}
+
+/// The resources part's documents, decoded a few at a time, in order; with `skip_blank`,
+/// documents holding nothing but white space are left out instead of refused.
+pub(crate) struct Batches<R> {
+    splitter: DocumentSplitter<R>,
+    source: String,
+    documents: usize,
+    skip_blank: bool,
+    failed: bool,
+}
+
+pub(crate) fn batches<'a>(
+    document: &Document<'a>,
+    skip_blank: bool,
+) -> Batches<impl std::io::BufRead + 'a> {
+    Batches {
+        splitter: DocumentSplitter::new(document.name(), document.resources()),
+        source: document.name().to_string(),
+        documents: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        skip_blank,
+        failed: false,
     }
 }
 
-/// Go's `bytes.Split`.
-fn split_on<'a>(bytes: &'a [u8], separator: &[u8]) -> Vec<&'a [u8]> {
-    let mut parts = Vec::new();
-    let mut rest = bytes;
-    while let Some(at) = rest
-        .windows(separator.len())
-        .position(|window| window == separator)
-    {
-        parts.push(&rest[..at]);
-        rest = &rest[at + separator.len()..];
+impl<R: std::io::BufRead> Batches<R> {
+    fn next_batch(&mut self) -> Result<Option<Vec<Decoded>>, StreamError> {
+        let mut texts = Vec::new();
+        let mut bytes = 0;
+        while texts.len() < self.documents && bytes < BATCH_BYTES {
+            let Some(next) = self.splitter.next() else {
+                break;
+            };
+            let (number, text) = next?;
+            if self.skip_blank && text.trim().is_empty() {
+                continue;
+            }
+            bytes += text.len();
+            texts.push((number, text));
+        }
+        if texts.is_empty() {
+            return Ok(None);
+        }
+        let mut entries = calico_manifest::read_documents_parallel(&self.source, &texts)?
+            .into_iter()
+            .peekable();
+        let mut batch = Vec::with_capacity(texts.len());
+        for (number, text) in texts {
+            let mut resources = Vec::new();
+            while let Some(entry) = entries.next_if(|entry| entry.origin.document == number) {
+                resources.push(entry.resource);
+            }
+            batch.push(Decoded { text, resources });
+        }
+        Ok(Some(batch))
     }
-    parts.push(rest);
-    parts
+}
+
+impl<R: std::io::BufRead> Iterator for Batches<R> {
+    type Item = Result<Vec<Decoded>, StreamError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.next_batch().transpose();
+        self.failed = matches!(next, Some(Err(_)));
+        next
+    }
+}
+
+/// Whether an import writes a resource of the file: a Kubernetes datastore keeps no
+/// Profiles or WorkloadEndpoints of its own (they are Namespaces, ServiceAccounts and Pods),
+/// so a full export's are left out, as Calico's export leaves them out.
+fn kept(resource: &AnyResource, kubernetes: bool) -> bool {
+    !(kubernetes && matches!(resource.kind(), "Profile" | "WorkloadEndpoint"))
+}
+
+/// The resources an import writes, counted in a first reading of the whole part (which also
+/// refuses a bad document before anything is written, as Calico's apply does).
+#[derive(Debug, Default)]
+struct Survey {
+    kept: usize,
+    /// The kind when every written resource is of one kind.
+    single_kind: Option<String>,
+}
+
+fn survey(document: &Document<'_>, kubernetes: bool) -> Result<Survey, StreamError> {
+    let mut survey = Survey::default();
+    let mut mixed = false;
+    for batch in batches(document, false) {
+        for resource in batch?.iter().flat_map(|decoded| &decoded.resources) {
+            if !kept(resource, kubernetes) {
+                continue;
+            }
+            survey.kept += 1;
+            match &survey.single_kind {
+                None if !mixed => survey.single_kind = Some(resource.kind().to_string()),
+                Some(kind) if kind != resource.kind() => {
+                    survey.single_kind = None;
+                    mixed = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(survey)
 }
 
 /// One resource the apply path could not write.
@@ -112,12 +210,12 @@ pub enum ApplyFailure {
 
 /// What the caller's apply path did with the resources part.
 #[derive(Debug, Default)]
-pub struct ApplyReport {
+struct ApplyReport {
     /// Resources written.
-    pub succeeded: usize,
+    succeeded: usize,
     /// The kind when every resource is of one kind.
-    pub single_kind: Option<String>,
-    pub failures: Vec<ApplyFailure>,
+    single_kind: Option<String>,
+    failures: Vec<ApplyFailure>,
 }
 
 /// calicoctl's `CheckLocked`.
@@ -242,8 +340,8 @@ pub struct Imported {
 /// the target's own GUID, which the import overwrites). The reason when not.
 pub async fn resumable(
     client: &Client,
-    document: &Document,
-    source: &str,
+    document: &Document<'_>,
+    observer: &dyn Observer,
 ) -> Result<Report, String> {
     match client.datastore_locked().await {
         Ok(true) => {}
@@ -254,7 +352,7 @@ pub async fn resumable(
         Err(err) if err.is_not_found() => {}
         Err(err) => return Err(format!("error retrieving ClusterInformation: {err}")),
     }
-    let report = verify::verify_document(client, document, source)
+    let report = verify::verify_document(client, document, observer)
         .await
         .map_err(|err| err.to_string())?;
     let blocking: Vec<&Difference> = report
@@ -271,79 +369,74 @@ pub async fn resumable(
     Ok(report)
 }
 
-/// Imports a migration document. `file` is the file's bytes, or Calico's text of why it could
-/// not be read; `apply` writes the resources part as `calicoctl apply` would (Calico runs its
-/// apply command on it).
+/// Imports a migration document. `file` is the file, or Calico's text of why it could not be
+/// read; `apply` writes resources as `calicoctl apply` would (Calico runs its apply command on
+/// the resources part), a document's at a time, and says what became of each, in order.
+/// `observer` follows the long steps (the caller's apply path follows its own).
 pub async fn import<W, F, Fut>(
     client: &Client,
-    file: Result<Vec<u8>, String>,
-    filename: &str,
+    file: Result<MigrationFile, String>,
     apply: F,
     options: ImportOptions,
+    observer: &dyn Observer,
     out: &mut W,
 ) -> Imported
 where
     W: Write,
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = Result<ApplyReport, String>>,
+    F: FnMut(Vec<AnyResource>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), ApplyFailure>>>,
 {
-    let mut document = None;
     let mut writing = false;
-    let outcome = run(
-        client,
-        file,
-        filename,
-        apply,
-        options,
-        out,
-        &mut document,
-        &mut writing,
-    )
-    .await;
-    let verification = match document {
-        Some(document) if options.verify && writing => {
-            Some(verify::verify_document(client, &document, filename).await)
-        }
+    let outcome = run(client, &file, apply, options, observer, out, &mut writing).await;
+    observer.end();
+    let document = match &file {
+        Ok(file) if options.verify && writing => file.document().ok(),
         _ => None,
     };
+    let verification = match document {
+        Some(document) => Some(verify::verify_document(client, &document, observer).await),
+        None => None,
+    };
+    observer.end();
     Imported {
         outcome,
         verification,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The file's three parts, or why they cannot be read.
+fn parts(file: &Result<MigrationFile, String>) -> Result<Document<'_>, ImportError> {
+    match file {
+        Ok(file) => file.document(),
+        Err(text) => Err(ImportError::ReadFile(text.clone())),
+    }
+}
+
 async fn run<W, F, Fut>(
     client: &Client,
-    file: Result<Vec<u8>, String>,
-    filename: &str,
-    apply: F,
+    file: &Result<MigrationFile, String>,
+    mut apply: F,
     options: ImportOptions,
+    observer: &dyn Observer,
     out: &mut W,
-    kept: &mut Option<Document>,
     writing: &mut bool,
 ) -> Result<(), ImportError>
 where
     W: Write,
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = Result<ApplyReport, String>>,
+    F: FnMut(Vec<AnyResource>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), ApplyFailure>>>,
 {
-    let mut file = Some(file);
     let mut resuming = false;
     if let Err(reason) = check_empty(client).await {
         if !options.resume {
             return Err(ImportError::NotEmpty(reason));
         }
         // Ours: a target holding part of this very document is finished, not refused.
-        let bytes = file
-            .take()
-            .unwrap_or_else(|| Err(String::new()))
-            .map_err(ImportError::ReadFile)?;
-        let document = Document::split(&bytes, filename)?;
-        if let Err(why) = resumable(client, &document, filename).await {
+        let document = parts(file)?;
+        if let Err(why) = resumable(client, &document, observer).await {
             return Err(ImportError::NotResumable(reason, why));
         }
-        *kept = Some(document);
+        observer.end();
         resuming = true;
     }
     client
@@ -356,31 +449,51 @@ where
         out.flush()?;
     }
 
-    let document = match (kept.take(), file) {
-        (Some(document), _) => document,
-        (None, Some(file)) => {
-            let bytes = file.map_err(ImportError::ReadFile)?;
-            Document::split(&bytes, filename)?
-        }
-        (None, None) => return Err(ImportError::ReadFile(String::new())),
-    };
-    let document = kept.insert(document);
+    let document = parts(file)?;
+    let kubernetes = client.info().datastore_type == "kubernetes";
+    let apply_error =
+        |e: StreamError| ImportError::Apply(format!("failed to execute command: {e}"));
+    let survey = survey(&document, kubernetes).map_err(apply_error)?;
 
     *writing = true;
-    let report = apply(document.resources.clone())
-        .await
-        .map_err(|e| ImportError::Apply(format!("failed to execute command: {e}")))?;
+    let mut report = ApplyReport {
+        single_kind: survey.single_kind,
+        ..ApplyReport::default()
+    };
+    observer.begin("applying", Some(survey.kept));
+    for batch in batches(&document, false) {
+        let resources: Vec<AnyResource> = batch
+            .map_err(apply_error)?
+            .into_iter()
+            .flat_map(|decoded| decoded.resources)
+            .filter(|resource| kept(resource, kubernetes))
+            .collect();
+        if resources.is_empty() {
+            continue;
+        }
+        for outcome in apply(resources).await {
+            match outcome {
+                Ok(()) => report.succeeded += 1,
+                Err(failure) => report.failures.push(failure),
+            }
+        }
+    }
+    observer.end();
     apply_outcome(report, out)?;
     out.flush()?;
 
-    update_cluster_info(client, &document.cluster_info)
+    let read_error = |e: std::io::Error| ImportError::ReadFile(e.to_string());
+    update_cluster_info(client, &document.cluster_info().map_err(read_error)?)
         .await
         .map_err(ImportError::ClusterInfo)?;
 
     out.write_all(b"Importing IPAM resources\n")?;
     out.flush()?;
-    let section = Section::parse(&document.ipam).map_err(ImportError::ReadIpam)?;
-    let pushed = ipam::push(client.backend().as_ref(), section, resuming).await;
+    let section =
+        Section::parse(&document.ipam().map_err(read_error)?).map_err(ImportError::ReadIpam)?;
+    observer.begin("importing IPAM", Some(section.len()));
+    let pushed = ipam::push(client.backend().as_ref(), section, resuming, observer).await;
+    observer.end();
     if pushed.handled == 0 {
         return Err(if pushed.resources == 0 {
             ImportError::NoIpam
@@ -487,21 +600,4 @@ async fn update_cluster_info(client: &Client, exported: &[u8]) -> Result<(), Str
         .await
         .map_err(|e| format!("error updating current cluster info for migration: {e}"))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documents_split_in_three_parts_or_are_refused() {
-        let document = Document::split(b"a: 1\n---\n===\n{}\n===\n{}\n", "f").unwrap();
-        assert_eq!(document.resources, "a: 1\n---\n");
-        assert_eq!(document.ipam, b"{}\n");
-        let err = Document::split(b"only\n===\n", "bad.yaml").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "error while reading migration file: imported file: bad.yaml is improperly formatted. Try recreating with 'calicoctl export'"
-        );
-    }
 }

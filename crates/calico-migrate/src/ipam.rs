@@ -394,8 +394,14 @@ pub struct PushOutcome {
 
 /// Creates the section's objects in Calico's order (affinities, blocks, handles, the
 /// configuration), going on after a failure, as `PushToDatastore` does. `resuming` (ours): an
-/// object that exists already with the same value counts as created.
-pub async fn push(backend: &dyn Backend, section: Section, resuming: bool) -> PushOutcome {
+/// object that exists already with the same value counts as created. `observer` is told of
+/// each object handled.
+pub async fn push(
+    backend: &dyn Backend,
+    section: Section,
+    resuming: bool,
+    observer: &dyn crate::import::Observer,
+) -> PushOutcome {
     let mut outcome = PushOutcome {
         resources: section.len(),
         ..PushOutcome::default()
@@ -407,6 +413,7 @@ pub async fn push(backend: &dyn Backend, section: Section, resuming: bool) -> Pu
         .chain(section.handles)
         .chain(section.config.map(|config| (ModelKey::Config, config)));
     for (key, value) in all {
+        observer.advance(1);
         let shown = key.to_string();
         let wanted = resuming.then(|| (key.clone(), value.clone()));
         if let Err(err) = backend.create_model(key, value).await {
@@ -439,7 +446,14 @@ pub async fn datastore_has_ipam(backend: &dyn Backend) -> Result<bool, Datastore
     ];
     let mut found = false;
     for options in lists {
-        found |= !backend.list_model(&options).await?.items.is_empty();
+        // One object is enough to know: small pages, read until one holds something.
+        let mut pages = backend.list_model_pages(&options, 1).await?;
+        while let Some(page) = futures::StreamExt::next(&mut pages).await {
+            if !page?.items.is_empty() {
+                found = true;
+                break;
+            }
+        }
     }
     match backend.get_model(&ModelKey::Config).await {
         Ok(_) => found = true,

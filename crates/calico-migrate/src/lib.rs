@@ -12,6 +12,7 @@
 //! The library does the work; `calicoctl` parses, calls and prints.
 
 pub mod export;
+pub mod file;
 pub mod import;
 pub mod ipam;
 pub mod policy_names;

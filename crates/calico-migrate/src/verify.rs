@@ -13,8 +13,9 @@
 //!
 //! Memory stays flat in the number of objects: the target is read a kind at a time, a page at
 //! a time, and kept as one 64-bit hash of its canonical JSON per object; the document is read
-//! a `<Kind>List` at a time. Only an object whose hash differs is read again to name the
-//! fields that differ. (Two different objects hashing alike is a 2^-64 chance per object.)
+//! from its file a YAML document (one `<Kind>List`, at most 10 MiB) at a time. Only an object
+//! whose hash differs is read again to name the fields that differ. (Two different objects
+//! hashing alike is a 2^-64 chance per object.)
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -28,7 +29,8 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::export::{DEFAULT_ALLOW_PROFILE, KUBERNETES_POLICY_PREFIX};
-use crate::import::{Document, PROTECTED_TIERS};
+use crate::file::Document;
+use crate::import::{Observer, PROTECTED_TIERS};
 use crate::ipam::Section;
 
 /// Objects read from the target per page.
@@ -336,51 +338,84 @@ async fn target_kind(
     Ok(map)
 }
 
-/// Compares one kind's resources of the document with the target's.
-async fn verify_kind(
-    target: &Client,
-    kind_name: &str,
-    items: Vec<AnyResource>,
-    report: &mut Report,
-) -> Result<(), VerifyError> {
-    let kubernetes = target.info().datastore_type == "kubernetes";
-    let kind =
-        KindRef::lookup(kind_name).ok_or_else(|| VerifyError::UnknownKind(kind_name.into()))?;
-    if not_kept(kind_name, kubernetes) {
-        report.skipped.extend(items.iter().map(key_of));
-        return Ok(());
+/// One kind's comparison, over a run of documents of that kind (a full export writes a large
+/// kind as several `<Kind>List`s): the target's objects of the kind not yet matched by the
+/// document, hashed, or `None` for a kind a Kubernetes target does not keep.
+struct KindRun {
+    name: String,
+    kind: KindRef,
+    kubernetes: bool,
+    existing: Option<HashMap<(String, String), u64>>,
+}
+
+impl KindRun {
+    async fn start(target: &Client, kind_name: &str) -> Result<KindRun, VerifyError> {
+        let kubernetes = target.info().datastore_type == "kubernetes";
+        let kind =
+            KindRef::lookup(kind_name).ok_or_else(|| VerifyError::UnknownKind(kind_name.into()))?;
+        let existing = if not_kept(kind_name, kubernetes) {
+            None
+        } else {
+            Some(target_kind(target, kind, kubernetes).await?)
+        };
+        Ok(KindRun {
+            name: kind_name.to_string(),
+            kind,
+            kubernetes,
+            existing,
+        })
     }
-    let mut existing = target_kind(target, kind, kubernetes).await?;
-    for item in items {
-        let meta = item.metadata();
-        let key = ResourceKey::new(kind, &meta.namespace, &meta.name);
-        let want = normalized(&item, kubernetes)?;
-        report.compared += 1;
-        match existing.remove(&(meta.namespace.clone(), meta.name.clone())) {
-            None if kind_name == "Node" && kubernetes => {
-                report.compared -= 1;
-                report.skipped.push(key.to_string());
-            }
-            None => report.push(key.to_string(), Found::Missing),
-            Some(hash) if hash == digest(&want) => report.equal += 1,
-            Some(_) => {
-                let got = match target.get(&key).await {
-                    Ok(got) => normalized(&got, kubernetes)?,
-                    Err(err) if err.is_not_found() => Value::Null,
-                    Err(err) => return Err(err.into()),
-                };
-                report.compared_with(key.to_string(), &want, &got);
+
+    /// Compares resources of the document with the target's.
+    async fn compare(
+        &mut self,
+        target: &Client,
+        items: Vec<AnyResource>,
+        report: &mut Report,
+    ) -> Result<(), VerifyError> {
+        let (kind, kubernetes) = (self.kind, self.kubernetes);
+        let Some(existing) = self.existing.as_mut() else {
+            report.skipped.extend(items.iter().map(key_of));
+            return Ok(());
+        };
+        for item in items {
+            let meta = item.metadata();
+            let key = ResourceKey::new(kind, &meta.namespace, &meta.name);
+            let want = normalized(&item, kubernetes)?;
+            report.compared += 1;
+            match existing.remove(&(meta.namespace.clone(), meta.name.clone())) {
+                None if self.name == "Node" && kubernetes => {
+                    report.compared -= 1;
+                    report.skipped.push(key.to_string());
+                }
+                None => report.push(key.to_string(), Found::Missing),
+                Some(hash) if hash == digest(&want) => report.equal += 1,
+                Some(_) => {
+                    let got = match target.get(&key).await {
+                        Ok(got) => normalized(&got, kubernetes)?,
+                        Err(err) if err.is_not_found() => Value::Null,
+                        Err(err) => return Err(err.into()),
+                    };
+                    report.compared_with(key.to_string(), &want, &got);
+                }
             }
         }
+        Ok(())
     }
-    report.extras(
-        existing
-            .into_keys()
-            .filter(|(_, name)| !target_owns(kind_name, name, kubernetes))
-            .map(|(namespace, name)| ResourceKey::new(kind, &namespace, &name).to_string())
-            .collect(),
-    );
-    Ok(())
+
+    /// Records the target's objects of the kind that the document does not have.
+    fn finish(self, report: &mut Report) {
+        let Some(existing) = self.existing else {
+            return;
+        };
+        report.extras(
+            existing
+                .into_keys()
+                .filter(|(_, name)| !target_owns(&self.name, name, self.kubernetes))
+                .map(|(namespace, name)| ResourceKey::new(self.kind, &namespace, &name).to_string())
+                .collect(),
+        );
+    }
 }
 
 /// The `<Kind>` of a `<Kind>List` document, read from its top-level `kind:` line.
@@ -391,28 +426,45 @@ fn list_kind(document: &str) -> Option<&str> {
         .find_map(|kind| kind.trim().trim_matches('"').strip_suffix("List"))
 }
 
-/// Compares the resources part of a document with the target, a `<Kind>List` at a time.
+/// Compares the resources part of a document with the target, a `<Kind>List` (a YAML
+/// document of the file) at a time; consecutive lists of one kind are compared as one.
 pub async fn verify_resources(
     target: &Client,
-    resources: &str,
-    source: &str,
+    document: &Document<'_>,
+    observer: &dyn Observer,
     report: &mut Report,
 ) -> Result<(), VerifyError> {
-    for (_, text) in calico_manifest::split_documents(resources) {
-        if text.trim().is_empty() {
-            continue;
-        }
-        let items: Vec<AnyResource> = calico_manifest::read_manifest(source, &text)
-            .map_err(|e| VerifyError::Document(e.to_string()))?
-            .into_iter()
-            .map(|entry| entry.resource)
-            .collect();
-        let kind = match (list_kind(&text), items.first()) {
+    let mut run: Option<KindRun> = None;
+    let decoded = crate::import::batches(document, true)
+        .map(|batch| batch.map_err(|e| VerifyError::Document(e.to_string())))
+        .flat_map(|batch| match batch {
+            Ok(documents) => documents.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(err) => vec![Err(err)],
+        });
+    for one in decoded {
+        let one = one?;
+        let items = one.resources;
+        let kind = match (list_kind(&one.text), items.first()) {
             (Some(kind), _) => kind.to_string(),
             (None, Some(first)) => first.kind().to_string(),
             (None, None) => continue,
         };
-        verify_kind(target, &kind, items, report).await?;
+        let current = match run.take() {
+            Some(current) if current.name == kind => current,
+            other => {
+                if let Some(done) = other {
+                    done.finish(report);
+                }
+                KindRun::start(target, &kind).await?
+            }
+        };
+        let current = run.insert(current);
+        let count = items.len();
+        current.compare(target, items, report).await?;
+        observer.advance(count);
+    }
+    if let Some(done) = run {
+        done.finish(report);
     }
     Ok(())
 }
@@ -553,17 +605,21 @@ pub async fn verify_ipam(
 }
 
 /// Verifies a whole migration document against the target: resources, ClusterInformation,
-/// IPAM objects. `source` names the file in errors.
+/// IPAM objects. `observer` is told of the objects compared as they are.
 pub async fn verify_document(
     target: &Client,
-    document: &Document,
-    source: &str,
+    document: &Document<'_>,
+    observer: &dyn Observer,
 ) -> Result<Report, VerifyError> {
     let mut report = Report::default();
-    verify_resources(target, &document.resources, source, &mut report).await?;
-    verify_cluster_info(target, &document.cluster_info, &mut report).await?;
-    let section = Section::parse(&document.ipam).map_err(VerifyError::Document)?;
+    observer.begin("verifying", None);
+    verify_resources(target, document, observer, &mut report).await?;
+    let read = |e: std::io::Error| VerifyError::Document(e.to_string());
+    verify_cluster_info(target, &document.cluster_info().map_err(read)?, &mut report).await?;
+    observer.advance(1);
+    let section = Section::parse(&document.ipam().map_err(read)?).map_err(VerifyError::Document)?;
     verify_ipam(target, &section, &mut report).await?;
+    observer.advance(section.len());
     Ok(report)
 }
 

@@ -42,6 +42,7 @@ impl Progress {
             bar.set_style(style);
         }
         bar.set_message(verb.to_string());
+        bar.tick();
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         Progress(Some(bar))
     }
@@ -66,5 +67,44 @@ impl Drop for Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The steps of a long library operation (`datastore migrate import`, its verification), each
+/// shown as a bar (a known total) or a counter while it runs.
+#[derive(Default)]
+pub struct Steps(std::sync::Mutex<Option<Progress>>);
+
+impl Steps {
+    fn with(&self, f: impl FnOnce(&mut Option<Progress>)) {
+        // A poisoned lock only means another thread panicked while drawing: draw nothing more.
+        if let Ok(mut current) = self.0.lock() {
+            f(&mut current);
+        }
+    }
+}
+
+impl calico_migrate::import::Observer for Steps {
+    fn begin(&self, what: &str, total: Option<usize>) {
+        self.with(|current| {
+            // The step before is cleared first.
+            *current = None;
+            *current = Some(match total {
+                Some(total) => Progress::new(what, total),
+                None => Progress::counter(what),
+            });
+        });
+    }
+
+    fn advance(&self, n: usize) {
+        self.with(|current| {
+            if let Some(progress) = current {
+                progress.inc_by(n);
+            }
+        });
+    }
+
+    fn end(&self) {
+        self.with(|current| *current = None);
     }
 }

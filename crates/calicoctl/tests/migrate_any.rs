@@ -142,3 +142,117 @@ fn an_embedded_trial_is_promoted_to_a_kubernetes_datastore() {
     ]);
     assert!(landed.contains("allow-dns"), "{landed}");
 }
+
+/// The import reads its file a document at a time, so a bad document late in the resources
+/// part must still stop it before anything is written (as Calico's apply reads the whole file
+/// first), and a file on standard input (copied aside, since it is read more than once)
+/// imports and verifies like a named one.
+#[test]
+fn a_bad_document_anywhere_stops_the_import_before_any_write_and_stdin_imports() {
+    let store = Store::new();
+    let export = common::oracle_migrate::golden("export.yaml");
+    // The last document of the resources part (the pools are in the first) gets a field no
+    // resource has.
+    let (resources, rest) = export.split_once("===\n").expect("three parts");
+    let last = resources.rfind("\n  spec:\n").expect("a spec");
+    let bad = format!(
+        "{}\n  bogusField: 1{}===\n{rest}",
+        &resources[..last],
+        &resources[last..]
+    );
+    let bad = store.file("bad.yaml", &bad);
+    let import = ["datastore", "migrate", "import", "--any-datastore", "-f"];
+    let (stdout, stderr, code) = run(
+        store.calicoctl(),
+        &[&import[..], &[bad.to_string_lossy().as_ref()]].concat(),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(stdout, "Datastore locked.\n");
+    assert!(
+        stderr.starts_with("failed to import v3 resources: failed to import v3 resources: failed to execute command: ")
+            && stderr.contains("bogusField"),
+        "{stderr}"
+    );
+    // Nothing was written (Calico's lock aside): no pool, no IPAM object.
+    let pools = store.ok(&["get", "ippools", "-o", "yaml"]);
+    assert!(pools.contains("items: []"), "{pools}");
+    let (stdout, _, _) = run(
+        store.calicoctl(),
+        &[&import[..], &["export.yaml", "--verify"]].concat(),
+    );
+    // Only what initializing and locking a datastore creates is there: the built-in tiers, and
+    // a ClusterInformation of the store's own.
+    assert!(
+        stdout.starts_with("Verified: 3 of 47 object(s) equal, 44 difference(s):\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .skip(1)
+            .all(|line| line.ends_with(": missing from the target")
+                || line == "  ClusterInformation(default): differs at spec.clusterGUID"),
+        "{stdout}"
+    );
+
+    // The same file, good, on standard input: Calico's import refuses the target its failed
+    // run locked; `--resume` finishes it (stdin is read three times: to check that the target
+    // holds nothing but part of the file, to apply, to verify); verified clean from stdin too.
+    let from_stdin = |extra: &[&str]| {
+        let output = store
+            .calicoctl()
+            .args([&import[..], &["-"], extra].concat())
+            .write_stdin(export.clone())
+            .output()
+            .expect("run");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            output.status.code(),
+        )
+    };
+    let (_, stderr, code) = from_stdin(&[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("datastore already has Calico resources"),
+        "{stderr}"
+    );
+    let (stdout, stderr, code) = from_stdin(&["--resume"]);
+    assert_eq!((stderr.as_str(), code), ("", Some(0)), "{stdout}");
+    assert!(
+        stdout.ends_with("Datastore information successfully imported. Please refer to the datastore migration documentation for next steps.\n"),
+        "{stdout}"
+    );
+    let (stdout, stderr, code) = from_stdin(&["--verify"]);
+    assert_eq!((stderr.as_str(), code), ("", Some(0)), "{stdout}");
+    assert!(stdout.starts_with("Verified: "), "{stdout}");
+    assert!(!stdout.contains("difference"), "{stdout}");
+}
+
+/// A full export writes a large kind as several `<Kind>List`s of at most 1,000 items (so no
+/// document of a backup nears calicoctl's 10 MiB limit); the import and its verification take
+/// consecutive lists of one kind as one kind.
+#[test]
+fn a_large_kind_is_backed_up_in_several_lists_and_restored_whole() {
+    let from = Store::new();
+    let sets: String = (0..2500)
+        .map(|i| {
+            format!(
+                "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: set-{i:04}\nspec:\n  nets: [192.0.2.0/24]\n"
+            )
+        })
+        .collect();
+    let file = from.file("sets.yaml", &sets);
+    from.ok(&["apply", "-f", &file.to_string_lossy()]);
+    from.ok(&["ipam", "configure", "--strictaffinity=true"]);
+    let backup = export(from.calicoctl());
+    assert_eq!(backup.matches("kind: GlobalNetworkSetList\n").count(), 3);
+
+    let to = Store::new();
+    let printed = import(|| to.calicoctl(), to.dir.path(), &backup);
+    assert!(
+        printed.ends_with("Verified: 2505 of 2505 object(s) equal\n"),
+        "{printed}"
+    );
+    assert_eq!(masked(&export(to.calicoctl())), masked(&backup));
+}

@@ -21,6 +21,15 @@ const CLEAN: &str =
 /// Calico's outputs of a complete import, and nothing of ours when it verifies clean.
 const IMPORTED: &str = "Datastore locked.\n[WARNING] Attempted to import node Node(node-gone) from etcd that references a nonexistent Kubernetes node. Skipping that node. Non-Kubernetes nodes are not supported in the Kubernetes datastore and will be skipped.Importing IPAM resources\nSuccessfully applied 16 IPAM resource(s)\nDatastore information successfully imported. Please refer to the datastore migration documentation for next steps.\n";
 
+/// A complete import prints Calico's outputs alone, and `--verify` then finds it clean.
+fn imports_and_verifies_clean(kube: &Kube) {
+    assert_eq!(migrate(kube, &[]), (IMPORTED.to_string(), String::new(), 0));
+    assert_eq!(
+        migrate(kube, &["--verify"]),
+        (CLEAN.to_string(), String::new(), 0)
+    );
+}
+
 #[test]
 fn verify_names_every_difference_and_writes_nothing() {
     let kube = with_k8s_objects(Kube::new());
@@ -39,14 +48,7 @@ fn verify_names_every_difference_and_writes_nothing() {
     assert!(stdout.contains("  ClusterInformation(default): missing from the target\n"));
     assert!(stdout.contains("  BlockKey(cidr=10.10.5.0/26): missing from the target\n"));
     // Nothing was written: the import still finds an empty datastore.
-    assert_eq!(
-        migrate(&kube, &[]),
-        (IMPORTED.to_string(), String::new(), 0)
-    );
-    assert_eq!(
-        migrate(&kube, &["--verify"]),
-        (CLEAN.to_string(), String::new(), 0)
-    );
+    imports_and_verifies_clean(&kube);
 
     // A changed pool, a deleted set, an extra set, a changed block, a deleted handle.
     kube.kubectl(&[

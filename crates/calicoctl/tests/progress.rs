@@ -33,24 +33,18 @@ fn no_progress_when_not_a_terminal() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
-#[test]
-fn progress_on_a_terminal() {
-    // util-linux `script` runs the command on a pseudo-terminal.
+/// Runs calicoctl with `args` on `store` on a pseudo-terminal (util-linux `script`): everything
+/// it printed, or `None` when `script` is not installed.
+fn on_a_terminal(store: &common::Store, args: &str) -> Option<String> {
     if std::process::Command::new("script")
         .arg("--version")
         .output()
         .is_err()
     {
         eprintln!("script(1) not installed: skipping");
-        return;
+        return None;
     }
-    let store = common::Store::new();
-    let file = store.file("sets.yaml", &many_sets(300));
-    let command = format!(
-        "{} apply -f {}",
-        env!("CARGO_BIN_EXE_calicoctl"),
-        file.display()
-    );
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_calicoctl"));
     let out = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("DATASTORE_TYPE", "embedded")
@@ -60,11 +54,52 @@ fn progress_on_a_terminal() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn progress_on_a_terminal() {
+    let store = common::Store::new();
+    let file = store.file("sets.yaml", &many_sets(300));
+    let Some(text) = on_a_terminal(&store, &format!("apply -f {}", file.display())) else {
+        return;
+    };
     assert!(text.contains("applying ["), "{text}");
     assert!(text.contains("/300 resources"), "{text}");
     assert!(
         text.contains("Successfully applied 300 'GlobalNetworkSet' resource(s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_import_shows_each_step_on_a_terminal_and_nothing_otherwise() {
+    // A migration file of 300 sets and the IPAM configuration, exported from one store.
+    let from = common::Store::new();
+    let file = from.file("sets.yaml", &many_sets(300));
+    from.ok(&["apply", "-f", &file.to_string_lossy()]);
+    from.ok(&["ipam", "configure", "--strictaffinity=true"]);
+    let export = from.ok(&["datastore", "migrate", "export", "--any-datastore"]);
+    let file = from.file("export.yaml", &export);
+    let import = format!(
+        "datastore migrate import --any-datastore -f {}",
+        file.display()
+    );
+
+    let piped = common::Store::new();
+    let out = piped.calicoctl().args(import.split(' ')).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+
+    let Some(text) = on_a_terminal(&common::Store::new(), &import) else {
+        return;
+    };
+    assert!(text.contains("applying ["), "{text}");
+    // The sets and the three built-in tiers.
+    assert!(text.contains("/303 resources"), "{text}");
+    assert!(text.contains("verifying"), "{text}");
+    assert!(
+        text.contains("Datastore information successfully imported."),
         "{text}"
     );
 }

@@ -62,7 +62,7 @@ async fn run_group(
     group: Vec<(usize, AnyResource)>,
     action: Action,
     tolerate: &(dyn Fn(&DatastoreError) -> bool + Sync),
-    progress: &Progress,
+    tick: &(dyn Fn() + Sync),
 ) -> Vec<(usize, Outcome)> {
     use futures::StreamExt;
     futures::stream::iter(group)
@@ -93,7 +93,7 @@ async fn run_group(
                 }
                 Err(join) => outcome.error = Some(format!("internal error: {join}")),
             }
-            progress.inc();
+            tick();
             (index, outcome)
         })
         .buffered(WINDOW)
@@ -169,10 +169,23 @@ async fn each(
     tolerate: impl Fn(&DatastoreError) -> bool + Sync,
     verb: &str,
 ) -> Vec<Outcome> {
-    let tolerate = &tolerate;
-    let progress = &Progress::new(verb, resources.len());
-    let flush =
-        |group: Vec<(usize, AnyResource)>| run_group(client, group, action, tolerate, progress);
+    let progress = Progress::new(verb, resources.len());
+    each_ticking(client, resources, namespace, action, &tolerate, &|| {
+        progress.inc()
+    })
+    .await
+}
+
+/// [`each`], calling `tick` as each resource is done (the caller shows the progress).
+async fn each_ticking(
+    client: &Client,
+    resources: Vec<AnyResource>,
+    namespace: &str,
+    action: Action,
+    tolerate: &(dyn Fn(&DatastoreError) -> bool + Sync),
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Outcome> {
+    let flush = |group: Vec<(usize, AnyResource)>| run_group(client, group, action, tolerate, tick);
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(resources.len());
     let mut group: Vec<(usize, AnyResource)> = Vec::new();
     let mut keys = std::collections::HashSet::new();
@@ -280,15 +293,22 @@ pub async fn apply(args: &FileArgs, connection: &Connection) -> Result<String, F
     mark_dry_run(summarise("apply", "applied", &outcomes), args.dry_run)
 }
 
-/// `apply` of resources already read (also the resources part of `datastore migrate
-/// import`): each resource's outcome, in order.
+/// `apply` of resources already read, as `datastore migrate import` applies each document of
+/// its file: each resource's outcome, in order, `tick` called as each is done.
 pub async fn apply_resources(
-    connection: &Connection,
+    client: &Client,
     resources: Vec<AnyResource>,
-    namespace: &str,
+    tick: &(dyn Fn() + Sync),
 ) -> Vec<Outcome> {
-    crate::commands::ensure_initialized(connection, &resources).await;
-    apply_with(&connection.client, resources, namespace).await
+    each_ticking(
+        client,
+        resources,
+        "",
+        |client, resource| Box::pin(resources::apply(client, resource)),
+        &|_| false,
+        tick,
+    )
+    .await
 }
 
 async fn apply_with(client: &Client, resources: Vec<AnyResource>, namespace: &str) -> Vec<Outcome> {

@@ -4,13 +4,14 @@
 //! `calico-migrate`'s.
 
 use calico_migrate::export::ExportOptions;
-use calico_migrate::import::{ApplyFailure, ApplyReport, Document, ImportOptions};
+use calico_migrate::file::MigrationFile;
+use calico_migrate::import::{ApplyFailure, ImportOptions, Observer};
 use calico_migrate::verify::Report;
 
 use crate::cli::{DatastoreExportArgs, DatastoreImportArgs};
 use crate::clientmgr::{self, Connection};
 use crate::commands::crud;
-use crate::progress::Progress;
+use crate::progress::{Progress, Steps};
 use crate::report::Failure;
 
 /// `datastore migrate lock`.
@@ -73,19 +74,18 @@ pub async fn export(
         .map_err(|err| Failure::message(err.to_string()))
 }
 
-/// The file an import reads, or Calico's text of why it cannot be read, and its name as
-/// Calico shows it.
-fn read_file(filename: &str) -> (Result<Vec<u8>, String>, String) {
+/// The file an import reads (scanned for its parts; standard input copied to a temporary
+/// file), or Calico's text of why it cannot be read.
+fn read_file(filename: &str) -> Result<MigrationFile, String> {
     if filename == "-" {
-        let mut bytes = Vec::new();
-        let file = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-            .map(|_| bytes)
-            .map_err(|e| format!("read /dev/stdin: {}", crate::input::go_io_reason(&e)));
-        (file, "/dev/stdin".to_string())
+        let shown = "/dev/stdin";
+        MigrationFile::spool(std::io::stdin().lock(), shown)
+            .map_err(|e| format!("read {shown}: {}", crate::input::go_io_reason(&e)))
     } else {
-        let file = std::fs::read(filename)
-            .map_err(|e| format!("open {filename}: {}", crate::input::go_io_reason(&e)));
-        (file, filename.to_string())
+        let file = std::fs::File::open(filename)
+            .map_err(|e| format!("open {filename}: {}", crate::input::go_io_reason(&e)))?;
+        MigrationFile::open(file, filename)
+            .map_err(|e| format!("read {filename}: {}", crate::input::go_io_reason(&e)))
     }
 }
 
@@ -116,14 +116,16 @@ async fn verify_only(
     args: &DatastoreImportArgs,
     connection: &Connection,
 ) -> Result<String, Failure> {
-    let (file, shown) = read_file(&args.filename);
-    let bytes =
-        file.map_err(|e| Failure::message(format!("error while reading migration file: {e}")))?;
-    let document = Document::split(&bytes, &shown).map_err(|e| Failure::message(e.to_string()))?;
-    drop(bytes);
-    let report = calico_migrate::verify::verify_document(&connection.client, &document, &shown)
+    let file = read_file(&args.filename)
+        .map_err(|e| Failure::message(format!("error while reading migration file: {e}")))?;
+    let document = file
+        .document()
+        .map_err(|e| Failure::message(e.to_string()))?;
+    let steps = Steps::default();
+    let report = calico_migrate::verify::verify_document(&connection.client, &document, &steps)
         .await
         .map_err(|e| Failure::message(e.to_string()))?;
+    drop(steps);
     let text = verification_text(&report) + "\n";
     if report.is_clean() {
         Ok(text)
@@ -160,17 +162,19 @@ pub async fn import(
             ))
         })?;
     }
-    let (file, shown) = read_file(&args.filename);
-    let kubernetes = datastore == "kubernetes";
-    let apply = |text: String| apply_resources(connection, text, shown.clone(), kubernetes);
+    let file = read_file(&args.filename);
     let options = ImportOptions {
         resume: args.resume,
         verify: true,
     };
+    let steps = Steps::default();
+    let client = &connection.client;
+    let tick = || steps.advance(1);
+    let apply = |resources| apply_resources(client, resources, &tick);
     let mut out = std::io::stdout().lock();
     let imported =
-        calico_migrate::import::import(&connection.client, file, &shown, apply, options, &mut out)
-            .await;
+        calico_migrate::import::import(client, file, apply, options, &steps, &mut out).await;
+    drop(steps);
     let verification = imported
         .verification
         .map(|verification| match verification {
@@ -185,48 +189,27 @@ pub async fn import(
     }
 }
 
-/// The resources part of an import through `apply`'s path, reported as Calico's import reads
-/// its apply results.
+/// Resources of an import's file through `apply`'s path, each outcome as Calico's import
+/// reads its apply results.
 async fn apply_resources(
-    connection: &Connection,
-    text: String,
-    source: String,
-    kubernetes: bool,
-) -> Result<ApplyReport, String> {
-    let entries = calico_manifest::read_manifest(&source, &text).map_err(|e| e.to_string())?;
-    drop(text);
-    // A Kubernetes datastore keeps no Profiles or WorkloadEndpoints of its own (they are
-    // Namespaces, ServiceAccounts and Pods): a full export's are left out, as Calico's
-    // export leaves them out.
-    let resources: Vec<_> = entries
+    client: &calico_datastore::client::Client,
+    resources: Vec<calico_api::AnyResource>,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Result<(), ApplyFailure>> {
+    crud::apply_resources(client, resources, tick)
+        .await
         .into_iter()
-        .map(|entry| entry.resource)
-        .filter(|r| !(kubernetes && matches!(r.kind(), "Profile" | "WorkloadEndpoint")))
-        .collect();
-    let single_kind = resources
-        .first()
-        .map(|r| r.kind())
-        .filter(|first| resources.iter().all(|r| r.kind() == *first));
-    let outcomes = crud::apply_resources(connection, resources, "").await;
-    let mut report = ApplyReport {
-        single_kind: single_kind.map(str::to_string),
-        ..ApplyReport::default()
-    };
-    for outcome in outcomes {
-        match outcome.error {
-            None => report.succeeded += 1,
+        .map(|outcome| match outcome.error {
+            None => Ok(()),
             Some(_)
                 if outcome.kind == "Node"
                     && outcome.cause.as_deref() == Some("resource does not exist") =>
             {
-                report
-                    .failures
-                    .push(ApplyFailure::MissingNode(outcome.name))
+                Err(ApplyFailure::MissingNode(outcome.name))
             }
-            Some(text) => report.failures.push(ApplyFailure::Other(text)),
-        }
-    }
-    Ok(report)
+            Some(text) => Err(ApplyFailure::Other(text)),
+        })
+        .collect()
 }
 
 /// Creates Calico's `crd.projectcalico.org/v1` CRDs, or updates those that exist, as Calico's
