@@ -168,3 +168,32 @@ fn an_import_cut_short_says_what_landed_and_resume_finishes_it() {
         "{stderr}"
     );
 }
+
+/// Into a datastore in `projectcalico.org/v3` mode (its v3 CRDs installed, the v1 ones not):
+/// Calico's import knows only the v1 CRDs; ours ensures the v3 ones, so the cluster stays in v3
+/// mode, and the same file lands as projectcalico.org/v3 objects and verifies clean.
+fn import_into_a_v3_datastore(kube: Kube) {
+    let kube = with_k8s_objects(kube);
+    let crds = common::tour::repo_root().join("manifests/v3-crds.yaml");
+    kube.kubectl(&["apply", "-f", &crds.to_string_lossy()]);
+    imports_and_verifies_clean(&kube);
+    let crds = kube.kubectl(&["get", "crds", "-o", "name"]);
+    assert!(
+        !crds.contains("crd.projectcalico.org"),
+        "no v1 CRD created: {crds}"
+    );
+    let pools = kube.kubectl(&["get", "ippools.projectcalico.org", "-o", "name"]);
+    assert!(pools.contains("pool-v4"), "{pools}");
+    let blocks = kube.kubectl(&["get", "ipamblocks.projectcalico.org", "-o", "name"]);
+    assert!(!blocks.trim().is_empty(), "{blocks}");
+}
+
+#[test]
+fn import_into_a_v3_datastore_on_the_emulator() {
+    import_into_a_v3_datastore(Kube::new());
+}
+
+#[test]
+fn import_into_a_v3_datastore_on_a_real_kube_apiserver() {
+    import_into_a_v3_datastore(Kube::real());
+}

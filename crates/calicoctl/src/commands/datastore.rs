@@ -213,7 +213,10 @@ async fn apply_resources(
 }
 
 /// Creates Calico's `crd.projectcalico.org/v1` CRDs, or updates those that exist, as Calico's
-/// import does before anything else.
+/// import does before anything else. Into a datastore in `projectcalico.org/v3` mode (the v3
+/// CRDs served and the v1 ones not, or `CALICO_API_GROUP` saying so) ours ensures the v3 CRDs
+/// instead: Calico's import knows only the v1 ones, and serving both groups would switch every
+/// component's autodetection of the mode back to v1.
 async fn ensure_crds(args: &DatastoreImportArgs) -> Result<(), String> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{Api, PostParams};
@@ -224,8 +227,12 @@ async fn ensure_crds(args: &DatastoreImportArgs) -> Result<(), String> {
         .await
         .map_err(|err| err.to_string())?
         .client;
+    let group = match calico_kube::mode::detect(&client, &spec).await {
+        calico_kube::Mode::V1 => calico_crds::Group::CrdV1,
+        calico_kube::Mode::V3 => calico_crds::Group::V3,
+    };
     let api: Api<CustomResourceDefinition> = Api::all(client);
-    let crds = calico_crds::crds(calico_crds::Group::CrdV1).map_err(|err| err.to_string())?;
+    let crds = calico_crds::crds(group).map_err(|err| err.to_string())?;
     let text = |err: kube::Error| match err {
         kube::Error::Api(status) => status.message,
         other => other.to_string(),
