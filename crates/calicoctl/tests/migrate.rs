@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::oracle_migrate::{golden, run, seeded_etcd, with_k8s_objects};
+use common::oracle_migrate::{golden, mask_server_metadata, run, seeded_etcd, with_k8s_objects};
 use common::Kube;
 use serde_json::Value;
 
@@ -89,7 +89,6 @@ fn export_prints_what_calicos_printed() {
 /// name, labels and annotations (the emulator adds no taints, and keeps an empty map).
 fn landed(kube: &Kube, full: bool) -> Value {
     let want: Value = serde_json::from_str(&golden("landed.json")).expect("landed.json");
-    let creation = regex::Regex::new(r#""creationTimestamp":"[^"]*""#).expect("regex");
     let mut got = serde_json::Map::new();
     for resource in want.as_object().expect("object").keys() {
         let list: Value =
@@ -100,23 +99,7 @@ fn landed(kube: &Kube, full: bool) -> Value {
             let Some(meta) = item["metadata"].as_object_mut() else {
                 continue;
             };
-            for field in [
-                "uid",
-                "resourceVersion",
-                "creationTimestamp",
-                "managedFields",
-                "generation",
-            ] {
-                meta.remove(field);
-            }
-            if let Some(Value::String(text)) = meta
-                .get_mut("annotations")
-                .and_then(|a| a.get_mut("projectcalico.org/metadata"))
-            {
-                *text = creation
-                    .replace_all(text, r#""creationTimestamp":"(masked)""#)
-                    .into_owned();
-            }
+            mask_server_metadata(meta);
             if let Some(object) = item.as_object_mut() {
                 if resource == "nodes" {
                     object.remove("status");

@@ -61,3 +61,27 @@ pub fn with_k8s_objects(kube: Kube) -> Kube {
     ]);
     kube
 }
+
+/// Drops from an object's `metadata` what the API server sets anew on every run (`uid`,
+/// `resourceVersion`, `creationTimestamp`, `managedFields`, `generation`), and masks the
+/// creation time the v1 driver keeps in its `projectcalico.org/metadata` annotation.
+pub fn mask_server_metadata(meta: &mut serde_json::Map<String, serde_json::Value>) {
+    for field in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+        "generation",
+    ] {
+        meta.remove(field);
+    }
+    let creation = regex::Regex::new(r#""creationTimestamp":"[^"]*""#).expect("regex");
+    if let Some(serde_json::Value::String(text)) = meta
+        .get_mut("annotations")
+        .and_then(|a| a.get_mut("projectcalico.org/metadata"))
+    {
+        *text = creation
+            .replace_all(text, r#""creationTimestamp":"(masked)""#)
+            .into_owned();
+    }
+}
