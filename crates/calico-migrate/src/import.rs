@@ -9,7 +9,7 @@
 //! Unlike Calico's, which reads the whole file into memory, the import reads its file a YAML
 //! document at a time ([`crate::file`]): the resources part is read through once before
 //! anything is written (so a bad document is refused with nothing applied, as Calico's apply
-//! refuses it), then again to apply it document by document.
+//! refuses it), then again to apply it a few documents at a time.
 
 use std::future::Future;
 use std::io::Write;
@@ -371,7 +371,8 @@ pub async fn resumable(
 
 /// Imports a migration document. `file` is the file, or Calico's text of why it could not be
 /// read; `apply` writes resources as `calicoctl apply` would (Calico runs its apply command on
-/// the resources part), a document's at a time, and says what became of each, in order.
+/// the resources part), those of a few documents at a time, and says what became of each, in
+/// order.
 /// `observer` follows the long steps (the caller's apply path follows its own).
 pub async fn import<W, F, Fut>(
     client: &Client,
