@@ -1,6 +1,6 @@
 //! A migration document read from its file in pieces: the file is scanned once for its `===`
 //! separators, then each part is read from disk when it is needed, so an import or a
-//! verification of a file of any size holds one YAML document of it at a time (calicoctl
+//! verification of a file of any size holds a few YAML documents of it at a time (calicoctl
 //! refuses documents over 10 MiB), not the whole file. Standard input is copied to an
 //! anonymous temporary file first, since the resources part is read more than once (checked
 //! whole before anything is written, then applied, then verified).

@@ -6,10 +6,10 @@
 //! Calico's order. Every line Calico prints goes to `out` as it happens; the datastore is left
 //! locked.
 //!
-//! Unlike Calico's, which reads the whole file into memory, the import reads its file a YAML
-//! document at a time ([`crate::file`]): the resources part is read through once before
+//! Unlike Calico's, which reads the whole file into memory, the import reads its file a few
+//! YAML documents at a time ([`crate::file`]): the resources part is read through once before
 //! anything is written (so a bad document is refused with nothing applied, as Calico's apply
-//! refuses it), then again to apply it a few documents at a time.
+//! refuses it), then again to apply it.
 
 use std::future::Future;
 use std::io::Write;
