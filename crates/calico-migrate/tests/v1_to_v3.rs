@@ -297,6 +297,19 @@ impl Progress for Recorder {
     }
 }
 
+/// After a finished migration, a dry run copies nothing and finds the `copied` objects of the
+/// migration identical.
+async fn dry_run_finds_everything_identical(v1: &KubeBackend, v3: &KubeBackend, copied: usize) {
+    let dry = Options {
+        dry_run: true,
+        ..options()
+    };
+    let again = v1_to_v3::migrate(v1, v3, &dry, &())
+        .await
+        .unwrap_or_else(|failed| panic!("{failed}"));
+    assert_eq!((again.copied(), again.identical()), (0, copied));
+}
+
 fn total(report: &Report) -> usize {
     report.copied() + report.identical() + report.conflicts.len()
 }
@@ -345,15 +358,7 @@ async fn copies_everything_in_order_remaps_owners_and_unlocks_v3() {
     }
 
     // Finished: a dry run finds everything identical; a real run is refused (v3 is live).
-    let dry = Options {
-        dry_run: true,
-        ..options()
-    };
-    let again = v1_to_v3::migrate(&v1, &v3, &dry, &())
-        .await
-        .unwrap_or_else(|failed| panic!("{failed}"));
-    assert_eq!(again.copied(), 0);
-    assert_eq!(again.identical(), report.copied());
+    dry_run_finds_everything_identical(&v1, &v3, report.copied()).await;
     match v1_to_v3::migrate(&v1, &v3, &options(), &()).await {
         Err(failed) => assert!(
             matches!(failed.error, v1_to_v3::MigrateError::AlreadyComplete),
@@ -514,13 +519,6 @@ async fn migrates_on_the_real_kube_apiserver() {
     assert_eq!(report.owners_remapped, 1);
     assert!(report.unlocked_v3);
     assert_migrated(&v1, &v3).await;
-    let dry = Options {
-        dry_run: true,
-        ..options()
-    };
-    let again = v1_to_v3::migrate(&v1, &v3, &dry, &())
-        .await
-        .unwrap_or_else(|failed| panic!("{failed}"));
-    assert_eq!((again.copied(), again.identical()), (0, report.copied()));
+    dry_run_finds_everything_identical(&v1, &v3, report.copied()).await;
     drop(server);
 }

@@ -107,26 +107,25 @@ impl Ds {
         self.run_with(args, &[])
     }
 
-    /// A command that must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> String {
+    /// A command that must exit with `code`.
+    fn exits(&self, args: &[&str], code: i32) -> Run {
         let run = self.run(args);
         assert_eq!(
-            run.code, 0,
-            "calicoctl {args:?}:\nstdout: {}\nstderr: {}",
+            run.code, code,
+            "calicoctl {args:?} should exit {code}:\nstdout: {}\nstderr: {}",
             run.stdout, run.stderr
         );
-        run.stdout
+        run
+    }
+
+    /// A command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        self.exits(args, 0).stdout
     }
 
     /// A command that must fail with exit code 1; its stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let run = self.run(args);
-        assert_eq!(
-            run.code, 1,
-            "calicoctl {args:?} should fail:\nstdout: {}\nstderr: {}",
-            run.stdout, run.stderr
-        );
-        run.stderr
+        self.exits(args, 1).stderr
     }
 
     fn resource_version(&self, kind: &str, name: &str) -> String {
